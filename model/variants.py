@@ -1,0 +1,70 @@
+"""Variants: named design changes to the approved SECMP0007 baseline, and the registry of them.
+
+A variant is parameter overrides plus an optional function that edits the model through the
+public builder API (add, remove or replace actions; strengthen guards) before it is grounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from model.config import Parameters, Scenario
+from model.lang import ModelError
+from model.secmp0007 import Secmp0007
+from model.system import System
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    doc: str
+    source: str
+    parameters: dict[str, object] = field(default_factory=dict)
+    apply: Callable[[Secmp0007], None] | None = None
+
+
+@dataclass
+class BuiltModel:
+    """A grounded system together with the model object whose handles properties use."""
+
+    scenario: Scenario
+    variant: Variant
+    model: Secmp0007
+    system: System
+
+
+REGISTRY: dict[str, Variant] = {}
+
+
+def register(v: Variant) -> Variant:
+    if v.name in REGISTRY:
+        raise ModelError(f"variant {v.name!r} is registered twice")
+    REGISTRY[v.name] = v
+    return v
+
+
+register(Variant(
+    "secmp0007",
+    "The approved SECMP0007 solution: OTA updates of PPMIDs (SR 11.4) and HCALCSs (SR 11.1 + "
+    "SR 11.3) through the DCC; local firmware updates banned.",
+    "SECMP0007 as approved (SEC release November 2021); ../shared/domain.md",
+))
+
+
+def get_variant(name: str) -> Variant:
+    if name not in REGISTRY:
+        raise ModelError(f"unknown variant {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def build(scenario: Scenario) -> BuiltModel:
+    """Ground the scenario's variant under its threat and fault models."""
+    variant = get_variant(scenario.variant)
+    params: Parameters = scenario.parameters.with_values(variant.parameters)  # type: ignore[arg-type]
+    model = Secmp0007(params, scenario.threats, scenario.faults)
+    if variant.apply is not None:
+        variant.apply(model)
+    system = model.b.build(scenario.threats, scenario.faults)
+    system.name = variant.name
+    return BuiltModel(scenario, variant, model, system)

@@ -1,0 +1,57 @@
+"""Model-checking engines; each maps (Problem, Budget) to one Verdict."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import z3
+
+from properties.formulas import SafetyTask
+from properties.trace import ReplayError, make_trace
+from properties.verdict import Budget, Unknown, Verdict, Violated
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A safety task with the labels its traces carry."""
+
+    task: SafetyTask
+    property_id: str
+    threats: tuple[str, ...]
+    faults: tuple[str, ...]
+
+
+class Deadline:
+    """Wall-clock budget shared by the queries of one engine run."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.start = time.monotonic()
+        self.end = self.start + budget.timeout
+
+    def remaining_ms(self) -> int:
+        return max(1, int((self.end - time.monotonic()) * 1000))
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+def new_solver(budget: Budget, deadline: Deadline, logic: str | None = None) -> z3.Solver:
+    """A Z3 solver with a fixed seed and the remaining time as its timeout."""
+    s = z3.SolverFor(logic) if logic else z3.Solver()
+    s.set("random_seed", budget.seed)
+    s.set("timeout", deadline.remaining_ms())
+    return s
+
+
+def violated_or_unknown(problem: Problem, engine: str, choices: list[int], deadline: Deadline) -> Verdict:
+    """Report a counterexample only after it replays in the explicit semantics."""
+    try:
+        trace = make_trace(problem.task.system, problem.task.bad, choices, problem.property_id,
+                           problem.threats, problem.faults)
+    except ReplayError as e:
+        return Unknown(engine, deadline.elapsed(), f"counterexample did not replay: {e}")
+    return Violated(engine, deadline.elapsed(), trace)

@@ -1,0 +1,101 @@
+"""Property kinds and their reduction to safety: a system with monitors plus a bad-state predicate.
+
+INV:   ``pred`` over one state; bad = ¬pred.
+HIST:  ``pred`` over a step (pre-state, action, post-state; ghosts give history); a monitor flag
+       ``err`` becomes true at the first step that falsifies it; bad = err.
+BR:    after a trigger step, the response must happen within ``k`` system steps once faults stop
+       (fault steps restart the count; environment and attacker steps do not count), and the
+       system may not come to rest (no system action enabled) while the response is owed.
+REACH: from every reachable state some sequence of legitimate actions reaches ``target``
+       (AG EF target); checked on the explicit state graph only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, ite
+from model.system import MonitorUpdate, System, monitor_var
+
+
+@dataclass(frozen=True)
+class Invariant:
+    pred: Expr
+
+
+@dataclass(frozen=True)
+class StepInvariant:
+    pred: Expr
+
+
+@dataclass(frozen=True)
+class BoundedResponse:
+    trigger: Expr
+    response: Expr
+    bound: int
+
+
+@dataclass(frozen=True)
+class Reach:
+    target: Expr
+    roles: tuple[str, ...] = ("system", "environment")
+
+
+Formula = Invariant | StepInvariant | BoundedResponse | Reach
+
+
+@dataclass(frozen=True)
+class SafetyTask:
+    """What the safety engines check: no reachable state of ``system`` satisfies ``bad``."""
+
+    system: System
+    bad: Expr
+
+
+def enabled_expr(system: System, roles: tuple[str, ...]) -> Expr:
+    """Some action instance of the given roles is enabled (a one-state predicate)."""
+    return any_of(all_of([i.guard, any_of(b.cond for b in i.branches)])
+                  for i in system.instances if i.role in roles)
+
+
+def role_fired(system: System, role: str) -> Expr:
+    return Fired(f"any {role} action", frozenset(i.index for i in system.instances if i.role == role))
+
+
+def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
+    """Reduce INV, HIST or BR formulas (a list means their conjunction) to one safety task."""
+    items = formula if isinstance(formula, list) else [formula]
+    invs = [f.pred for f in items if isinstance(f, Invariant)]
+    steps = [f.pred for f in items if isinstance(f, StepInvariant)]
+    responses = [f for f in items if isinstance(f, BoundedResponse)]
+    if len(invs) + len(steps) + len(responses) != len(items):
+        raise TypeError("only INV, HIST and BR formulas reduce to safety")
+    updates: list[MonitorUpdate] = []
+    if steps:
+        err = monitor_var("monitor.violated", BOOL, False)
+        updates.append(MonitorUpdate(err, err | ~all_of(steps)))
+    for n, br in enumerate(responses):
+        k = br.bound
+        pending = monitor_var(f"monitor.response_owed[{n}]", BOOL, False)
+        count = monitor_var(f"monitor.system_steps_waited[{n}]", IntSort(0, k), 0)
+        pend_next = (pending | br.trigger) & ~br.response
+        step = ite(role_fired(system, "fault"), 0,
+                   ite(role_fired(system, "system"), ite(count >= k, k, count + 1), count))
+        updates += [MonitorUpdate(pending, pend_next), MonitorUpdate(count, ite(pend_next, step, 0))]
+    mon = system.with_monitor(updates) if updates else system
+    extra = list(mon.variables[len(system.variables):])
+    bad: list[Expr] = [~all_of(invs)] if invs else []
+    if steps:
+        bad.append(extra.pop(0))
+    if responses:
+        quiescent = ~enabled_expr(mon, ("system",))
+        for n, br in enumerate(responses):
+            p, c = extra[2 * n], extra[2 * n + 1]
+            bad.append(p & ((c >= br.bound) | quiescent))
+    return SafetyTask(mon, any_of(bad))
+
+
+def changed(var_expr: Expr) -> Expr:
+    """The step changed this variable."""
+    assert isinstance(var_expr, Var)
+    return Next(var_expr) != var_expr

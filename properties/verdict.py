@@ -1,0 +1,69 @@
+"""Verdicts: Proved (with a re-checked certificate) | Violated (with a replayed trace) | Unknown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from properties.trace import Trace
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
+
+    kind: str  # "inductive-invariant" (PDR), "k-inductive" (k-induction), "reachable-set" (explicit)
+    smtlib: str
+    size: int  # clauses (PDR), k (k-induction), states (explicit)
+    checked: bool = False
+    check_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Proved:
+    engine: str
+    seconds: float
+    certificate: Certificate
+    verdict: str = field(default="proved", init=False)
+
+    @property
+    def detail(self) -> str:
+        c = self.certificate
+        unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states"}[c.kind]
+        return f"{c.kind}, {unit}={c.size}"
+
+
+@dataclass(frozen=True)
+class Violated:
+    engine: str
+    seconds: float
+    trace: Trace
+    verdict: str = field(default="violated", init=False)
+
+    @property
+    def detail(self) -> str:
+        return f"depth {len(self.trace.steps)}"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    engine: str
+    seconds: float
+    reason: str
+    verdict: str = field(default="unknown", init=False)
+
+    @property
+    def detail(self) -> str:
+        return self.reason
+
+
+Verdict = Proved | Violated | Unknown
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits for one engine run: wall-clock seconds, BMC/k-induction depth, Z3 seed."""
+
+    timeout: float = 60.0
+    depth: int = 30
+    seed: int = 0
+    max_states: int = 200_000
