@@ -77,8 +77,10 @@ def readable(system: System, s: State) -> dict[str, Any]:
     return {system.variables[i].name: _jsonable(system.variables[i].sort.decode(s[i])) for i in _visible(system)}
 
 
-def replay(system: System, bad: Expr, choices: Sequence[int]) -> list[State]:
-    """Fire ``choices`` from the initial state; the last state must be bad. Raises ReplayError."""
+def replay(system: System, bad: Expr | None, choices: Sequence[int]) -> list[State]:
+    """Fire ``choices`` from the initial state; the last state must satisfy ``bad`` (if given).
+
+    Raises ReplayError when a step is not enabled or the end state is not bad."""
     interp = Interpreter(system)
     states = [interp.initial_state()]
     for n, c in enumerate(choices):
@@ -88,12 +90,12 @@ def replay(system: System, bad: Expr, choices: Sequence[int]) -> list[State]:
             states.append(interp.step(states[-1], c))
         except ModelError as e:
             raise ReplayError(f"step {n + 1}: {e}") from None
-    if not interp.holds(bad, states[-1]):
+    if bad is not None and not interp.holds(bad, states[-1]):
         raise ReplayError("the final state does not violate the property")
     return states
 
 
-def make_trace(system: System, bad: Expr, choices: Sequence[int], property_id: str,
+def make_trace(system: System, bad: Expr | None, choices: Sequence[int], property_id: str,
                threats: Sequence[str], faults: Sequence[str]) -> Trace:
     """Replay ``choices`` and describe each step; raises ReplayError if it does not replay."""
     states = replay(system, bad, choices)

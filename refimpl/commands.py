@@ -98,7 +98,7 @@ def encode_command(code: MessageCode, signer: KeyPair, originator: str, counter:
                    payload: bytes, execute_at: int | None = None) -> bytes:
     """Build and sign a command frame (the signer's side: supplier or DCC)."""
     if len(payload) != _PAYLOAD_LEN[code] or not 0 <= counter < 1 << 64:
-        raise UsageError(f"encode_command: payload of {len(payload)} bytes or counter {counter} invalid for {code.name}")
+        raise UsageError(f"encode_command: {len(payload)}-byte payload or counter {counter} invalid for {code.name}")
     if execute_at is not None and not 0 <= execute_at < 1 << 64:
         raise UsageError(f"encode_command: execution date-time {execute_at} out of range")
     head = _HEAD.pack(GENERAL_SIGNING_TAG, code, CRA_COMMAND, eui64(originator), counter, eui64(target),

@@ -8,10 +8,11 @@ SR 8.2 read the result back. Output is deterministic for a given ``--seed``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TextIO
 
-from refimpl.config import PRESETS
+from refimpl.config import PRESETS, Variants
 from refimpl.crypto import sha256
 from refimpl.errors import RejectionError
 from refimpl.scenario import Premises, PremisesConfig
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if exc.code == 0 else 2
     try:
         walk(args.seed, args.variant, sys.stdout)
+    except BrokenPipeError:  # the reader (e.g. ``| head``) stopped early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except RejectionError as err:
         print(f"unexpected rejection: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
@@ -71,6 +74,8 @@ def walk(seed: int, variant: str, out: TextIO) -> Premises:
     show = _Printer(p, out)
     ppmid, hcalcs = p.ppmid, p.hcalcs
     show.say(f"otaproof reference implementation: OTA firmware updates (variant {variant}, seed {seed})")
+    changed = {k: v for k, v in p.config.variants.switches().items() if Variants().switches()[k] != v}
+    show.say("Switches: " + (", ".join(f"{k}={v}" for k, v in changed.items()) or "approved SECMP0007 defaults"))
     show.say(f"Premises: CH {p.hub.hub_id}; PPMID {ppmid.device_id}; HCALCS {hcalcs.device_id}")
     show.say(f"Registered supplier {p.registered_supplier}; manufacturer {p.manufacturer.name} "
              f"(ZigBee code 0x{p.manufacturer.code:04x}); both devices run firmware version 1")

@@ -358,7 +358,8 @@ class PPMID(HanDevice):
         if msg["upgrade_time"] > msg["current_time"]:
             self.fire("schedule")
             self._set_timer(msg["upgrade_time"], self._activate_held)
-            self._log("scheduled", f"{self.DEVICE_TYPE} {self.device_id} will activate at {timestamp(msg['upgrade_time'])}",
+            when = timestamp(msg["upgrade_time"])
+            self._log("scheduled", f"{self.DEVICE_TYPE} {self.device_id} will activate at {when}",
                       execute_at=msg["upgrade_time"])
         else:
             self._activate_held()

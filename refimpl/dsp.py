@@ -118,16 +118,17 @@ class DSP:
             for d in self._accept(req, targets, "activation"):
                 self._smi_start(d)
                 self._send(d, m.CS06, command=command)
+        service, problem, targets, when = "SR 11.3 Activate Firmware", None, [], None
         try:
             cmd = decode_command(command)
         except RejectionError as err:
-            return self._handle("SR 11.3 Activate Firmware", sender, [], {"HCALCS"}, accept, error=err)
-        originator = self.users[sender].originator_id if sender in self.users else None
-        if cmd.code is not MessageCode.CS06_ACTIVATE_FIRMWARE or cmd.originator != originator:
-            err = NotAuthorised(f"CS06 originator {cmd.originator} is not the sender {sender}")
-            return self._handle("SR 11.3 Activate Firmware", sender, [cmd.target], {"HCALCS"}, accept, error=err)
-        when = None if cmd.execute_at is None else timestamp(cmd.execute_at)
-        return self._handle("SR 11.3 Activate Firmware", sender, [cmd.target], {"HCALCS"}, accept, execution_time=when)
+            problem = err
+        else:
+            targets, when = [cmd.target], None if cmd.execute_at is None else timestamp(cmd.execute_at)
+            originator = self.users[sender].originator_id if sender in self.users else None
+            if cmd.code is not MessageCode.CS06_ACTIVATE_FIRMWARE or cmd.originator != originator:
+                problem = NotAuthorised(f"{cmd.code.name} originator {cmd.originator} is not the sender {sender}")
+        return self._handle(service, sender, targets, {"HCALCS"}, accept, error=problem, execution_time=when)
 
     def submit_sr11_2(self, sender: str, device_id: str) -> ServiceRequest:
         """SR 11.2 Read Firmware Version (GBCS CS08): the device (or, variant, the hub) answers."""
@@ -253,7 +254,8 @@ class DSP:
         req = ServiceRequest(f"SR-{next(self._ids):04d}", service, sender, device_ids)
         self.requests.append(req)
         shown = " ".join(f"{k}={v}" for k, v in details.items() if v is not None)
-        self._log("service_request", f"{sender} -> DSP  {service}  {req.request_id} DeviceIDList={list(req.device_ids)} "
+        self._log("service_request", f"{sender} -> DSP  {service}  {req.request_id} "
+                  f"DeviceIDList={list(req.device_ids)} "
                   f"{shown}".rstrip(), request=req.request_id, service=service, sender=sender)
         return req
 

@@ -157,9 +157,10 @@ class CommsHub:
 
     def _ccs08(self, device: str, outcome: TransferOutcome, reason: str, version: int | None = None) -> None:
         # CCS08 Firmware Transfer Alert: 0x8F8A on success, 0x8F89 on failure
-        code = m.ALERT_FIRMWARE_TRANSFER_SUCCESS if outcome is TransferOutcome.SUCCESS else m.ALERT_FIRMWARE_TRANSFER_FAILURE
-        self._send(DSP_ENDPOINT, m.CCS08, device=device, alert_code=hex(code), outcome=outcome, firmware_version=version,
-                   reason=reason)
+        ok = outcome is TransferOutcome.SUCCESS
+        code = m.ALERT_FIRMWARE_TRANSFER_SUCCESS if ok else m.ALERT_FIRMWARE_TRANSFER_FAILURE
+        self._send(DSP_ENDPOINT, m.CCS08, device=device, alert_code=hex(code), outcome=outcome,
+                   firmware_version=version, reason=reason)
 
     # --- relay and version store ------------------------------------------------------------
     def _relay_down(self, msg: m.Message) -> None:

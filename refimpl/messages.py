@@ -99,10 +99,15 @@ class Message:
 
     def summary(self) -> str:
         """A one-line, human-readable rendering of the fields (bytes shortened)."""
-        return " ".join(f"{k}={_show(v)}" for k, v in self.body.items())
+        return " ".join(f"{k}={_show(k, v)}" for k, v in self.body.items() if v is not None)
 
 
-def _show(value: Any) -> str:
+_HEX_FIELDS = {"manufacturer_code": 4, "image_type": 4, "status": 2, "payload_type": 2}
+
+
+def _show(name: str, value: Any) -> str:
+    if name in _HEX_FIELDS and isinstance(value, int):
+        return f"0x{value:0{_HEX_FIELDS[name]}x}"
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):

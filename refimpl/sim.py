@@ -75,10 +75,6 @@ class Timer:
     def __init__(self, entry: _Entry) -> None:
         self._entry = entry
 
-    @property
-    def due(self) -> int:
-        return self._entry.time
-
     def cancel(self) -> None:
         self._entry.cancelled = True
 

@@ -12,6 +12,7 @@ from refimpl.crypto import sha256
 from refimpl.devices import HCALCS, PPMID
 from refimpl.dsp import ServiceRequest
 from refimpl.hub import OtaTransfer
+from refimpl.lifecycle import Lifecycle
 from refimpl.smi import SMIRecord
 
 
@@ -83,7 +84,8 @@ def test_smi_cannot_start_an_update_twice(premises: Premises) -> None:
 
 
 @pytest.mark.parametrize("cls", [SMIRecord, ServiceRequest, OtaTransfer, PPMID, HCALCS])
-def test_lifecycles_have_no_auto_transitions_and_refuse_invalid_triggers(premises: Premises, cls: type) -> None:
+def test_lifecycles_have_no_auto_transitions_and_refuse_invalid_triggers(premises: Premises,
+                                                                         cls: type[Lifecycle]) -> None:
     premises.smi.record(premises.ppmid.device_id).fire("start_update")
     instance = {SMIRecord: lambda: premises.smi.record(premises.ppmid.device_id),
                 ServiceRequest: lambda: premises.read_firmware_version(premises.ppmid.device_id),

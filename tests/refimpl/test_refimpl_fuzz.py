@@ -49,7 +49,8 @@ def near_valid_images(draw: st.DrawFn) -> bytes:
     total = HEADER_LENGTH + len(body)
     header = struct.pack("<IHHHHHIH32sIHH", draw(_u(32, MAGIC)), draw(_u(16, 0x0100)), draw(_u(16, HEADER_LENGTH)),
                          draw(_u(16, 0x0004)), draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF)),
-                         draw(st.integers(0, 2**32 - 1)), draw(_u(16, 0x0002)), draw(st.one_of(st.just(bytes(32)), st.binary(min_size=32, max_size=32))),
+                         draw(st.integers(0, 2**32 - 1)), draw(_u(16, 0x0002)),
+                         draw(st.one_of(st.just(bytes(32)), st.binary(min_size=32, max_size=32))),
                          draw(_u(32, total)), draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF)))
     return header + body
 

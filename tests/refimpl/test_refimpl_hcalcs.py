@@ -127,7 +127,9 @@ def test_cs06_replayed_counter_is_stale(premises: Premises) -> None:
 def test_cs06_for_another_device(premises: Premises) -> None:
     p = premises
     distributed(p)
-    command = p.suppliers["S1"].activate_firmware_command(p.ppmid.device_id, p.hcalcs.held.hash)  # type: ignore[union-attr]
+    held = p.hcalcs.held
+    assert held is not None
+    command = p.suppliers["S1"].activate_firmware_command(p.ppmid.device_id, held.hash)
     with pytest.raises(UnknownDevice):
         p.hcalcs.activate_firmware(command)
 

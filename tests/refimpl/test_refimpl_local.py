@@ -134,6 +134,7 @@ def test_screening_needs_the_local_port() -> None:
 
 def test_presets_are_valid_variants() -> None:
     assert PRESETS["secmp0007"] == Variants()
-    assert Premises(PremisesConfig(variants=Variants.named("local_gateway_screening"))).config.variants.gateway_screening
+    screened = Premises(PremisesConfig(variants=Variants.named("local_gateway_screening")))
+    assert screened.config.variants.gateway_screening
     with pytest.raises(UsageError):
         Variants.named("nope")

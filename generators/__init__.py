@@ -1,0 +1,1 @@
+"""Test generators (counterexample replays, conformance suites): see the issue tracker; not built yet."""

@@ -1,0 +1,7 @@
+"""``python -m otaproof``."""
+
+import sys
+
+from otaproof.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The ``otaproof`` command: it only wires model, properties and reports together.
+
+Exit codes: 0 every checked property holds (proved); 1 some property is violated; 2 bad input
+or an internal error; 3 no violation found but some verdict is unknown (inconclusive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from model.config import FAULTS, THREATS, Parameters, Scenario
+from model.lang import ModelError
+from model.variants import REGISTRY, get_variant
+from otaproof.render import print_outcomes
+from properties.catalogue import CATALOGUE, get_property
+from properties.check import ENGINE_CHOICES, Outcome, check
+from properties.verdict import Budget
+from reports.files import write_json_atomic
+from reports.verdicts import verdicts_document
+
+EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model parameters (defaults keep checks fast)")
+    defaults = Parameters()
+    for f in dataclasses.fields(Parameters):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            g.add_argument(flag, dest=f"param_{f.name}", action=argparse.BooleanOptionalAction, default=None,
+                           help=f"(default: {default})")
+        else:
+            lo, hi = Parameters.LIMITS[f.name]
+            g.add_argument(flag, dest=f"param_{f.name}", type=int, default=None, metavar="N",
+                           help=f"{lo}..{hi} (default: {default})")
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    get_variant(args.variant)
+    values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
+              if getattr(args, f"param_{f.name}") is not None}
+    params = Parameters().with_values(values)
+    return Scenario(args.variant, frozenset(_split(args.threat)), frozenset(_split(args.fault)), params)
+
+
+def _cmd_check(args: argparse.Namespace, console: Console) -> int:
+    scenario = _scenario(args)
+    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+    if args.depth < 0 or args.depth > 200:
+        raise UsageError(f"--depth {args.depth} is impossible: use 0..200")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be positive")
+    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task(f"checking {scenario.describe()}", total=len(props))
+
+        def done(o: Outcome) -> None:
+            progress.advance(task)
+            if not console.is_terminal:
+                return
+            progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
+                                   f"{o.verdict.seconds:.1f} s)")
+
+        outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done)
+    print_outcomes(console, outcomes, f"{scenario.describe()} — engine {args.engine}", show_traces=not args.quiet)
+    if args.json:
+        write_json_atomic(args.json, verdicts_document(scenario, outcomes, args.engine, budget))
+        console.print(f"verdicts and traces written to {args.json}")
+    verdicts = {o.verdict.verdict for o in outcomes}
+    if "violated" in verdicts:
+        return EXIT_VIOLATED
+    return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
+
+
+def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="Property catalogue", title_justify="left")
+    for col in ("ID", "kind", "statement", "why"):
+        table.add_column(col)
+    for p in CATALOGUE:
+        table.add_row(p.id, p.kind, p.statement, p.rationale)
+    console.print(table)
+    return EXIT_OK
+
+
+def _cmd_variants(args: argparse.Namespace, console: Console) -> int:
+    table = Table(title="Variants (design changes)", title_justify="left")
+    for col in ("name", "design change", "source"):
+        table.add_column(col)
+    for v in REGISTRY.values():
+        table.add_row(v.name, v.doc, v.source)
+    console.print(table)
+    t2 = Table(title="Threat models (--threat)", title_justify="left")
+    t2.add_column("name")
+    t2.add_column("attacker capability")
+    for k, d in THREATS.items():
+        t2.add_row(k, d)
+    console.print(t2)
+    t3 = Table(title="Fault models (--fault)", title_justify="left")
+    t3.add_column("name")
+    t3.add_column("fault")
+    for k, d in FAULTS.items():
+        t3.add_row(k, d)
+    console.print(t3)
+    return EXIT_OK
+
+
+def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
+    from refimpl.demo import main as demo_main
+
+    return demo_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otaproof",
+        description="Formal model, Z3 proofs and counterexamples for OTA firmware updates of GB smart-metering "
+                    "HAN devices (SECMP0007: PPMID, HCALCS).",
+        epilog="Exit codes: 0 all properties hold, 1 a property is violated, 2 bad input or internal error, "
+               "3 no violation but some verdict unknown.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="check properties of a design under threat and fault models",
+                       description="Check security properties with Z3. Verdicts: proved (certificate re-checked), "
+                                   "violated (counterexample replayed), unknown (with the reason).")
+    c.add_argument("--variant", default="secmp0007", help="design variant (see `otaproof variants`)")
+    c.add_argument("--threat", action="append", metavar="T",
+                   help=f"attacker capability, repeatable or comma-separated: {', '.join(THREATS)}")
+    c.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
+                   help=f"network/power faults, repeatable or comma-separated: {', '.join(FAULTS)}")
+    c.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all; see `otaproof properties`)")
+    c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
+                   help="bmc: counterexamples; kind: k-induction; pdr: Spacer PDR/IC3; explicit: BFS; "
+                        "portfolio: pdr+bmc+kind in parallel, first definitive answer wins (default)")
+    c.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
+    c.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    c.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    c.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    c.add_argument("--json", metavar="FILE", help="write verdicts and traces as JSON (schema otaproof.verdicts/1)")
+    c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
+    _add_parameter_flags(c)
+    c.set_defaults(func=_cmd_check)
+    p = sub.add_parser("properties", help="list the property catalogue")
+    p.set_defaults(func=_cmd_properties)
+    v = sub.add_parser("variants", help="list variants, threat models and fault models")
+    v.set_defaults(func=_cmd_variants)
+    s = sub.add_parser("simulate", help="run the reference implementation's demonstration (one PPMID and one "
+                                        "HCALCS update)")
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args, console))
+    except (ModelError, UsageError, FileNotFoundError) as e:
+        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Terminal rendering: the verdict table and counterexample step tables (rich)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from properties.check import Outcome
+from properties.trace import Trace
+from properties.verdict import Proved, Violated
+
+STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
+_SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
+
+
+def verdict_table(outcomes: list[Outcome], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)"):
+        table.add_column(col, no_wrap=col != "depth / invariant")
+    for o in outcomes:
+        v = o.verdict
+        if isinstance(v, Proved):
+            detail = v.detail + (", re-checked" if v.certificate.checked else "")
+        elif isinstance(v, Violated):
+            detail = v.detail
+        else:
+            detail = v.detail
+        table.add_row(o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
+                      f"{v.seconds:.2f}")
+    return table
+
+
+def _summarise_changes(changes: dict[str, list[Any]], state: dict[str, Any]) -> list[str]:
+    """Readable changes: channel traffic as messages, ghosts and slot internals folded away."""
+    lines: list[str] = []
+    channels: dict[str, tuple[int, int]] = {}
+    for name, (old, new) in changes.items():
+        if name.endswith(".len"):
+            channels[name[:-4]] = (old, new)
+    for chan, (old, new) in channels.items():
+        if new > old:
+            slot = new - 1
+            fields = {m.group("field"): v for k, v in state.items()
+                      if (m := _SLOT.match(k)) and m.group("chan") == chan and int(m.group("slot")) == slot
+                      and not m.group("field").startswith("g_")}
+            kind = fields.pop("kind", "message")
+            shown = ", ".join(f"{k}={v}" for k, v in fields.items() if v not in ("none", 0, False, "S1") or k == "img")
+            lines.append(f"sends {kind}({shown}) on {chan}")
+        else:
+            lines.append(f"takes a message from {chan}")
+    for name, (old, new) in changes.items():
+        if name.endswith(".len") or (_SLOT.match(name) and _SLOT.match(name).group("chan") in channels):  # type: ignore[union-attr]
+            continue
+        m = _SLOT.match(name)
+        if m and m.group("field").startswith("g_"):
+            continue
+        if m:
+            lines.append(f"{m.group('chan')} head {m.group('field')}: {old} -> {new}")
+        elif ".g_" in name or name.endswith((".validated", ".authoriser")) or "ever_listed" in name \
+                or "max_accepted" in name:
+            continue
+        else:
+            lines.append(f"{name}: {old} -> {new}")
+    return lines
+
+
+def step_table(trace: Trace) -> Table:
+    table = Table(title=f"Counterexample to {trace.property} ({len(trace.steps)} steps)", title_justify="left")
+    for col in ("step", "machine", "action", "what changed"):
+        table.add_column(col)
+    for s in trace.steps:
+        params = ", ".join(f"{k}={v}" for k, v in s.parameters.items())
+        action = f"{s.action}({params})" + (f"\n→ {s.branch}" if s.branch not in ("ok", "?") else "")
+        table.add_row(str(s.step), s.machine, action, "\n".join(_summarise_changes(s.changes, s.state)) or "-")
+    return table
+
+
+def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_traces: bool = True) -> None:
+    console.print(verdict_table(outcomes, title))
+    if show_traces:
+        for o in outcomes:
+            if isinstance(o.verdict, Violated):
+                console.print(f"\n[bold]{o.property.id}[/]: {o.property.statement}")
+                console.print(step_table(o.verdict.trace))

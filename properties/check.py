@@ -1,0 +1,141 @@
+"""The one entry point: check properties of a scenario with an engine or the portfolio.
+
+The portfolio runs engines in parallel processes (fork); for each property the first definitive
+answer wins (a proof with a checker-accepted certificate, or a replayed counterexample) and the
+other engines of that property are stopped. All engines unknown gives Unknown with every reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from model.config import Scenario
+from model.variants import BuiltModel, build
+from properties.catalogue import Property
+from properties.engines import Problem, bmc, explicit, kind, pdr
+from properties.formulas import Reach, to_safety
+from properties.verdict import Budget, Unknown, Verdict
+
+ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
+    "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
+}
+PORTFOLIO = ("pdr", "bmc", "kind")
+ENGINE_CHOICES = (*ENGINES, "portfolio")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    property: Property
+    verdict: Verdict
+
+
+def _problem(built: BuiltModel, prop: Property) -> Problem | Reach:
+    formula = prop.formula(built)
+    if isinstance(formula, Reach):
+        return formula
+    sc = built.scenario
+    return Problem(to_safety(built.system, formula), prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)))
+
+
+def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget) -> Verdict:
+    """One engine on one property, in this process."""
+    job = _problem(built, prop)
+    sc = built.scenario
+    if isinstance(job, Reach):
+        if engine not in ("explicit", "portfolio"):
+            return Unknown(engine, 0.0, "REACH properties are checked by the explicit engine only")
+        return explicit.check_reach(built.system, job, prop.id, tuple(sorted(sc.threats)),
+                                    tuple(sorted(sc.faults)), budget)
+    return ENGINES[engine](job, budget)
+
+
+def _child(built: BuiltModel, prop: Property, engine: str, budget: Budget, queue: "mp.Queue[object]",
+           key: int) -> None:
+    try:
+        verdict: Verdict = run_engine(built, prop, engine, budget)
+    except Exception as e:  # an engine crash is reported as unknown, never as a verdict
+        verdict = Unknown(engine, 0.0, f"engine error: {type(e).__name__}: {e}")
+    queue.put((key, verdict))
+
+
+def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
+          workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Check every property; results come back in the order of ``props``."""
+    built = build(scenario)
+    engines = PORTFOLIO if engine == "portfolio" else (engine,)
+    jobs = [(p, e) for e in engines for p in range(len(props))]
+    if any(isinstance(_problem(built, p), Reach) for p in props):
+        jobs = [(p, "explicit") if isinstance(_problem(built, props[p]), Reach) else (p, e) for p, e in jobs]
+        jobs = list(dict.fromkeys(jobs))
+    workers = max(1, workers or os.cpu_count() or 1)
+    ctx = mp.get_context("fork")
+    queue: "mp.Queue[object]" = ctx.Queue()
+    running: dict[int, tuple[mp.Process, int, str, float]] = {}
+    unknowns: dict[int, list[Verdict]] = {p: [] for p in range(len(props))}
+    decided: dict[int, Verdict] = {}
+    pending = list(jobs)
+    expected = {p: sum(1 for q, _ in jobs if q == p) for p in range(len(props))}
+    next_key = 0
+
+    def finish(p: int, v: Verdict) -> None:
+        decided[p] = v
+        for key, (proc, q, _, _) in list(running.items()):
+            if q == p:
+                proc.kill()
+                proc.join()
+                del running[key]
+        pending[:] = [(q, e) for q, e in pending if q != p]
+        if on_done:
+            on_done(Outcome(props[p], v))
+
+    while pending or running:
+        while pending and len(running) < workers:
+            p, e = pending.pop(0)
+            proc = ctx.Process(target=_child, args=(built, props[p], e, budget, queue, next_key), daemon=True)
+            proc.start()
+            running[next_key] = (proc, p, e, time.monotonic())
+            next_key += 1
+        try:
+            key, verdict = queue.get(timeout=0.5)  # type: ignore[misc]
+        except Exception:
+            _reap_overdue(running, budget, unknowns)
+            for p in list(unknowns):
+                if p not in decided and len(unknowns[p]) == expected[p]:
+                    finish(p, _combine(unknowns[p]))
+            continue
+        if key not in running:
+            continue
+        proc, p, e, _ = running.pop(key)
+        proc.join()
+        if p in decided:
+            continue
+        if verdict.verdict in ("proved", "violated"):  # type: ignore[union-attr]
+            finish(p, verdict)  # type: ignore[arg-type]
+        else:
+            unknowns[p].append(verdict)  # type: ignore[arg-type]
+            if len(unknowns[p]) == expected[p]:
+                finish(p, _combine(unknowns[p]))
+    return [Outcome(props[p], decided[p]) for p in range(len(props))]
+
+
+def _reap_overdue(running: dict[int, tuple[mp.Process, int, str, float]], budget: Budget,
+                  unknowns: dict[int, list[Verdict]]) -> None:
+    """Stop engine processes that overran their budget (their answer is Unknown)."""
+    now = time.monotonic()
+    for key, (proc, p, e, started) in list(running.items()):
+        if now - started > budget.timeout + 5 or not proc.is_alive() and proc.exitcode not in (0, None):
+            proc.kill()
+            proc.join()
+            del running[key]
+            unknowns[p].append(Unknown(e, now - started, "engine process overran its budget or died"))
+
+
+def _combine(verdicts: list[Verdict]) -> Verdict:
+    if len(verdicts) == 1:
+        return verdicts[0]
+    reasons = "; ".join(f"{v.engine}: {v.detail}" for v in verdicts)
+    return Unknown("+".join(v.engine for v in verdicts), max(v.seconds for v in verdicts), reasons)
