@@ -563,6 +563,7 @@ class Secmp0007:
                                 assign(self.g_pending_auth[d], cmd("g_auth"))),
                         otherwise("activated", down.receive(), accept,
                                   assign(self.running[d], self.held[d]), assign(self.held[d], "none"),
+                                  assign(self.pending[d], False), assign(self.pending_img[d], "none"),
                                   assign(self.g_act_auth[d], cmd("g_auth")),
                                   assign(self.g_act_req[d], self.g_held_req[d]),
                                   resp("success", self.held[d])))

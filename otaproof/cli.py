@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
@@ -69,6 +70,8 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--depth {args.depth} is impossible: use 0..200")
     if args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout} must be positive")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
     budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
@@ -176,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args, console))
     except (ModelError, UsageError, FileNotFoundError) as e:
-        Console(stderr=True).print(f"[red]error:[/] {e}", highlight=False)
+        print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_BAD_INPUT

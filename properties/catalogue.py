@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from model.lang import FALSE, Expr, ModelError, Next, all_of, any_of, implies
+from model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, implies
 from model.secmp0007 import SUPPLIERS
 from model.variants import BuiltModel
 from properties.formulas import BoundedResponse, Formula, Invariant, StepInvariant, changed
@@ -90,10 +90,17 @@ def p_smi(bm: BuiltModel) -> Formula:
                             for d in m.devices))
 
 
+def _device_steps(bm: BuiltModel, d: str) -> Expr:
+    """A system step of device ``d``'s own flow (its actions, and relays and DSP steps for it)."""
+    chosen = frozenset(i.index for i in bm.system.instances if i.role == "system"
+                       and (dict(i.params).get("d") == d or f"[{d}]" in i.action))
+    return Fired(f"system step for {d}", chosen)
+
+
 def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
     m = bm.model
     return [BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
-                            m.p.response_bound) for d in m.devices]
+                            m.p.response_bound, _device_steps(bm, d)) for d in m.devices]
 
 
 def p_inventory(bm: BuiltModel) -> Formula:
@@ -133,7 +140,7 @@ def p_fail_visible(bm: BuiltModel) -> list[Formula]:
             failed = any_of([_took(bm, f"FW_receive_image[{d}]", ("verification_failed",)),
                              _took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none")])
             reported = _took(bm, "DSP_receive_FDR", ("verification_failed",), d=d)
-        out.append(BoundedResponse(failed, reported, m.p.response_bound))
+        out.append(BoundedResponse(failed, reported, m.p.response_bound, _device_steps(bm, d)))
     return out
 
 

@@ -67,7 +67,7 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
     """Check every property; results come back in the order of ``props``."""
     built = build(scenario)
     engines = PORTFOLIO if engine == "portfolio" else (engine,)
-    jobs = [(p, e) for e in engines for p in range(len(props))]
+    jobs = [(p, e) for p in range(len(props)) for e in engines]
     if any(isinstance(_problem(built, p), Reach) for p in props):
         jobs = [(p, "explicit") if isinstance(_problem(built, props[p]), Reach) else (p, e) for p, e in jobs]
         jobs = list(dict.fromkeys(jobs))

@@ -3,9 +3,10 @@
 INV:   ``pred`` over one state; bad = ¬pred.
 HIST:  ``pred`` over a step (pre-state, action, post-state; ghosts give history); a monitor flag
        ``err`` becomes true at the first step that falsifies it; bad = err.
-BR:    after a trigger step, the response must happen within ``k`` system steps once faults stop
-       (fault steps restart the count; environment and attacker steps do not count), and the
-       system may not come to rest (no system action enabled) while the response is owed.
+BR:    after a trigger step, the response must happen within ``k`` counted system steps once the
+       environment, the attacker and the network stay quiet (any of their steps restarts the
+       count: "faults stop" fairness), and the system may not come to rest (no system action
+       enabled) while the response is owed.
 REACH: from every reachable state some sequence of legitimate actions reaches ``target``
        (AG EF target); checked on the explicit state graph only.
 """
@@ -30,9 +31,13 @@ class StepInvariant:
 
 @dataclass(frozen=True)
 class BoundedResponse:
+    """G(trigger -> F<=bound response), counting the steps in ``counted`` (default: every
+    system step); any environment, attacker or fault step restarts the count."""
+
     trigger: Expr
     response: Expr
     bound: int
+    counted: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,9 @@ def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
         pending = monitor_var(f"monitor.response_owed[{n}]", BOOL, False)
         count = monitor_var(f"monitor.system_steps_waited[{n}]", IntSort(0, k), 0)
         pend_next = (pending | br.trigger) & ~br.response
-        step = ite(role_fired(system, "fault"), 0,
-                   ite(role_fired(system, "system"), ite(count >= k, k, count + 1), count))
+        counted = br.counted if br.counted is not None else role_fired(system, "system")
+        interference = role_fired(system, "fault") | role_fired(system, "environment") | role_fired(system, "attacker")
+        step = ite(interference, 0, ite(counted, ite(count >= k, k, count + 1), count))
         updates += [MonitorUpdate(pending, pend_next), MonitorUpdate(count, ite(pend_next, step, 0))]
     mon = system.with_monitor(updates) if updates else system
     extra = list(mon.variables[len(system.variables):])

@@ -63,6 +63,14 @@ class Trace:
                    data["initial_state"], steps)
 
 
+def instance_index(system: System, step: TraceStep) -> int:
+    """The action instance a (possibly deserialised) trace step names, by action and parameters."""
+    for inst in system.instances:
+        if inst.action == step.action and {k: _jsonable(v) for k, v in inst.params} == step.parameters:
+            return inst.index
+    raise ReplayError(f"step {step.step}: the model has no action {step.action}{step.parameters}")
+
+
 def _jsonable(value: object) -> Any:
     if isinstance(value, frozenset):
         return sorted(value)
