@@ -1,0 +1,105 @@
+"""The approved SECMP0007 flows run end to end in the explicit semantics (SR 11.4; SR 11.1 + 11.3)."""
+
+from __future__ import annotations
+
+from model.config import Parameters, Scenario
+from model.explicit import Interpreter, State
+from model.variants import build
+
+
+class Run:
+    """Drive the model by action name and parameters, like a test script of the process."""
+
+    def __init__(self, threats: frozenset[str] = frozenset(), **params: object) -> None:
+        self.built = build(Scenario(threats=threats, parameters=Parameters(**params)))  # type: ignore[arg-type]
+        self.system = self.built.system
+        self.interp = Interpreter(self.system)
+        self.state: State = self.interp.initial_state()
+
+    def do(self, action: str, **params: object) -> str:
+        for inst in self.system.instances:
+            if inst.action == action and dict(inst.params) == params:
+                branch = self.interp.branch_taken(self.state, inst.index)
+                assert branch is not None, f"{inst.label} is not enabled"
+                self.state = self.interp.step(self.state, inst.index)
+                return branch
+        raise AssertionError(f"no instance {action}{params}")
+
+    def value(self, name: str) -> object:
+        v = self.system.var(name)
+        return v.sort.decode(self.state[v.index])
+
+
+def test_sr11_4_ppmid_update_reaches_the_smi() -> None:
+    r = Run()
+    r.do("CPL_list_entry", img="PPMID_v2")
+    assert r.do("SR11_4_submit", by="S1", d="P1", img="PPMID_v2", hash_ok=True) == "accepted"
+    assert r.value("DSP.SMI[P1].status") == "update_in_progress"
+    assert r.do("CS05c_receive", d="P1") == "image_notify"
+    r.do("OTA_query_next_image[P1]", d="P1")
+    r.do("OTA_image_block", d="P1")
+    assert r.do("OTA_upgrade_end[P1]", d="P1") == "image_held"
+    assert r.do("CCS08_alert", d="P1") == "success_upgrade_end_response"
+    assert r.value("CH.ota_image[P1]") == "none"  # the hub transfers, it does not store
+    assert r.do("DSP_receive_CCS08", d="P1") == "transfer_success"
+    assert r.do("CS09_activate[P1]", d="P1") == "activated"
+    assert r.value("PPMID.P1.running") == "PPMID_v2"
+    r.do("CH_relay_to_DSP", d="P1")
+    r.do("DSP_receive_CS09", d="P1")
+    assert r.value("DSP.SMI[P1].firmware_version") == "PPMID_v2"
+    assert r.value("DSP.SMI[P1].status") == "current"
+
+
+def test_sr11_4_image_not_on_cpl_is_rejected_and_changes_nothing() -> None:
+    r = Run()
+    before = r.state
+    assert r.do("SR11_4_submit", by="S1", d="P1", img="PPMID_v2", hash_ok=True) == "rejected_not_on_cpl"
+    assert r.state == before
+
+
+def test_sr11_1_then_future_dated_sr11_3_activates_the_hcalcs() -> None:
+    r = Run()
+    r.do("CPL_list_entry", img="HCALCS_v2")
+    assert r.do("SR11_1_submit", by="S1", d="H1", img="HCALCS_v2", hash_ok=True) == "accepted"
+    r.do("CH_relay_to_device", d="H1")
+    assert r.do("FW_receive_image[H1]", d="H1") == "verification_successful"
+    r.do("CH_relay_to_DSP", d="H1")
+    assert r.do("DSP_receive_FDR", d="H1") == "verification_successful"
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=True) == "accepted"
+    r.do("CH_relay_to_device", d="H1")
+    assert r.do("CS06_activate_firmware[H1]", d="H1") == "scheduled"
+    assert r.value("HCALCS.H1.running") == "HCALCS_v1"
+    assert r.do("CS06_execute_scheduled[H1]", d="H1") == "activated"
+    assert r.value("HCALCS.H1.running") == "HCALCS_v2"
+    r.do("CH_relay_to_DSP", d="H1")
+    assert r.do("DSP_receive_CS06_response", d="H1") == "activation_success"
+    assert r.value("DSP.SMI[H1].firmware_version") == "HCALCS_v2"
+
+
+def test_command_signed_before_change_of_supplier_is_still_accepted_until_cs02b() -> None:
+    r = Run(threats=frozenset({"old_supplier"}))
+    r.do("CPL_list_entry", img="HCALCS_v2")
+    r.do("SR11_1_submit", by="S1", d="H1", img="HCALCS_v2", hash_ok=True)
+    r.do("CH_relay_to_device", d="H1")
+    r.do("FW_receive_image[H1]", d="H1")
+    r.do("CH_relay_to_DSP", d="H1")
+    r.do("DSP_receive_FDR", d="H1")
+    r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False)  # signed by S1 ...
+    r.do("CoS_change_of_supplier", new="S2")                               # ... then S2 takes over
+    r.do("CH_relay_to_device", d="H1")
+    assert r.do("CS06_activate_firmware[H1]", d="H1") == "activated"  # anchor not yet replaced
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False) == "rejected_not_authorised"
+
+
+def test_device_refuses_hardware_mismatch_and_hub_raises_ccs08() -> None:
+    r = Run()
+    r.do("CPL_list_entry", img="PPMID_hwB")
+    r.do("SR11_4_submit", by="S1", d="P1", img="PPMID_hwB", hash_ok=True)
+    r.do("CS05c_receive", d="P1")
+    r.do("OTA_query_next_image[P1]", d="P1")
+    r.do("OTA_image_block", d="P1")
+    assert r.do("OTA_upgrade_end[P1]", d="P1") == "hw_mismatch"
+    assert r.do("CCS08_alert", d="P1") == "failure_alert"
+    assert r.value("CH->DSP[P1][0].outcome") == "hw_mismatch"
+    assert r.do("DSP_receive_CCS08", d="P1") == "transfer_failed"
+    assert r.value("PPMID.P1.running") == "PPMID_v1"
