@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=140)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, console))
