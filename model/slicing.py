@@ -20,6 +20,15 @@ class Slice:
     system: System
     predicate: Expr
     original_instance: tuple[int, ...]  # sliced instance index -> original index
+    kept_variables: dict[int, Var]      # original variable index -> variable of the slice
+
+    def project(self, e: Expr) -> Expr | None:
+        """A one-state expression of the original system over the slice, or None if it reads a
+        dropped variable or names an action."""
+        vs, fs = _reads(e)
+        if fs or not vs <= self.kept_variables.keys():
+            return None
+        return _renumber(e, self.kept_variables, {})
 
 
 def _reads(e: Expr) -> tuple[set[int], set[int]]:
@@ -84,7 +93,7 @@ def cone_of_influence(system: System, predicate: Expr) -> Slice:
     monitors = tuple(MonitorUpdate(new_vars[m.var.index], re(m.value)) for m in system.monitors)
     sliced = System(system.name, tuple(new_vars[o] for o in keep), instances, monitors, system.machines,
                     system.parameters, system.threats, system.faults, system.actions)
-    return Slice(sliced, re(predicate), tuple(i.index for i in kept_instances))
+    return Slice(sliced, re(predicate), tuple(i.index for i in kept_instances), new_vars)
 
 
 def _renumber(e: Expr, vars_: dict[int, Var], insts: dict[int, int]) -> Expr:

@@ -184,9 +184,8 @@ class Channel:
         out: list[Assign] = []
         for i, slot in enumerate(self.slots):
             for fname, var in slot.items():
-                nxt = self.slots[i + 1][fname] if i + 1 < self.capacity else var
                 val = _field_value(values, fname, var)
-                out.append(Assign(var, ite(self.length == i + 1, val, nxt)))
+                out.append(Assign(var, ite(self.length == i + 1, val, self._next_slot(i, fname))))
         return out
 
     def replace_head(self, **values: ExprLike) -> list[Assign]:
@@ -198,9 +197,16 @@ class Channel:
         out = []
         for i in range(start, self.capacity):
             for fname, var in self.slots[i].items():
-                nxt = self.slots[i + 1][fname] if i + 1 < self.capacity else var
-                out.append(Assign(var, nxt))
+                out.append(Assign(var, self._next_slot(i, fname)))
         return out
+
+    def _next_slot(self, i: int, fname: str) -> Expr:
+        """Field ``fname`` of slot i+1, or the empty value past the end: slots beyond the length
+        always hold their initial values, so an emptied channel has one state, not many."""
+        if i + 1 < self.capacity:
+            return self.slots[i + 1][fname]
+        var = self.slots[i][fname]
+        return Const(var.sort, var.init)
 
     def _check_fields(self, values: Mapping[str, object]) -> None:
         for f in values:
@@ -231,8 +237,7 @@ class Channel:
         out = []
         for i in range(self.capacity):
             for fname, var in self.slots[i].items():
-                nxt = self.slots[i + 1][fname] if i + 1 < self.capacity else var
-                out.append(Assign(var, ite(self.length == i + 1, self.slots[0][fname], nxt)))
+                out.append(Assign(var, ite(self.length == i + 1, self.slots[0][fname], self._next_slot(i, fname))))
         return case(self.length >= 2, out)
 
 

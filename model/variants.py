@@ -12,6 +12,7 @@ from typing import Callable
 from model.config import Parameters, Scenario
 from model.lang import ModelError
 from model.secmp0007 import Secmp0007
+from model.invariants import Lemma, secmp0007_lemmas
 from model.system import System
 
 
@@ -32,6 +33,7 @@ class BuiltModel:
     variant: Variant
     model: Secmp0007
     system: System
+    lemmas: tuple[Lemma, ...] = ()  # candidate auxiliary invariants (model/invariants.py)
 
 
 REGISTRY: dict[str, Variant] = {}
@@ -67,4 +69,4 @@ def build(scenario: Scenario) -> BuiltModel:
         variant.apply(model)
     system = model.b.build(scenario.threats, scenario.faults)
     system.name = variant.name
-    return BuiltModel(scenario, variant, model, system)
+    return BuiltModel(scenario, variant, model, system, tuple(secmp0007_lemmas(model)))

@@ -7,6 +7,7 @@ other engines of that property are stopped. All engines unknown gives Unknown wi
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import time
@@ -38,7 +39,8 @@ def _problem(built: BuiltModel, prop: Property) -> Problem | Reach:
     if isinstance(formula, Reach):
         return formula
     sc = built.scenario
-    return Problem(to_safety(built.system, formula), prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)))
+    task = dataclasses.replace(to_safety(built.system, formula), lemmas=built.lemmas)
+    return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)))
 
 
 def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget) -> Verdict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, ite
+from model.invariants import Lemma
 from model.system import MonitorUpdate, System, monitor_var
 
 
@@ -55,6 +56,7 @@ class SafetyTask:
 
     system: System
     bad: Expr
+    lemmas: tuple[Lemma, ...] = ()  # candidate strengthenings; engines keep the inductive ones
 
 
 def enabled_expr(system: System, roles: tuple[str, ...]) -> Expr:

@@ -16,6 +16,7 @@ class Certificate:
     size: int  # clauses (PDR), k (k-induction), states (explicit)
     checked: bool = False
     check_seconds: float = 0.0
+    lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class Proved:
     def detail(self) -> str:
         c = self.certificate
         unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states"}[c.kind]
-        return f"{c.kind}, {unit}={c.size}"
+        lemmas = f" + {len(c.lemmas)} lemmas" if c.lemmas else ""
+        return f"{c.kind}, {unit}={c.size}{lemmas}"
 
 
 @dataclass(frozen=True)

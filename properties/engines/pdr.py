@@ -1,7 +1,10 @@
 """PDR/IC3 through Z3's Spacer (Constrained Horn Clauses over the cone-of-influence slice).
 
-Safe: Spacer's solution for ``Inv`` is the certificate; it is re-checked before reporting.
-Unsafe: Spacer's answer is not a trace, so BMC re-derives a shortest counterexample.
+First the model's candidate lemmas are filtered to their inductive subset H (Houdini, see
+``strengthen.py``). If H ∧ P is already inductive that is the proof; otherwise Spacer solves the
+Horn clauses with H assumed on both sides of each transition (sound: H holds in every reachable
+state) and the certificate is H ∧ Inv. Either way the certificate is re-checked before it is
+reported. Unsafe: Spacer's answer is not a trace, so BMC re-derives a shortest counterexample.
 """
 
 from __future__ import annotations
@@ -13,12 +16,32 @@ from model.slicing import cone_of_influence
 from model.symbolic import Encoder
 from properties.certificate import TAG, certificate_text, check_certificate
 from properties.engines import Deadline, Problem, bmc
+from properties.engines.strengthen import NONE, Strengthening, inductive_lemmas
 from properties.formulas import SafetyTask
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
 
 
-def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline) -> z3.BoolRef | str | None:
-    """An inductive invariant over ``<name>@c`` (safe), None (unsafe), or why Spacer gave up."""
+def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline
+                         ) -> z3.BoolRef | None:
+    """``H ∧ ¬Bad`` over ``<name>@c`` if it is inductive (one query), else None."""
+    if not helper.exprs:
+        return None
+    enc = Encoder(task.system)
+    s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
+    solver = z3.Solver()
+    solver.set("random_seed", budget.seed)
+    solver.set("timeout", deadline.remaining_ms())
+    solver.add(helper.at(enc, s), enc.domain(s), z3.Not(enc.expr(task.bad, s)), enc.trans(s, a, t),
+               enc.expr(task.bad, t))
+    if solver.check() != z3.unsat:
+        return None
+    return z3.Not(enc.expr(task.bad, enc.state(TAG)))
+
+
+def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper: Strengthening = NONE
+                    ) -> z3.BoolRef | str | None:
+    """An invariant over ``<name>@c`` that is inductive together with ``helper`` (safe), None
+    (unsafe), or why Spacer gave up."""
     enc = Encoder(task.system)
     sorts = [z3.BoolSort() if isinstance(v.sort, BoolSort) else z3.BitVecSort(v.sort.width)
              for v in task.system.variables]
@@ -31,9 +54,9 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline) -> z3.
     fp.register_relation(inv)
     fp.declare_var(*s, a, *t)
     fp.rule(inv(*s), enc.init(s))
-    fp.rule(inv(*t), [inv(*s), enc.trans(s, a, t)])
+    fp.rule(inv(*t), [inv(*s), helper.at(enc, s), enc.trans(s, a, t), helper.at(enc, t)])
     try:
-        result = fp.query(z3.And(inv(*s), enc.expr(task.bad, s)))
+        result = fp.query(z3.And(inv(*s), helper.at(enc, s), enc.expr(task.bad, s)))
     except z3.Z3Exception as e:  # Spacer reports its timeout as an exception ("canceled")
         return f"Spacer stopped: {e}"
     if result == z3.sat:
@@ -49,7 +72,12 @@ def check(problem: Problem, budget: Budget) -> Verdict:
     deadline = Deadline(budget)
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     task = SafetyTask(sliced.system, sliced.predicate)
-    solved = solve_invariant(task, budget, deadline)
+    helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+    if isinstance(helper, str):
+        return Unknown("pdr", deadline.elapsed(), helper)
+    solved = relatively_inductive(task, helper, budget, deadline)
+    if solved is None:
+        solved = solve_invariant(task, budget, deadline, helper)
     if isinstance(solved, str):
         return Unknown("pdr", deadline.elapsed(), solved)
     if solved is None:
@@ -57,9 +85,11 @@ def check(problem: Problem, budget: Budget) -> Verdict:
         if isinstance(found, str):
             return Unknown("pdr", deadline.elapsed(), f"Spacer reports a violation; BMC found no trace: {found}")
         return bmc.report(problem, "pdr", found, deadline)
-    text = certificate_text(solved)
+    invariant = z3.And(helper.at(Encoder(task.system), Encoder(task.system).state(TAG)), solved)
+    text = certificate_text(invariant)
     checked = check_certificate(task, text, timeout=max(1.0, budget.timeout), seed=budget.seed)
     if not checked.ok:
         return Unknown("pdr", deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
     size = len(solved.children()) if z3.is_and(solved) else 1
-    return Proved("pdr", deadline.elapsed(), Certificate("inductive-invariant", text, size, True, checked.seconds))
+    return Proved("pdr", deadline.elapsed(),
+                  Certificate("inductive-invariant", text, size, True, checked.seconds, helper.names))
