@@ -124,6 +124,7 @@ class Encoder:
         """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor."""
         memo: dict[int, Term] = {}
         ex = lambda e: self._expr(e, s, t, a, memo)  # noqa: E731
+        taken: dict[tuple[int, int], z3.BoolRef] = {}  # (instance, branch) -> that branch fires
         n = len(self.system.instances)
         parts: list[z3.BoolRef] = [z3.ULT(a, n)] if n < (1 << self.action_width) else []
         if n == 0:
@@ -138,7 +139,7 @@ class Encoder:
             new: Term = old
             wide_checks: list[z3.BoolRef] = []
             for inst_idx, branches in self._writers.get(v.index, []):
-                val = self._branch_value(v, branches, old, ex, wide_checks, a, inst_idx)
+                val = self._branch_value(v, branches, old, ex, wide_checks, a, inst_idx, taken)
                 new = z3.If(a == inst_idx, val, new)
             parts.append(t[v.index] == new)
             parts.extend(wide_checks)
@@ -170,10 +171,16 @@ class Encoder:
         return out
 
     def _branch_value(self, v: Var, branches: list[tuple[Expr, Expr | None]], old: Term, ex,  # type: ignore[no-untyped-def]
-                      checks: list[z3.BoolRef], a: z3.BitVecRef, inst_idx: int) -> Term:
+                      checks: list[z3.BoolRef], a: z3.BitVecRef, inst_idx: int,
+                      taken: dict[tuple[int, int], z3.BoolRef]) -> Term:
         vals = []
-        for cond, val in branches:
-            vals.append((cond, old if val is None else self._fit(v, ex(val), checks, a == inst_idx)))
+        for k, (cond, val) in enumerate(branches):
+            # the domain check binds only when this branch is the one taken (the first true one):
+            # a later branch's out-of-domain value must not disable an earlier branch
+            key = (inst_idx, k)
+            if val is not None and key not in taken:
+                taken[key] = z3.And(a == inst_idx, ex(cond), *[z3.Not(ex(c)) for c, _ in branches[:k]])
+            vals.append((cond, old if val is None else self._fit(v, ex(val), checks, taken[key])))
         result = vals[-1][1]
         for cond, val in reversed(vals[:-1]):
             result = z3.If(ex(cond), val, result)
