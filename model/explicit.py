@@ -34,8 +34,15 @@ State = tuple[int, ...]
 Fn = Callable[[State, State, int], int]
 
 
-def compile_expr(e: Expr) -> Fn:
-    """A closure evaluating ``e`` on (pre-state, post-state, action index) to an integer code."""
+def compile_expr(e: Expr, where: str = "") -> Fn:
+    """A closure evaluating ``e`` on (pre-state, post-state, action index) to an integer code.
+
+    ``where`` (the action instance, for instance) is named by evaluation errors."""
+    return _compile(e, where)
+
+
+def _compile(e: Expr, where: str) -> Fn:
+    compile_expr = lambda x: _compile(x, where)  # noqa: E731
     if isinstance(e, Var):
         i = e.index
         return lambda s, t, a: s[i]
@@ -62,7 +69,15 @@ def compile_expr(e: Expr) -> Fn:
         lf, rf = compile_expr(e.left), compile_expr(e.right)
         if e.op == "+":
             return lambda s, t, a: lf(s, t, a) + rf(s, t, a)
-        return lambda s, t, a: lf(s, t, a) - rf(s, t, a)
+
+        def minus(s: State, t: State, a: int) -> int:
+            x, y = lf(s, t, a), rf(s, t, a)
+            if x < y:  # ints are non-negative: the Z3 encoding would wrap around here
+                raise ModelError(f"subtraction {e.left!r} - {e.right!r} goes below zero ({x} - {y}); "
+                                 "guard it or use ite(...)", where)
+            return x - y
+
+        return minus
     if isinstance(e, And):
         fs = [compile_expr(x) for x in e.args]
         return lambda s, t, a: int(all(f(s, t, a) for f in fs))
@@ -113,18 +128,21 @@ class Interpreter:
 
     def __init__(self, system: System) -> None:
         self.system = system
-        self._compiled = tuple(
-            _CompiledInstance(
-                inst,
-                compile_expr(inst.guard),
-                tuple(_CompiledBranch(b.name, compile_expr(b.cond),
-                                      tuple((asg.var.index, compile_expr(asg.value)) for asg in b.assigns))
-                      for b in inst.branches),
-            )
-            for inst in system.instances
-        )
-        self._monitors = tuple((m.var.index, compile_expr(m.value)) for m in system.monitors)
+        self._compiled = tuple(self._compile_instance(inst) for inst in system.instances)
+        self._monitors = tuple((m.var.index, compile_expr(m.value, f"monitor {m.var.name}"))
+                               for m in system.monitors)
         self._sorts = tuple(v.sort for v in system.variables)
+
+    @staticmethod
+    def _compile_instance(inst: Instance) -> _CompiledInstance:
+        where = f"{inst.machine}.{inst.label}"
+        return _CompiledInstance(
+            inst,
+            compile_expr(inst.guard, where),
+            tuple(_CompiledBranch(b.name, compile_expr(b.cond, where),
+                                  tuple((asg.var.index, compile_expr(asg.value, where)) for asg in b.assigns))
+                  for b in inst.branches),
+        )
 
     def initial_state(self) -> State:
         return tuple(v.init for v in self.system.variables)

@@ -174,22 +174,22 @@ class Expr:
         return Cmp("!=", self, lift(other, self.sort))
 
     def __lt__(self, other: ExprLike) -> "Expr":
-        return Cmp("<", self, lift(other, self.sort))
+        return Cmp("<", self, lift(other, _need_int(self, "ordering <")))
 
     def __le__(self, other: ExprLike) -> "Expr":
-        return Cmp("<=", self, lift(other, self.sort))
+        return Cmp("<=", self, lift(other, _need_int(self, "ordering <=")))
 
     def __gt__(self, other: ExprLike) -> "Expr":
-        return Cmp("<", lift(other, self.sort), self)
+        return Cmp("<", lift(other, _need_int(self, "ordering >")), self)
 
     def __ge__(self, other: ExprLike) -> "Expr":
-        return Cmp("<=", lift(other, self.sort), self)
+        return Cmp("<=", lift(other, _need_int(self, "ordering >=")), self)
 
     def __add__(self, other: ExprLike) -> "Expr":
-        return Arith("+", self, lift(other, self.sort))
+        return Arith("+", self, lift(other, _need_int(self, "arithmetic +")))
 
     def __sub__(self, other: ExprLike) -> "Expr":
-        return Arith("-", self, lift(other, self.sort))
+        return Arith("-", self, lift(other, _need_int(self, "arithmetic -")))
 
     def __and__(self, other: ExprLike) -> "Expr":
         return And((self, lift(other, BOOL)))
@@ -393,6 +393,15 @@ class Select(Expr):
             raise ModelError("select from an empty array")
         for it in self.items[1:]:
             _check_same_kind(self.items[0].sort, it.sort, "select")
+        # one item per index value: fewer would silently reuse the last item, more are unreachable
+        idx = self.index.sort
+        if isinstance(idx, SetSort):
+            raise ModelError(f"select needs an int, enum or bool index, got {idx}")
+        if isinstance(idx, (EnumSort, BoolSort)) and len(self.items) != idx.size:
+            raise ModelError(f"select has {len(self.items)} items but its index {idx} takes {idx.size} values")
+        if isinstance(self.index, Var) and isinstance(idx, IntSort) and len(self.items) <= idx.hi:
+            raise ModelError(f"select has {len(self.items)} items but its index {self.index.name} "
+                             f"ranges over {idx}")
 
     @property
     def sort(self) -> Sort:  # type: ignore[override]
@@ -406,6 +415,14 @@ def _kind(s: Sort) -> object:
 def _check_same_kind(a: Sort, b: Sort, op: str) -> None:
     if _kind(a) != _kind(b):
         raise ModelError(f"'{op}' compares values of different sorts: {a} and {b}")
+
+
+def _need_int(e: Expr, op: str) -> Sort:
+    """The sort of ``e``, which must be a bounded int (checked before a literal is lifted, so the
+    message names the operation rather than the literal)."""
+    if not isinstance(e.sort, IntSort):
+        raise ModelError(f"{op} needs ints, got {e.sort}")
+    return e.sort
 
 
 def _need_bool(e: Expr, op: str) -> None:

@@ -17,13 +17,16 @@ head message behind the others), since any message may already wait arbitrarily 
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
+from model.config import FAULTS, THREATS
 from model.lang import (
     BOOL,
     TRUE,
     Arith,
+    BoolSort,
     Const,
     EnumSort,
     Expr,
@@ -157,6 +160,7 @@ class Channel:
 
     def head(self, fname: str) -> Var:
         """The field of the oldest message (meaningful when the channel is not empty)."""
+        self._check_fields({fname: None})
         return self.slots[0][fname]
 
     def nonempty(self) -> Expr:
@@ -209,9 +213,11 @@ class Channel:
         return Const(var.sort, var.init)
 
     def _check_fields(self, values: Mapping[str, object]) -> None:
-        for f in values:
+        for f, value in values.items():
             if f not in self.fields:
                 raise ModelError(f"channel {self.name} has no field {f!r}; fields: {sorted(self.fields)}")
+            if isinstance(value, Expr) and not _same_kind(self.fields[f], value.sort):
+                raise ModelError(f"channel {self.name}: field {f} is {self.fields[f]} but is given a {value.sort}")
 
     # ---- network faults (actions of the Network machine) ---------------------------------
     def lose(self) -> Case:
@@ -410,6 +416,20 @@ class SystemBuilder:
                              f"{self._actions[a.name].machine})", where)
         if a.role not in ROLES:
             raise ModelError(f"role {a.role!r} is not one of {ROLES}", where)
+        if a.threat is not None and a.threat not in THREATS:
+            raise ModelError(f"unknown threat {a.threat!r}; known: {', '.join(THREATS)}", where)
+        if a.fault is not None and a.fault not in FAULTS:
+            raise ModelError(f"unknown fault {a.fault!r}; known: {', '.join(FAULTS)}", where)
+        if a.role == "attacker" and a.threat is None:
+            raise ModelError("an attacker action needs the threat model that enables it (threat=...)", where)
+        if a.role == "fault" and a.fault is None:
+            raise ModelError("a fault action needs the fault model that enables it (fault=...)", where)
+        try:
+            inspect.signature(a.body).bind(**{k: None for k in a.params})
+        except TypeError as e:
+            raise ModelError(f"the action body cannot take its parameters {sorted(a.params)}: {e}", where) from None
+        except ValueError:  # no signature (a builtin): checked when grounding
+            pass
         self._actions[a.name] = a
 
     # ---- variant operations ---------------------------------------------------------------
@@ -439,6 +459,11 @@ class SystemBuilder:
     # ---- grounding and validation -----------------------------------------------------------
     def build(self, threats: Iterable[str] = (), faults: Iterable[str] = ()) -> System:
         threats, faults = frozenset(threats), frozenset(faults)
+        for ch in self.channels.values():
+            for who in sorted(self._channel_writers[f"channel:{ch.name}"] - {NETWORK}):
+                if who not in self._machines:
+                    raise ModelError(f"channel {ch.name} names {who!r}, which is not a machine; "
+                                     f"machines: {', '.join(self._machines)}")
         known = {id(v) for v in self._vars}
         instances: list[Instance] = []
         for a in self._actions.values():
@@ -463,7 +488,9 @@ class SystemBuilder:
         names = [b.name for b in c.branches]
         if len(set(names)) != len(names):
             raise ModelError(f"duplicate branch names {names}", where)
-        for e in [c.guard] + [b.cond for b in c.branches]:
+        for what, e in [("guard", c.guard)] + [(f"condition of branch {b.name!r}", b.cond) for b in c.branches]:
+            if not isinstance(e.sort, BoolSort):
+                raise ModelError(f"the {what} is {e.sort}, not bool", where)
             self._validate_expr(e, known, where, ghost_ok=False)
         for b in c.branches:
             seen: set[int] = set()
@@ -502,11 +529,16 @@ class SystemBuilder:
 
 def _check_assignable(v: Var, value: Expr, where: str) -> None:
     s, t = v.sort, value.sort
-    if isinstance(s, IntSort):
-        if not isinstance(t, IntSort):
-            raise ModelError(f"{v.name} is {s} but is assigned a {t}", where)
-    elif s != t:
+    if not _same_kind(s, t):
         raise ModelError(f"{v.name} is {s} but is assigned a {t}", where)
+    if isinstance(value, Const) and not s.contains_code(value.code):
+        raise ModelError(f"{v.name} is {s} but is assigned {t.decode(value.code)!r}, outside its domain", where)
+
+
+def _same_kind(s: Sort, t: Sort) -> bool:
+    """Values of sort ``t`` may be stored in a place of sort ``s`` (ints of any range: checked
+    against the range when a value is assigned)."""
+    return isinstance(t, IntSort) if isinstance(s, IntSort) else s == t
 
 
 def _product(params: Mapping[str, tuple[object, ...]]) -> list[tuple[tuple[str, object], ...]]:
