@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from typing import Callable
+
 from model.lang import Expr, any_of, implies
+from model.secmp0007 import SUPPLIERS
 from model.secmp0007 import Secmp0007
 from model.system import Channel
 
@@ -58,9 +61,85 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
                     implies(present, m.ever_on_cpl(slot["img"])))
                 add(f"{ch.name}[{n}]-validated", "an image in flight is the one the DSP validated",
                     implies(present, slot["g_req"] == slot["img"]))
+    for d in m.devices:
+        model = m.model_of(d)
+        add(f"held-fits[{d}]", "a device holds only images for its model and hardware (it verified them)",
+            implies(m.held[d] != "none", m.fits(m.held[d], model)))
+        add(f"held-not-older[{d}]", "a device holds only images not older than what it runs (anti-rollback)",
+            implies(m.held[d] != "none", m.version_of(m.held[d]) >= m.version_of(m.running[d])))
+        add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
+            m.for_model(m.smi_version[d], model))
+        for side in ("han_up", "wan_up"):
+            ch = getattr(m, side)[d]
+            for i, slot in enumerate(ch.slots):
+                add(f"{ch.name}[{i}]-genuine", "every report in flight was sent by the device itself",
+                    implies(ch.length > i, slot["g_genuine"]))
+        _protocol_lemmas(m, d, add)
     for d in m.ppmids:
         add(f"hub-image-certified[{d}]", "the image the hub holds for a PPMID was on the CPL when accepted",
             implies(m.ch_image[d] != "none", m.ever_on_cpl(m.ch_image[d])))
         add(f"hub-image-validated[{d}]", "the image the hub holds is the one the DSP validated",
             implies(m.ch_image[d] != "none", m.ch_g_req[d] == m.ch_image[d]))
     return out
+
+
+def _in_flight(ch: Channel, kinds: tuple[str, ...], success: bool | None = None
+               ) -> list[tuple[str, Expr, dict]]:  # type: ignore[type-arg]
+    """One (name, present, slot) per slot that may hold one of these kinds; ``success`` also
+    restricts the message's outcome to success (True) or to any failure (False)."""
+    out = []
+    for i, (present, slot) in enumerate(_messages(ch, kinds)):
+        tag = ""
+        if success is not None:
+            present = present & ((slot["outcome"] == "success") if success else (slot["outcome"] != "success"))
+            tag = "(success)" if success else "(failure)"
+        out.append((f"{'/'.join(kinds)}{tag}@{ch.name}[{i}]", present, slot))
+    return out
+
+
+def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]) -> None:
+    """Per-device update pipeline: one update at a time, and the SMI lags only behind a success
+    report that is on its way (what P-SMI, P-INVENTORY and P-REPLAY rest on)."""
+    wd, hd, hu, wu = m.wan_down[d], m.han_down[d], m.han_up[d], m.wan_up[d]
+    in_progress = m.smi_status[d] == "update_in_progress"
+    if d in m.ppmids:
+        reports = _in_flight(hu, ("CS09",)) + _in_flight(wu, ("CS09",))
+        tokens = (_in_flight(wd, ("CS05c",)) + _in_flight(hd, ("IMAGE_NOTIFY",)) + _in_flight(hu, ("QUERY_NEXT_IMAGE",))
+                  + _in_flight(hd, ("IMAGE_BLOCK",)) + _in_flight(hu, ("UPGRADE_END",), True)
+                  + _in_flight(hu, ("UPGRADE_END",), False) + _in_flight(hd, ("UPGRADE_END_RESPONSE",))
+                  + _in_flight(wu, ("CCS08",), True) + _in_flight(wu, ("CCS08",), False) + reports)
+        states = [(f"hub-holds-image[{d}]", m.ch_image[d] != "none"), (f"device-holds-image[{d}]", m.held[d] != "none")]
+        exchange = (_in_flight(hd, ("IMAGE_NOTIFY", "IMAGE_BLOCK")) + _in_flight(hu, ("QUERY_NEXT_IMAGE", "UPGRADE_END")))
+        add(f"hub-holds-image-only-during-exchange[{d}]",
+            "the hub keeps a PPMID image only while the ZigBee OTA exchange is under way",
+            implies(m.ch_image[d] != "none", any_of(p for _, p, _ in exchange)))
+        awaiting = _in_flight(hu, ("UPGRADE_END",), True) + _in_flight(hd, ("UPGRADE_END_RESPONSE",))
+        add(f"device-holds-image-only-until-activation[{d}]",
+            "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response",
+            implies(m.held[d] != "none", any_of(p for _, p, _ in awaiting)))
+    else:
+        reports = _in_flight(hu, ("CS06_RESPONSE",), True) + _in_flight(wu, ("CS06_RESPONSE",), True)
+        tokens = (_in_flight(wd, ("CS06",)) + _in_flight(hd, ("CS06",)) + _in_flight(hu, ("CS06_RESPONSE",))
+                  + _in_flight(wu, ("CS06_RESPONSE",)))
+        states = [(f"activation-scheduled[{d}]", m.pending[d])]
+        for s in SUPPLIERS:
+            add(f"counter-ahead[{d},{s}]", "a supplier's counter is at least any counter the device accepted from it",
+                m.g_max_ctr[d, s] <= m.counter[s])
+            for name, present, slot in _in_flight(wd, ("CS06",)) + _in_flight(hd, ("CS06",)):
+                add(f"fresh-counter[{name},{s}]", "a CS06 in flight carries a counter the device has not yet accepted",
+                    implies(present & (slot["orig"] == s), slot["ctr"] > m.g_max_ctr[d, s]))
+                add(f"counter-issued[{name},{s}]", "a CS06 in flight carries a counter its originator issued",
+                    implies(present & (slot["orig"] == s), slot["ctr"] <= m.counter[s]))
+    add(f"smi-lags-only-behind-report[{d}]",
+        "the SMI shows the running version, or a success report of the running version is on its way",
+        (m.smi_version[d] == m.running[d]) | any_of(p & (slot["img"] == m.running[d]) for _, p, slot in reports))
+    for name, present, slot in reports:
+        add(f"report-is-running[{name}]", "a success report in flight names the running image",
+            implies(present, slot["img"] == m.running[d]))
+    steps = [(n, p) for n, p, _ in tokens] + states
+    for name, present in steps:
+        add(f"only-during-update[{name}]", "this part of an update exists only while the SMI says in progress",
+            implies(present, in_progress))
+    for i, (a_name, a) in enumerate(steps):
+        for b_name, b in steps[i + 1:]:
+            add(f"one-at-a-time[{a_name},{b_name}]", "two stages of one device's update never coexist", ~(a & b))
