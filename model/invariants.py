@@ -67,8 +67,18 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
             implies(m.held[d] != "none", m.fits(m.held[d], model)))
         add(f"held-not-older[{d}]", "a device holds only images not older than what it runs (anti-rollback)",
             implies(m.held[d] != "none", m.version_of(m.held[d]) >= m.version_of(m.running[d])))
+        add(f"running-valid[{d}]", "a device always runs some image", m.running[d] != "none")
+        if d in m.hcalcs:
+            add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
+                implies(m.pending[d], m.held[d] != "none"))
         add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
             m.for_model(m.smi_version[d], model))
+        for side in ("wan_down", "han_down", "han_up", "wan_up"):
+            ch = getattr(m, side)[d]
+            for i, slot in enumerate(ch.slots):
+                for kind in slot["kind"].sort.values:
+                    add(f"{ch.name}[{i}]-never-{kind}", "this queue never carries this kind of message for this device",
+                        implies(ch.length > i, slot["kind"] != kind))
         for side in ("han_up", "wan_up"):
             ch = getattr(m, side)[d]
             for i, slot in enumerate(ch.slots):
@@ -83,7 +93,7 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
     return out
 
 
-def _in_flight(ch: Channel, kinds: tuple[str, ...], success: bool | None = None
+def in_flight(ch: Channel, kinds: tuple[str, ...], success: bool | None = None
                ) -> list[tuple[str, Expr, dict]]:  # type: ignore[type-arg]
     """One (name, present, slot) per slot that may hold one of these kinds; ``success`` also
     restricts the message's outcome to success (True) or to any failure (False)."""
@@ -103,29 +113,29 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
     wd, hd, hu, wu = m.wan_down[d], m.han_down[d], m.han_up[d], m.wan_up[d]
     in_progress = m.smi_status[d] == "update_in_progress"
     if d in m.ppmids:
-        reports = _in_flight(hu, ("CS09",)) + _in_flight(wu, ("CS09",))
-        tokens = (_in_flight(wd, ("CS05c",)) + _in_flight(hd, ("IMAGE_NOTIFY",)) + _in_flight(hu, ("QUERY_NEXT_IMAGE",))
-                  + _in_flight(hd, ("IMAGE_BLOCK",)) + _in_flight(hu, ("UPGRADE_END",), True)
-                  + _in_flight(hu, ("UPGRADE_END",), False) + _in_flight(hd, ("UPGRADE_END_RESPONSE",))
-                  + _in_flight(wu, ("CCS08",), True) + _in_flight(wu, ("CCS08",), False) + reports)
+        reports = in_flight(hu, ("CS09",)) + in_flight(wu, ("CS09",))
+        tokens = (in_flight(wd, ("CS05c",)) + in_flight(hd, ("IMAGE_NOTIFY",)) + in_flight(hu, ("QUERY_NEXT_IMAGE",))
+                  + in_flight(hd, ("IMAGE_BLOCK",)) + in_flight(hu, ("UPGRADE_END",), True)
+                  + in_flight(hu, ("UPGRADE_END",), False) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
+                  + in_flight(wu, ("CCS08",), True) + in_flight(wu, ("CCS08",), False) + reports)
         states = [(f"hub-holds-image[{d}]", m.ch_image[d] != "none"), (f"device-holds-image[{d}]", m.held[d] != "none")]
-        exchange = (_in_flight(hd, ("IMAGE_NOTIFY", "IMAGE_BLOCK")) + _in_flight(hu, ("QUERY_NEXT_IMAGE", "UPGRADE_END")))
+        exchange = (in_flight(hd, ("IMAGE_NOTIFY", "IMAGE_BLOCK")) + in_flight(hu, ("QUERY_NEXT_IMAGE", "UPGRADE_END")))
         add(f"hub-holds-image-only-during-exchange[{d}]",
             "the hub keeps a PPMID image only while the ZigBee OTA exchange is under way",
             implies(m.ch_image[d] != "none", any_of(p for _, p, _ in exchange)))
-        awaiting = _in_flight(hu, ("UPGRADE_END",), True) + _in_flight(hd, ("UPGRADE_END_RESPONSE",))
+        awaiting = in_flight(hu, ("UPGRADE_END",), True) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
         add(f"device-holds-image-only-until-activation[{d}]",
             "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response",
             implies(m.held[d] != "none", any_of(p for _, p, _ in awaiting)))
     else:
-        reports = _in_flight(hu, ("CS06_RESPONSE",), True) + _in_flight(wu, ("CS06_RESPONSE",), True)
-        tokens = (_in_flight(wd, ("CS06",)) + _in_flight(hd, ("CS06",)) + _in_flight(hu, ("CS06_RESPONSE",))
-                  + _in_flight(wu, ("CS06_RESPONSE",)))
+        reports = in_flight(hu, ("CS06_RESPONSE",), True) + in_flight(wu, ("CS06_RESPONSE",), True)
+        tokens = (in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)) + in_flight(hu, ("CS06_RESPONSE",))
+                  + in_flight(wu, ("CS06_RESPONSE",)))
         states = [(f"activation-scheduled[{d}]", m.pending[d])]
         for s in SUPPLIERS:
             add(f"counter-ahead[{d},{s}]", "a supplier's counter is at least any counter the device accepted from it",
                 m.g_max_ctr[d, s] <= m.counter[s])
-            for name, present, slot in _in_flight(wd, ("CS06",)) + _in_flight(hd, ("CS06",)):
+            for name, present, slot in in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)):
                 add(f"fresh-counter[{name},{s}]", "a CS06 in flight carries a counter the device has not yet accepted",
                     implies(present & (slot["orig"] == s), slot["ctr"] > m.g_max_ctr[d, s]))
                 add(f"counter-issued[{name},{s}]", "a CS06 in flight carries a counter its originator issued",

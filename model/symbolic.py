@@ -40,6 +40,9 @@ from model.system import System
 Term = z3.ExprRef
 
 
+_TRANS_CACHE: dict[tuple[int, bool, int], tuple] = {}  # type: ignore[type-arg]
+
+
 def _max_code(sort: Sort) -> int:
     return sort.hi if isinstance(sort, IntSort) else sort.size - 1
 
@@ -121,7 +124,22 @@ class Encoder:
         return z3.And([s[v.index] == self.value(v, state[v.index]) for v in self.system.variables], self.ctx)
 
     def trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
-        """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor."""
+        """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor.
+
+        Built once per system (and encoding) over template variables, then instantiated by
+        substitution, which is much cheaper than rebuilding the terms in Python."""
+        key = (id(self.system), self.integer, id(self.ctx))
+        cached = _TRANS_CACHE.get(key)
+        if cached is None or cached[0] is not self.system:
+            ts, ta, tt = self.state("§s"), self.action("§a"), self.state("§t")
+            cached = (self.system, ts, ta, tt, self._build_trans(ts, ta, tt))
+            if len(_TRANS_CACHE) >= 64:
+                _TRANS_CACHE.pop(next(iter(_TRANS_CACHE)))
+            _TRANS_CACHE[key] = cached
+        _, ts, ta, tt, template = cached
+        return z3.substitute(template, *zip(ts, s), (ta, a), *zip(tt, t))
+
+    def _build_trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
         memo: dict[int, Term] = {}
         ex = lambda e: self._expr(e, s, t, a, memo)  # noqa: E731
         taken: dict[tuple[int, int], z3.BoolRef] = {}  # (instance, branch) -> that branch fires

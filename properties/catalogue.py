@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, implies
-from model.secmp0007 import SUPPLIERS
+from model.invariants import in_flight
+from model.secmp0007 import SUPPLIERS, Secmp0007
 from model.variants import BuiltModel
 from properties.formulas import BoundedResponse, Formula, Invariant, StepInvariant, changed
 
@@ -90,17 +91,42 @@ def p_smi(bm: BuiltModel) -> Formula:
                             for d in m.devices))
 
 
-def _device_steps(bm: BuiltModel, d: str) -> Expr:
-    """A system step of device ``d``'s own flow (its actions, and relays and DSP steps for it)."""
-    chosen = frozenset(i.index for i in bm.system.instances if i.role == "system"
-                       and (dict(i.params).get("d") == d or f"[{d}]" in i.action))
-    return Fired(f"system step for {d}", chosen)
+REPORT_HOPS = ("CH_relay_to_DSP", "CCS08_alert", "OTA_transfer_timeout", "DSP_receive_CCS08", "DSP_receive_CS09",
+               "DSP_receive_FDR", "DSP_receive_CS06_response", "DSP_receive_CS08_response")
+
+
+def _report_hops(bm: BuiltModel, d: str) -> Expr:
+    """A step that moves one of device ``d``'s reports towards the DSP (a hub relay or alert, a
+    DSP receipt): what a BR bound counts, so k bounds the reporting chain, not other traffic."""
+    chosen = frozenset(i.index for i in bm.system.instances
+                       if i.role == "system" and i.action in REPORT_HOPS and dict(i.params).get("d") == d)
+    return Fired(f"report hop for {d}", chosen)
+
+
+def _busy(m: Secmp0007, d: str, stages: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    """A slot of the device's report queues holds something other than the awaited report (the
+    report may have to wait behind it); ``stages`` are per slot, device-to-hub queue first."""
+    slots = [(ch, i) for ch in (m.han_up[d], m.wan_up[d]) for i in range(ch.capacity)]
+    assert len(slots) == len(stages)
+    return tuple((ch.length > i) & ~stage for (ch, i), stage in zip(slots, stages))
+
+
+def _stages(*groups: list[tuple[str, Expr, dict]]) -> tuple[Expr, ...]:  # type: ignore[type-arg]
+    return tuple(present for group in groups for _, present, _ in group)
 
 
 def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
     m = bm.model
-    return [BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
-                            m.p.response_bound, _device_steps(bm, d)) for d in m.devices]
+    out: list[Formula] = []
+    for d in m.devices:
+        hu, wu = m.han_up[d], m.wan_up[d]
+        if d in m.ppmids:
+            stages = _stages(in_flight(hu, ("CS09",)), in_flight(wu, ("CS09",)))
+        else:
+            stages = _stages(in_flight(hu, ("CS06_RESPONSE",), True), in_flight(wu, ("CS06_RESPONSE",), True))
+        out.append(BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
+                                   m.p.response_bound, _report_hops(bm, d), stages, _busy(m, d, stages)))
+    return out
 
 
 def p_inventory(bm: BuiltModel) -> Formula:
@@ -136,11 +162,15 @@ def p_fail_visible(bm: BuiltModel) -> list[Formula]:
                 _took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none"),
             ])
             reported = _took(bm, "DSP_receive_CCS08", ("transfer_failed",), d=d)
+            stages = _stages(in_flight(m.han_up[d], ("UPGRADE_END",), False), in_flight(m.wan_up[d], ("CCS08",), False))
         else:
             failed = any_of([_took(bm, f"FW_receive_image[{d}]", ("verification_failed",)),
                              _took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none")])
             reported = _took(bm, "DSP_receive_FDR", ("verification_failed",), d=d)
-        out.append(BoundedResponse(failed, reported, m.p.response_bound, _device_steps(bm, d)))
+            failed_fdr = [(n, p & (slot["outcome"] == "verify_failed"), slot)
+                          for ch in (m.han_up[d], m.wan_up[d]) for n, p, slot in in_flight(ch, ("FDR",))]
+            stages = _stages(failed_fdr)
+        out.append(BoundedResponse(failed, reported, m.p.response_bound, _report_hops(bm, d), stages, _busy(m, d, stages)))
     return out
 
 

@@ -39,7 +39,8 @@ def _problem(built: BuiltModel, prop: Property) -> Problem | Reach:
     if isinstance(formula, Reach):
         return formula
     sc = built.scenario
-    task = dataclasses.replace(to_safety(built.system, formula), lemmas=built.lemmas)
+    task = to_safety(built.system, formula)
+    task = dataclasses.replace(task, lemmas=built.lemmas + task.lemmas)
     return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, ite
+from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite
 from model.invariants import Lemma
 from model.system import MonitorUpdate, System, monitor_var
 
@@ -33,12 +33,18 @@ class StepInvariant:
 @dataclass(frozen=True)
 class BoundedResponse:
     """G(trigger -> F<=bound response), counting the steps in ``counted`` (default: every
-    system step); any environment, attacker or fault step restarts the count."""
+    system step); any environment, attacker or fault step restarts the count.
+
+    ``stages`` are one-state predicates saying where the owed response can be (a report in a
+    given queue, say) and ``queues`` say what it may wait behind (a busy queue); they only
+    generate candidate progress lemmas for the proof engines."""
 
     trigger: Expr
     response: Expr
     bound: int
     counted: Expr | None = None
+    stages: tuple[Expr, ...] = ()
+    queues: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,12 +101,39 @@ def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
     bad: list[Expr] = [~all_of(invs)] if invs else []
     if steps:
         bad.append(extra.pop(0))
+    lemmas: list[Lemma] = []
     if responses:
         quiescent = ~enabled_expr(mon, ("system",))
         for n, br in enumerate(responses):
             p, c = extra[2 * n], extra[2 * n + 1]
             bad.append(p & ((c >= br.bound) | quiescent))
-    return SafetyTask(mon, any_of(bad))
+            lemmas += progress_lemmas(n, br, p, c)
+    return SafetyTask(mon, any_of(bad), tuple(lemmas))
+
+
+def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list[Lemma]:
+    """Candidates relating a response's stage to the steps already waited: while it is owed the
+    response is at some stage, and at each stage at most c counted steps have passed."""
+    out = [Lemma(f"response[{n}]-idle-counter", "no steps are counted while nothing is owed",
+                 implies(~owed, waited == 0))]
+    if br.stages:
+        out.append(Lemma(f"response[{n}]-on-its-way", "while a response is owed it is at one of its stages",
+                         implies(owed, any_of(br.stages))))
+    for c in range(br.bound):
+        out.append(Lemma(f"response[{n}]-waited<={c}", "a bound on the counted steps waited so far",
+                         implies(owed, waited <= c)))
+        for k, stage in enumerate(br.stages):
+            out.append(Lemma(f"response[{n}]-stage{k}-waited<={c}", "a bound on the steps waited at this stage",
+                             implies(owed & stage, waited <= c)))
+            alone = owed & stage & ~any_of(other for j, other in enumerate(br.stages) if j != k)
+            out.append(Lemma(f"response[{n}]-only-stage{k}-waited<={c}",
+                             "a bound on the steps waited when the response is at this stage only",
+                             implies(alone, waited <= c)))
+            for j, queue in enumerate(br.queues):
+                out.append(Lemma(f"response[{n}]-only-stage{k}-behind{j}-waited<={c}",
+                                 "a bound on the steps waited at this stage only, with something ahead of it",
+                                 implies(alone & queue, waited <= c)))
+    return out
 
 
 def changed(var_expr: Expr) -> Expr:
