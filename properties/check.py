@@ -1,8 +1,10 @@
 """The one entry point: check properties of a scenario with an engine or the portfolio.
 
-The portfolio runs engines in parallel processes (fork); for each property the first definitive
-answer wins (a proof with a checker-accepted certificate, or a replayed counterexample) and the
-other engines of that property are stopped. All engines unknown gives Unknown with every reason.
+The portfolio runs engines in parallel processes (fork) in two stages: first the cheap lemma
+proof (Houdini + one query) of every property, then, for the properties it did not decide, PDR,
+BMC and k-induction race. For each property the first definitive answer wins (a proof with a
+checker-accepted certificate, or a replayed counterexample) and the other engines of that
+property are stopped. All engines unknown gives Unknown with every reason.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from properties.verdict import Budget, Unknown, Verdict
 
 ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
+    "lemmas": pdr.check_by_lemmas,
 }
+FIRST_STAGE = "lemmas"
 PORTFOLIO = ("pdr", "bmc", "kind")
 ENGINE_CHOICES = (*ENGINES, "portfolio")
 
@@ -69,8 +73,11 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Check every property; results come back in the order of ``props``."""
     built = build(scenario)
-    engines = PORTFOLIO if engine == "portfolio" else (engine,)
-    jobs = [(p, e) for p in range(len(props)) for e in engines]
+    if engine == "portfolio":
+        jobs = [(p, FIRST_STAGE) for p in range(len(props))] + \
+               [(p, e) for p in range(len(props)) for e in PORTFOLIO]
+    else:
+        jobs = [(p, engine) for p in range(len(props))]
     if any(isinstance(_problem(built, p), Reach) for p in props):
         jobs = [(p, "explicit") if isinstance(_problem(built, props[p]), Reach) else (p, e) for p, e in jobs]
         jobs = list(dict.fromkeys(jobs))
@@ -95,9 +102,15 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
         if on_done:
             on_done(Outcome(props[p], v))
 
+    def ready(job: tuple[int, str]) -> bool:  # a race starts once its property's first stage is over
+        p, e = job
+        return e == FIRST_STAGE or not any(q == p and f == FIRST_STAGE for q, f in pending) and \
+            not any(q == p and f == FIRST_STAGE for _, q, f, _ in running.values())
+
     while pending or running:
-        while pending and len(running) < workers:
-            p, e = pending.pop(0)
+        while len(running) < workers and (job := next((j for j in pending if ready(j)), None)) is not None:
+            pending.remove(job)
+            p, e = job
             proc = ctx.Process(target=_child, args=(built, props[p], e, budget, queue, next_key), daemon=True)
             proc.start()
             running[next_key] = (proc, p, e, time.monotonic())

@@ -24,8 +24,6 @@ from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
 def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline
                          ) -> z3.BoolRef | None:
     """``H ∧ ¬Bad`` over ``<name>@c`` if it is inductive (one query), else None."""
-    if not helper.exprs:
-        return None
     enc = Encoder(task.system)
     s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
     solver = z3.Solver()
@@ -68,6 +66,21 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper
     return z3.substitute_vars(body, *reversed(enc.state(TAG)))
 
 
+def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
+    """The cheap half of ``check``: a proof only if the inductive lemmas make P inductive
+    (Houdini plus one query; no Spacer). The portfolio tries it first on every property."""
+    deadline = Deadline(budget)
+    sliced = cone_of_influence(problem.task.system, problem.task.bad)
+    task = SafetyTask(sliced.system, sliced.predicate)
+    helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+    if isinstance(helper, str):
+        return Unknown("lemmas", deadline.elapsed(), helper)
+    solved = relatively_inductive(task, helper, budget, deadline)
+    if solved is None:
+        return Unknown("lemmas", deadline.elapsed(), f"the {len(helper.names)} inductive lemmas do not make it inductive")
+    return _certified("lemmas", task, helper, solved, budget, deadline)
+
+
 def check(problem: Problem, budget: Budget) -> Verdict:
     deadline = Deadline(budget)
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
@@ -85,11 +98,17 @@ def check(problem: Problem, budget: Budget) -> Verdict:
         if isinstance(found, str):
             return Unknown("pdr", deadline.elapsed(), f"Spacer reports a violation; BMC found no trace: {found}")
         return bmc.report(problem, "pdr", found, deadline)
-    invariant = z3.And(helper.at(Encoder(task.system), Encoder(task.system).state(TAG)), solved)
-    text = certificate_text(invariant)
+    return _certified("pdr", task, helper, solved, budget, deadline)
+
+
+def _certified(engine: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
+               deadline: Deadline) -> Verdict:
+    """Proved with certificate H ∧ solved, if the checker accepts it; otherwise Unknown."""
+    enc = Encoder(task.system)
+    text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
     checked = check_certificate(task, text, timeout=max(1.0, budget.timeout), seed=budget.seed)
     if not checked.ok:
-        return Unknown("pdr", deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
+        return Unknown(engine, deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
     size = len(solved.children()) if z3.is_and(solved) else 1
-    return Proved("pdr", deadline.elapsed(),
+    return Proved(engine, deadline.elapsed(),
                   Certificate("inductive-invariant", text, size, True, checked.seconds, helper.names))

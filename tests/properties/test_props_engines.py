@@ -123,6 +123,11 @@ BY_NAME = {c.name: c for c in CASES}
 def expect(case_: Case_, verdict: Verdict, engine: str) -> None:
     """The verdict is right for the case: a replaying counterexample of minimal depth, or a
     proof whose certificate the checker accepts again (bmc: Unknown instead of a proof)."""
+    if engine == "lemmas":  # proves only what the lemmas make 1-inductive; never reports a violation
+        assert not isinstance(verdict, Violated), verdict
+        if case_.depth is not None or isinstance(verdict, Unknown):
+            assert isinstance(verdict, Unknown), verdict
+            return
     if case_.depth is not None:
         assert isinstance(verdict, Violated), verdict
         assert len(verdict.trace.steps) == case_.depth, [s.action for s in verdict.trace.steps]
