@@ -202,6 +202,8 @@ def differential_run(sem: Semantics, data: st.DataObject, max_steps: int, querie
     """One random explicit run checked in both directions; returns the explicit steps executed."""
     interp, n = sem.interp, len(sem.system.instances)
     state = interp.initial_state()
+    init = z3.simplify(_substitute(sem.enc.init(sem.s), *sem.pin(sem.s, state)))
+    assert z3.is_true(init), "the explicit initial state does not satisfy Init"
     length = data.draw(st.integers(0, max_steps), label="run length")
     steps = 0
     for _ in range(length):
