@@ -152,8 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"network/power faults, repeatable or comma-separated: {', '.join(FAULTS)}")
     c.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all; see `otaproof properties`)")
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
-                   help="bmc: counterexamples; kind: k-induction; pdr: Spacer PDR/IC3; explicit: BFS; "
-                        "portfolio: pdr+bmc+kind in parallel, first definitive answer wins (default)")
+                   help="lemmas: proof from the model's inductive lemmas only (fast); bmc: counterexamples; "
+                        "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS; "
+                        "portfolio: lemmas on every property first, then pdr+bmc+kind race on the rest, "
+                        "first definitive answer wins (default)")
     c.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
     c.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")

@@ -54,6 +54,8 @@ def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: 
         ("Inv => P", z3.And(inv_s, enc.domain(s), enc.expr(task.bad, s))),
     )
     for name, query in obligations:
+        if time.monotonic() - start >= timeout:
+            return CheckResult(False, f"obligation {name} undecided: out of time", time.monotonic() - start)
         solver = z3.Solver()
         solver.set("random_seed", seed)
         solver.set("timeout", max(1, int((timeout - (time.monotonic() - start)) * 1000)))

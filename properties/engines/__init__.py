@@ -32,6 +32,11 @@ class Deadline:
     def remaining_ms(self) -> int:
         return max(1, int((self.end - time.monotonic()) * 1000))
 
+    def remaining(self) -> float:
+        """Seconds left (0 when expired): what the certificate checker may still spend, so a
+        proof that cannot be re-checked within the budget is reported as Unknown."""
+        return max(0.0, self.end - time.monotonic())
+
     def expired(self) -> bool:
         return time.monotonic() >= self.end
 

@@ -87,7 +87,7 @@ def check(problem: Problem, budget: Budget) -> Verdict:
     enc = Encoder(task.system)
     c = enc.state(TAG)
     text = z3.Or([enc.state_equals(c, s) for s in graph.nodes]).sexpr()
-    checked = check_certificate(task, text, timeout=budget.timeout, seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
         return Unknown("explicit", deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
     return Proved("explicit", deadline.elapsed(), Certificate("reachable-set", text, n, True, checked.seconds))

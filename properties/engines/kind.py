@@ -99,7 +99,7 @@ def check(problem: Problem, budget: Budget) -> Verdict:
 def _proved(task: SafetyTask, enc: Encoder, k: int, helper: Strengthening, budget: Budget,
             deadline: Deadline) -> Verdict:
     text = certificate_text(k_invariant(enc, task.bad, k, helper))
-    checked = check_certificate(task, text, timeout=max(1.0, (deadline.end - deadline.start)), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
         return Unknown("kind", deadline.elapsed(), f"k-induction succeeded at k={k} but the checker "
                                                     f"did not accept Inv_k: {checked.reason}")

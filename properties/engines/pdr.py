@@ -106,7 +106,7 @@ def _certified(engine: str, task: SafetyTask, helper: Strengthening, solved: z3.
     """Proved with certificate H ∧ solved, if the checker accepts it; otherwise Unknown."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
-    checked = check_certificate(task, text, timeout=max(1.0, budget.timeout), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
         return Unknown(engine, deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
     size = len(solved.children()) if z3.is_and(solved) else 1

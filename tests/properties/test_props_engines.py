@@ -203,18 +203,7 @@ TINY = Budget(timeout=0.001, depth=10)
 PROVABLE = ["1-inductive", "3-inductive", "not-k-inductive", "hist-decreases-only-to-0", "br-served"]
 
 
-@pytest.mark.parametrize("engine", [
-    "bmc", "explicit",
-    # Known engine bugs (reported): neither engine checks its deadline before reporting a proof,
-    # and both give the certificate checker at least 1 s whatever the budget.
-    pytest.param("kind", marks=pytest.mark.xfail(strict=True, reason=(
-        "properties/engines/kind.py: its solvers get at least 1 ms each and _proved() gives the "
-        "checker max(1 s, budget), so on a small system it reports Proved long after a 1 ms budget"))),
-    pytest.param("pdr", marks=pytest.mark.xfail(strict=False, reason=(
-        "properties/engines/pdr.py: check() gives the checker max(1 s, budget) and does not consult "
-        "the deadline, so when Spacer happens to finish within its 1 ms (about 1 run in 200 here) "
-        "the proof is reported after the budget"))),
-])
+@pytest.mark.parametrize("engine", ["bmc", "explicit", "kind", "lemmas", "pdr"])
 def test_a_tiny_budget_never_gives_proved(engine: str) -> None:
     for name in PROVABLE:
         verdict = ENGINES[engine](BY_NAME[name].problem(), TINY)
