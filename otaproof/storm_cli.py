@@ -171,7 +171,8 @@ def _table(result: StormResult) -> Table:
     def row(name: str, exact: str, spread: Spread | None, unit: str = "") -> None:
         cells = [name, exact]
         if mc is not None:
-            cells += [_n(v, 1) + unit for v in (spread.mean, spread.p999, spread.max)] if spread else ["", "", ""]
+            cells += [_n(v, 1) + (unit if math.isfinite(v) else "") for v in (spread.mean, spread.p999, spread.max)] \
+                if spread else ["", "", ""]
         table.add_row(*cells)
 
     row("alerts per day", _n(e.total, 1), mc.total if mc else None)

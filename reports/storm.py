@@ -256,12 +256,11 @@ class Spread:
 
     @staticmethod
     def of(values: np.ndarray) -> "Spread":
-        v = np.asarray(values, dtype=np.float64)
-        if np.isinf(v).any():
-            mean = math.inf
-        else:
-            mean = float(v.mean())
-        return Spread(mean, float(np.percentile(v, 99.9)), float(v.max()))
+        v = np.sort(np.asarray(values, dtype=np.float64))
+        at = 0.999 * (v.size - 1)
+        lo, hi = v[math.floor(at)], v[math.ceil(at)]
+        p999 = math.inf if math.isinf(hi) else float(lo + (hi - lo) * (at - math.floor(at)))
+        return Spread(float(v.mean()) if not math.isinf(v[-1]) else math.inf, p999, float(v[-1]))
 
 
 @dataclass(frozen=True)
@@ -495,16 +494,15 @@ def _monte_carlo(inp: StormInput) -> MonteCarlo:
         totals[sl] = counts.sum(axis=1)
         peaks[sl] = counts.max(axis=1)
         over[sl] = (counts > c).sum(axis=1)
-        backlog[sl] = 0.0
-        busy = np.flatnonzero(peaks[sl] > c)
+        unstable = totals[sl] > c * SECONDS_PER_DAY
+        backlog[sl] = np.where(unstable, math.inf, 0.0)
+        busy = np.flatnonzero((peaks[sl] > c) & ~unstable)
         if busy.size:
             arrivals = counts[busy].astype(np.float64)
             if gap:
                 arrivals = np.concatenate([arrivals, np.zeros((busy.size, 1))], axis=1)
-            queue, stable, _ = _steady_queue(arrivals, service)
-            backlog[lo + busy] = np.where(stable, queue.max(axis=1), math.inf)
-        unstable = totals[sl] > c * SECONDS_PER_DAY
-        backlog[sl] = np.where(unstable, math.inf, backlog[sl])
+            queue, _, _ = _steady_queue(arrivals, service)
+            backlog[lo + busy] = queue.max(axis=1)
     delay[:] = np.ceil(backlog / c)
     assert first is not None
     return MonteCarlo(inp.runs, inp.seed, Spread.of(totals), Spread.of(peaks), Spread.of(over),

@@ -352,3 +352,13 @@ def test_write_bytes_atomic_keeps_the_old_file_on_error(tmp_path: Path, monkeypa
     assert target.read_bytes() == PNG_MAGIC + b"new" and os.listdir(tmp_path) == ["x.png"]
     with pytest.raises(FileNotFoundError):
         write_bytes_atomic(tmp_path / "missing" / "x.png", b"")
+
+
+def test_unstable_realisations_are_unbounded_not_nan() -> None:
+    result = analyse(inp("uniform-window:24", hubs=1_000_000, capacity=20, runs=10))
+    mc = result.monte_carlo
+    assert mc is not None and mc.unstable_runs == 10 and not result.exact.stable
+    assert mc.max_backlog.mean == mc.max_backlog.p999 == mc.worst_delay.max == math.inf
+    doc = storm_document(result)
+    assert doc["monte_carlo"]["max_backlog"] == {"mean": None, "p99_9": None, "max": None}
+    assert doc["expectation"]["max_backlog"] is None and doc["expectation"]["backlog_growth_per_day"] == 272_000
