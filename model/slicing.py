@@ -45,6 +45,11 @@ def _reads(e: Expr) -> tuple[set[int], set[int]]:
     return vs, fs
 
 
+def reads(e: Expr) -> set[int]:
+    """Indices of the variables an expression reads (now or next)."""
+    return _reads(e)[0]
+
+
 def cone_of_influence(system: System, predicate: Expr) -> Slice:
     """The smallest subsystem that decides ``predicate`` (a one-state bad predicate)."""
     rel, fired = _reads(predicate)

@@ -126,20 +126,28 @@ class Encoder:
     def trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
         """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor.
 
-        Built once per system (and encoding) over template variables, then instantiated by
-        substitution, which is much cheaper than rebuilding the terms in Python."""
-        key = (id(self.system), self.integer, id(self.ctx))
+        The part without monitors is built once per set of instances (shared by every property
+        of one model, whose monitors only add variables) over template variables, then
+        instantiated by substitution, which is much cheaper than rebuilding terms in Python."""
+        base = [v for v in self.system.variables if v.owner != "monitor"]
+        assert all(v.index == k for k, v in enumerate(base)), "monitor variables come last"
+        key = (id(self.system.instances), len(base), self.integer, id(self.ctx))
         cached = _TRANS_CACHE.get(key)
-        if cached is None or cached[0] is not self.system:
-            ts, ta, tt = self.state("§s"), self.action("§a"), self.state("§t")
-            cached = (self.system, ts, ta, tt, self._build_trans(ts, ta, tt))
+        if cached is None or cached[0] is not self.system.instances:
+            ts, ta, tt = self.state("§s")[:len(base)], self.action("§a"), self.state("§t")[:len(base)]
+            cached = (self.system.instances, ts, ta, tt, self._base_trans(ts, ta, tt))
             if len(_TRANS_CACHE) >= 64:
                 _TRANS_CACHE.pop(next(iter(_TRANS_CACHE)))
             _TRANS_CACHE[key] = cached
         _, ts, ta, tt, template = cached
-        return z3.substitute(template, *zip(ts, s), (ta, a), *zip(tt, t))
+        parts = [z3.substitute(template, *zip(ts, s), (ta, a), *zip(tt, t))]
+        memo: dict[int, Term] = {}
+        for m in self.system.monitors:
+            parts.append(t[m.var.index] == self._fit(m.var, self._expr(m.value, s, t, a, memo), parts, None))
+        return z3.And(parts) if len(parts) > 1 else parts[0]
 
-    def _build_trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
+    def _base_trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
+        """Guards and frame conditions of every non-monitor variable (``s``, ``t``: base prefix)."""
         memo: dict[int, Term] = {}
         ex = lambda e: self._expr(e, s, t, a, memo)  # noqa: E731
         taken: dict[tuple[int, int], z3.BoolRef] = {}  # (instance, branch) -> that branch fires
@@ -161,8 +169,6 @@ class Encoder:
                 new = z3.If(a == inst_idx, val, new)
             parts.append(t[v.index] == new)
             parts.extend(wide_checks)
-        for m in self.system.monitors:
-            parts.append(t[m.var.index] == self._fit(m.var, ex(m.value), parts, None))
         return z3.And(parts)
 
     def steps(self, s: Sequence[Term]) -> list[tuple[int, str, z3.BoolRef, list[Term]]]:
@@ -234,6 +240,11 @@ class Encoder:
              a: z3.BitVecRef | None = None) -> Term:
         """The Z3 term for ``e`` over pre-state ``s`` (post-state ``t`` and action ``a`` if used)."""
         return self._expr(e, s, t, a, {})
+
+    def exprs(self, es: Sequence[Expr], s: Sequence[Term]) -> list[Term]:
+        """Several one-state expressions over ``s``, sharing their common subterms."""
+        memo: dict[int, Term] = {}
+        return [self._expr(e, s, None, None, memo) for e in es]
 
     def _expr(self, e: Expr, s: Sequence[Term], t: Sequence[Term] | None, a: z3.BitVecRef | None,
               memo: dict[int, Term]) -> Term:

@@ -19,7 +19,8 @@ from typing import Callable
 from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
-from properties.engines import Problem, bmc, explicit, kind, pdr
+from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr
+from properties.engines.strengthen import Strengthening, model_lemmas
 from properties.formulas import Reach, to_safety
 from properties.verdict import Budget, Unknown, Verdict
 
@@ -28,7 +29,7 @@ ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
     "lemmas": pdr.check_by_lemmas,
 }
 FIRST_STAGE = "lemmas"
-PORTFOLIO = ("pdr", "bmc", "kind")
+PORTFOLIO = ("bmc", "pdr", "kind")
 ENGINE_CHOICES = (*ENGINES, "portfolio")
 
 
@@ -38,19 +39,21 @@ class Outcome:
     verdict: Verdict
 
 
-def _problem(built: BuiltModel, prop: Property) -> Problem | Reach:
+def _problem(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Problem | Reach:
     formula = prop.formula(built)
     if isinstance(formula, Reach):
         return formula
     sc = built.scenario
     task = to_safety(built.system, formula)
     task = dataclasses.replace(task, lemmas=built.lemmas + task.lemmas)
-    return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)))
+    return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)), known)
 
 
-def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget) -> Verdict:
-    """One engine on one property, in this process."""
-    job = _problem(built, prop)
+def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
+               known: Strengthening | None = None) -> Verdict:
+    """One engine on one property, in this process (``known``: the model's inductive lemmas,
+    if already computed)."""
+    job = _problem(built, prop, known if engine in (FIRST_STAGE, "bmc") else None)
     sc = built.scenario
     if isinstance(job, Reach):
         if engine not in ("explicit", "portfolio"):
@@ -61,9 +64,9 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget) -
 
 
 def _child(built: BuiltModel, prop: Property, engine: str, budget: Budget, queue: "mp.Queue[object]",
-           key: int) -> None:
+           key: int, known: Strengthening | None) -> None:
     try:
-        verdict: Verdict = run_engine(built, prop, engine, budget)
+        verdict: Verdict = run_engine(built, prop, engine, budget, known)
     except Exception as e:  # an engine crash is reported as unknown, never as a verdict
         verdict = Unknown(engine, 0.0, f"engine error: {type(e).__name__}: {e}")
     queue.put((key, verdict))
@@ -74,13 +77,19 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
     """Check every property; results come back in the order of ``props``."""
     built = build(scenario)
     if engine == "portfolio":
-        jobs = [(p, FIRST_STAGE) for p in range(len(props))] + \
-               [(p, e) for p in range(len(props)) for e in PORTFOLIO]
+        # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
+        longest_first = sorted(range(len(props)), key=lambda p: props[p].kind != "BR")  # BR: more lemmas
+        jobs = [(p, FIRST_STAGE) for p in longest_first] + \
+               [(p, e) for e in PORTFOLIO for p in range(len(props))]
     else:
         jobs = [(p, engine) for p in range(len(props))]
     if any(isinstance(_problem(built, p), Reach) for p in props):
         jobs = [(p, "explicit") if isinstance(_problem(built, props[p]), Reach) else (p, e) for p, e in jobs]
         jobs = list(dict.fromkeys(jobs))
+    known = None
+    if any(e == FIRST_STAGE for _, e in jobs):  # the model's lemmas: one Houdini run for every property
+        found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
+        known = found if isinstance(found, Strengthening) else None
     workers = max(1, workers or os.cpu_count() or 1)
     ctx = mp.get_context("fork")
     queue: "mp.Queue[object]" = ctx.Queue()
@@ -108,10 +117,10 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
             not any(q == p and f == FIRST_STAGE for _, q, f, _ in running.values())
 
     while pending or running:
-        while len(running) < workers and (job := next((j for j in pending if ready(j)), None)) is not None:
+        while len(running) < workers and (job := _next_job(pending, ready)) is not None:
             pending.remove(job)
             p, e = job
-            proc = ctx.Process(target=_child, args=(built, props[p], e, budget, queue, next_key), daemon=True)
+            proc = ctx.Process(target=_child, args=(built, props[p], e, budget, queue, next_key, known), daemon=True)
             proc.start()
             running[next_key] = (proc, p, e, time.monotonic())
             next_key += 1
@@ -136,6 +145,15 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
             if len(unknowns[p]) == expected[p]:
                 finish(p, _combine(unknowns[p]))
     return [Outcome(props[p], decided[p]) for p in range(len(props))]
+
+
+def _next_job(pending: list[tuple[int, str]], ready: Callable[[tuple[int, str]], bool]) -> tuple[int, str] | None:
+    """The next job to start: BMC for a property the lemmas did not decide (what they leave is
+    mostly violated, and BMC is long: start it early), then the remaining short lemma jobs, then
+    the other engines of the race."""
+    rank = {"bmc": 0, FIRST_STAGE: 1}
+    ready_jobs = [j for j in pending if ready(j)]
+    return min(ready_jobs, key=lambda j: rank.get(j[1], 2)) if ready_jobs else None
 
 
 def _reap_overdue(running: dict[int, tuple[mp.Process, int, str, float]], budget: Budget,

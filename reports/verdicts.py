@@ -21,7 +21,8 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
                                  "seconds": round(v.seconds, 3)}
         if isinstance(v, Proved):
             c = v.certificate
-            entry["certificate"] = {"kind": c.kind, "size": c.size, "checked": c.checked, "smtlib": c.smtlib}
+            entry["certificate"] = {"kind": c.kind, "size": c.size, "checked": c.checked, "lemmas": list(c.lemmas),
+                                    "smtlib": c.smtlib}
         elif isinstance(v, Violated):
             entry["depth"] = len(v.trace.steps)
             entry["trace"] = v.trace.to_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 
@@ -20,6 +21,7 @@ class Problem:
     property_id: str
     threats: tuple[str, ...]
     faults: tuple[str, ...]
+    known: Any = None  # Strengthening: the model's lemmas already proved inductive (shared work)
 
 
 class Deadline:

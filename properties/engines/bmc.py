@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import z3
 
-from model.slicing import cone_of_influence
+from model.slicing import Slice, cone_of_influence
 from model.symbolic import Encoder
 from properties.engines import Deadline, Problem, new_solver, violated_or_unknown
+from properties.engines.strengthen import NONE, Strengthening
 from properties.verdict import Budget, Unknown, Verdict
 
 
@@ -23,6 +24,15 @@ def report(problem: Problem, engine: str, choices: list[int], deadline: Deadline
     return violated_or_unknown(problem, engine, choices, deadline)
 
 
+def _projected(problem: Problem, sliced: Slice) -> Strengthening:
+    """The model's known inductive lemmas that the slice can express. They hold in every
+    reachable state, so adding them to the unrolling removes no real path; it prunes the search."""
+    if problem.known is None:
+        return NONE
+    pairs = [(n, e) for n, x in zip(problem.known.names, problem.known.exprs) if (e := sliced.project(x)) is not None]
+    return Strengthening(tuple(n for n, _ in pairs), tuple(e for _, e in pairs))
+
+
 def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) -> list[int] | str:
     """Original-system action choices of a shortest counterexample, or why none was found.
 
@@ -30,6 +40,7 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) ->
     """
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     enc = Encoder(sliced.system)
+    known = _projected(problem, sliced)
     solver = new_solver(budget, deadline)
     states = [enc.state("0")]
     actions: list[z3.BitVecRef] = []
@@ -37,7 +48,7 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) ->
     for k in range(budget.depth + 1):
         if k > 0:
             a, t = enc.action(str(k - 1)), enc.state(str(k))
-            solver.add(enc.trans(states[-1], a, t))
+            solver.add(enc.trans(states[-1], a, t), known.at(enc, t))
             actions.append(a)
             states.append(t)
         goal = z3.Bool(f"bad@{k}")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import z3
 
-from model.lang import BoolSort
-from model.slicing import cone_of_influence
+from model.lang import BoolSort, Expr
+from model.slicing import cone_of_influence, reads
 from model.symbolic import Encoder
 from properties.certificate import TAG, certificate_text, check_certificate
 from properties.engines import Deadline, Problem, bmc
-from properties.engines.strengthen import NONE, Strengthening, inductive_lemmas
+from properties.engines.strengthen import NONE, Strengthening, inductive_lemmas, inductive_subset
 from properties.formulas import SafetyTask
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
 
@@ -70,15 +70,26 @@ def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
     """The cheap half of ``check``: a proof only if the inductive lemmas make P inductive
     (Houdini plus one query; no Spacer). The portfolio tries it first on every property."""
     deadline = Deadline(budget)
-    sliced = cone_of_influence(problem.task.system, problem.task.bad)
-    task = SafetyTask(sliced.system, sliced.predicate)
-    helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+    if problem.known is not None:  # the portfolio proved the model's lemmas once for all properties
+        task = problem.task
+        own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
+        extra = inductive_subset(task.system, own, deadline, budget.seed, background=problem.known)
+        helper = extra if isinstance(extra, str) else problem.known + extra
+    else:
+        sliced = cone_of_influence(problem.task.system, problem.task.bad)
+        task = SafetyTask(sliced.system, sliced.predicate)
+        helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
     if isinstance(helper, str):
         return Unknown("lemmas", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         return Unknown("lemmas", deadline.elapsed(), f"the {len(helper.names)} inductive lemmas do not make it inductive")
     return _certified("lemmas", task, helper, solved, budget, deadline)
+
+
+def _reads_monitor(task: SafetyTask, e: Expr) -> bool:
+    """A property's own lemma (about its monitors), as opposed to a model lemma."""
+    return any(task.system.variables[i].owner == "monitor" for i in reads(e))
 
 
 def check(problem: Problem, budget: Budget) -> Verdict:

@@ -1,7 +1,7 @@
 """Houdini: the largest subset of candidate lemmas that is inductive, for strengthening proofs.
 
 Candidates come from the model (``model/invariants.py``), projected onto a property's slice.
-Those false initially or along a few seeded random runs are dropped; then, while some transition from a state satisfying all
+Those false initially are dropped; then, while some transition from a state satisfying all
 remaining candidates breaks one of them, the broken ones are dropped. What remains holds in
 every reachable state (it is inductive), so PDR and k-induction may assume it, and it becomes
 part of their certificates, which the checker re-checks in full.
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import random
-
 import z3
 
 from model.explicit import Interpreter, compile_expr
 from model.invariants import Lemma
 from model.lang import Expr
-from model.slicing import Slice
+from model.slicing import Slice, reads
+from model.system import System
 from model.symbolic import Encoder, Term
 from properties.engines import Deadline
 
@@ -29,59 +28,65 @@ class Strengthening:
 
     names: tuple[str, ...]
     exprs: tuple[Expr, ...]
-    _encoded: dict[int, tuple[list[Term], z3.BoolRef]] = field(default_factory=dict, compare=False, repr=False)
+    _encoded: dict[tuple[int, int], tuple[list[Term], z3.BoolRef]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
-        """The conjunction over ``state``: encoded once per system, then substituted."""
+        """The conjunction over ``state``: encoded once per model (systems that differ only in
+        monitor variables share it), then substituted."""
         if not self.exprs:
             return z3.BoolVal(True)
-        key = id(enc.system)
+        width = 1 + max((i for e in self.exprs for i in reads(e)), default=-1)
+        key = (id(enc.system.instances), width)
         if key not in self._encoded:
-            template = enc.state("§lemma")
-            self._encoded[key] = (template, z3.And([enc.expr(e, template) for e in self.exprs]))
+            template = enc.state("§lemma")[:width]
+            self._encoded[key] = (template, z3.And(enc.exprs(self.exprs, template)))
         template, conj = self._encoded[key]
-        return z3.substitute(conj, *zip(template, state))
+        return z3.substitute(conj, *zip(template, state[:width]))
+
+    def __add__(self, other: "Strengthening") -> "Strengthening":
+        return Strengthening(self.names + other.names, self.exprs + other.exprs)
 
 
 NONE = Strengthening((), ())
-SAMPLE_WALKS, SAMPLE_DEPTH = 16, 24
-
-
-def _survivors(interp: Interpreter, holds: list, rng: random.Random, walks: int = SAMPLE_WALKS,  # type: ignore[type-arg]
-               depth: int = SAMPLE_DEPTH) -> list[int]:
-    """Indices of the lemmas true in the initial state and along a few seeded random runs: a cheap
-    filter, so that Houdini's solver rounds are spent on the lemmas that might be inductive."""
-    init = interp.initial_state()
-    active = [k for k, f in enumerate(holds) if f(init, init, -1)]
-    for _ in range(walks):
-        state = init
-        for _ in range(depth):
-            successors = list(interp.successors(state))
-            if not successors:
-                break
-            state = rng.choice(successors)[1]
-            active = [k for k in active if holds[k](state, state, -1)]
-    return active
 
 
 def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0
                      ) -> Strengthening | str:
     """The largest inductive subset of the lemmas that the slice can express, or why not found."""
     projected = [(lm.name, e) for lm in lemmas if (e := sliced.project(lm.expr)) is not None]
-    if not projected:
+    return inductive_subset(sliced.system, projected, deadline, seed)
+
+
+def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0
+                 ) -> Strengthening | str:
+    """The inductive subset of a whole model's lemmas, computed once and shared by every property
+    (monitors add variables but never change the model's own steps, so it stays inductive)."""
+    found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed)
+    if isinstance(found, Strengthening):  # encode once here, before the portfolio forks
+        enc = Encoder(system)
+        found.at(enc, enc.state("h"))
+    return found
+
+
+def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int = 0,
+                     background: Strengthening = NONE) -> Strengthening | str:
+    """Houdini: the largest inductive subset of the candidates, assuming ``background`` (already
+    known to be inductive) in the pre-state."""
+    if not candidates:
         return NONE
-    system = sliced.system
-    holds = [compile_expr(e) for _, e in projected]
-    active = _survivors(Interpreter(system), holds, random.Random(seed))
+    holds = [compile_expr(e) for _, e in candidates]
+    init = Interpreter(system).initial_state()
+    active = [k for k, f in enumerate(holds) if f(init, init, -1)]
     enc = Encoder(system)
     s, a, t = enc.state("h"), enc.action("h"), enc.state("h'")
-    now = [enc.expr(e, s) for _, e in projected]
+    now = enc.exprs([e for _, e in candidates], s)
     nxt = [z3.substitute(term, *zip(s, t)) for term in now]
     solver = z3.Solver()
     solver.set("random_seed", seed)
-    solver.add(enc.domain(s), enc.trans(s, a, t))
-    use = [z3.Bool(f"lemma#{k}") for k in range(len(projected))]
-    for k in range(len(projected)):
+    solver.add(enc.domain(s), background.at(enc, s), enc.trans(s, a, t))
+    use = [z3.Bool(f"lemma#{k}") for k in range(len(candidates))]
+    for k in range(len(candidates)):
         solver.add(z3.Implies(use[k], now[k]))
     rounds = 0
     while active:
@@ -96,4 +101,4 @@ def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadlin
             return f"Houdini stopped after {rounds} rounds: {solver.reason_unknown()}"
         after = enc.decode_state(solver.model(), t)
         active = [k for k in active if holds[k](after, after, -1)]
-    return Strengthening(tuple(projected[k][0] for k in active), tuple(projected[k][1] for k in active))
+    return Strengthening(tuple(candidates[k][0] for k in active), tuple(candidates[k][1] for k in active))
