@@ -19,6 +19,7 @@ from rich.table import Table
 from model.config import FAULTS, THREATS, Parameters, Scenario
 from model.lang import ModelError
 from model.variants import REGISTRY, get_variant
+from otaproof import storm_cli
 from otaproof.render import print_outcomes
 from properties.catalogue import CATALOGUE, get_property
 from properties.check import ENGINE_CHOICES, Outcome, check
@@ -154,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
                    help="lemmas: proof from the model's inductive lemmas only (fast); bmc: counterexamples; "
                         "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS; "
-                        "portfolio: lemmas on every property first, then pdr+bmc+kind race on the rest, "
+                        "portfolio: lemmas on every property first, then bmc+pdr+kind race on the rest, "
                         "first definitive answer wins (default)")
     c.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
@@ -172,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "HCALCS update)")
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_cmd_simulate)
+    storm_cli.add_parser(sub)
     return parser
 
 
