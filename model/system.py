@@ -438,6 +438,9 @@ class SystemBuilder:
             raise ModelError(f"unknown action {name!r}; known: {sorted(self._actions)}")
         return self._actions[name]
 
+    def action_names(self) -> tuple[str, ...]:
+        return tuple(self._actions)
+
     def remove_action(self, name: str) -> None:
         self.action_def(name)
         del self._actions[name]

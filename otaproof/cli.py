@@ -25,6 +25,7 @@ from properties.catalogue import CATALOGUE, get_property
 from properties.check import ENGINE_CHOICES, Outcome, check
 from properties.verdict import Budget
 from reports.files import write_json_atomic
+from reports.matrix import Row, matrix_document, matrix_table
 from reports.verdicts import verdicts_document
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -97,6 +98,42 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
 
 
+def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
+    variants = _split(args.variant) or list(REGISTRY)
+    for v in variants:
+        get_variant(v)
+    models = _split(args.threat_model) or ["none", *THREATS]
+    for t in models:
+        for part in ([] if t == "none" else t.split("+")):
+            if part not in THREATS:
+                raise UsageError(f"unknown threat {part!r} in threat model {t!r}; known: none, {', '.join(THREATS)}")
+    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be positive")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
+              if getattr(args, f"param_{f.name}") is not None}
+    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)),
+                          Parameters().with_values(values)) for v in variants for t in models]
+    rows: list[Row] = []
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task("verdict matrix", total=len(scenarios) * len(props))
+        for sc in scenarios:
+            progress.update(task, description=f"checking {sc.describe()}")
+            rows.append(Row(sc, check(sc, props, "portfolio", budget, workers=args.workers,
+                                      on_done=lambda o: progress.advance(task))))
+    console.print(matrix_table(rows))
+    if args.json:
+        write_json_atomic(args.json, matrix_document(rows, "portfolio", budget))
+        console.print(f"matrix written to {args.json}")
+    verdicts = {o.verdict.verdict for r in rows for o in r.outcomes}
+    return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
+
+
 def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
     table = Table(title="Property catalogue", title_justify="left")
     for col in ("ID", "kind", "statement", "why"):
@@ -165,6 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
     _add_parameter_flags(c)
     c.set_defaults(func=_cmd_check)
+    mx = sub.add_parser("matrix", help="verdicts of every variant x threat model x property",
+                        description="Check every property of every design variant under each threat model "
+                                    "(portfolio engine, in parallel processes) and print the verdict matrix. Exit "
+                                    "0 when every verdict is definite (proved or violated: violations are findings "
+                                    "here, not failures), 3 if any is unknown, 2 on bad input.")
+    mx.add_argument("--variant", action="append", metavar="V", help="variants (default: all; see `otaproof variants`)")
+    mx.add_argument("--threat-model", action="append", metavar="T",
+                    help="threat models: none, a threat, or threats joined by + (default: none and each threat alone)")
+    mx.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
+                    help=f"fault models applied to every row: {', '.join(FAULTS)}")
+    mx.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
+    mx.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
+    mx.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    mx.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    mx.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    mx.add_argument("--json", metavar="FILE", help="write the matrix with traces as JSON (schema otaproof.matrix/1)")
+    _add_parameter_flags(mx)
+    mx.set_defaults(func=_cmd_matrix)
     p = sub.add_parser("properties", help="list the property catalogue")
     p.set_defaults(func=_cmd_properties)
     v = sub.add_parser("variants", help="list variants, threat models and fault models")

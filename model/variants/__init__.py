@@ -2,6 +2,7 @@
 
 A variant is parameter overrides plus an optional function that edits the model through the
 public builder API (add, remove or replace actions; strengthen guards) before it is grounded.
+Each variant lives in a file of its own in this package and registers itself on import.
 """
 
 from __future__ import annotations
@@ -46,14 +47,6 @@ def register(v: Variant) -> Variant:
     return v
 
 
-register(Variant(
-    "secmp0007",
-    "The approved SECMP0007 solution: OTA updates of PPMIDs (SR 11.4) and HCALCSs (SR 11.1 + "
-    "SR 11.3) through the DCC; local firmware updates banned.",
-    "SECMP0007 as approved (SEC release November 2021); ../shared/domain.md",
-))
-
-
 def get_variant(name: str) -> Variant:
     if name not in REGISTRY:
         raise ModelError(f"unknown variant {name!r}; known: {', '.join(sorted(REGISTRY))}")
@@ -70,3 +63,8 @@ def build(scenario: Scenario) -> BuiltModel:
     system = model.b.build(scenario.threats, scenario.faults)
     system.name = variant.name
     return BuiltModel(scenario, variant, model, system, tuple(secmp0007_lemmas(model)))
+
+
+# the variants, one file each (imported for their registration)
+from model.variants import (approved, gateway_screening, geo_local_daily_alert, geo_local_hub_stores,  # noqa: E402,F401
+                            ihd_in_scope, pre_secmp0007)

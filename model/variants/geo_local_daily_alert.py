@@ -1,0 +1,47 @@
+"""``geo-local-daily-alert``: the manufacturer's 2019 proposal (b): keep local PPMID firmware
+updates alongside OTA; the PPMID reports its firmware version to the hub, which forwards it to
+the DCC in a daily alert, and the DSP updates the SMI from it. The model has no clock: the
+alert is a system step that carries a version the DSP has not been told (it happens eventually).
+Source: SECMP0007 working group, August 2019 (../shared/domain.md, "design questions").
+"""
+
+from model.secmp0007 import Secmp0007
+from model.system import assign, case
+from model.variants import Variant, register
+
+
+def local_updates_for_ppmids_only(m: Secmp0007) -> None:
+    """The proposal keeps the local port for PPMIDs; HCALCSs stay OTA-only."""
+    for d in m.hcalcs:
+        for name in (f"LOCAL_installer_update[{d}]", f"LOCAL_attacker_update[{d}]"):
+            if name in m.b.action_names():
+                m.b.remove_action(name)
+
+
+def smi_from_version_reads(m: Secmp0007) -> None:
+    """The DSP records a PPMID firmware version reported to it (SR 11.2 answer or alert) in the SMI."""
+    def receive(d: str):  # type: ignore[no-untyped-def]
+        up = m.wan_up[d]
+        ok = up.nonempty() & (up.head("kind") == "CS08_RESPONSE")
+        return case(ok, up.receive(), assign(m.smi_version[d], up.head("img")) if d in m.ppmids else [])
+    m.b.replace_action("DSP_receive_CS08_response", receive)
+
+
+def _daily_alert(m: Secmp0007) -> None:
+    local_updates_for_ppmids_only(m)
+    smi_from_version_reads(m)
+    ch = m.b.machine("CH")
+    told = {d: ch.var(f"last_alerted_version[{d}]", m.IMAGE, m.IMAGE.decode(m.running[d].init)) for d in m.ppmids}
+    ch.action("CH_daily_version_alert", lambda d: case(
+        (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
+        m.wan_up[d].send(kind="CS08_RESPONSE", img=m.running[d], g_genuine=True)),
+        params={"d": m.ppmids}, doc="daily alert: the hub forwards the PPMID's firmware version to the DCC")
+
+
+register(Variant(
+    "geo-local-daily-alert",
+    "Local PPMID updates alongside OTA; the hub forwards the PPMID firmware version to the DCC in a "
+    "daily alert and the DSP updates the SMI.",
+    "manufacturer's proposal (b), SECMP0007 working group, August 2019",
+    {"local_updates": True}, _daily_alert,
+))

@@ -1,0 +1,77 @@
+"""Design variants: each builds under every threat and fault model, and changes what it should."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.config import FAULTS, THREATS, Scenario
+from model.lang import ModelError
+from model.variants import REGISTRY, build
+from properties.catalogue import get_property
+from properties.check import run_engine
+from properties.verdict import Budget, Violated
+
+BUDGET = Budget(timeout=60, depth=4)
+
+
+@pytest.mark.parametrize("variant", sorted(REGISTRY))
+def test_every_variant_builds_under_every_threat_and_fault(variant: str) -> None:
+    b = build(Scenario(variant=variant, threats=frozenset(THREATS), faults=frozenset(FAULTS)))
+    assert b.system.name == variant and b.system.instances
+
+
+def violation(variant: str, pid: str) -> Violated:
+    verdict = run_engine(build(Scenario(variant=variant)), get_property(pid), "bmc", BUDGET)
+    assert isinstance(verdict, Violated), verdict
+    return verdict
+
+
+def test_pre_secmp0007_has_no_ota_and_an_installer_can_install_unlisted_firmware() -> None:
+    b = build(Scenario(variant="pre-secmp0007"))
+    assert not ({"SR11_4_submit", "SR11_1_submit", "SR11_3_submit"} & set(b.system.actions))
+    trace = violation("pre-secmp0007", "P-CPL").trace
+    assert len(trace.steps) == 1 and trace.steps[0].action.startswith("LOCAL_installer_update[")
+
+
+def test_gateway_screening_allows_only_screened_local_updates() -> None:
+    b = build(Scenario(variant="gateway-screening", threats=frozenset({"local_physical"})))
+    local = [a for a in b.system.actions if a.startswith("LOCAL_")]
+    assert local == ["LOCAL_screened_update[P1]"]
+    trace = violation("gateway-screening", "P-LOCAL-BANNED").trace  # local updates exist, by design
+    assert trace.steps[-1].action == "LOCAL_screened_update[P1]"
+
+
+@pytest.mark.parametrize("variant", ["geo-local-daily-alert", "geo-local-hub-stores"])
+def test_geo_proposals_let_a_local_update_outdate_the_smi(variant: str) -> None:
+    trace = violation(variant, "P-SMI").trace
+    assert trace.steps[-1].action == "LOCAL_installer_update[P1]"
+    b = build(Scenario(variant=variant))
+    assert "LOCAL_installer_update[H1]" not in b.system.actions  # the proposal concerns PPMIDs
+
+
+def test_hub_stores_answers_version_reads_from_its_store() -> None:
+    b = build(Scenario(variant="geo-local-hub-stores"))
+    assert "CH_answer_version_read" in b.system.actions and "CH_store_version" in b.system.actions
+
+
+def test_daily_alert_reports_a_local_update_to_the_smi_once_faults_stop() -> None:
+    verdict = run_engine(build(Scenario(variant="geo-local-daily-alert")), get_property("P-SMI-BOUNDED"), "bmc",
+                         Budget(timeout=60, depth=6))
+    assert not isinstance(verdict, Violated), verdict  # (a proof needs the portfolio; see the matrix)
+
+
+def test_hub_stores_alone_leaves_the_smi_stale_for_ever() -> None:
+    trace = violation("geo-local-hub-stores", "P-SMI-BOUNDED").trace
+    assert "LOCAL_installer_update[P1]" in [s.action for s in trace.steps]
+    final = trace.steps[-1].state  # the system has come to rest with the SMI still on the old version
+    assert final["DSP.SMI[P1].firmware_version"] != final["PPMID.P1.running"]
+
+
+def test_ihd_in_scope_adds_a_second_ota_client() -> None:
+    assert build(Scenario(variant="ihd-in-scope")).model.ppmids == ("P1", "P2")
+
+
+def test_removing_an_unknown_action_names_the_known_ones() -> None:
+    b = build(Scenario())
+    with pytest.raises(ModelError, match="unknown action 'SR99_submit'.*SR11_4_submit"):
+        b.model.b.remove_action("SR99_submit")
