@@ -69,6 +69,9 @@ class Secmp0007:
         self.OUTCOME = EnumSort("Outcome", OUTCOMES)
         self.COUNTER = IntSort(0, p.counter_max)
         self.b = SystemBuilder("secmp0007", p.as_dict())
+        # where a device's firmware-version report can be on its way to the SMI, besides the
+        # CS09 / CS06 response queues; variants that add a reporting path add its stages here
+        self.extra_report_stages: dict[str, list[Expr]] = {}
         self._declare_state()
         self._declare_actions()
 

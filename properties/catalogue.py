@@ -124,8 +124,10 @@ def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
             stages = _stages(in_flight(hu, ("CS09",)), in_flight(wu, ("CS09",)))
         else:
             stages = _stages(in_flight(hu, ("CS06_RESPONSE",), True), in_flight(wu, ("CS06_RESPONSE",), True))
+        busy = _busy(m, d, stages)
+        stages += tuple(m.extra_report_stages.get(d, ()))
         out.append(BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
-                                   m.p.response_bound, _report_hops(bm, d), stages, _busy(m, d, stages)))
+                                   m.p.response_bound, _report_hops(bm, d), stages, busy))
     return out
 
 

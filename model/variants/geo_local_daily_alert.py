@@ -36,6 +36,10 @@ def _daily_alert(m: Secmp0007) -> None:
         (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
         m.wan_up[d].send(kind="CS08_RESPONSE", img=m.running[d], g_genuine=True)),
         params={"d": m.ppmids}, doc="daily alert: the hub forwards the PPMID's firmware version to the DCC")
+    for d in m.ppmids:  # the new version is on its way: the alert is due, or in the hub-to-DSP queue
+        m.extra_report_stages.setdefault(d, []).extend(
+            [told[d] != m.running[d]] + [(m.wan_up[d].length > i) & (slot["kind"] == "CS08_RESPONSE")
+                                         for i, slot in enumerate(m.wan_up[d].slots)])
 
 
 register(Variant(
