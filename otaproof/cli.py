@@ -20,11 +20,12 @@ from model.config import FAULTS, THREATS, Parameters, Scenario
 from model.lang import ModelError
 from model.variants import REGISTRY, get_variant
 from otaproof import storm_cli
-from otaproof.render import print_outcomes
+from otaproof.render import print_outcomes, step_table
 from properties.catalogue import CATALOGUE, get_property
 from properties.check import ENGINE_CHOICES, Outcome, check
 from properties.verdict import Budget
 from reports.files import write_json_atomic
+from reports.diff import compare, diff_document, diff_table
 from reports.matrix import Row, matrix_document, matrix_table
 from reports.verdicts import verdicts_document
 
@@ -134,6 +135,42 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
 
 
+def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
+    for v in (args.a, args.b):
+        get_variant(v)
+    base = _scenario(argparse.Namespace(**{**vars(args), "variant": args.a}))
+    other = dataclasses.replace(base, variant=args.b)
+    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be positive")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    results = []
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task("diff", total=2 * len(props))
+        for sc in (base, other):
+            progress.update(task, description=f"checking {sc.describe()}")
+            results.append(check(sc, props, "portfolio", budget, workers=args.workers,
+                                 on_done=lambda o: progress.advance(task)))
+    rows = compare(*results)
+    console.print(diff_table(rows, base, other))
+    for r in rows:
+        if r.change in ("broken by B", "fixed by B"):
+            side, name = (r.b, args.b) if r.change == "broken by B" else (r.a, args.a)
+            console.print(f"\n[bold]{r.a.property.id}[/] {r.change}: the counterexample in {name} "
+                          f"(replayed), step by step")
+            console.print(step_table(side.verdict.trace))  # type: ignore[union-attr]
+    both = [r.a.property.id for r in rows if r.change == "holds in both"]
+    console.print(f"\nholds in both designs: {', '.join(both) or 'none'}")
+    if args.json:
+        write_json_atomic(args.json, diff_document(rows, base, other, budget))
+        console.print(f"diff written to {args.json}")
+    return EXIT_UNKNOWN if any("unknown" in (r.a.verdict.verdict, r.b.verdict.verdict) for r in rows) else EXIT_OK
+
+
 def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
     table = Table(title="Property catalogue", title_justify="left")
     for col in ("ID", "kind", "statement", "why"):
@@ -220,6 +257,24 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--json", metavar="FILE", help="write the matrix with traces as JSON (schema otaproof.matrix/1)")
     _add_parameter_flags(mx)
     mx.set_defaults(func=_cmd_matrix)
+    df = sub.add_parser("diff", help="what changes between two designs: verdict flips with their traces",
+                        description="Check both variants under the same threat and fault model and show the "
+                                    "verdicts side by side, each flipped verdict's replayed counterexample as a "
+                                    "step table, and the properties that hold in both. Exit 0 when every verdict "
+                                    "is definite, 3 if any is unknown, 2 on bad input.")
+    df.add_argument("a", metavar="A", help="the reference design (e.g. secmp0007)")
+    df.add_argument("b", metavar="B", help="the changed design (e.g. geo-local-daily-alert)")
+    df.add_argument("--threat", action="append", metavar="T", help=f"threats for both: {', '.join(THREATS)}")
+    df.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
+                    help=f"faults for both: {', '.join(FAULTS)}")
+    df.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
+    df.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
+    df.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    df.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    df.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    df.add_argument("--json", metavar="FILE", help="write both sides with traces as JSON (schema otaproof.diff/1)")
+    _add_parameter_flags(df)
+    df.set_defaults(func=_cmd_diff)
     p = sub.add_parser("properties", help="list the property catalogue")
     p.set_defaults(func=_cmd_properties)
     v = sub.add_parser("variants", help="list variants, threat models and fault models")
