@@ -27,6 +27,8 @@ from properties.verdict import Budget
 from reports.files import write_json_atomic
 from reports.diff import compare, diff_document, diff_table
 from reports.matrix import Row, matrix_document, matrix_table
+from reports.questions import QUESTIONS, answer, questions_document
+from reports.storm import StormInput, analyse, parse_policy
 from reports.verdicts import verdicts_document
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
@@ -171,6 +173,51 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     return EXIT_UNKNOWN if any("unknown" in (r.a.verdict.verdict, r.b.verdict.verdict) for r in rows) else EXIT_OK
 
 
+QUESTION_DESIGNS = ("pre-secmp0007", "secmp0007", "geo-local-hub-stores", "geo-local-daily-alert", "gateway-screening")
+QUESTION_POLICIES = ("fixed-time", "uniform-window:4", "uniform-window:24", "on-change")
+
+
+def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
+    designs = _split(args.variant) or list(QUESTION_DESIGNS)
+    for v in designs:
+        get_variant(v)
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be positive")
+    if not 1 <= args.runs <= 100_000:
+        raise UsageError(f"--runs {args.runs} must be in 1..100000")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    needed: dict[str, set[str]] = {}
+    for q in QUESTIONS:
+        for t in q.threat_models:
+            needed.setdefault(t, set()).update(q.properties)
+    budget = Budget(timeout=args.timeout, depth=25, seed=args.seed)
+    jobs = [(Scenario(v, frozenset([] if t == "none" else [t])), [p for p in CATALOGUE if p.id in pids])
+            for v in designs for t, pids in needed.items() if pids]
+    rows: list[Row] = []
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task("answering", total=sum(len(ps) for _, ps in jobs))
+        for sc, props in jobs:
+            progress.update(task, description=f"checking {sc.describe()}")
+            rows.append(Row(sc, check(sc, props, "portfolio", budget, workers=args.workers,
+                                      on_done=lambda o: progress.advance(task))))
+    storms = [analyse(StormInput(parse_policy(p), runs=args.runs, seed=args.seed)) for p in QUESTION_POLICIES]
+    answers = {q.id: answer(q, rows, storms) for q in QUESTIONS}
+    for q in QUESTIONS:
+        console.print(f"\n[bold]{q.id}. {q.text}[/]")
+        for line in answers[q.id]:
+            console.print(f"  • {line}")
+    if args.json:
+        write_json_atomic(args.json, questions_document(rows, storms, answers))
+        console.print(f"\nanswers and evidence (traces keyed as in the answers) written to {args.json}")
+    else:
+        console.print("\n(evidence: run with --json FILE to keep every trace named in the answers)")
+    verdicts = {o.verdict.verdict for r in rows for o in r.outcomes}
+    return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
+
+
 def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
     table = Table(title="Property catalogue", title_justify="left")
     for col in ("ID", "kind", "statement", "why"):
@@ -275,6 +322,20 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--json", metavar="FILE", help="write both sides with traces as JSON (schema otaproof.diff/1)")
     _add_parameter_flags(df)
     df.set_defaults(func=_cmd_diff)
+    qs = sub.add_parser("questions", help="the working group's five questions, answered from verdicts and storm figures",
+                        description="Answer the SECMP0007 working group's questions (August 2019) and the stranding "
+                                    "concern from computed evidence: each question's properties are checked on the "
+                                    "designs that were on the table under the relevant threat models, the alert "
+                                    "storm is computed for the reporting policies, and every answer line is "
+                                    "generated from those results (never written by hand).")
+    qs.add_argument("--variant", action="append", metavar="V",
+                    help=f"designs to compare (default: {', '.join(QUESTION_DESIGNS)})")
+    qs.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    qs.add_argument("--runs", type=int, default=200, help="Monte Carlo runs per randomised storm policy (default: 200)")
+    qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
+    qs.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
+    qs.set_defaults(func=_cmd_questions)
     p = sub.add_parser("properties", help="list the property catalogue")
     p.set_defaults(func=_cmd_properties)
     v = sub.add_parser("variants", help="list variants, threat models and fault models")

@@ -1,0 +1,54 @@
+"""`otaproof questions`: answers generated from computed verdicts and storm figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.config import Scenario
+from otaproof.cli import EXIT_BAD_INPUT, main
+from properties.catalogue import get_property
+from properties.check import check
+from properties.verdict import Budget
+from reports.matrix import Row
+from reports.questions import QUESTIONS, answer
+from reports.storm import StormInput, analyse, parse_policy
+
+Q3 = next(q for q in QUESTIONS if q.id == "Q3")
+Q5 = next(q for q in QUESTIONS if q.id == "Q5")
+
+
+def test_every_question_names_its_evidence_as_data() -> None:
+    assert [q.id for q in QUESTIONS] == ["Q1", "Q2", "Q3", "Q4", "Q5", "Stranding"]
+    for q in QUESTIONS:
+        assert q.properties or q.storm or q.not_yet_modelled
+        for pid in q.properties:
+            get_property(pid)
+
+
+def test_answers_follow_the_verdicts_not_a_script() -> None:
+    prop = get_property("P-INVENTORY")
+    rows = [Row(sc, check(sc, [prop], "portfolio", Budget(timeout=30)))
+            for sc in (Scenario("secmp0007"), Scenario("pre-secmp0007"))]
+    lines = answer(Q3, rows, [])
+    assert "P-INVENTORY proved in: secmp0007 (threats: none)" in lines
+    violated = [line for line in lines if line.startswith("P-INVENTORY violated in: pre-secmp0007")]
+    assert len(violated) == 1 and "SR8_2_read_inventory" in violated[0]
+    assert "evidence: traces/pre-secmp0007/none/P-INVENTORY" in violated[0]
+    assert lines[-1] == "designs satisfying P-INVENTORY under threat models none: secmp0007"
+    swapped = answer(Q3, rows[::-1][:1], [])  # with only the pre-SECMP0007 row, no design satisfies it
+    assert swapped[-1].endswith(": none of those checked")
+
+
+def test_the_storm_answer_is_computed_from_the_figures() -> None:
+    storms = [analyse(StormInput(parse_policy(p), runs=5)) for p in ("fixed-time", "on-change")]
+    lines = answer(Q5, [], storms)
+    assert lines[0].startswith("fixed-time: peak 26,000,000 alerts/s (exact) exceeds the capacity of 600/s")
+    assert lines[-1] == "policies that avoid a storm at this capacity: on-change"
+
+
+@pytest.mark.parametrize("argv, message", [(["--variant", "nope"], "unknown variant 'nope'"),
+                                           (["--runs", "0"], "--runs 0"), (["--timeout", "-1"], "--timeout -1")])
+def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(["questions", *argv]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
