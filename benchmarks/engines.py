@@ -45,7 +45,7 @@ def measure(size: int, props: list[str], budget: Budget) -> list[tuple[str, dict
 
 
 def render(console: Console, size: int, rows: list[tuple[str, dict[str, tuple[float, str]]]], timeout: float) -> None:
-    table = Table(title=f"{size} device(s) per hub — seconds [verdict], ×ratio to the fastest definitive engine "
+    table = Table(title=f"{size} device(s) per hub — seconds \\[verdict], ×ratio to the fastest definitive engine "
                         f"(budget {timeout:g} s)", title_justify="left")
     table.add_column("property")
     for e in ENGINE_NAMES:
@@ -57,7 +57,7 @@ def render(console: Console, size: int, rows: list[tuple[str, dict[str, tuple[fl
         for e in ENGINE_NAMES:
             t, v = times[e]
             ratio = f" ×{t / best:.1f}" if best and v != "unknown" else ""
-            cells.append(f"{t:.2f} [{ {'proved': 'P', 'violated': 'V', 'unknown': '?'}[v] }]{ratio}")
+            cells.append(f"{t:.2f} \\[{ {'proved': 'P', 'violated': 'V', 'unknown': '?'}[v] }]{ratio}")
         table.add_row(pid, *cells)
     console.print(table)
 
@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per engine run (default 10)")
     ap.add_argument("--depth", type=int, default=25)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=200)  # wide enough for every engine column when printed to a file
     budget = Budget(timeout=args.timeout, depth=args.depth)
     for size in [int(s) for s in args.sizes.split(",")]:
         start = time.monotonic()
