@@ -60,6 +60,27 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
                            help=f"{lo}..{hi} (default: {default})")
 
 
+def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
+    """Properties, engine budget, workers and JSON output: the flags every checking command shares."""
+    p.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
+    p.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    p.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    p.add_argument("--json", metavar="FILE", help=json_help)
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    """The engine budget, after checking the shared flags (and that --json can be written)."""
+    if args.depth < 0 or args.depth > 200:
+        raise UsageError(f"--depth {args.depth} is impossible: use 0..200")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout} must be positive")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    return Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+
+
 def _scenario(args: argparse.Namespace) -> Scenario:
     get_variant(args.variant)
     values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
@@ -71,13 +92,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args)
     props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
-    if args.depth < 0 or args.depth > 200:
-        raise UsageError(f"--depth {args.depth} is impossible: use 0..200")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be positive")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
-    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    budget = _budget(args)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -111,15 +126,10 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
             if part not in THREATS:
                 raise UsageError(f"unknown threat {part!r} in threat model {t!r}; known: none, {', '.join(THREATS)}")
     props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be positive")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
-    values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
-              if getattr(args, f"param_{f.name}") is not None}
-    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
-    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)),
-                          Parameters().with_values(values)) for v in variants for t in models]
+    budget = _budget(args)
+    params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
+    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)), params)
+                 for v in variants for t in models]
     rows: list[Row] = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
@@ -143,11 +153,7 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     base = _scenario(argparse.Namespace(**{**vars(args), "variant": args.a}))
     other = dataclasses.replace(base, variant=args.b)
     props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be positive")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
-    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    budget = _budget(args)
     results = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
@@ -272,17 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"attacker capability, repeatable or comma-separated: {', '.join(THREATS)}")
     c.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                    help=f"network/power faults, repeatable or comma-separated: {', '.join(FAULTS)}")
-    c.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all; see `otaproof properties`)")
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
                    help="lemmas: proof from the model's inductive lemmas only (fast); bmc: counterexamples; "
                         "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS; "
                         "portfolio: lemmas on every property first, then bmc+pdr+kind race on the rest, "
                         "first definitive answer wins (default)")
-    c.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
-    c.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
-    c.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
-    c.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
-    c.add_argument("--json", metavar="FILE", help="write verdicts and traces as JSON (schema otaproof.verdicts/1)")
+    _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
     c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
     _add_parameter_flags(c)
     c.set_defaults(func=_cmd_check)
@@ -296,12 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="threat models: none, a threat, or threats joined by + (default: none and each threat alone)")
     mx.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"fault models applied to every row: {', '.join(FAULTS)}")
-    mx.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
-    mx.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
-    mx.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
-    mx.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
-    mx.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
-    mx.add_argument("--json", metavar="FILE", help="write the matrix with traces as JSON (schema otaproof.matrix/1)")
+    _add_run_flags(mx, "write the matrix with traces as JSON (schema otaproof.matrix/1)")
     _add_parameter_flags(mx)
     mx.set_defaults(func=_cmd_matrix)
     df = sub.add_parser("diff", help="what changes between two designs: verdict flips with their traces",
@@ -314,12 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--threat", action="append", metavar="T", help=f"threats for both: {', '.join(THREATS)}")
     df.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"faults for both: {', '.join(FAULTS)}")
-    df.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
-    df.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
-    df.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
-    df.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
-    df.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
-    df.add_argument("--json", metavar="FILE", help="write both sides with traces as JSON (schema otaproof.diff/1)")
+    _add_run_flags(df, "write both sides with traces as JSON (schema otaproof.diff/1)")
     _add_parameter_flags(df)
     df.set_defaults(func=_cmd_diff)
     qs = sub.add_parser("questions", help="the working group's five questions, answered from verdicts and storm figures",
