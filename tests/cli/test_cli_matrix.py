@@ -42,3 +42,8 @@ def test_bad_matrix_input_exits_2_with_one_message_and_writes_nothing(
     assert code == EXIT_BAD_INPUT
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out_file.exists()
+
+
+def test_storm_is_wired_into_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["storm", "--policy", "fixed-time"]) == EXIT_OK
+    assert "26,000,000" in capsys.readouterr().out
