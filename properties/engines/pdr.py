@@ -76,15 +76,19 @@ def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
         extra = inductive_subset(task.system, own, deadline, budget.seed, background=problem.known)
         helper = extra if isinstance(extra, str) else problem.known + extra
     else:
-        sliced = cone_of_influence(problem.task.system, problem.task.bad)
-        task = SafetyTask(sliced.system, sliced.predicate)
-        helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+        task, helper = _sliced_with_lemmas(problem, deadline, budget.seed)
     if isinstance(helper, str):
         return Unknown("lemmas", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         return Unknown("lemmas", deadline.elapsed(), f"the {len(helper.names)} inductive lemmas do not make it inductive")
     return _certified("lemmas", task, helper, solved, budget, deadline)
+
+
+def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int) -> tuple[SafetyTask, Strengthening | str]:
+    """The property's cone-of-influence slice and the inductive subset of the lemmas it can express."""
+    sliced = cone_of_influence(problem.task.system, problem.task.bad)
+    return SafetyTask(sliced.system, sliced.predicate), inductive_lemmas(sliced, problem.task.lemmas, deadline, seed)
 
 
 def _reads_monitor(task: SafetyTask, e: Expr) -> bool:
@@ -94,9 +98,7 @@ def _reads_monitor(task: SafetyTask, e: Expr) -> bool:
 
 def check(problem: Problem, budget: Budget) -> Verdict:
     deadline = Deadline(budget)
-    sliced = cone_of_influence(problem.task.system, problem.task.bad)
-    task = SafetyTask(sliced.system, sliced.predicate)
-    helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+    task, helper = _sliced_with_lemmas(problem, deadline, budget.seed)
     if isinstance(helper, str):
         return Unknown("pdr", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
