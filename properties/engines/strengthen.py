@@ -30,10 +30,13 @@ class Strengthening:
     exprs: tuple[Expr, ...]
     _encoded: dict[tuple[int, int], tuple[list[Term], z3.BoolRef]] = field(
         default_factory=dict, compare=False, repr=False)
+    _parts: tuple["Strengthening", ...] = field(default=(), compare=False, repr=False)
 
     def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
         """The conjunction over ``state``: encoded once per model (systems that differ only in
         monitor variables share it), then substituted."""
+        if self._parts:  # a sum keeps each part's encoding (the shared model lemmas are encoded once)
+            return z3.And([part.at(enc, state) for part in self._parts])
         if not self.exprs:
             return z3.BoolVal(True)
         width = 1 + max((i for e in self.exprs for i in reads(e)), default=-1)
@@ -45,7 +48,7 @@ class Strengthening:
         return z3.substitute(conj, *zip(template, state[:width]))
 
     def __add__(self, other: "Strengthening") -> "Strengthening":
-        return Strengthening(self.names + other.names, self.exprs + other.exprs)
+        return Strengthening(self.names + other.names, self.exprs + other.exprs, _parts=(self, other))
 
 
 NONE = Strengthening((), ())
