@@ -25,10 +25,8 @@ from model.config import FAULTS, THREATS
 from model.lang import (
     BOOL,
     TRUE,
-    Arith,
     BoolSort,
     Const,
-    EnumSort,
     Expr,
     ExprLike,
     Fired,
