@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import z3
 
 from properties.formulas import SafetyTask
 from properties.trace import ReplayError, make_trace
 from properties.verdict import Budget, Unknown, Verdict, Violated
+
+if TYPE_CHECKING:
+    from properties.engines.strengthen import Strengthening
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class Problem:
     property_id: str
     threats: tuple[str, ...]
     faults: tuple[str, ...]
-    known: Any = None  # Strengthening: the model's lemmas already proved inductive (shared work)
+    known: Strengthening | None = None  # the model's lemmas already proved inductive (shared work)
 
 
 class Deadline:
