@@ -1,0 +1,48 @@
+"""The model's lemmas are candidates, never assumptions: a false one is dropped and changes no verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from model.config import Scenario
+from model.invariants import Lemma
+from model.variants import build
+from properties.catalogue import get_property
+from properties.check import run_engine
+from properties.engines import Deadline
+from properties.engines.strengthen import model_lemmas
+from properties.verdict import Budget, Proved, Violated
+
+BUDGET = Budget(timeout=60, depth=12)
+
+
+def with_false_lemmas() -> tuple:  # type: ignore[type-arg]
+    built = build(Scenario())
+    m = built.model
+    never_listed = ~m.cpl_listed["PPMID_v2"] & ~m.cpl_listed["HCALCS_v2"]
+    bogus = (Lemma("bogus-no-cs05c-ever", "false: the DSP never sends CS05c", m.wan_down["P1"].length == 0),
+             Lemma("bogus-no-new-versions", "false: version 2 is never listed (assumed, it would hide the "
+                   "P-CPL-NOW counterexample)", never_listed))
+    return dataclasses.replace(built, lemmas=built.lemmas + bogus), {lm.name for lm in bogus}
+
+
+def test_houdini_drops_false_lemmas_and_keeps_the_true_ones() -> None:
+    built, bogus = with_false_lemmas()
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
+    assert not isinstance(found, str)
+    assert not bogus & set(found.names)
+    assert "held-certified[P1]" in found.names and "listed-was-listed[PPMID_v1]" in found.names
+
+
+def test_a_false_lemma_neither_proves_a_violated_property_nor_blocks_a_proof() -> None:
+    built, bogus = with_false_lemmas()
+    known = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
+    assert not isinstance(known, str)
+    violated = run_engine(built, get_property("P-CPL-NOW"), "bmc", BUDGET, known)
+    assert isinstance(violated, Violated)  # pruning by the (true) lemmas loses no real path
+    lemma_proof = run_engine(built, get_property("P-CPL-NOW"), "lemmas", BUDGET, known)
+    assert not isinstance(lemma_proof, Proved)
+    proved = run_engine(built, get_property("P-CPL"), "lemmas", BUDGET, known)
+    assert isinstance(proved, Proved) and proved.certificate.checked
+    assert not bogus & set(proved.certificate.lemmas)
+    assert "held-certified[P1]" in proved.certificate.lemmas
