@@ -218,9 +218,9 @@ class Secmp0007:
     def _validations(self, by: str, d: str, img: str, hash_ok: bool, model: str) -> list[Branch]:
         """The DSP's SR 11.1/11.4 validations, in order, as rejection branches."""
         on_cpl = self.on_cpl(const(self.IMAGE, img)) & self.for_model(const(self.IMAGE, img), model)
-        return [
-            outcome("rejected_not_authorised", self.registered != self.signer(by)),
+        return [  # DUIS: the device is known and of a valid type, then the sender is eligible for it
             outcome("rejected_invalid_device", d not in self.devices or self.model_of(d) != model),
+            outcome("rejected_not_authorised", self.registered != self.signer(by)),
             outcome("rejected_hash_mismatch", not hash_ok),
             outcome("rejected_not_on_cpl", ~on_cpl),
         ]
@@ -421,13 +421,19 @@ class Secmp0007:
                         han.send(kind=_kind_map(down.head("kind"), han.fields["kind"]), **mapped))
 
         def image_block(d: str) -> Case:
-            # ZigBee OTA: answer Query Next Image with the image (blocks abstracted to one).
-            han, up = self.han_down[d], self.han_up[d]
-            return case(up.nonempty() & (up.head("kind") == "QUERY_NEXT_IMAGE") & han.has_room()
-                        & (self.ch_image[d] != "none"),
-                        up.receive(),
-                        han.send(kind="IMAGE_BLOCK", img=self.ch_image[d], g_req=self.ch_g_req[d],
-                                 g_auth=self.ch_g_auth[d]))
+            # ZigBee OTA: answer Query Next Image (it carries the device's hardware version) with the
+            # image (blocks abstracted to one); a hardware mismatch ends the transfer with CCS08
+            # outcome 2; with no image held the answer is "no image available" (the device gives up).
+            han, up, wan = self.han_down[d], self.han_up[d], self.wan_up[d]
+            img = self.ch_image[d]
+            return case(up.nonempty() & (up.head("kind") == "QUERY_NEXT_IMAGE"),
+                        outcome("no_image_available", img == "none", up.receive()),
+                        outcome("hw_mismatch", ~self.fits(img, "PPMID") & wan.has_room(), up.receive(),
+                                assign(img, "none"),
+                                wan.send(kind="CCS08", img=img, outcome="hw_mismatch", g_genuine=True)),
+                        outcome("image_block", self.fits(img, "PPMID") & han.has_room(), up.receive(),
+                                han.send(kind="IMAGE_BLOCK", img=img, g_req=self.ch_g_req[d],
+                                         g_auth=self.ch_g_auth[d])))
 
         def ccs08(d: str) -> Case:
             # Upgrade End from the PPMID: raise CCS08 and (on success) send Upgrade End Response.

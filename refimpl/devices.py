@@ -288,8 +288,12 @@ class PPMID(HanDevice):
         if cmd is not None:
             self._send(m.CS09, firmware_version=self.running_version, firmware_hash=parsed.hash.hex(), local=True)
         elif self.variants.hub_stores_versions:
-            self._send(m.DEVICE_VERSION_REPORT, firmware_version=self.running_version)
+            self.report_version()
         return parsed
+
+    def report_version(self) -> None:
+        """Variants (a)/(b): tell the hub the running firmware version (Device Firmware Version Report)."""
+        self._send(m.DEVICE_VERSION_REPORT, firmware_version=self.running_version)
 
     def _handlers(self) -> dict[str, Callable[[m.Message], None]]:
         return {**super()._handlers(), m.IMAGE_NOTIFY: self._on_image_notify,
@@ -374,10 +378,12 @@ class PPMID(HanDevice):
         self.fire("activate")
         # CS09 PPMID Firmware Activation Alert, relayed by the hub to the DSP
         self._send(m.CS09, firmware_version=self.running_version, firmware_hash=image.hash.hex())
+        if self.variants.hub_stores_versions:
+            self.report_version()
 
     def _set_daily_report(self, when: int) -> None:
         def report() -> None:
-            self._send(m.DEVICE_VERSION_REPORT, firmware_version=self.running_version)
+            self.report_version()
             self._set_daily_report(when + DAY)
         self.network.sim.call_at(when, report)
 

@@ -24,7 +24,7 @@ from refimpl.lifecycle import Lifecycle
 from refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT
 from refimpl.parties import DCCSigner, Supplier
 from refimpl.sim import Network, timestamp
-from refimpl.smi import SMI, InventoryEntry
+from refimpl.smi import SMI, InventoryEntry, SMIRecord
 
 
 
@@ -306,12 +306,21 @@ class DSP:
             self._close(d, "activation", ok)
         elif msg.kind == m.CS08_RESPONSE:
             self._close(d, "read", True)
+            self._record_reported(record, msg)
         elif msg.kind == m.CS02B_RESPONSE:
             self._close(d, "cos", msg["result"] == "success")
-        elif msg.kind == m.DAILY_VERSION_ALERT and record.state != "update_in_progress" \
-                and record.firmware_version != msg["firmware_version"]:
-            self._smi_confirm(d, msg["firmware_version"])
+        elif msg.kind == m.DAILY_VERSION_ALERT:
+            self._record_reported(record, msg)
         self._notify(d, msg)
+
+    def _record_reported(self, record: SMIRecord, msg: m.Message) -> None:
+        """Proposals (a) and (b): a PPMID/IHD firmware version reported through the hub (SR 11.2
+        answer or daily alert) is recorded in the SMI; the approved design records only CS09/CS06."""
+        reporting = self.variants.hub_stores_versions or self.variants.daily_version_alert
+        if reporting and record.device_model.device_type in ("PPMID", "IHD"):
+            record.record_reported_version(msg["firmware_version"])
+            self._log("smi", f"SMI {record.device_id}: DeviceFirmwareVersion={msg['firmware_version']} "
+                      f"(reported through the hub)", device=record.device_id, version=msg["firmware_version"])
 
     def _smi_start(self, device_id: str) -> None:
         self.smi.record(device_id).fire("start_update")

@@ -49,7 +49,7 @@ class CommsHub:
         self.variants = variants
         self.devices = dict(devices)
         self.transfers = {d: OtaTransfer(d) for d, t in devices.items() if t in ("PPMID", "IHD")}
-        self.device_versions: dict[str, int] = {}  # variant hub_stores_versions
+        self.device_versions: dict[str, int] = {}  # variant hub_stores_versions: from version reports
         network.attach(HUB_ENDPOINT, self.receive)
 
     def held_images(self) -> dict[str, FirmwareImage]:
@@ -172,8 +172,6 @@ class CommsHub:
         self._send(msg.device, msg.kind, **msg.body)
 
     def _relay_up(self, msg: m.Message) -> None:
-        if self.variants.hub_stores_versions and msg.src in self.transfers and "firmware_version" in msg.body:
-            self.device_versions[msg.src] = msg["firmware_version"]
         self._send(DSP_ENDPOINT, msg.kind, device=msg.src, **msg.body)
 
     def _on_version_report(self, msg: m.Message) -> None:

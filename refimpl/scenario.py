@@ -85,6 +85,9 @@ class Premises:
             self.dsp.register(d, first.name)
         self.hub = CommsHub(_eui(rng, 0xC4), self.network, c.variants,
                             {d: dev.DEVICE_TYPE for d, dev in self.devices.items()})
+        if c.variants.hub_stores_versions:  # the hub learns each OTA client's version when it joins
+            self.hub.device_versions.update({d: dev.running_version for d, dev in self.devices.items()
+                                             if d in self.hub.transfers})
 
     def _commission(self, device_type: str, device_id: str, supplier: Supplier) -> None:
         """Install a device running the initial firmware, with its trust anchors, into the SMI."""

@@ -78,6 +78,11 @@ class Timer:
     def cancel(self) -> None:
         self._entry.cancelled = True
 
+    @property
+    def pending(self) -> bool:
+        """The timer has neither fired nor been cancelled."""
+        return not self._entry.cancelled
+
 
 class Simulation:
     """The simulated clock and its agenda of deliveries and timers."""
@@ -103,7 +108,16 @@ class Simulation:
         self._deliveries -= entry.is_delivery
         self.now = max(self.now, entry.time)
         if not entry.cancelled:
+            entry.cancelled = True  # fired: no longer pending
             entry.action()
+
+    def fire_now(self, timer: Timer) -> None:
+        """Run a pending timer's action now, ahead of its time (a harness that steps the system
+        one abstract action at a time decides when a timeout or an execution time comes)."""
+        if not timer.pending:
+            raise UsageError("the timer has already fired or been cancelled")
+        timer.cancel()
+        timer._entry.action()
 
     def settle(self) -> int:
         """Deliver every message in flight (and any timer due meanwhile); return steps taken."""
@@ -214,7 +228,17 @@ class Network:
         self.sent: list[Message] = []
         self._handlers: dict[str, Callable[[Message], None]] = {}
         self._held: dict[tuple[str, str], list[Message]] = {}
+        self._take_over: Callable[[Message], None] | None = None
         sim.idle_hooks.append(self._release_held)
+
+    def take_over_delivery(self, enqueue: Callable[[Message], None]) -> None:
+        """From now on hand every message put on the network to ``enqueue`` instead of scheduling
+        it; the harness that took over delivers each one with :meth:`deliver` when it chooses."""
+        self._take_over = enqueue
+
+    def deliver(self, msg: Message) -> None:
+        """Deliver ``msg`` to its endpoint now (logged like any delivery)."""
+        self._deliver(msg)
 
     def attach(self, name: str, handler: Callable[[Message], None]) -> None:
         """Register the endpoint ``name``; messages to it are passed to ``handler``."""
@@ -260,6 +284,9 @@ class Network:
         return [m for m in self.sent if m.kind == kind and (dst is None or m.dst == dst)]
 
     def _schedule(self, msg: Message, delay: int) -> None:
+        if self._take_over is not None:
+            self._take_over(msg)
+            return
         self.sim.call_at(self.sim.now + LATENCY + delay, lambda: self._deliver(msg), is_delivery=True)
 
     def _deliver(self, msg: Message) -> None:

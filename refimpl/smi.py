@@ -35,6 +35,11 @@ class SMIRecord(Lifecycle):
         self.firmware_version = firmware_version
         self.fire("confirm")
 
+    def record_reported_version(self, firmware_version: int) -> None:
+        """Proposals (a)/(b): a version reported through the hub (SR 11.2 answer, daily alert) is
+        recorded as it is; the status is left alone (it tracks the DCC's own update requests)."""
+        self.firmware_version = firmware_version
+
 
 @dataclass(frozen=True)
 class InventoryEntry:

@@ -91,15 +91,15 @@ def test_command_signed_before_change_of_supplier_is_still_accepted_until_cs02b(
     assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False) == "rejected_not_authorised"
 
 
-def test_device_refuses_hardware_mismatch_and_hub_raises_ccs08() -> None:
+def test_hub_refuses_hardware_mismatch_at_query_next_image_and_raises_ccs08() -> None:
+    # ZigBee OTA: Query Next Image carries the hardware version; the hub ends the transfer (CCS08 outcome 2)
     r = Run()
     r.do("CPL_list_entry", img="PPMID_hwB")
     r.do("SR11_4_submit", by="S1", d="P1", img="PPMID_hwB", hash_ok=True)
     r.do("CS05c_receive", d="P1")
     r.do("OTA_query_next_image[P1]", d="P1")
-    r.do("OTA_image_block", d="P1")
-    assert r.do("OTA_upgrade_end[P1]", d="P1") == "hw_mismatch"
-    assert r.do("CCS08_alert", d="P1") == "failure_alert"
+    assert r.do("OTA_image_block", d="P1") == "hw_mismatch"
+    assert r.value("CH.ota_image[P1]") == "none"
     assert r.value("CH->DSP[P1][0].outcome") == "hw_mismatch"
     assert r.do("DSP_receive_CCS08", d="P1") == "transfer_failed"
     assert r.value("PPMID.P1.running") == "PPMID_v1"

@@ -53,15 +53,17 @@ def test_hcalcs_has_no_local_update_port(make: Make) -> None:
         p.local_update(p.hcalcs.device_id, p.firmware("HCALCS", 2))
 
 
-def test_hub_stores_versions_answers_sr11_2_but_smi_stays_stale(make: Make) -> None:
-    # Proposal (a): the CH stores the PPMID firmware version
+def test_hub_stores_versions_smi_stale_until_sr11_2_reads_the_hub(make: Make) -> None:
+    # Proposal (a): the CH stores the PPMID firmware version; the DCC reads it on demand
     p = make(local_update_port=True, hub_stores_versions=True)
+    assert p.hub.device_versions[p.ppmid.device_id] == 1  # learnt when the PPMID joined
     p.local_update(p.ppmid.device_id, p.firmware("PPMID", 2))
+    assert p.hub.device_versions[p.ppmid.device_id] == 2
+    assert p.read_inventory(p.ppmid.device_id).DeviceFirmwareVersion == 1  # stale until read
     p.read_firmware_version(p.ppmid.device_id)
     [reading] = [b for k, _, b in p.suppliers["S1"].inbox if k == m.CS08_RESPONSE]
     assert reading["firmware_version"] == 2 and reading["answered_by"] == "CH"
-    assert p.hub.device_versions[p.ppmid.device_id] == 2
-    assert p.read_inventory(p.ppmid.device_id).DeviceFirmwareVersion == 1
+    assert p.read_inventory(p.ppmid.device_id).DeviceFirmwareVersion == 2
 
 
 def test_daily_version_alert_updates_the_smi_within_a_day(make: Make) -> None:
