@@ -19,7 +19,7 @@ from rich.table import Table
 from model.config import FAULTS, THREATS, Parameters, Scenario
 from model.lang import ModelError
 from model.variants import REGISTRY, get_variant
-from otaproof import storm_cli
+from otaproof import generate_cli, storm_cli
 from otaproof.render import print_outcomes, step_table
 from properties.catalogue import CATALOGUE, get_property
 from properties.check import ENGINE_CHOICES, Outcome, check
@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
+    generate_cli.add_parsers(sub, _add_parameter_flags)
     return parser
 
 
@@ -344,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, console))
-    except (ModelError, UsageError, FileNotFoundError) as e:
+    except (ModelError, UsageError, FileNotFoundError, FileExistsError, generate_cli.GenerateError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

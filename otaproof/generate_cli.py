@@ -1,0 +1,195 @@
+"""``otaproof generate`` and ``otaproof mutants``: counterexamples and coverage goals become a pytest
+suite; seeded faults of the reference implementation measure how good that suite is.
+
+Exit codes: generate 0 written, 2 bad input; mutants 0 kill rate at least ``--min-kill-rate``,
+1 below it, 2 bad input (including a suite that fails without mutants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from generators.adapter import Adapter
+from generators.coverage import coverage_table
+from generators.mutants import MUTANTS, SuiteFailsWithoutMutants, report_table, run_mutants, to_json
+from generators.plan import plan_suite
+from generators.suite import DEFAULT_SUT, scenario_key, write_suite
+from model.config import FAULTS, THREATS, Parameters, Scenario
+from model.variants import REGISTRY, get_variant
+from properties.catalogue import CATALOGUE, get_property
+from properties.verdict import Budget
+from reports.files import write_json_atomic
+
+EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class GenerateError(Exception):
+    """Bad input to generate or mutants: one line, exit code 2."""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [x.strip() for v in values or [] for x in v.split(",") if x.strip()]
+
+
+def _threat_models(values: list[str] | None) -> list[frozenset[str]]:
+    out = []
+    for t in _split(values) or ["none"]:
+        parts = frozenset() if t == "none" else frozenset(t.split("+"))
+        for p in parts:
+            if p not in THREATS:
+                raise GenerateError(f"unknown threat {p!r} in --threat-model {t!r}; known: none, {', '.join(THREATS)}")
+        out.append(parts)
+    return out
+
+
+def load_factory(spec: str) -> Callable[[], Adapter]:
+    """``module:factory`` → the factory, checked to build an object with the Adapter interface."""
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise GenerateError(f"--sut {spec!r}: expected module:factory, e.g. {DEFAULT_SUT}")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise GenerateError(f"--sut {spec!r}: cannot import it ({e})") from None
+    if not isinstance(factory(), Adapter):
+        raise GenerateError(f"--sut {spec!r}: what it builds lacks start/perform/observe (generators.adapter.Adapter)")
+    return factory  # type: ignore[no-any-return]
+
+
+def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
+    variants = _split(args.variant) or list(REGISTRY)
+    for v in variants:
+        get_variant(v)
+    models = _threat_models(args.threat_model)
+    faults = frozenset(_split(args.fault))
+    for f in faults:
+        if f not in FAULTS:
+            raise GenerateError(f"unknown fault {f!r}; known: {', '.join(FAULTS)}")
+    props = [get_property(p) for p in _split(args.property)] or list(CATALOGUE)
+    if args.timeout <= 0 or not 0 <= args.depth <= 200 or not 1 <= args.coverage_depth <= 200:
+        raise GenerateError("--timeout must be positive, --depth in 0..200 and --coverage-depth in 1..200")
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise GenerateError(f"--out {out}: directory {out.resolve().parent} does not exist")
+    if out.exists() and not args.force:
+        raise GenerateError(f"--out {out} exists: choose another directory or pass --force to replace it")
+    load_factory(args.sut)
+    params = Parameters().with_values({k[6:]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None})
+    cex = [Scenario(v, t, faults, params) for v in variants for t in models]
+    approved = [Scenario("secmp0007", t, faults, params) for t in models]
+    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
+                        transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task("planning", total=None)
+        plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
+                          budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
+                          workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
+                          progress=lambda text: progress.update(task, description=text))
+    summary = write_suite(plan, out, force=args.force)
+    for sc, result in plan.coverage:
+        console.print(coverage_table(result))
+        console.print(f"coverage of {scenario_key(sc)}: {len(result.traces)} traces kept, {result.seconds:.1f} s")
+    table = Table(title=f"Generated suite {out}", title_justify="left")
+    table.add_column("module")
+    table.add_column("tests", justify="right")
+    for module, n in summary.modules.items():
+        table.add_row(f"{module}.py", str(n))
+    table.add_row("[bold]total[/]", f"[bold]{summary.tests}[/]")
+    console.print(table)
+    console.print(f"{len(plan.reproductions)} reproductions, {len(plan.guards)} guards "
+                  f"({len(plan.unguarded)} counterexamples also hold on the approved design), {summary.traces} "
+                  f"trace files; run: pytest {out}  (or pytest {out} -n auto)")
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    return EXIT_OK
+
+
+def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
+    suite = Path(args.suite)
+    if not (suite / "conftest.py").is_file():
+        raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
+    names = _split(args.mutant) or list(MUTANTS)
+    for n in names:
+        if n not in MUTANTS:
+            raise GenerateError(f"unknown mutant {n!r}; known: {', '.join(MUTANTS)}")
+    if args.jobs < 1 or not 0 <= args.min_kill_rate <= 1:
+        raise GenerateError("--jobs must be at least 1 and --min-kill-rate in 0..1")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise GenerateError(f"--json {args.json}: directory does not exist")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task(f"running {suite} against {len(names)} mutants", total=len(names))
+        try:
+            report = run_mutants(suite, names, jobs=args.jobs, timeout=args.timeout,
+                                 progress=lambda r: progress.advance(task))
+        except SuiteFailsWithoutMutants as e:
+            raise GenerateError(str(e)) from None
+    console.print(report_table(report))
+    for r in report.survivors:
+        console.print(f"survivor [bold]{r.name}[/] ({r.fault}): {r.verdict}")
+    console.print(f"kill rate {report.kill_rate:.1%} ({len(report.results) - len(report.survivors)}"
+                  f"/{len(report.results)}); target {args.min_kill_rate:.0%}")
+    if args.json:
+        write_json_atomic(args.json, to_json(report))
+        console.print(f"report written to {args.json}")
+    return EXIT_OK if report.kill_rate >= args.min_kill_rate else EXIT_BELOW_TARGET
+
+
+def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``generate`` and ``mutants`` to the otaproof command's subparsers."""
+    g = sub.add_parser(
+        "generate", help="write a pytest suite from counterexamples, coverage goals and the model as oracle",
+        description="Check every property on each variant (x threat model) and turn every counterexample into a "
+                    "reproduction test (the violation happens on the system under test configured as that variant) "
+                    "and a guard test (the approved design refuses the attack at the step the model predicts); "
+                    "add conformance tests covering every action, every guard outcome and every alert/response "
+                    "outcome code of the approved design (trap properties, minimised), and a Hypothesis run with "
+                    "the model as oracle. Every test replays a trace step by step through an adapter and compares "
+                    "the observed abstract state with the model's after each step. Exit 0 written, 2 bad input.")
+    g.add_argument("--out", required=True, metavar="DIR", help="directory to create (must not exist unless --force)")
+    g.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    g.add_argument("--sut", default=DEFAULT_SUT, metavar="MODULE:FACTORY",
+                   help=f"adapter factory of the system under test (default: {DEFAULT_SUT}); the suite's "
+                        "conftest also honours OTAPROOF_SUT at run time")
+    g.add_argument("--variant", action="append", metavar="V", help="variants for counterexamples (default: all)")
+    g.add_argument("--threat-model", action="append", metavar="T",
+                   help="threat models: none, a threat, or threats joined by + (default: none)")
+    g.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
+                   help=f"fault models for every scenario: {', '.join(FAULTS)}")
+    g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")
+    g.add_argument("--depth", type=int, default=25, help="BMC bound for counterexamples (default: 25)")
+    g.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    g.add_argument("--coverage-depth", type=int, default=20, help="BMC bound for coverage goals (default: 20)")
+    g.add_argument("--coverage-timeout", type=float, default=120.0,
+                   help="seconds for the coverage search per scenario (default: 120)")
+    g.add_argument("--no-coverage", action="store_true", help="no conformance-coverage tests")
+    g.add_argument("--no-oracle", action="store_true", help="no model-as-oracle (Hypothesis) test")
+    g.add_argument("--oracle-examples", type=int, default=40, help="Hypothesis examples per scenario (default: 40)")
+    g.add_argument("--seed", type=int, default=0, help="Z3 seed (default: 0)")
+    g.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    add_parameter_flags(g)
+    g.set_defaults(func=_cmd_generate)
+    mu = sub.add_parser(
+        "mutants", help="mutation analysis: run a generated suite against seeded faults of the refimpl",
+        description="Run a generated suite once on the correct reference implementation (it must pass), then once "
+                    "per seeded fault (mutant), switched on by name through OTAPROOF_MUTANT without editing files, "
+                    f"--jobs at a time. Reports which tests kill which mutant, the kill rate and every survivor "
+                    f"with its reason. Mutants: {', '.join(MUTANTS)}. Exit 0 when the kill rate reaches "
+                    "--min-kill-rate, 1 below it, 2 on bad input.")
+    mu.add_argument("--suite", required=True, metavar="DIR", help="a suite written by otaproof generate")
+    mu.add_argument("--mutant", action="append", metavar="NAME", help="mutants to run (default: all)")
+    mu.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run in parallel (default: CPU count)")
+    mu.add_argument("--timeout", type=float, default=600.0, help="seconds per suite run; longer counts as killed")
+    mu.add_argument("--min-kill-rate", type=float, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
+    mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/1)")
+    mu.set_defaults(func=_cmd_mutants)

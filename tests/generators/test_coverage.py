@@ -1,0 +1,205 @@
+"""Coverage goals and covering traces (generators/coverage.py).
+
+Goals come from the model (every SR 11.4 rejection branch, the outcome codes the hub relays);
+every covered goal's trace really takes that action / branch / outcome when replayed
+independently in the explicit semantics; a goal that is dead by construction is reported
+unreachable, never covered, and a reachable goal beyond the bound is unknown, never unreachable;
+minimisation keeps the coverage; two runs give the same goals and traces.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from model.config import Parameters, Scenario
+from model.explicit import Interpreter
+from model.lang import EnumSort, IntSort
+from model.system import SystemBuilder, assign, case, otherwise, outcome
+from model.variants import BuiltModel, build, get_variant
+from generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
+
+
+# ---- a toy model with every kind of goal, where the truth is known -----------------------------
+
+
+def toy() -> BuiltModel:
+    """A device reports to a DSP over a one-message queue. ``work`` has a branch that contradicts
+    its guard (dead by construction); ``report`` needs n == 3 (seven steps away: each ``work``
+    must be received before the next); the ALERT kind and the "none" code are never sent, so they
+    give no outcome goal."""
+    b = SystemBuilder("toy")
+    dev, dsp, env = b.machine("Dev"), b.machine("DSP"), b.machine("Env")
+    kinds = EnumSort("Kind", ("REPORT", "ALERT"))
+    codes = EnumSort("Code", ("none", "ok", "failed", "late"))
+    up = b.channel("Dev->DSP", "Dev", "DSP", {"kind": kinds, "outcome": codes}, 1)
+    n = dev.var("n", IntSort(0, 3), 0)
+    bad = env.var("bad", EnumSort("Flag", ("no", "yes")), "no")
+    env.action("toggle", lambda: case(True, assign(bad, "yes")), role="environment")
+    dev.action("work", lambda: case(up.has_room() & (n < 3),
+                                    outcome("impossible", ~up.has_room(), assign(n, 0)),
+                                    outcome("fail", bad == "yes", up.send(kind="REPORT", outcome="failed")),
+                                    otherwise("ok", assign(n, n + 1), up.send(kind="REPORT", outcome="ok"))))
+    dev.action("report", lambda: case(up.has_room() & (n == 3), up.send(kind="REPORT", outcome="late")))
+    dsp.action("receive", lambda: case(up.nonempty(),
+                                       outcome("good", up.head("outcome") == "ok", up.receive()),
+                                       otherwise("bad", up.receive())))
+    model = SimpleNamespace(b=b, wan_up={"D": up})
+    return BuiltModel(Scenario(), get_variant("secmp0007"), model, b.build(), ())  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def toy_result() -> tuple[BuiltModel, CoverageResult]:
+    bm = toy()
+    return bm, cover(bm, depth=8, budget_seconds=30)
+
+
+@pytest.fixture(scope="module")
+def small_real() -> tuple[BuiltModel, CoverageResult]:
+    """The approved design with one PPMID, a short bound and a short budget (what is reported
+    must be right; how much gets decided depends on the budget)."""
+    bm = build(Scenario(parameters=Parameters(ppmids=1, hcalcs=0)))
+    return bm, cover(bm, depth=4, budget_seconds=4)
+
+
+def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
+    """Replay every kept trace independently and confirm each goal it claims (and each goal the
+    result says it covers) happens on some step."""
+    system = bm.system
+    interp = Interpreter(system)
+    goals = {g.id: g for g in result.goals}
+    for ct in result.traces:
+        state = interp.initial_state()
+        seen: set[str] = set()
+        for step in ct.trace.steps:
+            inst = system.instances[step.instance]
+            assert (inst.action, dict(inst.params)) == (step.action, step.parameters)
+            branch = interp.branch_taken(state, step.instance)
+            assert branch == step.branch
+            seen |= {f"action:{inst.action}", f"branch:{inst.action}/{branch}"}
+            after = interp.step(state, step.instance)
+            for ch in bm.model.wan_up.values():  # the DSP took the head message off a hub-to-DSP queue
+                if inst.machine == ch.dst and after[ch.length.index] == state[ch.length.index] - 1:
+                    head = {f: ch.fields[f].decode(state[ch.slots[0][f].index]) for f in ("kind", "outcome")}
+                    seen.add(f"outcome:{head['kind']}/{head['outcome']}@{inst.action}")
+            state = after
+        for gid in ct.goals:
+            g = goals[gid]
+            if g.kind == "outcome":
+                assert any(s.startswith(f"{gid}@") and s.split("@")[1] in g.action.split("|") for s in seen), gid
+            else:
+                assert gid in seen, gid
+    for gid, n in result.covered.items():
+        assert gid in result.traces[n].goals
+
+
+def check_partition(result: CoverageResult) -> None:
+    ids = [g.id for g in result.goals]
+    parts = [set(result.covered), set(result.unreachable), set(result.unknown)]
+    assert sum(map(len, parts)) == len(ids) == len(set(ids))
+    assert set().union(*parts) == set(ids)
+
+
+# ---- goals ------------------------------------------------------------------------------------
+
+
+def test_goals_are_every_action_branch_and_relayed_outcome_of_the_model() -> None:
+    bm = build(Scenario())
+    s, goals = bm.system, coverage_goals(bm)
+    ids = [g.id for g in goals]
+    assert len(ids) == len(set(ids)) and goals == coverage_goals(bm)
+    assert {g.action for g in goals if g.kind == "action"} == {a for a in s.actions if s.instances_of(a)}
+    branches = {b.name for i in s.instances_of("SR11_4_submit") for b in i.branches}
+    assert {n for n in branches if n.startswith("rejected_")} >= {"rejected_not_on_cpl", "rejected_hash_mismatch",
+                                                                  "rejected_invalid_device"}
+    assert {f"branch:SR11_4_submit/{n}" for n in branches} <= set(ids)
+    for g in goals:
+        if g.kind == "branch":  # only actions with a choice of branches have branch goals
+            assert len({b.name for i in s.instances_of(g.action) for b in i.branches}) > 1
+    outcomes = {g.id for g in goals if g.kind == "outcome"}
+    assert {"outcome:FDR/verify_ok", "outcome:FDR/verify_failed", "outcome:CCS08/success",
+            "outcome:CCS08/image_discarded", "outcome:CCS08/hw_mismatch", "outcome:CS06_RESPONSE/success",
+            "outcome:CS06_RESPONSE/auth_failed", "outcome:CS06_RESPONSE/no_image_held",
+            "outcome:CS06_RESPONSE/hash_mismatch"} <= outcomes
+    assert not any(g.startswith("outcome:CS08_RESPONSE/") or g.startswith("outcome:CS09/") for g in outcomes)
+    for g in goals:
+        if g.kind == "outcome":
+            assert all(a.startswith("DSP_receive_") for a in g.action.split("|")), g
+    rank = {"action": 0, "branch": 1, "outcome": 2}
+    assert ids == [g.id for g in sorted(goals, key=lambda g: (rank[g.kind], g.id))]
+
+
+def test_outcome_codes_follow_messages_through_the_hub_relay() -> None:
+    """A spoofed CS09 'success' on the HAN (han_mitm) is relayed by the hub: a new outcome goal."""
+    plain = {g.id for g in coverage_goals(build(Scenario()))}
+    mitm = {g.id for g in coverage_goals(build(Scenario(threats=frozenset({"han_mitm"}))))}
+    assert "outcome:CS09/success" in mitm - plain
+
+
+# ---- covering -----------------------------------------------------------------------------------
+
+
+def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    bm, r = toy_result
+    assert [g.id for g in r.goals] == [
+        "action:receive", "action:report", "action:toggle", "action:work",
+        "branch:receive/bad", "branch:receive/good", "branch:work/fail", "branch:work/impossible", "branch:work/ok",
+        "outcome:REPORT/failed", "outcome:REPORT/late", "outcome:REPORT/ok"]
+    assert r.unreachable == ("branch:work/impossible",)  # dead by construction: proved, not covered
+    assert set(r.covered) == {g.id for g in r.goals} - {"branch:work/impossible"}
+    assert r.unknown == ()
+    check_partition(r)
+    check_traces(bm, r)
+    late = r.traces[r.covered["outcome:REPORT/late"]].trace.steps  # (work, receive) x 3, report, receive
+    assert [st.action for st in late] == ["work", "receive"] * 3 + ["report", "receive"]
+
+
+def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
+    r = cover(toy(), depth=3, budget_seconds=5)
+    assert "outcome:REPORT/late" in r.unknown and "action:report" in r.unknown
+    assert r.unreachable == ("branch:work/impossible",)
+    check_partition(r)
+
+
+def test_minimisation_keeps_the_coverage(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    _, r = toy_result
+    kept = [set(ct.goals) for ct in r.traces]
+    assert set().union(*kept) == set(r.covered)
+    assert r.traces_found >= len(r.traces)
+    for i, goals in enumerate(kept):  # every kept trace covers a goal no other kept trace covers
+        assert goals - set().union(*(k for j, k in enumerate(kept) if j != i))
+    assert greedy_cover([{"a"}, {"b"}, {"a", "b"}, {"c"}, set()], [1, 1, 3, 1, 0]) == [2, 3]
+    assert greedy_cover([{"a", "b"}, {"a"}, {"b"}], [5, 1, 1]) == [0]
+    assert greedy_cover([], []) == []
+
+
+def test_same_model_same_result(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    bm, first = toy_result
+    again = cover(bm, depth=8, budget_seconds=30)
+    assert [g.id for g in again.goals] == [g.id for g in first.goals]
+    assert again.covered == first.covered and again.unreachable == first.unreachable
+    assert [ct.goals for ct in again.traces] == [ct.goals for ct in first.traces]
+    assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
+
+
+def test_real_model_traces_replay_and_dead_rejections_are_proved(
+        small_real: tuple[BuiltModel, CoverageResult]) -> None:
+    bm, r = small_real
+    check_partition(r)
+    check_traces(bm, r)
+    # _may_submit lets only the registered supplier submit, so the DSP never rejects it as not authorised
+    assert "branch:SR11_4_submit/rejected_not_authorised" in r.unreachable
+    assert {"branch:SR11_4_submit/rejected_not_on_cpl", "branch:SR11_4_submit/accepted"} <= set(r.covered)
+    for ct in r.traces:
+        assert ct.trace.property == "coverage" and ct.trace.variant == "secmp0007"
+
+
+def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    _, r = toy_result
+    table = coverage_table(r)
+    cells = [[str(c) for c in col.cells] for col in table.columns]
+    rows = list(zip(*cells))
+    assert [c.header for c in table.columns] == ["kind", "goals", "covered", "unreachable", "unknown"]
+    assert rows[-1] == ("total", "12", "11", "1", "0")
+    assert rows[1] == ("branch", "5", "4", "1", "0")

@@ -1,0 +1,441 @@
+"""Seeded faults of the refimpl: each changes a concrete scenario, patches only what it names, and
+restores everything when left; the mutation-analysis runner on a tiny throwaway suite."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+from rich.console import Console
+
+import refimpl.commands
+import refimpl.cpl
+import refimpl.devices
+import refimpl.dsp
+import refimpl.hub
+import refimpl.image
+import refimpl.smi
+from generators.mutants import (GAP, MUTANTS, SCHEMA, MutationReport, SuiteFailsWithoutMutants, applied,
+                                apply_from_env, report_table, run_mutants, to_json)
+from refimpl import Premises, PremisesConfig, RejectionError
+from refimpl import messages as m
+from refimpl.crypto import sha256
+from refimpl.messages import ActivationOutcome, TransferOutcome
+
+REQUIRED = {"skip-cpl-check", "skip-dsp-hash-check", "skip-authorisation", "skip-update-in-progress-check",
+            "skip-signature-verification", "accept-stale-counter", "smi-on-distribution", "image-to-wrong-device",
+            "ignore-hardware-version", "activate-without-hash-compare", "keep-old-supplier-rights",
+            "keep-image-on-hub", "no-anti-rollback", "no-ccs08-on-failure", "smi-not-failed-on-failure",
+            "wrong-version-in-read", "cs09-wrong-version", "no-timeout"}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _premises(initial_version: int = 1) -> Premises:
+    return Premises(PremisesConfig(seed=1, initial_version=initial_version))
+
+
+def _rejection(action: Callable[[], object]) -> str:
+    """The name of the RejectionError ``action`` raises, or 'accepted'."""
+    try:
+        action()
+    except RejectionError as err:
+        return type(err).__name__
+    return "accepted"
+
+
+def _inbox(p: Premises, kind: str) -> list[dict[str, object]]:
+    return [body for k, _, body in p.suppliers[p.registered_supplier].inbox if k == kind]
+
+
+# --- one scenario per fault; each returns what it observes --------------------------------------
+def unlisted_image() -> object:
+    p = _premises()
+    image = p.firmware("PPMID", 2, list_on_cpl=False)
+    return _rejection(lambda: p.update_ppmid(image)), p.ppmid.running_version
+
+
+def image_differs_from_stated_hash() -> object:
+    p = _premises()
+    listed, other = p.firmware("PPMID", 2), p.firmware("PPMID", 3, list_on_cpl=False)
+    return _rejection(lambda: p.update_ppmid(other, version=2, stated_hash=sha256(listed))), p.ppmid.running_version
+
+
+def sr_from_unregistered_supplier() -> object:
+    p = _premises()
+    image = p.firmware("PPMID", 2)
+    return _rejection(lambda: p.update_ppmid(image, supplier="S2")), p.ppmid.running_version
+
+
+def second_sr_while_in_progress() -> object:
+    p = _premises()
+    p.update_ppmid(p.firmware("PPMID", 2), run=False)
+    v3 = p.firmware("PPMID", 3)
+    second = _rejection(lambda: p.update_ppmid(v3))
+    p.run()
+    return second, [r.state for r in p.dsp.requests], p.smi.record(p.ppmid.device_id).state
+
+
+def cs06_signed_by_another_supplier() -> object:
+    p = _premises()
+    image = p.firmware("HCALCS", 2)
+    p.distribute(image)
+    forged = p.suppliers["S2"].activate_firmware_command(p.hcalcs.device_id, sha256(image))
+    verdict = _rejection(lambda: p.dsp.submit_sr11_3("S1", forged))
+    p.run()
+    return verdict, p.smi.record(p.hcalcs.device_id).state
+
+
+def future_dated_ppmid_update() -> object:
+    p = _premises()
+    p.update_ppmid(p.firmware("PPMID", 2), activation_time=p.now + 7200)
+    entry = p.read_inventory(p.ppmid.device_id)
+    return p.ppmid.running_version, entry.DeviceFirmwareVersion, entry.DeviceFirmwareVersionStatus
+
+
+def unsigned_ppmid_image() -> object:
+    p = _premises()
+    p.update_ppmid(p.firmware("PPMID", 2, signed=False))
+    return (p.ppmid.running_version, p.smi.record(p.ppmid.device_id).state,
+            [alert["outcome"] for alert in _inbox(p, m.CCS08)])
+
+
+def removed_cpl_entry() -> object:
+    p = _premises()
+    image = p.firmware("PPMID", 2)
+    p.cpl.remove(p.models["PPMID"], sha256(image))
+    return _rejection(lambda: p.update_ppmid(image)), p.ppmid.running_version
+
+
+def wrong_stated_version() -> object:
+    p = _premises()
+    image = p.firmware("PPMID", 2)
+    return _rejection(lambda: p.update_ppmid(image, version=5)), p.ppmid.running_version
+
+
+def hcalcs_distribution() -> object:
+    p = _premises()
+    req = p.distribute(p.firmware("HCALCS", 2))
+    return None if p.hcalcs.held is None else p.hcalcs.held.header.file_version, req.state
+
+
+def hcalcs_image_listed_for_the_ppmid() -> object:
+    p = _premises()
+    image = p.firmware("HCALCS", 2, list_on_cpl=False)
+    p.cpl.list_hash(p.models["PPMID"], 2, sha256(image))
+    p.update_ppmid(image)
+    blocks = [e for e in p.log.of("message") if e.data["message"] == m.IMAGE_BLOCK_REQUEST]
+    return [alert["outcome"] for alert in _inbox(p, m.CCS08)], p.ppmid.running_version, len(blocks)
+
+
+def ppmid_update() -> object:
+    p = _premises()
+    p.update_ppmid(p.firmware("PPMID", 2))
+    return p.ppmid.running_version, p.read_inventory(p.ppmid.device_id).DeviceFirmwareVersion, p.hub.held_images()
+
+
+def stalled_transfer() -> object:
+    p = _premises()
+    p.faults.lose(m.UPGRADE_END)
+    p.update_ppmid(p.firmware("PPMID", 2))
+    p.advance(3600)
+    return ([alert["outcome"] for alert in _inbox(p, m.CCS08)], p.smi.record(p.ppmid.device_id).state,
+            p.hub.held_images())
+
+
+def images_for_other_hardware() -> object:
+    p = _premises()
+    p.update_ppmid(p.firmware("PPMID", 2, hardware=(5, 9)))       # the hub checks first
+    p.distribute(p.firmware("HCALCS", 2, hardware=(5, 9)))        # only the device checks
+    return p.ppmid.running_version, p.hcalcs.held
+
+
+def ppmid_image_listed_for_the_hcalcs() -> object:
+    p = _premises()
+    image = p.firmware("PPMID", 2, list_on_cpl=False)
+    p.cpl.list_hash(p.models["HCALCS"], 2, sha256(image))
+    p.distribute(image)
+    return p.hcalcs.held
+
+
+def older_image() -> object:
+    p = _premises(initial_version=3)
+    p.update_ppmid(p.firmware("PPMID", 2))
+    return p.ppmid.running_version
+
+
+def replayed_cs06() -> object:
+    p = _premises()
+    image = p.firmware("HCALCS", 2)
+    p.distribute(image)
+    p.activate(image)
+    [cs06] = p.network.captured(m.CS06, dst=p.hcalcs.device_id)
+    return p.hcalcs.running_version, _rejection(lambda: p.hcalcs.activate_firmware(cs06["command"]))
+
+
+def cs06_for_another_device() -> object:
+    p = _premises()
+    image = p.firmware("HCALCS", 2)
+    p.distribute(image)
+    command = p.suppliers["S1"].activate_firmware_command(p.ppmid.device_id, sha256(image))
+    return _rejection(lambda: p.hcalcs.activate_firmware(command)), p.hcalcs.running_version
+
+
+def old_supplier_after_change_of_supplier() -> object:
+    p = _premises()
+    p.change_of_supplier("S2")
+    image = p.firmware("HCALCS", 2)
+    p.distribute(image)
+    command = p.suppliers["S1"].activate_firmware_command(p.hcalcs.device_id, sha256(image))
+    return _rejection(lambda: p.hcalcs.activate_firmware(command)), p.hcalcs.running_version
+
+
+def cs06_for_another_image() -> object:
+    p = _premises()
+    p.distribute(p.firmware("HCALCS", 2))
+    p.activate(p.firmware("HCALCS", 3))
+    return p.hcalcs.running_version, [body.get("outcome") for body in _inbox(p, m.CS06_RESPONSE)]
+
+
+def read_while_an_image_is_held() -> object:
+    p = _premises()
+    p.distribute(p.firmware("HCALCS", 2))
+    p.read_firmware_version(p.hcalcs.device_id)
+    return [body["firmware_version"] for body in _inbox(p, m.CS08_RESPONSE)]
+
+
+# mutant -> (scenario, what it observes on the correct refimpl)
+SCENARIOS: dict[str, tuple[Callable[[], object], object]] = {
+    "skip-cpl-check": (unlisted_image, ("NotOnCPL", 1)),
+    "skip-dsp-hash-check": (image_differs_from_stated_hash, ("HashMismatch", 1)),
+    "skip-authorisation": (sr_from_unregistered_supplier, ("NotAuthorised", 1)),
+    "skip-update-in-progress-check": (second_sr_while_in_progress, ("UpdateInProgress", ["completed", "rejected"],
+                                                                    "current")),
+    "skip-cs06-originator-check": (cs06_signed_by_another_supplier, ("NotAuthorised", "current")),
+    "smi-on-distribution": (future_dated_ppmid_update, (1, 1, "Update In Progress")),
+    "smi-not-failed-on-failure": (unsigned_ppmid_image, (1, "failed", [TransferOutcome.IMAGE_DISCARDED])),
+    "cpl-accept-removed": (removed_cpl_entry, ("NotOnCPL", 1)),
+    "cpl-ignore-version": (wrong_stated_version, ("NotOnCPL", 1)),
+    "image-to-wrong-device": (hcalcs_distribution, (2, "completed")),
+    "hub-skips-image-type-check": (hcalcs_image_listed_for_the_ppmid, ([TransferOutcome.IMAGE_DISCARDED], 1, 0)),
+    "keep-image-on-hub": (ppmid_update, (2, 2, {})),
+    "no-ccs08-on-failure": (unsigned_ppmid_image, (1, "failed", [TransferOutcome.IMAGE_DISCARDED])),
+    "no-timeout": (stalled_transfer, ([TransferOutcome.FILE_TRANSFER_FAILURE], "failed", {})),
+    "ignore-hardware-version": (images_for_other_hardware, (1, None)),
+    "skip-signature-verification": (unsigned_ppmid_image, (1, "failed", [TransferOutcome.IMAGE_DISCARDED])),
+    "skip-model-check": (ppmid_image_listed_for_the_hcalcs, None),
+    "no-anti-rollback": (older_image, 3),
+    "accept-stale-counter": (replayed_cs06, (2, "StaleCounter")),
+    "skip-target-check": (cs06_for_another_device, ("UnknownDevice", 1)),
+    "keep-old-supplier-rights": (old_supplier_after_change_of_supplier, ("BadSignature", 1)),
+    "activate-without-hash-compare": (cs06_for_another_image, (1, [ActivationOutcome.HASH_MISMATCH])),
+    "wrong-version-in-read": (read_while_an_image_is_held, [1]),
+    "cs09-wrong-version": (ppmid_update, (2, 2, {})),
+    "ignore-upgrade-time": (future_dated_ppmid_update, (1, 1, "Update In Progress")),
+}
+
+
+def test_the_catalogue_has_every_required_mutant_and_a_scenario_for_each() -> None:
+    assert REQUIRED <= set(MUTANTS) and len(MUTANTS) >= 18
+    assert set(SCENARIOS) == set(MUTANTS)
+    for name, mutant in MUTANTS.items():
+        assert mutant.name == name and mutant.fault and mutant.where.startswith("refimpl/")
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_each_mutant_changes_its_scenario_and_only_while_applied(name: str) -> None:
+    scenario, expected = SCENARIOS[name]
+    assert scenario() == expected
+    with applied(name):
+        assert scenario() != expected
+    assert scenario() == expected
+
+
+# --- mutants that are edited copies of a refimpl function: the original must not have moved on ---
+# where -> digest of the original's code (docstring and comments aside) when its copy was written
+COPIED = {
+    "refimpl/dsp.py:DSP._check_targets": "bc1bc14a3376498d",
+    "refimpl/dsp.py:DSP.submit_sr11_3": "eb3406b70c067f93",
+    "refimpl/cpl.py:CPLRegistry.require_listed": "18075771a25c516f",
+    "refimpl/devices.py:HanDevice.verify_image": "4534862eb7dd25d1",
+    "refimpl/devices.py:HanDevice.check_critical": "84453c7067e3b0a6",
+    "refimpl/devices.py:HCALCS.activate_firmware": "fab12baf09c1ea76",
+    "refimpl/devices.py:HanDevice._on_read_version": "946c667c432688c3",
+}
+
+
+def _resolve(where: str) -> Any:
+    path, qualname = where.split(":")
+    target: Any = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _code_digest(function: Any) -> str:
+    node = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    if ast.get_docstring(node) is not None:
+        node.body = node.body[1:]
+    return hashlib.sha256(ast.dump(node).encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("where", list(COPIED))
+def test_the_refimpl_functions_mutants_copy_are_unchanged(where: str) -> None:
+    # If this fails, refimpl changed the function: bring the mutant's copy in generators/mutants.py
+    # up to date (the same code with the one check left out), then record the new digest here.
+    assert _code_digest(_resolve(where)) == COPIED[where], f"{where} changed: review the mutants that copy it"
+
+
+# --- patching: exactly where it says, restored afterwards ---------------------------------------
+MODULES: tuple[ModuleType, ...] = (refimpl.commands, refimpl.cpl, refimpl.devices, refimpl.dsp, refimpl.hub,
+                                   refimpl.image, refimpl.smi)
+
+
+def _snapshot() -> dict[str, object]:
+    """Every module global and class attribute of the patchable refimpl modules, keyed like ``where``."""
+    out: dict[str, object] = {}
+    for module in MODULES:
+        path = module.__name__.replace(".", "/") + ".py"
+        for name, value in vars(module).items():
+            out[f"{path}:{name}"] = value
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                out.update({f"{path}:{name}.{attr}": v for attr, v in vars(value).items()})
+    return out
+
+
+def _changed(before: dict[str, object], after: dict[str, object]) -> set[str]:
+    return {key for key in before.keys() | after.keys() if before.get(key) is not after.get(key)}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_each_mutant_patches_exactly_its_where_and_restores_it(name: str) -> None:
+    before = _snapshot()
+    with applied(name):
+        during = _snapshot()
+    assert _changed(before, during) == set(MUTANTS[name].where.split(", "))
+    assert _changed(before, _snapshot()) == set()
+
+
+def test_no_mutant_changes_nothing() -> None:
+    before = _snapshot()
+    with applied(None):
+        assert _changed(before, _snapshot()) == set()
+        assert unlisted_image() == ("NotOnCPL", 1)
+
+
+def test_unknown_mutant_is_a_value_error_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown mutant 'no-such-fault'; known: skip-cpl-check, ") as info:
+        applied("no-such-fault")
+    assert all(name in str(info.value) for name in MUTANTS)
+
+
+def test_apply_from_env_does_nothing_when_unset_and_refuses_unknown_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _snapshot()
+    monkeypatch.delenv("OTAPROOF_MUTANT", raising=False)
+    apply_from_env()
+    monkeypatch.setenv("OTHER_VAR", "no-such-fault")
+    with pytest.raises(ValueError, match="unknown mutant 'no-such-fault'"):
+        apply_from_env("OTHER_VAR")
+    assert _changed(before, _snapshot()) == set()
+
+
+@pytest.mark.parametrize("value, expected", [("skip-cpl-check", "_cpl_unchecked"), ("", "_check_cpl")])
+def test_apply_from_env_switches_the_named_mutant_on_for_the_process(value: str, expected: str) -> None:
+    code = ("from generators.mutants import apply_from_env\napply_from_env()\n"
+            "from refimpl.dsp import DSP\nprint(DSP._check_cpl.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OTAPROOF_MUTANT": value},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == expected
+
+
+# --- the runner on a throwaway suite ------------------------------------------------------------
+CONFTEST = "from generators.mutants import apply_from_env\n\napply_from_env()\n"
+KILLS_SKIP_CPL = '''
+    import pytest
+    from refimpl import NotOnCPL, Premises, PremisesConfig
+
+
+    class TestCPL:
+        @pytest.mark.parametrize("version", [2, 3])
+        def test_unlisted_image_is_refused(self, version):
+            p = Premises(PremisesConfig(seed=1))
+            with pytest.raises(NotOnCPL):
+                p.update_ppmid(p.firmware("PPMID", version, list_on_cpl=False))
+'''
+KILLS_NOTHING_CHOSEN = '''
+    from refimpl import Premises, PremisesConfig
+
+
+    def test_listed_image_is_installed():
+        p = Premises(PremisesConfig(seed=1))
+        p.update_ppmid(p.firmware("PPMID", 2))
+        assert p.ppmid.running_version == 2
+'''
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throwaway suites need no entry-point plugins; not loading hypothesis saves ~1 s per pytest run."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def _suite(root: Path, files: dict[str, str]) -> Path:
+    for name, text in {"conftest.py": CONFTEST, **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text))
+    return root
+
+
+def test_run_mutants_reports_killers_survivors_and_the_kill_rate(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"dsp/test_cpl.py": KILLS_SKIP_CPL, "test_update.py": KILLS_NOTHING_CHOSEN})
+    names = ["skip-cpl-check", "keep-image-on-hub", "hub-skips-image-type-check"]
+    seen: list[str] = []
+    report = run_mutants(suite, names, jobs=2, timeout=120, progress=lambda r: seen.append(r.name))
+    assert [r.name for r in report.results] == names and sorted(seen) == sorted(names)
+    killed, gap, equivalent = report.results
+    assert killed.killed and killed.verdict == "killed"
+    assert killed.killing_tests == ("dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]",
+                                    "dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[3]")
+    assert not gap.killed and gap.killing_tests == () and gap.verdict == GAP
+    assert equivalent.verdict == f"equivalent: {MUTANTS['hub-skips-image-type-check'].equivalent_reason}"
+    assert report.kill_rate == pytest.approx(1 / 3)
+    assert [r.name for r in report.survivors] == ["keep-image-on-hub", "hub-skips-image-type-check"]
+    assert all(r.seconds > 0 for r in report.results)
+    _check_renderings(report)
+
+
+def _check_renderings(report: MutationReport) -> None:
+    data = to_json(report)
+    assert json.loads(json.dumps(data)) == data
+    assert data["schema"] == SCHEMA and (data["killed"], data["total"]) == (1, 3)
+    assert data["survivors"] == ["keep-image-on-hub", "hub-skips-image-type-check"]
+    assert data["mutants"][0]["killing_tests"][0].startswith("dsp/test_cpl.py::TestCPL::")
+    console = Console(record=True, width=400)
+    console.print(report_table(report))
+    text = console.export_text()
+    assert "1/3 killed (33%)" in text and "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
+    assert "not killed: a gap in the suite's coverage" in text and "equivalent: the PPMID's own" in text
+
+
+def test_run_mutants_refuses_a_suite_that_fails_without_mutants(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"test_broken.py": "def test_broken():\n    assert False\n"})
+    with pytest.raises(SuiteFailsWithoutMutants, match=r"fails without mutants \(failing: test_broken.py::test_br"):
+        run_mutants(suite, ["skip-cpl-check"])
+
+
+def test_run_mutants_checks_its_arguments_first(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown mutant 'nope'"):
+        run_mutants(tmp_path, ["nope"])
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        run_mutants(tmp_path, ["skip-cpl-check"], jobs=0)
