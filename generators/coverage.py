@@ -125,7 +125,8 @@ class CoverageResult:
 
 
 def coverage_goals(bm: BuiltModel) -> list[Goal]:
-    """Every action, branch and DSP-received outcome code of the model, in a fixed order."""
+    """Every action, branch and DSP-received outcome code of the model (what a conformance suite
+    must exercise), in a fixed order."""
     return [g for g, _ in _goals_with_events(bm)]
 
 
@@ -417,6 +418,9 @@ class _Search:
         self.found: list[tuple[list[int], tuple[str, ...]]] = []
         self.unreachable: list[str] = []
         self.searched = 0  # no remaining goal is hit at the last step of a path this short or shorter
+        # the searches' own Z3 context: the traces Z3 picks depend on the terms created before,
+        # so a fresh context per run makes the same model give the same traces in any process
+        self.ctx = z3.Context()
         sc = self.bm.scenario
         self.threats, self.faults = tuple(sorted(sc.threats)), tuple(sorted(sc.faults))
 
@@ -435,18 +439,19 @@ class _Search:
         return goals
 
     # -- BMC ------------------------------------------------------------------------------------
-    def bmc(self, gids: list[str], shared: bool) -> None:
+    def bmc(self, gids: list[str], shared: bool) -> bool:
         """Shortest traces for the goals ``gids`` that are still uncovered, depth by depth, in one
         unrolling of their cone of influence (with the model's inductive lemmas). Depths up to
         ``self.searched`` were already searched for a superset of these goals: only unrolled.
         ``shared`` (every remaining goal): stop after the first depth that covers nothing new, and
-        record the depth searched; otherwise go on to the bound."""
+        record the depth searched; otherwise go on to the bound. False: stopped early (budget,
+        solver unknown), so a goal left has not been searched to the bound."""
         sliced = cone_of_influence(self.system, any_of(self.events[g] for g in gids))
         assert isinstance(sliced.predicate, Or) and len(sliced.predicate.args) == len(gids)
         event = dict(zip(gids, sliced.predicate.args))
-        enc = Encoder(sliced.system)
+        enc = Encoder(sliced.system, ctx=self.ctx)
         lemmas = [x for e in self.known.exprs if (x := sliced.project(e)) is not None]
-        solver = z3.SolverFor("QF_BV")  # much faster than the default solver on deep unrollings here
+        solver = z3.SolverFor("QF_BV", ctx=self.ctx)  # much faster than the default solver on deep unrollings here
         solver.set("random_seed", SEED)
         states = [enc.state("0")]
         actions: list[z3.BitVecRef] = []
@@ -454,10 +459,10 @@ class _Search:
         for k in range(self.depth):
             alive = [g for g in gids if g in self.remaining]
             if not alive:
-                return
+                return True
             if self.left() <= 0:
                 self.progress(f"coverage: BMC stopped by the budget at depth {k}")
-                return
+                return False
             a, t = enc.action(str(k)), enc.state(str(k + 1))
             solver.add(enc.trans(states[k], a, t))
             if lemmas:
@@ -470,7 +475,7 @@ class _Search:
             before, query = len(self.found), 0
             while alive:
                 query += 1
-                q = z3.Bool(f"goal@{k}#{query}")
+                q = z3.Bool(f"goal@{k}#{query}", self.ctx)
                 solver.add(z3.Implies(q, z3.Or([hits[g] for g in alive])))
                 solver.set("timeout", max(1, int(self.left() * 1000)))
                 r = solver.check(q)
@@ -478,7 +483,7 @@ class _Search:
                     break
                 if r != z3.sat:
                     self.progress(f"coverage: BMC stopped at depth {k + 1}: {solver.reason_unknown()}")
-                    return
+                    return False
                 model = solver.model()
                 choices = [sliced.original_instance[enc.decode_action(model, x)] for x in actions]
                 claimed = [g for g in alive if z3.is_true(model.eval(hits[g], model_completion=True))]
@@ -495,7 +500,8 @@ class _Search:
             if shared:
                 self.searched = k + 1
                 if len(self.found) == before:
-                    return
+                    return True
+        return True
 
     # -- proofs ---------------------------------------------------------------------------------
     def _trap(self, gids: list[str]) -> Property:
@@ -536,15 +542,14 @@ class _Search:
         searched to the bound); a goal without a trace goes to PDR. A forked worker takes PDR
         jobs while the parent goes on searching (2 cores), then both drain the jobs."""
         todo = list(self.remaining)
-        if not todo:
+        if not todo or self.left() <= 0:
             return
         with _Prover(self) as helper:
             for g in todo:
                 helper.collect()
-                if g not in self.remaining:
-                    continue
-                self.bmc([g], shared=False)
-                if g in self.remaining:
+                if self.left() <= 0:
+                    break
+                if g in self.remaining and self.bmc([g], shared=False) and g in self.remaining:
                     self.progress(f"coverage: {g}: no trace within {self.depth} steps")
                     helper.submit(g)
             while (job := helper.next_job()) is not None:

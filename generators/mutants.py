@@ -404,7 +404,9 @@ _CATALOGUE = (
            "refimpl/devices.py:PPMID._activate_held", _swap((PPMID, "_activate_held", _activate_held_reporting_old))),
     Mutant("ignore-upgrade-time", "the PPMID activates as soon as the transfer ends, ignoring the upgrade time in "
            "the Upgrade End Response", "refimpl/devices.py:PPMID._on_upgrade_end_response",
-           _swap((PPMID, "_on_upgrade_end_response", _upgrade_end_response_now))),
+           _swap((PPMID, "_on_upgrade_end_response", _upgrade_end_response_now)),
+           "the model's SR 11.4 carries no activation time: the hub's upgrade time is always 'now', so activating "
+           "at once is what the model (and every trace of it) expects"),
 )
 MUTANTS: dict[str, Mutant] = {mutant.name: mutant for mutant in _CATALOGUE}
 

@@ -135,6 +135,9 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
         for s in SUPPLIERS:
             add(f"counter-ahead[{d},{s}]", "a supplier's counter is at least any counter the device accepted from it",
                 m.g_max_ctr[d, s] <= m.counter[s])
+            add(f"last-counter-accepted[{d},{s}]", "the device's last counter, while it trusts a supplier, is one "
+                "it accepted from that supplier (or the reset value)",
+                implies(m.anchor[d] == s, m.last_ctr[d] <= m.g_max_ctr[d, s]))
             for name, present, slot in in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)):
                 add(f"fresh-counter[{name},{s}]", "a CS06 in flight carries a counter the device has not yet accepted",
                     implies(present & (slot["orig"] == s), slot["ctr"] > m.g_max_ctr[d, s]))

@@ -57,10 +57,11 @@ def toy_result() -> tuple[BuiltModel, CoverageResult]:
 
 @pytest.fixture(scope="module")
 def small_real() -> tuple[BuiltModel, CoverageResult]:
-    """The approved design with one PPMID, a short bound and a short budget (what is reported
-    must be right; how much gets decided depends on the budget)."""
+    """The approved design with one PPMID, a short bound and a short budget: what is reported
+    must be right; how much is decided depends on the budget (PDR spends what is left on goals
+    beyond the bound), so only what the first seconds decide is asserted."""
     bm = build(Scenario(parameters=Parameters(ppmids=1, hcalcs=0)))
-    return bm, cover(bm, depth=4, budget_seconds=4)
+    return bm, cover(bm, depth=3, budget_seconds=6)
 
 
 def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
@@ -190,7 +191,7 @@ def test_real_model_traces_replay_and_dead_rejections_are_proved(
     check_traces(bm, r)
     # _may_submit lets only the registered supplier submit, so the DSP never rejects it as not authorised
     assert "branch:SR11_4_submit/rejected_not_authorised" in r.unreachable
-    assert {"branch:SR11_4_submit/rejected_not_on_cpl", "branch:SR11_4_submit/accepted"} <= set(r.covered)
+    assert {"branch:SR11_4_submit/rejected_not_on_cpl", "branch:SR11_4_submit/accepted"} <= set(r.covered)  # 1 step
     for ct in r.traces:
         assert ct.trace.property == "coverage" and ct.trace.variant == "secmp0007"
 

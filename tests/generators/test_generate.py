@@ -1,0 +1,183 @@
+"""Traces replay on the reference implementation through the adapter; divergences are reported
+at the step they happen; guards, generated suites and the model-as-oracle run end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generators.adapter import Adapter, Setup, Step, abstract_state, divergences
+from generators.counterexamples import Reproduction, guard_for
+from generators.mutants import applied
+from generators.oracle import run_oracle
+from generators.refimpl_adapter import RefimplAdapter
+from generators.replay import Divergence, Replay
+from generators.suite import SuitePlan, write_suite
+from model.config import Scenario
+from model.explicit import Interpreter
+from model.variants import build
+from otaproof.cli import main
+from properties.trace import Trace, make_trace
+
+PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
+                ("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True}),
+                ("CS05c_receive", {"d": "P1"}), ("OTA_query_next_image[P1]", {"d": "P1"}),
+                ("OTA_image_block", {"d": "P1"}), ("OTA_upgrade_end[P1]", {"d": "P1"}),
+                ("CCS08_alert", {"d": "P1"}), ("CS09_activate[P1]", {"d": "P1"}),
+                ("DSP_receive_CCS08", {"d": "P1"}), ("CH_relay_to_DSP", {"d": "P1"}),
+                ("DSP_receive_CS09", {"d": "P1"})]
+HCALCS_UPDATE = [("CPL_list_entry", {"img": "HCALCS_v2"}),
+                 ("SR11_1_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True}),
+                 ("CH_relay_to_device", {"d": "H1"}), ("FW_receive_image[H1]", {"d": "H1"}),
+                 ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_FDR", {"d": "H1"}),
+                 ("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "future": False}),
+                 ("CH_relay_to_device", {"d": "H1"}), ("CS06_activate_firmware[H1]", {"d": "H1"}),
+                 ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_CS06_response", {"d": "H1"})]
+
+
+def trace_of(steps: list[tuple[str, dict[str, Any]]], variant: str = "secmp0007",
+             threats: frozenset[str] = frozenset()) -> Trace:
+    """A model trace built by action name (each step must be enabled in the explicit semantics)."""
+    system = build(Scenario(variant, threats)).system
+    interp, choices = Interpreter(system), []
+    state = interp.initial_state()
+    for action, params in steps:
+        index = next(i.index for i in system.instances if i.action == action and dict(i.params) == params)
+        assert index in interp.enabled(state), f"{action}{params} is not enabled"
+        state = interp.step(state, index)
+        choices.append(index)
+    return make_trace(system, None, choices, "test", sorted(threats), [])
+
+
+def replay(trace: Trace, sut: Adapter | None = None) -> Replay:
+    run = Replay(sut or RefimplAdapter(), trace.to_json())
+    run.start()
+    for s in trace.steps:
+        run.step(s.step)
+    return run
+
+
+@pytest.mark.parametrize("steps", [PPMID_UPDATE, HCALCS_UPDATE], ids=["sr11_4", "sr11_1_and_sr11_3"])
+def test_approved_flows_replay_step_by_step_on_the_refimpl(steps: list[tuple[str, dict[str, Any]]]) -> None:
+    run = replay(trace_of(steps))
+    device = "PPMID.P1" if steps is PPMID_UPDATE else "HCALCS.H1"
+    assert run.observed[f"{device}.running"].endswith("_v2")
+    assert run.observed[f"DSP.SMI[{device.split('.')[1]}].firmware_version"] == 2
+
+
+def test_the_abstract_state_of_a_model_state_names_every_observation() -> None:
+    trace = trace_of(PPMID_UPDATE[:3])
+    obs = abstract_state(trace.steps[-1].state, trace.parameters)
+    assert obs["CH.ota_image[P1]"] == "PPMID_v2" and obs["CH->P1"] == ("IMAGE_NOTIFY",)
+    assert obs["DSP.SMI[P1].firmware_version"] == 1 and obs["DSP.SMI[P1].status"] == "update_in_progress"
+    sut = RefimplAdapter()
+    sut.start(Setup("secmp0007", (), (), trace.parameters))
+    assert set(sut.observe()) == set(abstract_state(trace.initial_state, trace.parameters))
+
+
+def test_a_broken_refimpl_fails_at_the_step_that_diverges_and_says_how() -> None:
+    trace = trace_of(PPMID_UPDATE)
+    with applied("smi-on-distribution"), pytest.raises(Divergence) as e:
+        replay(trace)
+    message = str(e.value)
+    assert message.startswith("step 9 (DSP: DSP_receive_CCS08(d=P1))")
+    assert "DSP.SMI[P1].firmware_version: model 1, SUT 2" in message
+
+
+def test_a_dsp_answer_other_than_the_models_branch_is_a_divergence() -> None:
+    trace = trace_of([("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True})])
+    assert trace.steps[0].branch == "rejected_not_on_cpl"
+    with applied("skip-cpl-check"), pytest.raises(Divergence, match="DSP answers 'rejected_not_on_cpl', the SUT's 'accepted'"):
+        replay(trace)
+
+
+def test_the_man_in_the_middle_substitution_is_served_block_by_block() -> None:
+    steps = PPMID_UPDATE[:5] + [("HAN_substitute_image[P1]", {"img": "PPMID_rogue"}),
+                                ("OTA_upgrade_end[P1]", {"d": "P1"}), ("CCS08_alert", {"d": "P1"})]
+    run = replay(trace_of(steps, threats=frozenset({"han_mitm"})))
+    assert run.observed["PPMID.P1.held"] == "none" and run.observed["CH->DSP[P1]"] == ("CCS08",)
+
+
+def test_guard_of_a_local_update_is_the_approved_designs_refusal_of_step_1() -> None:
+    trace = trace_of([("LOCAL_installer_update[P1]", {"img": "PPMID_v2"})], variant="geo-local-daily-alert")
+    guard = guard_for(Reproduction("P-CPL", Scenario("geo-local-daily-alert"), trace))
+    assert guard is not None and guard.step == 1 and guard.refused is not None and not guard.prefix.steps
+    run = Replay(RefimplAdapter(), {**guard.prefix.to_json(), "refused": guard.refused})
+    run.start()
+    assert "local update port disabled" in run.refused()
+
+
+def test_no_guard_when_the_approved_design_takes_every_step_alike() -> None:
+    trace = trace_of(PPMID_UPDATE[:2], variant="geo-local-daily-alert")
+    assert guard_for(Reproduction("P-CPL", Scenario("geo-local-daily-alert"), trace)) is None
+
+
+def test_written_suite_passes_serially_and_with_xdist_and_fails_under_a_mutant(tmp_path: Path) -> None:
+    sc = Scenario("geo-local-daily-alert")
+    rep = Reproduction("P-CPL", sc, trace_of([("LOCAL_installer_update[P1]", {"img": "PPMID_v2"})],
+                                             variant=sc.variant))
+    plan = SuitePlan(reproductions=[rep], guards=[guard_for(rep)], oracle=[Scenario()], oracle_examples=5)
+    out = tmp_path / "suite"
+    summary = write_suite(plan, out)
+    assert summary.modules == {"test_oracle": 1, "test_p_cpl": 2} and summary.traces == 2
+    text = (out / "test_p_cpl.py").read_text()
+    assert "run.step(1)  # PPMID: LOCAL_installer_update[P1](img=PPMID_v2) -> ok" in text
+    assert "assert run.observed['PPMID.P1.running'] == 'PPMID_v2'" in text
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    for extra in ([], ["-p", "xdist", "-n", "2"]):
+        proc = subprocess.run([sys.executable, "-m", "pytest", str(out), "-q", *extra], env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(out / "test_p_cpl.py"), "-q"],
+                          env={**env, "OTAPROOF_MUTANT": "skip-signature-verification"}, capture_output=True, text=True)
+    assert proc.returncode == 0  # this suite has no unsigned image: the mutant survives it
+    with pytest.raises(FileExistsError):
+        write_suite(plan, out)
+
+
+def test_model_as_oracle_passes_on_the_refimpl_and_shrinks_a_failure(tmp_path: Path) -> None:
+    run_oracle(RefimplAdapter, "secmp0007", (), (), {}, examples=15)
+    with applied("skip-cpl-check"), pytest.raises(Divergence, match="DSP answers"):
+        run_oracle(RefimplAdapter, "secmp0007", (), (), {}, examples=60, failures=tmp_path)
+    written = (tmp_path / "test_oracle_failure.py").read_text()
+    assert "run.step(" in written and (tmp_path / "oracle_failure.json").is_file()
+
+
+class _Silent:
+    """An adapter that accepts everything and never changes: every step diverges."""
+
+    def start(self, setup: Setup) -> None:
+        self.sut = RefimplAdapter()
+        self.sut.start(setup)
+
+    def perform(self, step: Step) -> str | None:
+        return "accepted" if step.action.startswith("SR") else None
+
+    def observe(self) -> dict[str, Any]:
+        return self.sut.observe()
+
+
+def test_a_third_party_adapter_is_just_the_protocol() -> None:
+    assert isinstance(_Silent(), Adapter)
+    with pytest.raises(Divergence, match=r"step 1 \(CPL: CPL_list_entry\(img=PPMID_v2\)\)"):
+        replay(trace_of(PPMID_UPDATE), _Silent())
+
+
+def test_divergences_name_each_observation() -> None:
+    assert divergences({"a": 1, "b": ("X",)}, {"a": 2, "b": []}) == ["a: model 1, SUT 2",
+                                                                    "b: model [X], SUT [] (nothing in flight)"]
+
+
+def test_generate_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--out", str(tmp_path / "s"), "--sut", "nosuchmodule:X"]) == 2
+    assert main(["generate", "--out", str(tmp_path), "--no-coverage"]) == 2
+    assert main(["generate", "--out", str(tmp_path / "s"), "--threat-model", "wizard"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("otaproof: error: ") for line in err)
+    assert "nosuchmodule" in err[0] and "exists" in err[1] and "wizard" in err[2]
+    assert not (tmp_path / "s").exists()
