@@ -19,7 +19,8 @@ images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID
     CPL.listed[img]                  the image's hash is listed on the CPL
     CH.ota_image[d]                  image the hub holds for a PPMID's OTA transfer ("none")
     channel names (DSP->CH[d], CH->DSP[d], CH->d, d->CH)
-                                     message kinds in flight, oldest first (a tuple)
+                                     message kinds in flight, oldest first (a tuple); a device's
+                                     version report also states its version: "CS09(v2)"
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _DEVICE_VARS = re.compile(r"^(PPMID|HCALCS)\.(\w+)\.(running|held|supplier_ancho
 _PLAIN_VARS = re.compile(r"^(DSP\.SMI\[\w+\]\.status|DSP\.registered_supplier|CPL\.listed\[\w+\]|CH\.ota_image\[\w+\])$")
 _SMI_VERSION = re.compile(r"^DSP\.SMI\[\w+\]\.firmware_version$")
 _CHANNEL_LEN = re.compile(r"^(.+)\.len$")
+REPORTS = ("CS09", "CS06_RESPONSE", "CS08_RESPONSE")  # messages whose stated version is observed
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,13 @@ def abstract_state(state: Mapping[str, Any], parameters: Mapping[str, Any]) -> d
         elif _SMI_VERSION.match(name):
             out[name] = versions[value]
         elif (m := _CHANNEL_LEN.match(name)) and f"{(chan := m.group(1))}[0].kind" in state:
-            out[chan] = tuple(state[f"{chan}[{i}].kind"] for i in range(value))
+            out[chan] = tuple(_in_flight(state, f"{chan}[{i}]", versions) for i in range(value))
     return out
+
+
+def _in_flight(state: Mapping[str, Any], slot: str, versions: Mapping[str, int]) -> str:
+    kind = state[f"{slot}.kind"]
+    return f"{kind}(v{versions[state[f'{slot}.img']]})" if kind in REPORTS else kind
 
 
 def _parameters(parameters: Mapping[str, Any]) -> Parameters:

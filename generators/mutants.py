@@ -350,7 +350,9 @@ _CATALOGUE = (
            "refimpl/dsp.py:DSP._check_not_in_progress, refimpl/dsp.py:DSP._smi_start",
            _swap((DSP, "_check_not_in_progress", _in_progress_unchecked), (DSP, "_smi_start", _smi_start_again))),
     Mutant("skip-cs06-originator-check", "the DSP passes on an SR 11.3 CS06 signed by another party than the sender",
-           "refimpl/dsp.py:DSP.submit_sr11_3", _swap((DSP, "submit_sr11_3", _sr11_3_any_originator))),
+           "refimpl/dsp.py:DSP.submit_sr11_3", _swap((DSP, "submit_sr11_3", _sr11_3_any_originator)),
+           "in the model a Service Request's CS06 is always signed by its sender (a compromised key signs as the "
+           "supplier whose credentials it uses), so no model trace submits one signed by another party"),
     Mutant("smi-on-distribution", "the DSP records the PPMID's new version as current when the transfer succeeds "
            "(CCS08 success), before the device activates it", "refimpl/dsp.py:DSP.receive",
            _swap((DSP, "receive", _receive_confirming_transfer))),

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import replace
 from typing import Any, Callable
 
-from generators.adapter import Refused, Setup, Step, Unsupported
+from generators.adapter import REPORTS, Refused, Setup, Step, Unsupported
 from refimpl import messages as msg
 from refimpl.config import Variants
 from refimpl.crypto import sha256
@@ -26,7 +26,7 @@ from refimpl.image import parse_image
 from refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT, Message
 from refimpl.scenario import Premises, PremisesConfig
 
-PRESET_OF_VARIANT = {"secmp0007": "secmp0007", "geo-local-hub-stores": "local_hub_stores_versions",
+PRESET_OF_VARIANT = {"secmp0007": "secmp0007", "pre-secmp0007": "local_updates", "geo-local-hub-stores": "local_hub_stores_versions",
                      "geo-local-daily-alert": "local_daily_alert", "gateway-screening": "local_gateway_screening",
                      "ihd-in-scope": "ihd_in_scope"}
 SUPPORTED_THREATS = {"han_mitm", "compromised_key", "old_supplier", "local_physical"}
@@ -155,6 +155,11 @@ class RefimplAdapter:
         queue.popleft()
         self.premises.network.deliver(head)
         self._drain_immediate()
+
+    def _in_flight(self, m: Message, link: str) -> str:
+        """A message in flight as observed: its kind, and the version a device report states."""
+        kind = self._model_kind(m, link)
+        return f"{kind}(v{m['firmware_version']})" if kind in REPORTS else kind
 
     @staticmethod
     def _model_kind(m: Message, link: str) -> str:
@@ -340,6 +345,8 @@ class RefimplAdapter:
     def _local(self, p: dict[str, Any], token: bytes | None = None) -> None:
         device = self.premises.devices[self.device_id[p["d"]]]
         local_update = getattr(device, "local_update", None)
+        if not self.premises.config.variants.local_update_port:
+            raise Refused(f"{p['d']}: this design has no local update port")
         if local_update is None:
             raise Unsupported(f"{p['d']} has no local update port in the reference implementation")
         try:
@@ -396,9 +403,7 @@ class RefimplAdapter:
         self._han_queue(p["d"]).append(self.captured[p["d"]])
 
     def _do_HAN_inject_old_supplier_command(self, p: dict[str, Any]) -> None:
-        d = p["d"]
-        anchor = self.premises.devices[self.device_id[d]].supplier_anchor[0]
-        old = next(s for s in self.premises.suppliers.values() if s.originator_id == anchor)
+        d, old = p["d"], self.premises.suppliers[p["by"]]
         command = old.activate_firmware_command(self.device_id[d], sha256(self._image(p["img"], d)))
         self._han_queue(d).append(Message(msg.CS06, HUB_ENDPOINT, self.device_id[d], self.device_id[d],
                                           {"command": command}))
@@ -439,7 +444,7 @@ class RefimplAdapter:
                 image = pr.hub.transfers[dev_id].image
                 out[f"CH.ota_image[{name}]"] = self._image_name(image.raw) if image else "none"
             for link in (f"DSP->CH[{name}]", f"CH->DSP[{name}]", f"CH->{name}", f"{name}->CH"):
-                out[link] = tuple(self._model_kind(m, link) for m in self.queues.get(link, ()))
+                out[link] = tuple(self._in_flight(m, link) for m in self.queues.get(link, ()))
         out["DSP.registered_supplier"] = pr.dsp.registration[next(iter(self.name_of))]
         for (img, device_type), image in sorted(self.builds.items()):
             entry = pr.cpl.lookup(pr.models[device_type], sha256(image))

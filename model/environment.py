@@ -145,13 +145,14 @@ def _replay(m: "Secmp0007", d: str) -> None:
     atk.action(f"HAN_replay_command[{d}]", replay, role="attacker", threat="han_mitm",
                doc="re-send the recorded CS06 command")
     if "old_supplier" in m.threats:
-        def old_supplier_command(img: str, d: str = d) -> Case:
-            # The old supplier signs a fresh command with its own key and injects it on the HAN.
-            return case(down.has_room() & (m.anchor[d] != m.registered),
-                        down.send(kind="CS06", img=img, orig=m.anchor[d], ctr=m.p.counter_max,
+        def old_supplier_command(by: str, img: str, d: str = d) -> Case:
+            # A supplier that is no longer registered signs a fresh command with its own key and
+            # injects it on the HAN (before or after the device's CS02b).
+            return case(down.has_room() & (m.registered != by),
+                        down.send(kind="CS06", img=img, orig=by, ctr=m.p.counter_max,
                                   future=False, g_auth="none"))
 
         atk.action(f"HAN_inject_old_supplier_command[{d}]", old_supplier_command, role="attacker",
-                   params={"img": tuple(m.catalogue)}, threat="han_mitm",
+                   params={"by": tuple(m.SUPPLIER.values), "img": tuple(m.catalogue)}, threat="han_mitm",
                    doc="the old supplier's signed CS06 injected before CS02b reaches the device")
 

@@ -283,8 +283,8 @@ class PPMID(HanDevice):
         if cmd is not None and cmd.image_hash != parsed.hash:
             raise HashMismatch(f"{self.device_id}: image differs from the one the DCC screened")
         self._activate(parsed)
-        self.fire("updated_locally")
-        self._buffer.clear()
+        if self.state not in ("querying", "downloading"):  # an OTA download under way carries on
+            self.fire("updated_locally")
         if cmd is not None:
             self._send(m.CS09, firmware_version=self.running_version, firmware_hash=parsed.hash.hex(), local=True)
         elif self.variants.hub_stores_versions:
