@@ -126,6 +126,9 @@ class RefimplAdapter:
         device = self.name_of.get(m.dst if m.src == HUB_ENDPOINT else m.src)
         if device not in self.substitution:
             return m
+        if m.src == HUB_ENDPOINT and m.kind == msg.QUERY_NEXT_IMAGE_RESPONSE:  # a new transfer: MITM done
+            del self.substitution[device]
+            return m
         genuine_version, image = self.substitution[device]
         fake_version = parse_image(image).header.file_version
         if m.src == HUB_ENDPOINT and m.kind == msg.IMAGE_BLOCK_RESPONSE:
@@ -134,10 +137,11 @@ class RefimplAdapter:
             return _with(m, data=image[offset:offset + size] if ok else b"",
                          status=msg.ZCL_SUCCESS if ok else msg.ZCL_ABORT, file_version=fake_version)
         if m.src == HUB_ENDPOINT and m.kind == msg.UPGRADE_END_RESPONSE:
+            del self.substitution[device]
             return _with(m, file_version=fake_version)
         if m.kind in (msg.IMAGE_BLOCK_REQUEST, msg.UPGRADE_END):
-            if m.kind == msg.UPGRADE_END:
-                del self.substitution[device]
+            if m.kind == msg.UPGRADE_END and m["status"] != msg.ZCL_SUCCESS:
+                del self.substitution[device]  # no Upgrade End Response will follow
             return _with(m, file_version=genuine_version)
         return m
 
@@ -177,6 +181,8 @@ class RefimplAdapter:
         params = dict(step.parameters)
         if "[" in step.action and "d" not in params:
             params["d"] = step.action.split("[")[1].rstrip("]")
+        if params.get("d", "unknown") not in (*self.device_id, "unknown"):
+            raise Refused(f"this design has no device {params['d']} (e.g. no IHD in the OTA scope)")
         outcome = handler(params)
         self._drain_immediate()
         return outcome

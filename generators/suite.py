@@ -151,7 +151,8 @@ def _guard_test(w: _Writer, g: Guard) -> None:
     attack = rep.trace.steps[g.step - 1]
     approved_now = abstract_state(g.prefix.steps[-1].state if g.prefix.steps else g.prefix.initial_state,
                                   g.prefix.parameters)
-    effects = {k: v for k, v in _effects(rep.trace, len(rep.trace.steps)).items() if approved_now.get(k) != v}
+    effects = {k: v for k, v in _effects(rep.trace, len(rep.trace.steps)).items()
+               if k in approved_now and approved_now[k] != v}
     how = (f"refuses step {g.step} ({attack.action}) outright" if g.refused is not None else
            f"answers step {g.step} ({attack.action}) with {g.approved_branch!r} where {sc.variant} has "
            f"{g.attack_branch!r}")
