@@ -20,7 +20,8 @@ images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID
     CH.ota_image[d]                  image the hub holds for a PPMID's OTA transfer ("none")
     channel names (DSP->CH[d], CH->DSP[d], CH->d, d->CH)
                                      message kinds in flight, oldest first (a tuple); a device's
-                                     version report also states its version: "CS09(v2)"
+                                     version report also states its version and an alert or
+                                     response its outcome: "CS09(v2)", "CS06_RESPONSE(v1, stale_counter)"
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _PLAIN_VARS = re.compile(r"^(DSP\.SMI\[\w+\]\.status|DSP\.registered_supplier|CP
 _SMI_VERSION = re.compile(r"^DSP\.SMI\[\w+\]\.firmware_version$")
 _CHANNEL_LEN = re.compile(r"^(.+)\.len$")
 REPORTS = ("CS09", "CS06_RESPONSE", "CS08_RESPONSE")  # messages whose stated version is observed
+OUTCOMES = ("CCS08", "FDR", "CS06_RESPONSE")  # alerts and responses whose outcome code is observed
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,16 @@ def abstract_state(state: Mapping[str, Any], parameters: Mapping[str, Any]) -> d
     return out
 
 
+def in_flight_label(kind: str, version: int | None, outcome: str | None) -> str:
+    """How a message in flight is observed: ``CS06_RESPONSE(v1, stale_counter)``, ``CS09(v2)``, ``CS05c``."""
+    parts = ([f"v{version}"] if kind in REPORTS else []) + ([str(outcome)] if kind in OUTCOMES else [])
+    return f"{kind}({', '.join(parts)})" if parts else kind
+
+
 def _in_flight(state: Mapping[str, Any], slot: str, versions: Mapping[str, int]) -> str:
     kind = state[f"{slot}.kind"]
-    return f"{kind}(v{versions[state[f'{slot}.img']]})" if kind in REPORTS else kind
+    return in_flight_label(kind, versions[state[f"{slot}.img"]] if kind in REPORTS else None,
+                           state.get(f"{slot}.outcome"))
 
 
 def _parameters(parameters: Mapping[str, Any]) -> Parameters:

@@ -350,9 +350,7 @@ _CATALOGUE = (
            "refimpl/dsp.py:DSP._check_not_in_progress, refimpl/dsp.py:DSP._smi_start",
            _swap((DSP, "_check_not_in_progress", _in_progress_unchecked), (DSP, "_smi_start", _smi_start_again))),
     Mutant("skip-cs06-originator-check", "the DSP passes on an SR 11.3 CS06 signed by another party than the sender",
-           "refimpl/dsp.py:DSP.submit_sr11_3", _swap((DSP, "submit_sr11_3", _sr11_3_any_originator)),
-           "in the model a Service Request's CS06 is always signed by its sender (a compromised key signs as the "
-           "supplier whose credentials it uses), so no model trace submits one signed by another party"),
+           "refimpl/dsp.py:DSP.submit_sr11_3", _swap((DSP, "submit_sr11_3", _sr11_3_any_originator))),
     Mutant("smi-on-distribution", "the DSP records the PPMID's new version as current when the transfer succeeds "
            "(CCS08 success), before the device activates it", "refimpl/dsp.py:DSP.receive",
            _swap((DSP, "receive", _receive_confirming_transfer))),
@@ -363,7 +361,9 @@ _CATALOGUE = (
            _swap((CPLRegistry, "require_listed", _require_listed_without("listed")))),
     Mutant("cpl-ignore-version", "the CPL lookup accepts a listed hash stated as another firmware version",
            "refimpl/cpl.py:CPLRegistry.require_listed",
-           _swap((CPLRegistry, "require_listed", _require_listed_without("version")))),
+           _swap((CPLRegistry, "require_listed", _require_listed_without("version"))),
+           "the model's Service Requests state each image's own version (FirmwareVersion is not an independent "
+           "input of the model), so the version check never decides anything in a model trace"),
     Mutant("image-to-wrong-device", "the hub relays an SR 11.1 firmware distribution to the first device it has "
            "joined (the PPMID) instead of the addressed HCALCS", "refimpl/hub.py:CommsHub._relay_down",
            _swap((CommsHub, "_relay_down", _relay_to_first_device))),

@@ -16,8 +16,9 @@ from collections import deque
 from dataclasses import replace
 from typing import Any, Callable
 
-from generators.adapter import REPORTS, Refused, Setup, Step, Unsupported
+from generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
 from refimpl import messages as msg
+from refimpl.commands import MessageCode, encode_command
 from refimpl.config import Variants
 from refimpl.crypto import sha256
 from refimpl.errors import (HashMismatch, NotAuthorised, NotOnCPL, RejectionError, UnknownDevice,
@@ -98,6 +99,8 @@ class RefimplAdapter:
         self.captured: dict[str, Message] = {}
         self.substitution: dict[str, tuple[int, bytes]] = {}  # device -> (genuine version, substitute)
         self.schedules: dict[str, int] = {}
+        self.counters = {s: 0 for s in pr.suppliers}
+        self.counter_max = int(p.get("counter_max", 2))
         pr.network.take_over_delivery(self._enqueue)
 
     # --- the network, one message at a time -------------------------------------------------------
@@ -161,9 +164,9 @@ class RefimplAdapter:
         self._drain_immediate()
 
     def _in_flight(self, m: Message, link: str) -> str:
-        """A message in flight as observed: its kind, and the version a device report states."""
+        """A message in flight as observed: its kind, a report's version, an alert's outcome."""
         kind = self._model_kind(m, link)
-        return f"{kind}(v{m['firmware_version']})" if kind in REPORTS else kind
+        return in_flight_label(kind, m.body.get("firmware_version"), _outcome(m))
 
     @staticmethod
     def _model_kind(m: Message, link: str) -> str:
@@ -224,14 +227,24 @@ class RefimplAdapter:
         return self._request(lambda: self.premises.dsp.submit_sr11_1(
             self._sender(p["by"]), image, self._stated(image, p["hash_ok"]), _version(image), [self._target(p["d"])]))
 
+    def _cs06(self, supplier: str, d: str, img: str, counter: int, at: int | None = None) -> bytes:
+        """A CS06 signed with the supplier's real key and the originator counter the model uses."""
+        signer = self.premises.suppliers[supplier]
+        return encode_command(MessageCode.CS06_ACTIVATE_FIRMWARE, signer.keys, signer.originator_id, counter,
+                              self._target(d), sha256(self._image(img, d)), at)
+
     def _do_SR11_3_submit(self, p: dict[str, Any]) -> str:
+        # the model's supplier counter moves only when the DSP accepts; the adapter signs likewise
         sender = self._sender(p["by"])
         at = self.premises.now + FUTURE if p["future"] else None
-        command = self.premises.suppliers[sender].activate_firmware_command(
-            self._target(p["d"]), sha256(self._image(p["img"], p["d"])), at)
-        if at is not None:
-            self.schedules[p["d"]] = at
-        return self._request(lambda: self.premises.dsp.submit_sr11_3(sender, command))
+        counter = self.counters[sender] + 1
+        command = self._cs06(sender, p["d"], p["img"], counter, at)
+        outcome = self._request(lambda: self.premises.dsp.submit_sr11_3(sender, command))
+        if outcome == "accepted":
+            self.counters[sender] = counter
+            if at is not None:
+                self.schedules[p["d"]] = at
+        return outcome
 
     def _do_SR11_2_submit(self, p: dict[str, Any]) -> str:
         return self._request(lambda: self.premises.dsp.submit_sr11_2(p["by"], self._target(p["d"])))
@@ -409,8 +422,8 @@ class RefimplAdapter:
         self._han_queue(p["d"]).append(self.captured[p["d"]])
 
     def _do_HAN_inject_old_supplier_command(self, p: dict[str, Any]) -> None:
-        d, old = p["d"], self.premises.suppliers[p["by"]]
-        command = old.activate_firmware_command(self.device_id[d], sha256(self._image(p["img"], d)))
+        d = p["d"]
+        command = self._cs06(p["by"], d, p["img"], self.counter_max)  # the model's fresh counter: its maximum
         self._han_queue(d).append(Message(msg.CS06, HUB_ENDPOINT, self.device_id[d], self.device_id[d],
                                           {"command": command}))
 
@@ -461,6 +474,28 @@ class RefimplAdapter:
 
     def _image_name(self, raw: bytes) -> str:
         return self.name_of_hash.get(sha256(raw), "unknown image")
+
+
+_TRANSFER = {msg.TransferOutcome.SUCCESS: "success", msg.TransferOutcome.IMAGE_DISCARDED: "image_discarded",
+             msg.TransferOutcome.HARDWARE_VERSION_MISMATCH: "hw_mismatch",
+             msg.TransferOutcome.FILE_TRANSFER_FAILURE: "transfer_failure"}
+_ACTIVATION = {msg.ActivationOutcome.SUCCESS: "success", msg.ActivationOutcome.NO_IMAGE_HELD: "no_image_held",
+               msg.ActivationOutcome.HASH_MISMATCH: "hash_mismatch",
+               msg.ActivationOutcome.ACTIVATION_FAILURE: "activation_failure"}
+_COMMAND_ERROR = {msg.CommandError.AUTHENTICATION_FAILURE: "auth_failed", msg.CommandError.COUNTER_FAILURE: "stale_counter"}
+
+
+def _outcome(m: Message) -> str | None:
+    """The model's outcome code of a CCS08, FDR or CS06 response."""
+    if m.kind == msg.CCS08:
+        return _TRANSFER[m["outcome"]]
+    if m.kind == msg.FDR:
+        return "verify_ok" if m["alert_code"] == hex(msg.ALERT_FIRMWARE_VERIFICATION_SUCCESSFUL) else "verify_failed"
+    if m.kind == msg.CS06_RESPONSE:
+        if "error" in m.body:
+            return _COMMAND_ERROR.get(m["error"], str(m["error"]))
+        return _ACTIVATION[m["outcome"]]
+    return None
 
 
 def _with(m: Message, **changes: Any) -> Message:

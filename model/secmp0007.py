@@ -492,7 +492,8 @@ class Secmp0007:
             rollback = (self.version_of(img) < self.version_of(self.running[d])) if self.p.anti_rollback else FALSE
             return case(down.nonempty() & (down.head("kind") == "IMAGE_BLOCK") & up.has_room(),
                         outcome("bad_signature_discarded", ~self.signed(img), down.receive(), end("image_discarded")),
-                        outcome("hw_mismatch", ~self.fits(img, "PPMID"), down.receive(), end("hw_mismatch")),
+                        # ZigBee's Upgrade End has no hardware status: INVALID_IMAGE, as for any refused image
+                        outcome("hw_mismatch", ~self.fits(img, "PPMID"), down.receive(), end("image_discarded")),
                         outcome("rollback_discarded", rollback, down.receive(), end("image_discarded")),
                         otherwise("image_held", down.receive(), assign(self.held[d], img),
                                   assign(self.g_held_req[d], down.head("g_req")),

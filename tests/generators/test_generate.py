@@ -100,7 +100,7 @@ def test_the_man_in_the_middle_substitution_is_served_block_by_block() -> None:
     steps = PPMID_UPDATE[:5] + [("HAN_substitute_image[P1]", {"img": "PPMID_rogue"}),
                                 ("OTA_upgrade_end[P1]", {"d": "P1"}), ("CCS08_alert", {"d": "P1"})]
     run = replay(trace_of(steps, threats=frozenset({"han_mitm"})))
-    assert run.observed["PPMID.P1.held"] == "none" and run.observed["CH->DSP[P1]"] == ("CCS08",)
+    assert run.observed["PPMID.P1.held"] == "none" and run.observed["CH->DSP[P1]"] == ("CCS08(image_discarded)",)
 
 
 def test_guard_of_a_local_update_is_the_approved_designs_refusal_of_step_1() -> None:
@@ -181,3 +181,11 @@ def test_generate_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.C
     assert len(err) == 3 and all(line.startswith("otaproof: error: ") for line in err)
     assert "nosuchmodule" in err[0] and "exists" in err[1] and "wizard" in err[2]
     assert not (tmp_path / "s").exists()
+
+
+def test_mutants_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mutants", "--suite", str(tmp_path)]) == 2
+    (tmp_path / "conftest.py").write_text("")
+    assert main(["mutants", "--suite", str(tmp_path), "--mutant", "no-such-fault"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "no generated suite there" in err[0] and "unknown mutant 'no-such-fault'; known: skip-cpl-check" in err[1]
