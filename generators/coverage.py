@@ -8,7 +8,10 @@ Goals (derived from the built model, never listed by hand):
 * ``outcome:<K>/<o>``: the DSP receives a message of kind ``K`` carrying outcome code ``o`` on a
   hub-to-DSP (``wan_up``) queue. The (kind, outcome) pairs are those some action's send can put
   on such a queue, found by a fixpoint over the model's channels (``message_pairs``); messages
-  that carry no outcome (the field left at its initial value) give no goal.
+  that carry no outcome (the field left at its initial value) give no goal;
+* ``boundary:<P>/<name>``: property ``P``'s edge case ``name`` happens (``properties.boundaries``:
+  the step where P's protecting check decides in the case a missing or off-by-one check gets
+  wrong, e.g. an image whose CPL entry was removed, a counter equal to the last accepted one).
 
 Method (trap properties, as in model-based testing): goal ``g`` has an event ``E_g`` over a step
 (pre-state and action); its trap property is ``StepInvariant(~E_g)``, and a counterexample to it
@@ -64,6 +67,7 @@ from model.lang import (
     Or,
     Select,
     Sort,
+    TRUE,
     Var,
     all_of,
     any_of,
@@ -75,6 +79,7 @@ from model.slicing import cone_of_influence
 from model.symbolic import Encoder
 from model.system import Channel, Instance, System
 from model.variants import BuiltModel
+from properties.boundaries import boundaries
 from properties.catalogue import Property
 from properties.check import run_engine
 from properties.engines import Deadline
@@ -83,7 +88,7 @@ from properties.formulas import StepInvariant
 from properties.trace import ReplayError, Trace, make_trace, replay
 from properties.verdict import Budget, Proved
 
-KINDS = ("action", "branch", "outcome")
+KINDS = ("action", "branch", "outcome", "boundary")
 SEED = 0
 LEMMA_SECONDS = 15.0   # at most this per cheap lemma proof of trap properties
 
@@ -125,8 +130,8 @@ class CoverageResult:
 
 
 def coverage_goals(bm: BuiltModel) -> list[Goal]:
-    """Every action, branch and DSP-received outcome code of the model (what a conformance suite
-    must exercise), in a fixed order."""
+    """Every action, branch, DSP-received outcome code and property boundary of the model (what a
+    conformance suite must exercise), in a fixed order."""
     return [g for g, _ in _goals_with_events(bm)]
 
 
@@ -155,6 +160,8 @@ def _goals_with_events(bm: BuiltModel) -> list[tuple[Goal, Expr]]:
                 any_of(s.took(name, [br], **dict(i.params)) for i in having)
             out.append((Goal(f"branch:{name}/{br}", "branch", name, br, f"{name} takes its branch {br}"), event))
     out += _outcome_goals(bm)
+    out += [(Goal(f"boundary:{b.property}/{b.name}", "boundary", "|".join(b.actions), None,
+                  f"{b.property} boundary: {b.text}"), b.event) for b in boundaries(bm)]
     rank = {k: n for n, k in enumerate(KINDS)}
     out.sort(key=lambda ge: (rank[ge[0].kind], ge[0].id))
     return out
@@ -347,13 +354,16 @@ def goal_lemmas(bm: BuiltModel) -> tuple[Lemma, ...]:
     with the model's lemmas), and every certificate that uses them is re-checked."""
     s, out = bm.system, []
     channels = _outcome_channels(bm)
-    for g, _ in _goals_with_events(bm):
+    for g, event in _goals_with_events(bm):
         if g.kind == "outcome":
             kind, code = g.id.split(":", 1)[1].split("/")
             held = [(ch.length > i) & (slot["kind"] == kind) & (slot["outcome"] == code) for ch in channels
                     if kind in getattr(ch.fields["kind"], "values", ()) and code in getattr(ch.fields["outcome"], "values", ())
                     for i, slot in enumerate(ch.slots)]
             out.append(Lemma(f"never[{g.id}]", f"no {kind} with outcome {code} is ever in flight", ~any_of(held)))
+            continue
+        if g.kind == "boundary":
+            out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~_enabled(event)))
             continue
         terms = []
         for inst in s.instances_of(g.action):
@@ -374,6 +384,18 @@ def goal_lemmas(bm: BuiltModel) -> tuple[Lemma, ...]:
     return tuple(out)
 
 
+def _enabled(event: Expr) -> Expr:
+    """The state part of a step event: the event with every "this instance fired" replaced by
+    True (``System.took`` conjoins each with the instance's guard and branch condition)."""
+    if isinstance(event, Fired):
+        return TRUE
+    if isinstance(event, And):
+        return And(tuple(_enabled(a) for a in event.args))
+    if isinstance(event, Or):
+        return Or(tuple(_enabled(a) for a in event.args))
+    return event
+
+
 # ---- covering -----------------------------------------------------------------------------------
 
 
@@ -384,7 +406,7 @@ class _Marker:
         self.system = system
         self.interp = Interpreter(system)
         self.goals = goals
-        self.outcome_events = [(g.id, compile_expr(e, g.id)) for g, e in goals if g.kind == "outcome"]
+        self.step_events = [(g.id, compile_expr(e, g.id)) for g, e in goals if g.kind in ("outcome", "boundary")]
 
     def covers(self, choices: list[int]) -> tuple[str, ...]:
         """The goals (in goal order) a trace covers; raises ReplayError if it does not replay."""
@@ -395,7 +417,7 @@ class _Marker:
             hit.add(f"action:{inst.action}")
             branch = self.interp.branch_taken(states[n], c)
             hit.add(f"branch:{inst.action}/{branch}")
-            hit |= {gid for gid, f in self.outcome_events if f(states[n], states[n + 1], c)}
+            hit |= {gid for gid, f in self.step_events if f(states[n], states[n + 1], c)}
         return tuple(g.id for g, _ in self.goals if g.id in hit)
 
 

@@ -14,11 +14,13 @@ from types import SimpleNamespace
 import pytest
 
 from model.config import Parameters, Scenario
-from model.explicit import Interpreter
+from model.explicit import Interpreter, compile_expr
 from model.lang import EnumSort, IntSort
 from model.system import SystemBuilder, assign, case, otherwise, outcome
 from model.variants import BuiltModel, build, get_variant
 from generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
+from properties.boundaries import boundaries
+from properties.catalogue import CATALOGUE
 
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
@@ -70,6 +72,7 @@ def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
     system = bm.system
     interp = Interpreter(system)
     goals = {g.id: g for g in result.goals}
+    edges = {f"boundary:{b.property}/{b.name}": compile_expr(b.event) for b in boundaries(bm)}
     for ct in result.traces:
         state = interp.initial_state()
         seen: set[str] = set()
@@ -80,6 +83,7 @@ def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
             assert branch == step.branch
             seen |= {f"action:{inst.action}", f"branch:{inst.action}/{branch}"}
             after = interp.step(state, step.instance)
+            seen |= {gid for gid, event in edges.items() if event(state, after, step.instance)}
             for ch in bm.model.wan_up.values():  # the DSP took the head message off a hub-to-DSP queue
                 if inst.machine == ch.dst and after[ch.length.index] == state[ch.length.index] - 1:
                     head = {f: ch.fields[f].decode(state[ch.slots[0][f].index]) for f in ("kind", "outcome")}
@@ -127,8 +131,21 @@ def test_goals_are_every_action_branch_and_relayed_outcome_of_the_model() -> Non
     for g in goals:
         if g.kind == "outcome":
             assert all(a.startswith("DSP_receive_") for a in g.action.split("|")), g
-    rank = {"action": 0, "branch": 1, "outcome": 2}
+    rank = {"action": 0, "branch": 1, "outcome": 2, "boundary": 3}
     assert ids == [g.id for g in sorted(goals, key=lambda g: (rank[g.kind], g.id))]
+
+
+def test_every_property_has_a_boundary_where_its_actions_exist() -> None:
+    """Each catalogue property has a boundary goal; the local-update ban's and the power-loss
+    boundaries exist only in designs with local updates and power faults."""
+    def edges(sc: Scenario) -> set[str]:
+        return {g.id.split(":")[1].split("/")[0] for g in coverage_goals(build(sc)) if g.kind == "boundary"}
+    approved = edges(Scenario())
+    assert approved == {p.id for p in CATALOGUE} - {"P-LOCAL-BANNED", "P-BOOTABLE"}
+    assert {"P-LOCAL-BANNED", "P-BOOTABLE"} <= edges(Scenario("geo-local-daily-alert", faults=frozenset({"power"})))
+    ids = {g.id for g in coverage_goals(build(Scenario()))}
+    assert {"boundary:P-CPL-NOW/removed-entry", "boundary:P-REPLAY/equal-counter",
+            "boundary:P-COMPAT/other-model"} <= ids
 
 
 def test_outcome_codes_follow_messages_through_the_hub_relay() -> None:
@@ -192,6 +209,11 @@ def test_real_model_traces_replay_and_dead_rejections_are_proved(
     # _may_submit lets only the registered supplier submit, so the DSP never rejects it as not authorised
     assert "branch:SR11_4_submit/rejected_not_authorised" in r.unreachable
     assert {"branch:SR11_4_submit/rejected_not_on_cpl", "branch:SR11_4_submit/accepted"} <= set(r.covered)  # 1 step
+    # the CPL boundary: an entry removed, then named by a request (2 steps), not an image never listed
+    removed = r.traces[r.covered["boundary:P-CPL-NOW/removed-entry"]].trace.steps
+    assert [st.action for st in removed][-2:] == ["CPL_remove_entry", "SR11_4_submit"]
+    assert removed[-1].branch == "rejected_not_on_cpl"
+    assert removed[-1].parameters["img"] == removed[-2].parameters["img"]
     for ct in r.traces:
         assert ct.trace.property == "coverage" and ct.trace.variant == "secmp0007"
 
