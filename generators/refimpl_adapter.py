@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
+from model.environment import MISADDRESSED_CS02B
 from refimpl import messages as msg
 from refimpl.commands import MessageCode, encode_command
 from refimpl.config import Variants
@@ -168,10 +169,11 @@ class RefimplAdapter:
         kind = self._model_kind(m, link)
         return in_flight_label(kind, m.body.get("firmware_version"), _outcome(m))
 
-    @staticmethod
-    def _model_kind(m: Message, link: str) -> str:
+    def _model_kind(self, m: Message, link: str) -> str:
         if m.kind == msg.FW_DISTRIBUTION:
             return "FW_DISTRIBUTE" if link.startswith("DSP->") else "FW_IMAGE"
+        if m.kind == msg.CS02B and m.src == HUB_ENDPOINT and m.dst != m.device:  # a copy sent to another device
+            return MISADDRESSED_CS02B
         return _KIND.get(m.kind, m.kind)
 
     # --- actions ----------------------------------------------------------------------------------
@@ -235,13 +237,15 @@ class RefimplAdapter:
 
     def _do_SR11_3_submit(self, p: dict[str, Any]) -> str:
         # the model's supplier counter moves only when the DSP accepts; the adapter signs likewise
+        # ``signed_by`` (compromised_key): the CS06 carries another supplier's signature
         sender = self._sender(p["by"])
+        signer = p.get("signed_by", sender)
         at = self.premises.now + FUTURE if p["future"] else None
-        counter = self.counters[sender] + 1
-        command = self._cs06(sender, p["d"], p["img"], counter, at)
+        counter = self.counters[signer] + 1
+        command = self._cs06(signer, p["d"], p["img"], counter, at)
         outcome = self._request(lambda: self.premises.dsp.submit_sr11_3(sender, command))
         if outcome == "accepted":
-            self.counters[sender] = counter
+            self.counters[signer] = counter
             if at is not None:
                 self.schedules[p["d"]] = at
         return outcome
@@ -333,6 +337,9 @@ class RefimplAdapter:
     def _han_down(self, p: dict[str, Any], kind: str) -> None:
         self._deliver_head(f"CH->{p['d']}", (kind,))
 
+    def _han_down_any(self, p: dict[str, Any], kinds: tuple[str, ...]) -> None:
+        self._deliver_head(f"CH->{p['d']}", kinds)
+
     def _do_OTA_query_next_image(self, p: dict[str, Any]) -> None:
         self._han_down(p, "IMAGE_NOTIFY")
 
@@ -346,7 +353,7 @@ class RefimplAdapter:
         self._han_down(p, "CS08_READ")
 
     def _do_CS02b_update_supplier_anchor(self, p: dict[str, Any]) -> None:
-        self._han_down(p, "CS02b")
+        self._han_down_any(p, ("CS02b", MISADDRESSED_CS02B))
 
     def _do_FW_receive_image(self, p: dict[str, Any]) -> None:
         self._han_down(p, "FW_IMAGE")
@@ -393,6 +400,12 @@ class RefimplAdapter:
 
     def _do_HAN_drop(self, p: dict[str, Any]) -> None:
         self._han_queue(p["d"]).popleft()
+
+    def _do_HAN_redirect_credentials(self, p: dict[str, Any]) -> None:
+        # a byte-for-byte copy of the CS02b on the other device's link, sent to this device
+        original = self._han_queue(p["other"])[0]
+        copy = Message(original.kind, original.src, self.device_id[p["d"]], original.device, original.body)
+        self._han_queue(p["d"]).append(copy)
 
     def _do_HAN_substitute_image(self, p: dict[str, Any]) -> None:
         queue, image = self._han_queue(p["d"]), self._image(p["img"], p["d"])

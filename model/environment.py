@@ -12,6 +12,10 @@ from model.system import NETWORK, Case, Channel, assign, case
 if TYPE_CHECKING:
     from model.secmp0007 import Secmp0007
 
+# han_mitm only: a hub-to-device message kind for a copy of another device's CS02b (its
+# business target is that device)
+MISADDRESSED_CS02B = "CS02b_for_other_device"
+
 
 def declare_environment(m: "Secmp0007") -> None:
     """Add installer, fault and attacker actions to the model being built."""
@@ -111,6 +115,18 @@ def _han_attacker(m: "Secmp0007") -> None:
 
         atk.action(f"HAN_drop[{d}]", drop, role="attacker", threat="han_mitm",
                    doc="drop (jam) the next message to the device")
+
+        def redirect(other: str, d: str = d, down: Channel = down) -> Case:
+            # A copy of the CS02b on another device's link, sent to this device (still signed,
+            # still addressed to the other device).
+            src = m.han_down[other]
+            return case(src.nonempty() & (src.head("kind") == "CS02b") & down.has_room(),
+                        down.send(kind=MISADDRESSED_CS02B, orig=src.head("orig"), g_auth="none"))
+
+        others = tuple(e for e in m.devices if e != d)
+        if others:
+            atk.action(f"HAN_redirect_credentials[{d}]", redirect, role="attacker", params={"other": others},
+                       threat="han_mitm", doc="send this device a copy of another device's CS02b")
 
         report = "CS09" if d in m.ppmids else "CS06_RESPONSE"
 

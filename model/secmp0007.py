@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from model.config import Parameters
 from model.lang import BOOL, FALSE, TRUE, EnumSort, Expr, IntSort, Var, any_of, const, ite, lookup, select
-from model.environment import declare_environment
+from model.environment import MISADDRESSED_CS02B, declare_environment
 from model.system import Assign, Branch, Case, SystemBuilder, assign, case, otherwise, outcome
 
 SUPPLIERS = ("S1", "S2")
@@ -179,12 +179,17 @@ class Secmp0007:
                        for d in self.devices}
         han_writers = ("Attacker",) if "han_mitm" in self.threats else ()
         self.han_down = {d: b.channel(f"CH->{d}", "CH", self.model_of(d),
-                                      {"kind": EnumSort("HanDown", HAN_DOWN), **cmd}, p.capacity, han_writers)
+                                      {"kind": EnumSort("HanDown", self._han_down_kinds()), **cmd}, p.capacity,
+                                      han_writers)
                          for d in self.devices}
         self.han_up = {d: b.channel(f"{d}->CH", self.model_of(d), "CH",
                                     {"kind": EnumSort("HanUp", HAN_UP), "img": IMG, "outcome": OUT,
                                      "g_genuine": BOOL}, p.capacity, han_writers)
                        for d in self.devices}
+
+    def _han_down_kinds(self) -> tuple[str, ...]:
+        """The hub-to-device message kinds; an attacker on the HAN adds misaddressed copies."""
+        return HAN_DOWN + ((MISADDRESSED_CS02B,) if "han_mitm" in self.threats else ())
 
     # ---- actions -----------------------------------------------------------------------
     def _declare_actions(self) -> None:
@@ -210,6 +215,12 @@ class Secmp0007:
         if by == "Attacker" or "old_supplier" in self.threats:
             return TRUE
         return self.registered == by
+
+    def _relays_foreign_signature(self, by: str) -> bool:
+        """Under compromised_key a supplier's DUIS channel may carry a CS06 signed with another
+        supplier's key (a command relayed for the key's holder): the DSP's originator check is
+        what stops it. Honest senders only ever submit what they signed themselves."""
+        return "compromised_key" in self.threats and by != "Attacker"
 
     def _auth(self, by: str) -> str:
         """Ghost: who genuinely authorised a request ("none" when the attacker made it)."""
@@ -274,14 +285,17 @@ class Secmp0007:
                    params={"by": self._submitters(), "d": targets, "img": imgs, "hash_ok": (True, False)},
                    doc="SR 11.1 Update Firmware (HCALCS distribution)")
 
-        def sr11_3(by: str, d: str, img: str, future: bool) -> Case | None:
+        def sr11_3(by: str, d: str, img: str, future: bool, signed_by: str) -> Case | None:
             # SR 11.3 Activate Firmware: GBCS CS06 critical command, signed, originator counter.
+            # DUIS: the sender is the device's supplier and the CS06 originator is the sender.
             if self.catalogue[img].model != "HCALCS":
                 return None
             signer = self.signer(by)
+            if signed_by != signer and not self._relays_foreign_signature(by):
+                return None
             ctr = self.counter[signer]
             return case(self._may_submit(by) & (ctr < self.p.counter_max),
-                        outcome("rejected_not_authorised", self.registered != signer),
+                        outcome("rejected_not_authorised", (self.registered != signer) | (signed_by != signer)),
                         outcome("rejected_update_in_progress", self.smi_status[d] == "update_in_progress"),
                         outcome("accepted", self.wan_down[d].has_room(),
                                 assign(ctr, ctr + 1), assign(self.smi_status[d], "update_in_progress"),
@@ -289,7 +303,8 @@ class Secmp0007:
                                                    future=future, g_auth=self._auth(by))))
 
         sup.action("SR11_3_submit", sr11_3, role="environment", joint=("DSP",),
-                   params={"by": self._submitters(), "d": self.hcalcs, "img": imgs, "future": (False, True)},
+                   params={"by": self._submitters(), "d": self.hcalcs, "img": imgs, "future": (False, True),
+                           "signed_by": SUPPLIERS},
                    doc="SR 11.3 Activate Firmware (GBCS CS06 critical command)")
 
         def sr11_2(by: str, d: str) -> Case | None:
@@ -523,11 +538,17 @@ class Secmp0007:
                         up.send(kind="CS08_RESPONSE", img=self.running[d], g_genuine=True))
 
         def cs02b(d: str) -> Case:
-            # CS02b: the new supplier's trust anchor replaces the old; counters reset.
+            # CS02b: the new supplier's trust anchor replaces the old; counters reset. GBCS: a
+            # command whose business target is another device is refused.
             eff = [down.receive(), assign(self.anchor[d], down.head("orig"))]
             if d in self.hcalcs:
                 eff.append(assign(self.last_ctr[d], 0))
-            return case(down.nonempty() & (down.head("kind") == "CS02b"), *eff)
+            if MISADDRESSED_CS02B not in self._han_down_kinds():
+                return case(down.nonempty() & (down.head("kind") == "CS02b"), *eff)
+            misaddressed = down.head("kind") == MISADDRESSED_CS02B
+            return case(down.nonempty() & ((down.head("kind") == "CS02b") | misaddressed),
+                        outcome("wrong_target", misaddressed, down.receive()),
+                        otherwise("anchor_replaced", *eff))
 
         m.action(f"CS08_read_firmware_version[{d}]", read_version, params={"d": (d,)})
         m.action(f"CS02b_update_supplier_anchor[{d}]", cs02b, params={"d": (d,)})

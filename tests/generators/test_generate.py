@@ -35,7 +35,7 @@ HCALCS_UPDATE = [("CPL_list_entry", {"img": "HCALCS_v2"}),
                  ("SR11_1_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True}),
                  ("CH_relay_to_device", {"d": "H1"}), ("FW_receive_image[H1]", {"d": "H1"}),
                  ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_FDR", {"d": "H1"}),
-                 ("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "future": False}),
+                 ("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "future": False, "signed_by": "S1"}),
                  ("CH_relay_to_device", {"d": "H1"}), ("CS06_activate_firmware[H1]", {"d": "H1"}),
                  ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_CS06_response", {"d": "H1"})]
 
@@ -93,6 +93,30 @@ def test_a_dsp_answer_other_than_the_models_branch_is_a_divergence() -> None:
     trace = trace_of([("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True})])
     assert trace.steps[0].branch == "rejected_not_on_cpl"
     with applied("skip-cpl-check"), pytest.raises(Divergence, match="DSP answers 'rejected_not_on_cpl', the SUT's 'accepted'"):
+        replay(trace)
+
+
+def test_a_cs06_signed_by_another_supplier_is_refused_by_the_dsp_unless_its_check_is_skipped() -> None:
+    """The P-AUTH boundary: the registered supplier's SR 11.3 carries S2's signature (compromised_key)."""
+    steps = [("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v1", "future": False, "signed_by": "S2"})]
+    trace = trace_of(steps, threats=frozenset({"compromised_key"}))
+    assert trace.steps[0].branch == "rejected_not_authorised"
+    replay(trace)
+    with applied("skip-cs06-originator-check"), pytest.raises(
+            Divergence, match="DSP answers 'rejected_not_authorised', the SUT's 'accepted'"):
+        replay(trace)
+
+
+def test_a_cs02b_copied_to_another_device_is_refused_unless_the_target_check_is_skipped() -> None:
+    """han_mitm: the P1's CS02b, copied byte for byte onto H1's link, names P1 as its business target."""
+    steps = [("CoS_change_of_supplier", {"new": "S2"}), ("CS02b_update_security_credentials", {"d": "P1"}),
+             ("CH_relay_to_device", {"d": "P1"}), ("HAN_redirect_credentials[H1]", {"other": "P1"}),
+             ("CS02b_update_supplier_anchor[H1]", {"d": "H1"})]
+    trace = trace_of(steps, threats=frozenset({"han_mitm"}))
+    assert trace.steps[-1].branch == "wrong_target"
+    assert replay(trace).observed["HCALCS.H1.supplier_anchor"] == "S1"
+    with applied("skip-target-check"), pytest.raises(
+            Divergence, match=r"step 5 .*\n  HCALCS.H1.supplier_anchor: model S1, SUT S2"):
         replay(trace)
 
 

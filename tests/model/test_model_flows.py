@@ -65,7 +65,7 @@ def test_sr11_1_then_future_dated_sr11_3_activates_the_hcalcs() -> None:
     assert r.do("FW_receive_image[H1]", d="H1") == "verification_successful"
     r.do("CH_relay_to_DSP", d="H1")
     assert r.do("DSP_receive_FDR", d="H1") == "verification_successful"
-    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=True) == "accepted"
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=True, signed_by="S1") == "accepted"
     r.do("CH_relay_to_device", d="H1")
     assert r.do("CS06_activate_firmware[H1]", d="H1") == "scheduled"
     assert r.value("HCALCS.H1.running") == "HCALCS_v1"
@@ -84,11 +84,24 @@ def test_command_signed_before_change_of_supplier_is_still_accepted_until_cs02b(
     r.do("FW_receive_image[H1]", d="H1")
     r.do("CH_relay_to_DSP", d="H1")
     r.do("DSP_receive_FDR", d="H1")
-    r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False)  # signed by S1 ...
+    r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False, signed_by="S1")  # signed by S1 ...
     r.do("CoS_change_of_supplier", new="S2")                               # ... then S2 takes over
     r.do("CH_relay_to_device", d="H1")
     assert r.do("CS06_activate_firmware[H1]", d="H1") == "activated"  # anchor not yet replaced
-    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False) == "rejected_not_authorised"
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v2", future=False, signed_by="S1") == "rejected_not_authorised"
+
+
+def test_dsp_refuses_a_cs06_signed_by_another_than_its_sender() -> None:
+    """DUIS: the CS06 originator must be the sender. Honest suppliers only submit what they signed;
+    under compromised_key a supplier's channel may carry another supplier's signature."""
+    honest = Run()
+    assert not [i for i in honest.system.instances_of("SR11_3_submit") if dict(i.params)["signed_by"] != "S1"
+                and dict(i.params)["by"] == "S1"]
+    r = Run(threats=frozenset({"compromised_key"}))
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v1", future=False, signed_by="S2") \
+        == "rejected_not_authorised"
+    assert r.value("DSP.SMI[H1].status") == "current"
+    assert r.do("SR11_3_submit", by="S1", d="H1", img="HCALCS_v1", future=False, signed_by="S1") == "accepted"
 
 
 def test_hub_refuses_hardware_mismatch_at_query_next_image_and_raises_ccs08() -> None:
