@@ -472,9 +472,26 @@ class MutationReport:
     results: tuple[MutantResult, ...]
 
     @property
+    def killed(self) -> int:
+        """How many mutants some test killed."""
+        return sum(r.killed for r in self.results)
+
+    @property
+    def equivalent(self) -> int:
+        """How many surviving mutants are declared equivalent (no test of the model can kill them)."""
+        return sum(not r.killed and r.equivalent_reason is not None for r in self.results)
+
+    @property
     def kill_rate(self) -> float:
-        """Killed mutants over all mutants run (0.0 when none ran)."""
-        return sum(r.killed for r in self.results) / len(self.results) if self.results else 0.0
+        """The mutation score: killed mutants over the mutants that are not surviving equivalents
+        (an equivalent mutant that is killed counts as killed); 0.0 when none is left."""
+        killable = len(self.results) - self.equivalent
+        return self.killed / killable if killable else 0.0
+
+    @property
+    def raw_kill_rate(self) -> float:
+        """Killed mutants over every mutant run, equivalent or not (0.0 when none ran)."""
+        return self.killed / len(self.results) if self.results else 0.0
 
     @property
     def survivors(self) -> tuple[MutantResult, ...]:
@@ -556,9 +573,7 @@ def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int =
 
 def report_table(report: MutationReport) -> Table:
     """A rich Table: mutant | fault | killed by (count, first test) | verdict, titled with the kill rate."""
-    killed = sum(r.killed for r in report.results)
-    table = Table(title=f"Mutation analysis of {report.suite}: {killed}/{len(report.results)} killed "
-                        f"({report.kill_rate:.0%})", title_justify="left")
+    table = Table(title=f"Mutation analysis of {report.suite}: {describe_score(report)}", title_justify="left")
     for column in ("mutant", "fault", "killed by", "verdict"):
         table.add_column(column)
     for r in report.results:
@@ -567,13 +582,23 @@ def report_table(report: MutationReport) -> Table:
     return table
 
 
+def describe_score(report: MutationReport) -> str:
+    """One line: the kill rate, and what it is out of."""
+    killable = len(report.results) - report.equivalent
+    return (f"kill rate {report.kill_rate:.1%} ({report.killed}/{killable} non-equivalent mutants killed; "
+            f"{report.equivalent} equivalent; {report.killed}/{len(report.results)} = {report.raw_kill_rate:.1%} "
+            "of all)")
+
+
 def to_json(report: MutationReport) -> dict[str, Any]:
     """The report as JSON-ready data, schema ``otaproof.mutants/1``."""
     return {
         "schema": SCHEMA,
         "suite": report.suite,
         "kill_rate": report.kill_rate,
-        "killed": sum(r.killed for r in report.results),
+        "raw_kill_rate": report.raw_kill_rate,
+        "killed": report.killed,
+        "equivalent": report.equivalent,
         "total": len(report.results),
         "survivors": [r.name for r in report.survivors],
         "mutants": [{"name": r.name, "fault": r.fault, "where": r.where, "killed": r.killed,

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
@@ -41,9 +41,10 @@ def test_oracle_failure(sut):
 
 def run_oracle(factory: Callable[[], Adapter], variant: str, threats: Sequence[str], faults: Sequence[str],
                parameters: Mapping[str, Any], examples: int = 40, steps: int = 20,
-               failures: Path | None = None) -> None:
+               failures: Path | None = None, shrink: bool = True) -> None:
     """Run ``examples`` random walks of at most ``steps`` actions; raise Divergence on the first
-    (shrunk) disagreement between the SUT and the model, after writing it to ``failures``."""
+    disagreement between the SUT and the model (shrunk unless ``shrink`` is False, as in a
+    mutation run where only failing matters), after writing it to ``failures``."""
     sc = Scenario(variant, frozenset(threats), frozenset(faults), Parameters().with_values(dict(parameters)))
     system = build(sc).system
     interp = Interpreter(system)
@@ -105,6 +106,7 @@ def run_oracle(factory: Callable[[], Adapter], variant: str, threats: Sequence[s
 
     run_state_machine_as_test(ModelOracle, settings=settings(
         max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=True, database=None,
+        phases=list(Phase) if shrink else [p for p in Phase if p is not Phase.shrink],
         suppress_health_check=list(HealthCheck), print_blob=False))
 
 

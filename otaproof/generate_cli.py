@@ -19,7 +19,8 @@ from rich.table import Table
 
 from generators.adapter import Adapter
 from generators.coverage import coverage_table
-from generators.mutants import MUTANTS, SuiteFailsWithoutMutants, report_table, run_mutants, to_json
+from generators.mutants import (MUTANTS, SuiteFailsWithoutMutants, describe_score, report_table, run_mutants,
+                                to_json)
 from generators.plan import plan_suite
 from generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from model.config import FAULTS, THREATS, Parameters, Scenario
@@ -39,9 +40,14 @@ def _split(values: list[str] | None) -> list[str]:
     return [x.strip() for v in values or [] for x in v.split(",") if x.strip()]
 
 
+# By default a suite covers the approved design with no attacker and with every attacker at once:
+# a device's signature, model, hardware and counter checks are only reachable with one on the HAN.
+DEFAULT_THREAT_MODELS = ("none", "han_mitm+old_supplier+compromised_key")
+
+
 def _threat_models(values: list[str] | None) -> list[frozenset[str]]:
     out = []
-    for t in _split(values) or ["none"]:
+    for t in _split(values) or list(DEFAULT_THREAT_MODELS):
         parts = frozenset() if t == "none" else frozenset(t.split("+"))
         for p in parts:
             if p not in THREATS:
@@ -137,8 +143,7 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     console.print(report_table(report))
     for r in report.survivors:
         console.print(f"survivor [bold]{r.name}[/] ({r.fault}): {r.verdict}")
-    console.print(f"kill rate {report.kill_rate:.1%} ({len(report.results) - len(report.survivors)}"
-                  f"/{len(report.results)}); target {args.min_kill_rate:.0%}")
+    console.print(f"{describe_score(report)}; target {args.min_kill_rate:.0%}")
     if args.json:
         write_json_atomic(args.json, to_json(report))
         console.print(f"report written to {args.json}")
@@ -163,7 +168,8 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                         "conftest also honours OTAPROOF_SUT at run time")
     g.add_argument("--variant", action="append", metavar="V", help="variants for counterexamples (default: all)")
     g.add_argument("--threat-model", action="append", metavar="T",
-                   help="threat models: none, a threat, or threats joined by + (default: none)")
+                   help="threat models: none, a threat, or threats joined by + "
+                        f"(default: {' and '.join(DEFAULT_THREAT_MODELS)})")
     g.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                    help=f"fault models for every scenario: {', '.join(FAULTS)}")
     g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")

@@ -409,7 +409,8 @@ def test_run_mutants_reports_killers_survivors_and_the_kill_rate(tmp_path: Path)
                                     "dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[3]")
     assert not gap.killed and gap.killing_tests == () and gap.verdict == GAP
     assert equivalent.verdict == f"equivalent: {MUTANTS['hub-skips-image-type-check'].equivalent_reason}"
-    assert report.kill_rate == pytest.approx(1 / 3)
+    assert report.kill_rate == pytest.approx(1 / 2)  # the equivalent survivor is out of the score
+    assert report.raw_kill_rate == pytest.approx(1 / 3) and report.equivalent == 1
     assert [r.name for r in report.survivors] == ["keep-image-on-hub", "hub-skips-image-type-check"]
     assert all(r.seconds > 0 for r in report.results)
     _check_renderings(report)
@@ -418,13 +419,13 @@ def test_run_mutants_reports_killers_survivors_and_the_kill_rate(tmp_path: Path)
 def _check_renderings(report: MutationReport) -> None:
     data = to_json(report)
     assert json.loads(json.dumps(data)) == data
-    assert data["schema"] == SCHEMA and (data["killed"], data["total"]) == (1, 3)
+    assert data["schema"] == SCHEMA and (data["killed"], data["equivalent"], data["total"]) == (1, 1, 3)
     assert data["survivors"] == ["keep-image-on-hub", "hub-skips-image-type-check"]
     assert data["mutants"][0]["killing_tests"][0].startswith("dsp/test_cpl.py::TestCPL::")
     console = Console(record=True, width=400)
     console.print(report_table(report))
     text = console.export_text()
-    assert "1/3 killed (33%)" in text and "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
+    assert "kill rate 50.0% (1/2 non-equivalent mutants killed; 1 equivalent; 1/3 = 33.3% of all)" in text and "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
     assert "not killed: a gap in the suite's coverage" in text and "equivalent: the PPMID's own" in text
 
 
