@@ -370,13 +370,11 @@ class RefimplAdapter:
     # local updates (variants with a local port; the approved design's port refuses)
     def _local(self, p: dict[str, Any], token: bytes | None = None) -> None:
         device = self.premises.devices[self.device_id[p["d"]]]
-        local_update = getattr(device, "local_update", None)
-        if not self.premises.config.variants.local_update_port:
+        variants = self.premises.config.variants
+        if not (variants.hcalcs_local_update_port if p["d"].startswith("H") else variants.local_update_port):
             raise Refused(f"{p['d']}: this design has no local update port")
-        if local_update is None:
-            raise Unsupported(f"{p['d']} has no local update port in the reference implementation")
         try:
-            local_update(self._image(p["img"], p["d"]), token)
+            device.local_update(self._image(p["img"], p["d"]), token)
         except RejectionError as err:
             raise Refused(f"{p['d']} refuses the local update: {type(err).__name__}: {err}") from None
 

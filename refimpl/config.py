@@ -18,6 +18,9 @@ class Variants:
     # Installer's local update port on PPMIDs/IHDs. SECMP0007 bans local updates (False);
     # True is the pre-SECMP0007 world and the manufacturer's 2019 proposal.
     local_update_port: bool = False
+    # The same port on HCALCSs: pre-SECMP0007 installers updated every device locally; the 2019
+    # proposals keep the port on PPMIDs/IHDs only.
+    hcalcs_local_update_port: bool = False
     # "DCC gateway screening": a local update needs a DCC-signed authorisation obtained from the
     # DSP (authorised party, CPL check, SMI update). Mentioned in 2019; does not exist yet.
     gateway_screening: bool = False
@@ -57,7 +60,7 @@ class Variants:
 _APPROVED = Variants()
 PRESETS: dict[str, Variants] = {
     "secmp0007": _APPROVED,
-    "local_updates": replace(_APPROVED, local_update_port=True),
+    "local_updates": replace(_APPROVED, local_update_port=True, hcalcs_local_update_port=True),
     "local_hub_stores_versions": replace(_APPROVED, local_update_port=True, hub_stores_versions=True),
     "local_daily_alert": replace(_APPROVED, local_update_port=True, daily_version_alert=True),
     "local_gateway_screening": replace(_APPROVED, local_update_port=True, gateway_screening=True),

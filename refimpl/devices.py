@@ -64,6 +64,10 @@ class HanDevice(Lifecycle):
         """The file version of the running image."""
         return self.running.header.file_version
 
+    def local_update(self, image: bytes, token: bytes | None = None) -> FirmwareImage:
+        """The installer's local update port (``token``: a DCC screening authorisation, if any)."""
+        raise NotImplementedError
+
     # --- the checks -----------------------------------------------------------------------
     def verify_image(self, data: bytes) -> FirmwareImage:
         """Parse and check an image before holding it: format, signature, model, hardware, rollback."""
@@ -176,7 +180,21 @@ class HCALCS(HanDevice):
                    ("hold", "activation_scheduled", "activation_scheduled"),
                    ("schedule", "image_held", "activation_scheduled"),
                    ("activate", ("image_held", "activation_scheduled"), "idle"),
-                   ("unschedule", "activation_scheduled", "image_held"))
+                   ("unschedule", "activation_scheduled", "image_held"),
+                   ("drop_schedule", "activation_scheduled", "idle"),
+                   ("updated_locally", ("idle", "image_held"), "idle"),
+                   ("updated_locally", "activation_scheduled", "activation_scheduled"))
+
+    def local_update(self, image: bytes, token: bytes | None = None) -> FirmwareImage:
+        """Pre-SECMP0007 installer port: verify and activate; a held image is dropped (a pending
+        CS06 then finds none). No screening and no report: nothing reaches the DCC."""
+        if not self.variants.hcalcs_local_update_port:
+            raise LocalUpdateRefused(f"{self.device_id}: no local update port (SECMP0007 bans local updates)")
+        parsed = self.verify_image(image)
+        self._activate(parsed)
+        self.held = None
+        self.fire("updated_locally")
+        return parsed
 
     def receive_firmware(self, data: bytes) -> FirmwareImage:
         """SR 11.1: verify a distributed image and hold it (a refused image is not kept)."""
@@ -235,7 +253,7 @@ class HCALCS(HanDevice):
         self._timer = None
         if self.held is None or self.held.hash != image_hash:
             self._attempt("scheduled activation", lambda: _raise(HashMismatch("held image changed since CS06")))
-            self.fire("unschedule")
+            self.fire("unschedule" if self.held is not None else "drop_schedule")
             self._respond(m.ActivationOutcome.HASH_MISMATCH)
             return
         err = self._attempt("scheduled activation", self._activate_held)

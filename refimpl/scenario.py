@@ -191,8 +191,6 @@ class Premises:
     def local_update(self, device: str, image: bytes, *, screened_by: str | None = None) -> FirmwareImage:
         """An installer updates ``device`` through its local port (screened by the DCC for a supplier)."""
         dev = self.devices[device]
-        if not isinstance(dev, PPMID):
-            raise UsageError(f"{device} is a {dev.DEVICE_TYPE}: only PPMIDs and IHDs have a local update port")
         token = self.dsp.screen_local_update(screened_by, device, image) if screened_by else None
         result = dev.local_update(image, token)
         self.run()

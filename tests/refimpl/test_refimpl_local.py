@@ -47,10 +47,23 @@ def test_local_update_accepts_firmware_not_on_cpl(make: Make) -> None:
     assert p.ppmid.running_version == 2
 
 
-def test_hcalcs_has_no_local_update_port(make: Make) -> None:
+def test_hcalcs_has_no_local_update_port_in_the_2019_proposals(make: Make) -> None:
     p = make(local_update_port=True)
-    with pytest.raises(UsageError):
+    with pytest.raises(LocalUpdateRefused):
         p.local_update(p.hcalcs.device_id, p.firmware("HCALCS", 2))
+    assert p.hcalcs.running_version == 1
+
+
+def test_pre_secmp0007_hcalcs_local_update_drops_the_held_image(make: Make) -> None:
+    # Before SECMP0007 installers updated HCALCSs locally too: the image is checked, nothing is reported
+    p = Premises(PremisesConfig(variants=PRESETS["local_updates"]))
+    p.distribute(p.firmware("HCALCS", 2))
+    assert p.hcalcs.held is not None and p.hcalcs.state == "image_held"
+    with pytest.raises(BadSignature):
+        p.local_update(p.hcalcs.device_id, p.firmware("HCALCS", 3, signed=False))
+    p.local_update(p.hcalcs.device_id, p.firmware("HCALCS", 3, list_on_cpl=False))
+    assert (p.hcalcs.running_version, p.hcalcs.held, p.hcalcs.state) == (3, None, "idle")
+    assert p.read_inventory(p.hcalcs.device_id).DeviceFirmwareVersion == 1  # the SMI is not told
 
 
 def test_hub_stores_versions_smi_stale_until_sr11_2_reads_the_hub(make: Make) -> None:
