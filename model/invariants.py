@@ -123,6 +123,10 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
         add(f"hub-holds-image-only-during-exchange[{d}]",
             "the hub keeps a PPMID image only while the ZigBee OTA exchange is under way",
             implies(m.ch_image[d] != "none", any_of(p for _, p, _ in exchange)))
+        add(f"no-read-crosses-the-exchange[{d}]",
+            "no firmware-version read is on its way to a PPMID while the hub holds its image (the hub "
+            "holds reads back until the exchange ends)",
+            implies(m.ch_image[d] != "none", ~any_of(p for p, _ in _messages(hd, ("CS08_READ",)))))
         awaiting = in_flight(hu, ("UPGRADE_END",), True) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
         add(f"device-holds-image-only-until-activation[{d}]",
             "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response",

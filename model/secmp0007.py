@@ -72,6 +72,9 @@ class Secmp0007:
         # where a device's firmware-version report can be on its way to the SMI, besides the
         # CS09 / CS06 response queues; variants that add a reporting path add its stages here
         self.extra_report_stages: dict[str, list[Expr]] = {}
+        # firmware records the hub keeps about its devices (none in the approved design, where the
+        # hub transfers images and stores nothing); variants that add one register it here
+        self.hub_records: list[Var] = []
         self._declare_state()
         self._declare_actions()
 
@@ -431,6 +434,8 @@ class Secmp0007:
             han = self.han_down[d]
             kinds = ("CS08_READ", "CS02b") if d in self.ppmids else ("FW_DISTRIBUTE", "CS06", "CS08_READ", "CS02b")
             is_kind = any_of(down.head("kind") == k for k in kinds)
+            if d in self.ppmids:  # a read waits for the PPMID's OTA exchange to end (see docs/model.md)
+                is_kind = is_kind & ~((down.head("kind") == "CS08_READ") & (self.ch_image[d] != "none"))
             mapped = {f: down.head(f) for f in ("img", "orig", "ctr", "future", "g_auth", "g_req")}
             return case(down.nonempty() & is_kind & han.has_room(), down.receive(),
                         han.send(kind=_kind_map(down.head("kind"), han.fields["kind"]), **mapped))

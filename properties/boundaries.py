@@ -178,6 +178,10 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
                          for a in ("DSP_receive_CS09", "DSP_receive_CS08_response")])),
         Boundary("P-LOCAL-BANNED", "local-attempt", "a local firmware update is attempted at the premises",
                  local, _any(s.fired(a) for a in local)),
+        Boundary("P-HUB-TRANSIENT", "failed-exchange", "a PPMID's OTA exchange ends in a refusal (the hub must "
+                 "drop the image all the same)", ("CCS08_alert", "OTA_image_block"),
+                 _any([_took_where(bm, "CCS08_alert", ("failure_alert",), lambda p: TRUE),
+                       _took_where(bm, "OTA_image_block", ("hw_mismatch",), lambda p: TRUE)])),
         Boundary("P-FAIL-VISIBLE", "refusal-alerted", "a device's refusal of an image reaches the DSP as a failure",
                  ("DSP_receive_CCS08", "DSP_receive_FDR"),
                  _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",), lambda d: TRUE),

@@ -176,6 +176,32 @@ def p_fail_visible(bm: BuiltModel) -> list[Formula]:
     return out
 
 
+OTA_HOPS = ("OTA_image_block", "CCS08_alert", "OTA_transfer_timeout")  # the hub's steps of an OTA exchange
+DEVICE_OTA_HOPS = ("OTA_query_next_image", "OTA_upgrade_end", "CS09_activate")  # the PPMID's (suffix [d])
+
+
+def _ota_hops(bm: BuiltModel, d: str) -> Expr:
+    """A step of PPMID ``d``'s OTA exchange, by the hub or the device: what P-HUB-TRANSIENT's bound counts."""
+    chosen = frozenset(i.index for i in bm.system.instances
+                       if (i.action in OTA_HOPS and dict(i.params).get("d") == d)
+                       or i.action in {f"{a}[{d}]" for a in DEVICE_OTA_HOPS})
+    return Fired(f"OTA exchange step for {d}", chosen)
+
+
+def p_hub_transient(bm: BuiltModel) -> list[Formula]:
+    m = bm.model
+    out: list[Formula] = []
+    for d in m.ppmids:
+        hd, hu = m.han_down[d], m.han_up[d]
+        stages = _stages(in_flight(hd, ("IMAGE_NOTIFY",)), in_flight(hu, ("QUERY_NEXT_IMAGE",)),
+                         in_flight(hd, ("IMAGE_BLOCK",)), in_flight(hu, ("UPGRADE_END",)))
+        out.append(BoundedResponse(_took(bm, "CS05c_receive", ("image_notify",), d=d),
+                                   Next(m.ch_image[d]) == "none", m.p.response_bound, _ota_hops(bm, d), stages))
+    if m.hub_records:
+        out.append(StepInvariant(all_of(~changed(r) for r in m.hub_records)))
+    return out
+
+
 def p_bootable(bm: BuiltModel) -> Formula:
     m = bm.model
     return Invariant(all_of(m.running[d] != "none" for d in m.devices))
@@ -208,6 +234,9 @@ CATALOGUE: tuple[Property, ...] = (
              "device (not a spoofed HAN message).", "HIST", "SUIT REQ.SEC.REPORTING", p_report_auth),
     Property("P-LOCAL-BANNED", "No local action changes a device's firmware (the approved design's ban holds).",
              "HIST", "the approved solution's ban", p_local_banned),
+    Property("P-HUB-TRANSIENT", "The Communications Hub holds no image longer than one transfer (within k "
+             "steps of the OTA exchange, once faults stop) and keeps no firmware record: it transfers, it does "
+             "not store.", "BR", "Q4; the working group's transfer-not-store concept", p_hub_transient),
     Property("P-FAIL-VISIBLE", "Every failed or discarded transfer is reported to the supplier (CCS08 / "
              "verification-failed alert) within k steps, once faults stop.", "BR",
              "TUF: an attack must be detectable; IEC 62443-4-2 CR 3.4", p_fail_visible),

@@ -32,6 +32,7 @@ def _daily_alert(m: Secmp0007) -> None:
     smi_from_version_reads(m)
     ch = m.b.machine("CH")
     told = {d: ch.var(f"last_alerted_version[{d}]", m.IMAGE, m.IMAGE.decode(m.running[d].init)) for d in m.ppmids}
+    m.hub_records += told.values()  # the hub keeps the version it forwards (P-HUB-TRANSIENT)
     ch.action("CH_daily_version_alert", lambda d: case(
         (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
         m.wan_up[d].send(kind="CS08_RESPONSE", img=m.running[d], g_genuine=True)),

@@ -16,6 +16,7 @@ def _hub_stores(m: Secmp0007) -> None:
     smi_from_version_reads(m)
     ch = m.b.machine("CH")
     stored = {d: ch.var(f"stored_version[{d}]", m.IMAGE, m.IMAGE.decode(m.running[d].init)) for d in m.ppmids}
+    m.hub_records += stored.values()
     ch.action("CH_store_version", lambda d: case(stored[d] != m.running[d], assign(stored[d], m.running[d])),
               params={"d": m.ppmids}, doc="the hub learns the PPMID's firmware version over the HAN and stores it")
     m.b.strengthen_guard("CH_relay_to_device", lambda d: m.wan_down[d].head("kind") != "CS08_READ"

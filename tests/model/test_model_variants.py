@@ -75,3 +75,41 @@ def test_removing_an_unknown_action_names_the_known_ones() -> None:
     b = build(Scenario())
     with pytest.raises(ModelError, match="unknown action 'SR99_submit'.*SR11_4_submit"):
         b.model.b.remove_action("SR99_submit")
+
+
+@pytest.mark.parametrize("variant,stores", [("geo-local-hub-stores", "CH_store_version"),
+                                            ("geo-local-daily-alert", "CH_daily_version_alert")])
+def test_both_proposals_make_the_hub_keep_a_firmware_record(variant: str, stores: str) -> None:
+    """Q4: P-HUB-TRANSIENT's "keeps no firmware record" part fails as soon as the hub records a version."""
+    trace = violation(variant, "P-HUB-TRANSIENT").trace
+    assert [s.action for s in trace.steps] == ["LOCAL_installer_update[P1]", stores]
+
+
+def test_the_approved_hub_drops_every_image_within_the_exchange() -> None:
+    verdict = run_engine(build(Scenario()), get_property("P-HUB-TRANSIENT"), "lemmas", Budget(timeout=60))
+    assert verdict.verdict == "proved", verdict
+
+
+def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
+    """With one message per HAN queue a read crossing the exchange would deadlock both (the hub
+    could not answer the query, the PPMID could not answer the read): the hub holds it back."""
+    from model.explicit import Interpreter
+    b = build(Scenario())
+    interp, system = Interpreter(b.system), b.system
+    state = interp.initial_state()
+
+    def do(action: str, **params: object) -> None:
+        nonlocal state
+        index = next(i.index for i in system.instances if i.action == action and dict(i.params) == params)
+        assert index in interp.enabled(state), action
+        state = interp.step(state, index)
+
+    do("SR11_4_submit", by="S1", d="P1", img="PPMID_v1", hash_ok=True)
+    do("CS05c_receive", d="P1")
+    do("OTA_query_next_image[P1]", d="P1")
+    do("SR11_2_submit", by="S1", d="P1")
+    relay = next(i.index for i in system.instances if i.action == "CH_relay_to_device" and dict(i.params) == {"d": "P1"})
+    assert relay not in interp.enabled(state)
+    for action in ("OTA_image_block", "OTA_upgrade_end[P1]", "CCS08_alert", "CS09_activate[P1]"):
+        do(action, d="P1")
+    assert relay in interp.enabled(state)  # the exchange is over: the read goes on
