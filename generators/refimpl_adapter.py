@@ -392,6 +392,10 @@ class RefimplAdapter:
             raise Refused(f"the DSP refuses to screen the local update: {type(err).__name__}: {err}") from None
         self._local(p, token)
 
+    def _do_DAY_tick(self, p: dict[str, Any]) -> None:
+        """Midnight starts the model's per-day counts (unobserved); the refimpl's daily alert is
+        driven step by step (CH_daily_version_alert), so its clock need not move."""
+
     # the attacker on the HAN
     def _han_queue(self, d: str) -> deque[Message]:
         return self.queues.setdefault(f"CH->{d}", deque())

@@ -37,9 +37,10 @@ class Parameters:
     anti_rollback: bool = True   # devices refuse an image older than the running one
     local_updates: bool = False  # installers may update firmware through a local port
     response_bound: int = 8    # k for bounded-response properties (system steps)
+    alert_budget: int = 1      # B for P-ALERT-BUDGET: unsolicited alerts per device per day
 
     LIMITS = {"ppmids": (0, 8), "hcalcs": (0, 8), "versions": (1, 4), "capacity": (1, 3),
-              "counter_max": (1, 7), "response_bound": (1, 40)}
+              "counter_max": (1, 7), "response_bound": (1, 40), "alert_budget": (1, 6)}
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in self.LIMITS.items():

@@ -47,6 +47,13 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
     for img, flag in m.cpl_listed.items():
         add(f"listed-was-listed[{img}]", "an image listed on the CPL now has been listed (ghost history)",
             implies(flag, m.cpl_ever[img]))
+    for r in m.hub_records:
+        add(f"hub-record-set[{r.name}]", "a firmware record the hub keeps always names an image", r != "none")
+    for d in m.devices:
+        for ch in (m.han_up[d], m.wan_up[d]):
+            for i, (present, slot) in enumerate(_messages(ch, ("CS09", "CS08_RESPONSE"))):
+                add(f"version-report-names-an-image[{ch.name}][{i}]",
+                    "a version report in flight (CS09, CS08 response) names an image", implies(present, slot["img"] != "none"))
     for d in m.devices:
         add(f"held-certified[{d}]", "an image a device holds was on the CPL when the DSP accepted it",
             implies(m.held[d] != "none", m.ever_on_cpl(m.held[d])))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.config import Parameters
-from model.lang import BOOL, FALSE, TRUE, EnumSort, Expr, IntSort, Var, any_of, const, ite, lookup, select
+from model.lang import BOOL, FALSE, TRUE, EnumSort, Expr, IntSort, Var, any_of, const, ite, lift, lookup, select
 from model.environment import MISADDRESSED_CS02B, declare_environment
 from model.system import Assign, Branch, Case, SystemBuilder, assign, case, otherwise, outcome
 
@@ -132,6 +132,12 @@ class Secmp0007:
         self.smi_version = {d: dsp.var(f"SMI[{d}].firmware_version", IMG, initial[d]) for d in self.devices}
         self.STATUS = EnumSort("SMIStatus", ("current", "update_in_progress", "failed"))
         self.smi_status = {d: dsp.var(f"SMI[{d}].status", self.STATUS, "current") for d in self.devices}
+        # Ghost: alerts about the device that no DCC request asked for, since the last day tick
+        # (saturating one above the budget); P-ALERT-BUDGET bounds it
+        self.g_alerts_today = {d: dsp.var(f"unsolicited_alerts_today[{d}]", IntSort(0, p.alert_budget + 1), 0,
+                                          ghost=True) for d in self.devices}
+        # what the day tick starts afresh (variants add their once-a-day state)
+        self.daily_resets: list[Var] = list(self.g_alerts_today.values())
         self.cs02b_due = {d: dsp.var(f"CS02b_due[{d}]", BOOL, False) for d in self.devices}
         ch = b.machine("CH")
         self.ch_image = {d: ch.var(f"ota_image[{d}]", IMG, "none") for d in self.ppmids}
@@ -202,6 +208,7 @@ class Secmp0007:
         self._ppmid()
         self._hcalcs()
         self._environment_faults_attacker()
+        self._clock()
 
     def _submitters(self) -> tuple[str, ...]:
         extra = ("Attacker",) if "compromised_key" in self.threats else ()
@@ -218,6 +225,17 @@ class Secmp0007:
         if by == "Attacker" or "old_supplier" in self.threats:
             return TRUE
         return self.registered == by
+
+    def count_unsolicited_alert(self, d: str, when: Expr | bool = True) -> Assign:
+        """Ghost bookkeeping for P-ALERT-BUDGET: one more unsolicited alert about ``d`` today."""
+        n, top = self.g_alerts_today[d], self.p.alert_budget + 1
+        return assign(n, ite(lift(when, BOOL) & (n < top), n + 1, n))
+
+    def _clock(self) -> None:
+        """The day tick: an environment step that starts a new day ("per day" properties)."""
+        self.b.machine("Clock").action(
+            "DAY_tick", lambda: case(TRUE, [assign(v, v.sort.decode(v.init)) for v in self.daily_resets]),
+            role="environment", joint=("CH",), doc="midnight: a new day begins (the hub's day starts with it)")
 
     def _relays_foreign_signature(self, by: str) -> bool:
         """Under compromised_key a supplier's DUIS channel may carry a CS06 signed with another
@@ -480,10 +498,13 @@ class Secmp0007:
         def relay_up(d: str) -> Case:
             up = self.han_up[d]
             is_kind = any_of(up.head("kind") == k for k in RELAYED_UP)
+            # an activation report (CS09, CS06 response) while the DSP awaits none is unsolicited
+            report = (up.head("kind") == "CS09") | (up.head("kind") == "CS06_RESPONSE")
             return case(up.nonempty() & is_kind & self.wan_up[d].has_room(), up.receive(),
                         self.wan_up[d].send(kind=_kind_map(up.head("kind"), self.wan_up[d].fields["kind"]),
                                          img=up.head("img"), outcome=up.head("outcome"),
-                                         g_genuine=up.head("g_genuine")))
+                                         g_genuine=up.head("g_genuine")),
+                        self.count_unsolicited_alert(d, report & (self.smi_status[d] != "update_in_progress")))
 
         if self.ppmids:
             ch.action("CS05c_receive", cs05c, params={"d": self.ppmids}, doc="GBCS CS05c: hub takes the PPMID image")

@@ -182,6 +182,10 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
                  "drop the image all the same)", ("CCS08_alert", "OTA_image_block"),
                  _any([_took_where(bm, "CCS08_alert", ("failure_alert",), lambda p: TRUE),
                        _took_where(bm, "OTA_image_block", ("hw_mismatch",), lambda p: TRUE)])),
+        Boundary("P-ALERT-BUDGET", "last-alert-of-the-day", "the hub raises a device's last unsolicited alert "
+                 "the budget allows today", ("CH_relay_to_DSP", "CH_daily_version_alert"),
+                 _any([_per_device(bm, "CH_relay_to_DSP", (), lambda d: _last_allowed(m, d) & _unasked_report(m, d)),
+                       _per_device(bm, "CH_daily_version_alert", (), lambda d: _last_allowed(m, d))])),
         Boundary("P-FAIL-VISIBLE", "refusal-alerted", "a device's refusal of an image reaches the DSP as a failure",
                  ("DSP_receive_CCS08", "DSP_receive_FDR"),
                  _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",), lambda d: TRUE),
@@ -191,6 +195,16 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
                  _any(_took_where(bm, a, (), lambda p, a=a: _holding(m, a)) for a in power)),
     ]
     return [b for b in candidates if b.event is not FALSE]
+
+
+def _last_allowed(m: Secmp0007, d: str) -> Expr:
+    return m.g_alerts_today[d] == m.p.alert_budget - 1
+
+
+def _unasked_report(m: Secmp0007, d: str) -> Expr:
+    """The hub relays an activation report about ``d`` while the DSP awaits none (as the model counts it)."""
+    kind = m.han_up[d].head("kind")
+    return ((kind == "CS09") | (kind == "CS06_RESPONSE")) & (m.smi_status[d] != "update_in_progress")
 
 
 def _holding(m: Secmp0007, action: str) -> Expr:

@@ -202,6 +202,11 @@ def p_hub_transient(bm: BuiltModel) -> list[Formula]:
     return out
 
 
+def p_alert_budget(bm: BuiltModel) -> Formula:
+    m = bm.model
+    return Invariant(all_of(m.g_alerts_today[d] <= m.p.alert_budget for d in m.devices))
+
+
 def p_bootable(bm: BuiltModel) -> Formula:
     m = bm.model
     return Invariant(all_of(m.running[d] != "none" for d in m.devices))
@@ -237,6 +242,9 @@ CATALOGUE: tuple[Property, ...] = (
     Property("P-HUB-TRANSIENT", "The Communications Hub holds no image longer than one transfer (within k "
              "steps of the OTA exchange, once faults stop) and keeps no firmware record: it transfers, it does "
              "not store.", "BR", "Q4; the working group's transfer-not-store concept", p_hub_transient),
+    Property("P-ALERT-BUDGET", "No device causes more than B alerts to the DCC per day that no DCC request asked "
+             "for (per-device part; the fleet's peak rate against a capacity C is `otaproof storm`).", "HIST",
+             "Q5; SECMP0062 throttling limits", p_alert_budget),
     Property("P-FAIL-VISIBLE", "Every failed or discarded transfer is reported to the supplier (CCS08 / "
              "verification-failed alert) within k steps, once faults stop.", "BR",
              "TUF: an attack must be detectable; IEC 62443-4-2 CR 3.4", p_fail_visible),

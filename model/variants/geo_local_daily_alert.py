@@ -1,11 +1,12 @@
 """``geo-local-daily-alert``: the manufacturer's 2019 proposal (b): keep local PPMID firmware
 updates alongside OTA; the PPMID reports its firmware version to the hub, which forwards it to
-the DCC in a daily alert, and the DSP updates the SMI from it. The model has no clock: the
-alert is a system step that carries a version the DSP has not been told (it happens eventually).
+the DCC in a daily alert, and the DSP updates the SMI from it. The alert is a system step that
+carries a version the DSP has not been told, at most once between two day ticks.
 Source: SECMP0007 working group, August 2019 (../shared/domain.md, "design questions").
 """
 
 from model.secmp0007 import Secmp0007
+from model.lang import BOOL
 from model.system import assign, case
 from model.variants import Variant, register
 
@@ -33,8 +34,11 @@ def _daily_alert(m: Secmp0007) -> None:
     ch = m.b.machine("CH")
     told = {d: ch.var(f"last_alerted_version[{d}]", m.IMAGE, m.IMAGE.decode(m.running[d].init)) for d in m.ppmids}
     m.hub_records += told.values()  # the hub keeps the version it forwards (P-HUB-TRANSIENT)
+    sent_today = {d: ch.var(f"daily_alert_sent[{d}]", BOOL, False) for d in m.ppmids}
+    m.daily_resets += sent_today.values()  # the day tick lets the next daily alert go
     ch.action("CH_daily_version_alert", lambda d: case(
-        (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
+        ~sent_today[d] & (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
+        assign(sent_today[d], True), m.count_unsolicited_alert(d),
         m.wan_up[d].send(kind="CS08_RESPONSE", img=m.running[d], g_genuine=True)),
         params={"d": m.ppmids}, doc="daily alert: the hub forwards the PPMID's firmware version to the DCC")
     for d in m.ppmids:  # the new version is on its way: the alert is due, or in the hub-to-DSP queue

@@ -113,3 +113,45 @@ def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
     for action in ("OTA_image_block", "OTA_upgrade_end[P1]", "CCS08_alert", "CS09_activate[P1]"):
         do(action, d="P1")
     assert relay in interp.enabled(state)  # the exchange is over: the read goes on
+
+
+def test_the_daily_alert_goes_at_most_once_between_day_ticks() -> None:
+    """Proposal (b) with three versions: two local updates in a day give one alert until midnight."""
+    from model.config import Parameters
+    from model.explicit import Interpreter
+    b = build(Scenario("geo-local-daily-alert", parameters=Parameters(versions=3)))
+    interp, system = Interpreter(b.system), b.system
+    state = interp.initial_state()
+
+    def index(action: str, **params: object) -> int:
+        return next(i.index for i in system.instances if i.action == action and dict(i.params) == params)
+
+    def do(action: str, **params: object) -> None:
+        nonlocal state
+        assert index(action, **params) in interp.enabled(state), action
+        state = interp.step(state, index(action, **params))
+
+    do("LOCAL_installer_update[P1]", img="PPMID_v2")
+    do("CH_daily_version_alert", d="P1")
+    do("DSP_receive_CS08_response", d="P1")
+    do("LOCAL_installer_update[P1]", img="PPMID_v3")
+    assert index("CH_daily_version_alert", d="P1") not in interp.enabled(state)
+    do("DAY_tick")
+    do("CH_daily_version_alert", d="P1")
+    assert system.var("DSP.unsolicited_alerts_today[P1]").sort.decode(
+        state[system.var("DSP.unsolicited_alerts_today[P1]").index]) == 1
+
+
+@pytest.mark.parametrize("variant,threats,proved", [("secmp0007", frozenset(), True),
+                                                    ("geo-local-daily-alert", frozenset(), True),
+                                                    ("secmp0007", frozenset({"han_mitm"}), False)])
+def test_alert_budget_per_device(variant: str, threats: frozenset[str], proved: bool) -> None:
+    """Q5, per device: the approved design raises no unsolicited alert, proposal (b) one a day; an
+    attacker on the HAN makes the hub relay as many spoofed activation reports as it likes."""
+    verdict = run_engine(build(Scenario(variant, threats)), get_property("P-ALERT-BUDGET"),
+                         "pdr" if proved else "bmc", Budget(timeout=60, depth=6))
+    if proved:
+        assert verdict.verdict == "proved", verdict
+    else:
+        assert isinstance(verdict, Violated), verdict
+        assert [s.action for s in verdict.trace.steps].count("CH_relay_to_DSP") == 2
