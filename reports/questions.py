@@ -30,8 +30,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question("Q3", "How will the information given in SR 8.2 Read Inventory be affected?", ("P-INVENTORY",)),
     Question("Q4", "Should the Communications Hub be required to store firmware information and/or forward it on?",
              ("P-HUB-TRANSIENT", "P-SMI-BOUNDED", "P-REPORT-AUTH"), ("none", "han_mitm")),
-    Question("Q5", "Could the proposed daily alert from the IHD/PPMID to the CH constitute an alert storm?", (),
-             storm=True),
+    Question("Q5", "Could the proposed daily alert from the IHD/PPMID to the CH constitute an alert storm?",
+             ("P-ALERT-BUDGET",), ("none", "han_mitm"), storm=True),
     Question("Stranding", "Does banning local updates risk stranding a device after supplier churn?", (),
              not_yet_modelled=("P-NO-STRAND (from every reachable state the newest CPL firmware is reachable)",)),
 )
