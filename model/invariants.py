@@ -49,6 +49,8 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
             implies(flag, m.cpl_ever[img]))
     for r in m.hub_records:
         add(f"hub-record-set[{r.name}]", "a firmware record the hub keeps always names an image", r != "none")
+    for name, statement, expr in m.variant_lemmas:
+        add(name, statement, expr)
     for d in m.devices:
         for ch in (m.han_up[d], m.wan_up[d]):
             for i, (present, slot) in enumerate(_messages(ch, ("CS09", "CS08_RESPONSE"))):
@@ -72,14 +74,34 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         model = m.model_of(d)
         add(f"held-fits[{d}]", "a device holds only images for its model and hardware (it verified them)",
             implies(m.held[d] != "none", m.fits(m.held[d], model)))
+        add(f"held-signed[{d}]", "a device holds only manufacturer-signed images (it verified them)",
+            implies(m.held[d] != "none", m.signed(m.held[d])))
         add(f"held-not-older[{d}]", "a device holds only images not older than what it runs (anti-rollback)",
             implies(m.held[d] != "none", m.version_of(m.held[d]) >= m.version_of(m.running[d])))
         add(f"running-valid[{d}]", "a device always runs some image", m.running[d] != "none")
+        add(f"running-fits[{d}]", "a device runs an image for its model and hardware", m.fits(m.running[d], model))
+        add(f"running-signed[{d}]", "a device runs only manufacturer-signed images (every path checks it)",
+            m.signed(m.running[d]))
+        for ch in (m.han_up[d], m.wan_up[d]):
+            for i, (present, slot) in enumerate(_messages(ch, ("CS09", "CS08_RESPONSE"))):
+                add(f"version-report-names-model[{ch.name}][{i}]",
+                    "a version report in flight names an image of the device's model",
+                    implies(present, m.for_model(slot["img"], model)))
+                add(f"version-report-not-newer[{ch.name}][{i}]",
+                    "a version report in flight names no version newer than the device runs",
+                    implies(present, m.version_of(slot["img"]) <= m.version_of(m.running[d])))
+                add(f"version-report-names-runnable[{ch.name}][{i}]",
+                    "a version report in flight names a signed image that fits the device (one it can run)",
+                    implies(present, m.fits(slot["img"], model) & m.signed(slot["img"])))
         if d in m.hcalcs:
             add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
                 implies(m.pending[d], m.held[d] != "none"))
         add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
             m.for_model(m.smi_version[d], model))
+        add(f"smi-not-newer[{d}]", "the SMI records no version newer than the device runs (reports only lag)",
+            m.version_of(m.smi_version[d]) <= m.version_of(m.running[d]))
+        add(f"smi-names-runnable[{d}]", "the SMI records a signed image that fits the device",
+            m.fits(m.smi_version[d], model) & m.signed(m.smi_version[d]))
         for side in ("wan_down", "han_down", "han_up", "wan_up"):
             ch = getattr(m, side)[d]
             for i, slot in enumerate(ch.slots):

@@ -75,6 +75,8 @@ class Secmp0007:
         # firmware records the hub keeps about its devices (none in the approved design, where the
         # hub transfers images and stores nothing); variants that add one register it here
         self.hub_records: list[Var] = []
+        # candidate lemmas a variant states about its own state: (name, statement, expression)
+        self.variant_lemmas: list[tuple[str, str, Expr]] = []
         self._declare_state()
         self._declare_actions()
 

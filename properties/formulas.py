@@ -13,6 +13,7 @@ REACH: from every reachable state some sequence of legitimate actions reaches ``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite
@@ -116,6 +117,10 @@ def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list
     response is at some stage, and at each stage at most c counted steps have passed."""
     out = [Lemma(f"response[{n}]-idle-counter", "no steps are counted while nothing is owed",
                  implies(~owed, waited == 0))]
+    now = _in_the_state(br.response)
+    if now is not None:  # a response about the post-state: once it holds, nothing is owed any more
+        out.append(Lemma(f"response[{n}]-not-yet", "while a response is owed it has not happened",
+                         implies(owed, ~now)))
     if br.stages:
         out.append(Lemma(f"response[{n}]-on-its-way", "while a response is owed it is at one of its stages",
                          implies(owed, any_of(br.stages))))
@@ -134,6 +139,29 @@ def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list
                                  "a bound on the steps waited at this stage only, with something ahead of it",
                                  implies(alone & queue, waited <= c)))
     return out
+
+
+def _in_the_state(e: Expr) -> Expr | None:
+    """``e`` with every ``Next(x)`` read as ``x`` (a one-state predicate), or None if ``e`` also
+    reads a pre-state variable or the action, and so says something about a step."""
+    if isinstance(e, Next):
+        return e.var
+    if isinstance(e, (Var, Fired)):
+        return None
+    changes = {}
+    for f in dataclasses.fields(e):  # type: ignore[arg-type]
+        val = getattr(e, f.name)
+        if isinstance(val, Expr):
+            sub = _in_the_state(val)
+            if sub is None:
+                return None
+            changes[f.name] = sub
+        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
+            subs = [_in_the_state(x) for x in val]
+            if any(x is None for x in subs):
+                return None
+            changes[f.name] = tuple(subs)
+    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
 
 
 def changed(var_expr: Expr) -> Expr:

@@ -6,7 +6,7 @@ Source: SECMP0007 working group, August 2019 (../shared/domain.md, "design quest
 """
 
 from model.secmp0007 import Secmp0007
-from model.lang import BOOL
+from model.lang import BOOL, implies
 from model.system import assign, case
 from model.variants import Variant, register
 
@@ -28,6 +28,21 @@ def smi_from_version_reads(m: Secmp0007) -> None:
     m.b.replace_action("DSP_receive_CS08_response", receive)
 
 
+def _alert_lemmas(m: Secmp0007, told: dict, sent_today: dict) -> list:  # type: ignore[type-arg]
+    """Candidate invariants of the alert state (Houdini keeps the inductive ones)."""
+    out = []
+    for d in m.ppmids:
+        out += [(f"alerted-not-newer[{d}]", "the hub has alerted no version newer than the PPMID runs",
+                 m.version_of(told[d]) <= m.version_of(m.running[d])),
+                (f"alerted-runnable[{d}]", "the hub alerts only images the PPMID can run",
+                 m.fits(told[d], "PPMID") & m.signed(told[d])),
+                (f"alerted-today-was-a-change[{d}]", "today's alert reported a version newer than the first",
+                 implies(sent_today[d], m.version_of(told[d]) > m.version_of(m.const_image("PPMID_v1")))),
+                (f"alerted-today-is-current[{d}]", "after today's alert the PPMID still runs the alerted version",
+                 implies(sent_today[d], told[d] == m.running[d]))]
+    return out
+
+
 def _daily_alert(m: Secmp0007) -> None:
     local_updates_for_ppmids_only(m)
     smi_from_version_reads(m)
@@ -36,6 +51,7 @@ def _daily_alert(m: Secmp0007) -> None:
     m.hub_records += told.values()  # the hub keeps the version it forwards (P-HUB-TRANSIENT)
     sent_today = {d: ch.var(f"daily_alert_sent[{d}]", BOOL, False) for d in m.ppmids}
     m.daily_resets += sent_today.values()  # the day tick lets the next daily alert go
+    m.variant_lemmas += _alert_lemmas(m, told, sent_today)
     ch.action("CH_daily_version_alert", lambda d: case(
         ~sent_today[d] & (told[d] != m.running[d]) & m.wan_up[d].has_room(), assign(told[d], m.running[d]),
         assign(sent_today[d], True), m.count_unsolicited_alert(d),
