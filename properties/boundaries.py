@@ -68,35 +68,31 @@ def _sr_not_on_cpl(bm: BuiltModel, ever_listed: bool) -> Expr:
     return _any(_took_where(bm, a, ("rejected_not_on_cpl",), where) for a in ("SR11_4_submit", "SR11_1_submit"))
 
 
-def _device_refuses(bm: BuiltModel, model_matches: bool | None, rollback: bool) -> Expr:
-    """A device refuses a manufacturer-signed image whose only fault is the one asked for:
-    another device model (``model_matches`` False), another hardware revision (True), or an
-    older version than the one running (``rollback``)."""
+def _device_refuses(bm: BuiltModel, fault: str) -> Expr:
+    """A device refuses a manufacturer-signed image whose only fault is ``fault``: "other-model"
+    (it fits the other device model's hardware), "other-hardware" (its model, another hardware
+    revision) or "older" (older than the image running)."""
     m: Secmp0007 = bm.model
     terms = []
     for d in m.devices:
         img, kind = m.han_down[d].head("img"), m.model_of(d)
+        other = "HCALCS" if kind == "PPMID" else "PPMID"
         older = m.version_of(img) < m.version_of(m.running[d])
-        if rollback:
-            reason = m.fits(img, kind) & older
-        elif model_matches:
-            reason = m.for_model(img, kind) & ~m.fits(img, kind)
-        else:  # the image fits the other model's hardware: only the model check can refuse it
-            other = "HCALCS" if kind == "PPMID" else "PPMID"
-            reason = m.fits(img, other) & ~older
+        reason = {"older": m.fits(img, kind) & older,
+                  "other-hardware": m.for_model(img, kind) & ~m.fits(img, kind),
+                  "other-model": m.fits(img, other) & ~older}[fault] & m.signed(img)
         if d in m.ppmids:
-            branch = "rollback_discarded" if rollback else "hw_mismatch"
-            terms.append(_took_where(bm, f"OTA_upgrade_end[{d}]", (branch,), lambda p, r=reason, i=img: r & m.signed(i)))
+            branch = "rollback_discarded" if fault == "older" else "hw_mismatch"
+            terms.append(_took_where(bm, f"OTA_upgrade_end[{d}]", (branch,), lambda p, r=reason: r))
         else:
-            terms.append(_took_where(bm, f"FW_receive_image[{d}]", ("verification_failed",),
-                                     lambda p, r=reason, i=img: r & m.signed(i)))
+            terms.append(_took_where(bm, f"FW_receive_image[{d}]", ("verification_failed",), lambda p, r=reason: r))
     return _any(terms)
 
 
 def _hcalcs_cs06(bm: BuiltModel, branch: str, where: Callable[[str], Expr]) -> Expr:
-    m = bm.model
+    """An HCALCS's CS06 handling took ``branch`` with ``where(d)`` on the pre-state."""
     return _any(_took_where(bm, f"CS06_activate_firmware[{d}]", (branch,), lambda p, d=d: where(d))
-                  for d in m.hcalcs)
+                for d in bm.model.hcalcs)
 
 
 def _per_device(bm: BuiltModel, action: str, branches: Iterable[str], where: Callable[[str], Expr]) -> Expr:
@@ -140,15 +136,15 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
                  "other than the one the command names", cs06,
                  _hcalcs_cs06(bm, "hash_mismatch", lambda d: m.signed(m.held[d]) & m.ever_on_cpl(m.held[d]))),
         Boundary("P-NO-ROLLBACK", "older-genuine-image", "a device refuses a genuine image for it that is older "
-                 "than the one it runs", devices_verify, _device_refuses(bm, None, rollback=True)),
+                 "than the one it runs", devices_verify, _device_refuses(bm, "older")),
         Boundary("P-REPLAY", "equal-counter", "a device refuses a command from its trusted supplier whose counter "
                  "equals the last one it accepted", cs06,
                  _hcalcs_cs06(bm, "stale_counter", lambda d: (m.han_down[d].head("ctr") == m.last_ctr[d])
                               & (m.han_down[d].head("orig") == m.anchor[d]))),
         Boundary("P-COMPAT", "other-model", "a device refuses a genuine image for the other device model",
-                 devices_verify, _device_refuses(bm, False, rollback=False)),
+                 devices_verify, _device_refuses(bm, "other-model")),
         Boundary("P-COMPAT", "other-hardware", "a device refuses a genuine image of its model for another "
-                 "hardware revision", devices_verify, _device_refuses(bm, True, rollback=False)),
+                 "hardware revision", devices_verify, _device_refuses(bm, "other-hardware")),
         Boundary("P-SMI", "failed-transfer", "a failure report reaches the DSP while the SMI shows an update in "
                  "progress", ("DSP_receive_CCS08", "DSP_receive_FDR"),
                  _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",),
