@@ -8,8 +8,9 @@ Values are encoded as small non-negative integers: bool 0/1, enum index, int val
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 
 class ModelError(Exception):
@@ -492,6 +493,18 @@ def lookup(key: Expr, table: dict[object, object], result: Sort) -> Expr:
 
 def select(items: Sequence[Expr], index: Expr) -> Expr:
     return Select(tuple(items), index)
+
+
+def map_children(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``e`` with ``fn`` applied to each direct sub-expression (``e`` itself if it has none)."""
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(e):  # type: ignore[arg-type]
+        val = getattr(e, f.name)
+        if isinstance(val, Expr):
+            changes[f.name] = fn(val)
+        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
+            changes[f.name] = tuple(fn(x) for x in val)
+    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
 
 
 def walk(e: Expr) -> Iterable[Expr]:

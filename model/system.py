@@ -39,6 +39,7 @@ from model.lang import (
     any_of,
     ite,
     lift,
+    map_children,
     walk,
 )
 
@@ -352,20 +353,11 @@ class System:
 
 def _rebind(e: Expr, mapping: dict[int, Var]) -> Expr:
     """Replace monitor variables declared before numbering by their numbered copies."""
-    import dataclasses
-
     if isinstance(e, Var):
         return mapping.get(id(e), e)
     if isinstance(e, (Const, Fired)):
         return e
-    changes = {}
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        val = getattr(e, f.name)
-        if isinstance(val, Expr):
-            changes[f.name] = _rebind(val, mapping)
-        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
-            changes[f.name] = tuple(_rebind(x, mapping) for x in val)
-    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
+    return map_children(e, lambda x: _rebind(x, mapping))
 
 
 def monitor_var(name: str, sort: Sort, init: object) -> Var:

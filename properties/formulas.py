@@ -13,10 +13,9 @@ REACH: from every reachable state some sequence of legitimate actions reaches ``
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite
+from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite, map_children
 from model.invariants import Lemma
 from model.system import MonitorUpdate, System, monitor_var
 
@@ -141,27 +140,23 @@ def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list
     return out
 
 
+class _ReadsTheStep(Exception):
+    """An expression reads a pre-state variable or the action (see ``_in_the_state``)."""
+
+
 def _in_the_state(e: Expr) -> Expr | None:
     """``e`` with every ``Next(x)`` read as ``x`` (a one-state predicate), or None if ``e`` also
     reads a pre-state variable or the action, and so says something about a step."""
-    if isinstance(e, Next):
-        return e.var
-    if isinstance(e, (Var, Fired)):
+    def now(x: Expr) -> Expr:
+        if isinstance(x, Next):
+            return x.var
+        if isinstance(x, (Var, Fired)):
+            raise _ReadsTheStep
+        return map_children(x, now)
+    try:
+        return now(e)
+    except _ReadsTheStep:
         return None
-    changes = {}
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        val = getattr(e, f.name)
-        if isinstance(val, Expr):
-            sub = _in_the_state(val)
-            if sub is None:
-                return None
-            changes[f.name] = sub
-        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
-            subs = [_in_the_state(x) for x in val]
-            if any(x is None for x in subs):
-                return None
-            changes[f.name] = tuple(subs)
-    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
 
 
 def changed(var_expr: Expr) -> Expr:
