@@ -175,8 +175,9 @@ class Interpreter:
                 return self._apply(s, ci, b)
         raise ModelError(f"action {ci.instance.label} is not enabled (no branch applies)")
 
-    def successors(self, s: State) -> Iterator[tuple[int, State]]:
-        for ci in self._compiled:
+    def successors(self, s: State, among: Sequence[int] | None = None) -> Iterator[tuple[int, State]]:
+        """(instance, successor) for every enabled instance (of ``among`` only, if given)."""
+        for ci in self._compiled if among is None else (self._compiled[i] for i in among):
             i = ci.instance.index
             if not ci.guard(s, s, i):
                 continue

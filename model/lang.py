@@ -531,3 +531,32 @@ def walk(e: Expr) -> Iterable[Expr]:
             stack += list(n.items) + [n.index]
         elif isinstance(n, Next):
             stack.append(n.var)
+
+
+def simplify(e: Expr) -> Expr:
+    """``e`` with constant sub-expressions folded (a fixed lookup of a constant, an array read at
+    a constant index, Boolean connectives with constant arguments, comparisons of constants).
+
+    The result has the same value in every state; what it no longer reads (an attribute of a
+    fixed image, say) is what lets cone-of-influence slicing drop variables."""
+    e = map_children(e, simplify)
+    if isinstance(e, Lookup) and isinstance(e.key, Const):
+        return Const(e.sort, e.table[e.key.code])
+    if isinstance(e, Select) and isinstance(e.index, Const):
+        return e.items[min(e.index.code, len(e.items) - 1)]
+    if isinstance(e, Not) and isinstance(e.arg, Const):
+        return Const(BOOL, 1 - e.arg.code)
+    if isinstance(e, (And, Or)):
+        absorbing, neutral = (0, 1) if isinstance(e, And) else (1, 0)
+        if any(isinstance(a, Const) and a.code == absorbing for a in e.args):
+            return Const(BOOL, absorbing)
+        rest = tuple(a for a in e.args if not (isinstance(a, Const) and a.code == neutral))
+        if not rest:
+            return Const(BOOL, neutral)
+        return rest[0] if len(rest) == 1 else type(e)(rest)
+    if isinstance(e, Ite) and isinstance(e.cond, Const):
+        return e.then if e.cond.code else e.other
+    if isinstance(e, Cmp) and isinstance(e.left, Const) and isinstance(e.right, Const):
+        a, b = e.left.code, e.right.code
+        return Const(BOOL, int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b}[e.op]))
+    return e

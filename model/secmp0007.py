@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from model.config import Parameters
 from model.lang import BOOL, FALSE, TRUE, EnumSort, Expr, IntSort, Var, any_of, const, ite, lift, lookup, select
 from model.environment import MISADDRESSED_CS02B, declare_environment
-from model.system import Assign, Branch, Case, SystemBuilder, assign, case, otherwise, outcome
+from model.system import Assign, Branch, Case, Instance, SystemBuilder, assign, case, otherwise, outcome
 
 SUPPLIERS = ("S1", "S2")
 OUTCOMES = ("none", "success", "image_discarded", "hw_mismatch", "transfer_failure",
@@ -77,6 +77,11 @@ class Secmp0007:
         self.hub_records: list[Var] = []
         # candidate lemmas a variant states about its own state: (name, statement, expression)
         self.variant_lemmas: list[tuple[str, str, Expr]] = []
+        # Suppliers are not obliged to support firmware on HAN devices (../shared/domain.md): S2,
+        # the supplier a consumer can switch to, does not support this manufacturer's firmware.
+        # Only recovery (P-NO-STRAND) reads it; safety checks keep every supplier able to submit,
+        # which over-approximates what suppliers do, so their verdicts stay conservative.
+        self.supports_firmware = {"S1": True, "S2": False}
         self._declare_state()
         self._declare_actions()
 
@@ -115,6 +120,18 @@ class Secmp0007:
 
     def model_of(self, d: str) -> str:
         return "PPMID" if d in self.ppmids else "HCALCS"
+
+    NOT_RECOVERY = ("CoS_change_of_supplier", "CPL_list_entry", "CPL_remove_entry")
+
+    def legitimate_recovery(self, inst: Instance) -> bool:
+        """May this action instance be part of bringing a device up to date (P-NO-STRAND)? The
+        process's own steps and what installers and suppliers do, except a change of supplier
+        (the consumer's choice, not a recovery mechanism), CPL changes (the yardstick stays put),
+        and requests by a party that does not support the firmware (or by the attacker)."""
+        if inst.role not in ("system", "environment") or inst.action in self.NOT_RECOVERY:
+            return False
+        by = dict(inst.params).get("by")
+        return by is None or self.supports_firmware.get(str(by), False)
 
     # ---- state -------------------------------------------------------------------------
     def _declare_state(self) -> None:

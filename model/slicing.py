@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from model.lang import Const, Expr, Fired, Next, Var, walk
+from model.lang import Const, Expr, Fired, Next, Var, simplify, walk
 from model.system import Assign, Branch, Instance, MonitorUpdate, System
 
 
@@ -99,6 +99,19 @@ def cone_of_influence(system: System, predicate: Expr) -> Slice:
     sliced = System(system.name, tuple(new_vars[o] for o in keep), instances, monitors, system.machines,
                     system.parameters, system.threats, system.faults, system.actions)
     return Slice(sliced, re(predicate), tuple(i.index for i in kept_instances), new_vars)
+
+
+def constant_folded(system: System) -> System:
+    """The same system with every guard, condition, assignment and monitor constant-folded
+    (instance indices unchanged), so that slicing sees only what an expression really reads."""
+    instances = tuple(
+        Instance(i.index, i.machine, i.action, i.params, i.role, simplify(i.guard),
+                 tuple(Branch(b.name, simplify(b.cond), tuple(Assign(a.var, simplify(a.value)) for a in b.assigns))
+                       for b in i.branches))
+        for i in system.instances)
+    monitors = tuple(MonitorUpdate(m.var, simplify(m.value)) for m in system.monitors)
+    return System(system.name, system.variables, instances, monitors, system.machines,
+                  system.parameters, system.threats, system.faults, system.actions)
 
 
 def _renumber(e: Expr, vars_: dict[int, Var], insts: dict[int, int]) -> Expr:

@@ -85,3 +85,6 @@ def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_t
             if isinstance(o.verdict, Violated):
                 console.print(f"\n[bold]{o.property.id}[/]: {o.property.statement}")
                 console.print(step_table(o.verdict.trace))
+                if o.property.kind == "REACH":
+                    console.print("From the last state no sequence of legitimate actions reaches the target "
+                                  "(established on the full reachable graph of the property's cone of influence).")

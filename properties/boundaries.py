@@ -186,6 +186,14 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
                  ("DSP_receive_CCS08", "DSP_receive_FDR"),
                  _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",), lambda d: TRUE),
                          _per_device(bm, "DSP_receive_FDR", ("verification_failed",), lambda d: TRUE)])),
+        Boundary("P-NO-STRAND", "anchor-to-unsupporting-supplier", "a PPMID's trust anchor is replaced by a "
+                 "supplier that does not support its firmware (from then on only that supplier can update it "
+                 "over the air)", tuple(f"CS02b_update_supplier_anchor[{d}]" for d in m.ppmids),
+                 _any(_took_where(bm, f"CS02b_update_supplier_anchor[{d}]", (),
+                                  lambda p, d=d: (m.han_down[d].head("kind") == "CS02b")
+                                  & any_of(m.han_down[d].head("orig") == s for s in SUPPLIERS
+                                           if not m.supports_firmware[s]))
+                      for d in m.ppmids)),
         Boundary("P-BOOTABLE", "power-loss-holding", "power is lost while a device or the hub holds an image that "
                  "has not been activated", power,
                  _any(_took_where(bm, a, (), lambda p, a=a: _holding(m, a)) for a in power)),

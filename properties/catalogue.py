@@ -13,7 +13,7 @@ from model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, imp
 from model.invariants import in_flight
 from model.secmp0007 import SUPPLIERS, Secmp0007
 from model.variants import BuiltModel
-from properties.formulas import BoundedResponse, Formula, Invariant, StepInvariant, changed
+from properties.formulas import BoundedResponse, Formula, Invariant, Reach, StepInvariant, changed
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,22 @@ def p_alert_budget(bm: BuiltModel) -> Formula:
     return Invariant(all_of(m.g_alerts_today[d] <= m.p.alert_budget for d in m.devices))
 
 
+def p_no_strand(bm: BuiltModel) -> list[Formula]:
+    """One REACH per hub OTA client (PPMID; the IHD where in scope): the devices the stranding
+    concern and the local-update proposals are about. HCALCSs are left out: their recovery needs
+    fresh originator counters, which the model bounds (counter_max), so a bounded supplier would
+    strand them in every design (docs/model.md)."""
+    m = bm.model
+    legit = frozenset(i.index for i in bm.system.instances if m.legitimate_recovery(i))
+    out: list[Formula] = []
+    for d in m.ppmids:
+        newest = [implies(m.cpl_listed[i], m.version_of(m.running[d]) >= info.version)
+                  for i, info in m.catalogue.items() if i in m.cpl_listed and info.model == "PPMID" and info.hw_ok]
+        out.append(Reach(all_of(newest), legitimate=legit,
+                         subject=f"{d} runs the newest CPL-listed firmware for its model"))
+    return out
+
+
 def p_bootable(bm: BuiltModel) -> Formula:
     m = bm.model
     return Invariant(all_of(m.running[d] != "none" for d in m.devices))
@@ -248,6 +264,10 @@ CATALOGUE: tuple[Property, ...] = (
     Property("P-FAIL-VISIBLE", "Every failed or discarded transfer is reported to the supplier (CCS08 / "
              "verification-failed alert) within k steps, once faults stop.", "BR",
              "TUF: an attack must be detectable; IEC 62443-4-2 CR 3.4", p_fail_visible),
+    Property("P-NO-STRAND", "From every reachable state, some sequence of legitimate actions brings the device "
+             "to the newest CPL-listed firmware for its model, including after a change of supplier to a supplier "
+             "that does not support the device's firmware.", "REACH",
+             "the manufacturer's stranding concern", p_no_strand),
     Property("P-BOOTABLE", "A device always has a valid running image; a power loss mid-transfer or "
              "mid-activation leaves the old or the new valid image.", "INV",
              "SUIT / RFC 9019 robustness; PSA firmware update states", p_bootable),

@@ -19,7 +19,7 @@ from typing import Callable
 from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
-from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr
+from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
 from properties.engines.strengthen import Strengthening, model_lemmas
 from properties.formulas import Reach, to_safety
 from properties.verdict import Budget, Unknown, Verdict
@@ -30,7 +30,8 @@ ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
 }
 FIRST_STAGE = "lemmas"
 PORTFOLIO = ("bmc", "pdr", "kind")
-ENGINE_CHOICES = (*ENGINES, "portfolio")
+REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
+ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,14 @@ class Outcome:
     verdict: Verdict
 
 
-def _problem(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Problem | Reach:
+def _problem(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Problem | list[Reach]:
+    """What the engines check: a safety task, or the REACH formulas (their conjunction)."""
     formula = prop.formula(built)
-    if isinstance(formula, Reach):
-        return formula
+    reach = [f for f in (formula if isinstance(formula, list) else [formula]) if isinstance(f, Reach)]
+    if reach:
+        if isinstance(formula, list) and len(reach) != len(formula):
+            raise TypeError(f"{prop.id}: REACH formulas cannot be mixed with other kinds")
+        return reach
     sc = built.scenario
     task = to_safety(built.system, formula)
     task = dataclasses.replace(task, lemmas=built.lemmas + task.lemmas)
@@ -55,11 +60,15 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
     if already computed)."""
     job = _problem(built, prop, known if engine in (FIRST_STAGE, "bmc") else None)
     sc = built.scenario
-    if isinstance(job, Reach):
+    if isinstance(job, list):
+        if engine == "recovery":
+            return recovery.check(built.system, job, budget)
         if engine not in ("explicit", "portfolio"):
-            return Unknown(engine, 0.0, "REACH properties are checked by the explicit engine only")
+            return Unknown(engine, 0.0, "REACH properties are checked by the recovery and explicit engines only")
         return explicit.check_reach(built.system, job, prop.id, tuple(sorted(sc.threats)),
                                     tuple(sorted(sc.faults)), budget)
+    if engine == "recovery":
+        return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
     return ENGINES[engine](job, budget)
 
 
@@ -83,9 +92,10 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
                [(p, e) for e in PORTFOLIO for p in range(len(props))]
     else:
         jobs = [(p, engine) for p in range(len(props))]
-    if any(isinstance(_problem(built, p), Reach) for p in props):
-        jobs = [(p, "explicit") if isinstance(_problem(built, props[p]), Reach) else (p, e) for p, e in jobs]
-        jobs = list(dict.fromkeys(jobs))
+    reach = {p for p in range(len(props)) if isinstance(_problem(built, props[p]), list)}
+    if reach:  # REACH: its own engines (both race under the portfolio)
+        own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
+        jobs = [j for j in jobs if j[0] not in reach] + [(p, e) for p in sorted(reach) for e in own]
     known = None
     if any(e == FIRST_STAGE for _, e in jobs):  # the model's lemmas: one Houdini run for every property
         found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)

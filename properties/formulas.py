@@ -8,7 +8,7 @@ BR:    after a trigger step, the response must happen within ``k`` counted syste
        count: "faults stop" fairness), and the system may not come to rest (no system action
        enabled) while the response is owed.
 REACH: from every reachable state some sequence of legitimate actions reaches ``target``
-       (AG EF target); checked on the explicit state graph only.
+       (AG EF target); checked on the explicit state graph of the target's cone of influence.
 """
 
 from __future__ import annotations
@@ -49,8 +49,19 @@ class BoundedResponse:
 
 @dataclass(frozen=True)
 class Reach:
+    """AG EF target: from every reachable state, some sequence of legitimate steps reaches
+    ``target``. The legitimate steps are the instances in ``legitimate`` (when given) or else
+    every instance of ``roles``; ``subject`` says in words what is reached."""
+
     target: Expr
     roles: tuple[str, ...] = ("system", "environment")
+    legitimate: frozenset[int] | None = None
+    subject: str = "the target"
+
+    def legitimate_instances(self, system: System) -> frozenset[int]:
+        if self.legitimate is not None:
+            return self.legitimate
+        return frozenset(i.index for i in system.instances if i.role in self.roles)
 
 
 Formula = Invariant | StepInvariant | BoundedResponse | Reach

@@ -11,7 +11,9 @@ from properties.trace import Trace
 class Certificate:
     """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
 
-    kind: str  # "inductive-invariant" (PDR), "k-inductive" (k-induction), "reachable-set" (explicit)
+    kind: str  # "inductive-invariant" (PDR), "k-inductive" (k-induction), "reachable-set" (explicit),
+    #            "ranking" (explicit REACH: distance to the target over every reachable state),
+    #            "one-step-recovery" (REACH: every state off the target has a legitimate step into it)
     smtlib: str
     size: int  # clauses (PDR), k (k-induction), states (explicit)
     checked: bool = False
@@ -29,7 +31,8 @@ class Proved:
     @property
     def detail(self) -> str:
         c = self.certificate
-        unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states"}[c.kind]
+        unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states",
+                "ranking": "states", "one-step-recovery": "recovery steps"}[c.kind]
         lemmas = f" + {len(c.lemmas)} lemmas" if c.lemmas else ""
         return f"{c.kind}, {unit}={c.size}{lemmas}"
 

@@ -19,7 +19,6 @@ class Question:
     properties: tuple[str, ...]
     threat_models: tuple[str, ...] = ("none",)
     storm: bool = False
-    not_yet_modelled: tuple[str, ...] = ()  # evidence the model cannot give yet (named, never invented)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -32,8 +31,8 @@ QUESTIONS: tuple[Question, ...] = (
              ("P-HUB-TRANSIENT", "P-SMI-BOUNDED", "P-REPORT-AUTH"), ("none", "han_mitm")),
     Question("Q5", "Could the proposed daily alert from the IHD/PPMID to the CH constitute an alert storm?",
              ("P-ALERT-BUDGET",), ("none", "han_mitm"), storm=True),
-    Question("Stranding", "Does banning local updates risk stranding a device after supplier churn?", (),
-             not_yet_modelled=("P-NO-STRAND (from every reachable state the newest CPL firmware is reachable)",)),
+    Question("Stranding", "Does banning local updates risk stranding a device after supplier churn?",
+             ("P-NO-STRAND",)),
 )
 
 def _where(row: Row) -> str:
@@ -51,14 +50,26 @@ def property_findings(pid: str, rows: list[Row], models: tuple[str, ...]) -> tup
                 continue
             v = o.verdict
             if isinstance(v, Violated):
-                first = v.trace.steps[-1].action if v.trace.steps else "the initial state"
-                violated.append(f"{_where(row)} ({len(v.trace.steps)}-step trace ending in {first}; "
-                                f"evidence: {evidence_id(row, pid)})")
+                violated.append(f"{_where(row)} ({_trace_summary(v)}; evidence: {evidence_id(row, pid)})")
             elif v.verdict == "proved":
                 proved.append(_where(row))
             else:
                 unknown.append(_where(row))
     return proved, violated, unknown
+
+
+SPELLED_OUT_STEPS = 4  # a trace this short is named step by step in an answer
+
+
+def _trace_summary(v: Violated) -> str:
+    """A counterexample in a few words: every step of a short one, else its length and last step."""
+    steps = v.trace.steps
+    if not steps:
+        return "violated in the initial state"
+    if len(steps) <= SPELLED_OUT_STEPS:
+        named = ", ".join(f"{s.action}({', '.join(f'{k}={x}' for k, x in s.parameters.items())})" for s in steps)
+        return f"{len(steps)}-step trace: {named}"
+    return f"{len(steps)}-step trace ending in {steps[-1].action}"
 
 
 def evidence_id(row: Row, pid: str) -> str:
@@ -108,7 +119,6 @@ def answer(q: Question, rows: list[Row], storms: list[StormResult]) -> list[str]
                      f"{', '.join(q.threat_models)}: {', '.join(good) or 'none of those checked'}")
     if q.storm:
         lines += storm_lines(storms)
-    lines += [f"not yet answered by the model: {m}" for m in q.not_yet_modelled]
     return lines
 
 

@@ -15,12 +15,13 @@ from reports.storm import StormInput, analyse, parse_policy
 
 Q3 = next(q for q in QUESTIONS if q.id == "Q3")
 Q5 = next(q for q in QUESTIONS if q.id == "Q5")
+STRANDING = next(q for q in QUESTIONS if q.id == "Stranding")
 
 
 def test_every_question_names_its_evidence_as_data() -> None:
     assert [q.id for q in QUESTIONS] == ["Q1", "Q2", "Q3", "Q4", "Q5", "Stranding"]
     for q in QUESTIONS:
-        assert q.properties or q.storm or q.not_yet_modelled
+        assert q.properties or q.storm
         for pid in q.properties:
             get_property(pid)
 
@@ -37,6 +38,19 @@ def test_answers_follow_the_verdicts_not_a_script() -> None:
     assert lines[-1] == "designs satisfying P-INVENTORY under threat models none: secmp0007"
     swapped = answer(Q3, rows[::-1][:1], [])  # with only the pre-SECMP0007 row, no design satisfies it
     assert swapped[-1].endswith(": none of those checked")
+
+
+def test_the_stranding_answer_comes_from_p_no_strand() -> None:
+    """Banning local updates strands a PPMID after a change to a supplier that does not support
+    its firmware; the installer's local update (the pre-SECMP0007 design) always recovers it."""
+    prop = get_property("P-NO-STRAND")
+    rows = [Row(sc, check(sc, [prop], "portfolio", Budget(timeout=60)))
+            for sc in (Scenario("secmp0007"), Scenario("pre-secmp0007"))]
+    lines = answer(STRANDING, rows, [])
+    assert lines[0] == "P-NO-STRAND proved in: pre-secmp0007 (threats: none)"
+    assert lines[1].startswith("P-NO-STRAND violated in: secmp0007 (threats: none) (2-step trace: ")
+    assert "CoS_change_of_supplier(new=S2)" in lines[1] and "evidence: traces/secmp0007/none/P-NO-STRAND" in lines[1]
+    assert lines[-1] == "designs satisfying P-NO-STRAND under threat models none: pre-secmp0007"
 
 
 def test_the_storm_answer_is_computed_from_the_figures() -> None:
