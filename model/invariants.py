@@ -66,6 +66,9 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         for side in ("wan_down", "han_down"):
             ch = getattr(m, side)[d]
             for n, (present, slot) in enumerate(_messages(ch, IMAGE_MESSAGES[side])):
+                add(f"{ch.name}[{n}]-names-an-image", "an image message in flight names an image (the "
+                    "certification ghosts aside, what a slice without the CPL history can still use)",
+                    implies(present, slot["img"] != "none"))
                 add(f"{ch.name}[{n}]-certified", "an image in flight was on the CPL when the DSP accepted it",
                     implies(present, m.ever_on_cpl(slot["img"])))
                 add(f"{ch.name}[{n}]-validated", "an image in flight is the one the DSP validated",
@@ -152,6 +155,10 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
         add(f"hub-holds-image-only-during-exchange[{d}]",
             "the hub keeps a PPMID image only while the ZigBee OTA exchange is under way",
             implies(m.ch_image[d] != "none", any_of(p for _, p, _ in exchange)))
+        for name, present, _ in exchange:
+            add(f"exchange-needs-the-image[{name}]",
+                "a ZigBee OTA exchange message in flight means the hub still holds the PPMID's image",
+                implies(present, m.ch_image[d] != "none"))
         add(f"no-read-crosses-the-exchange[{d}]",
             "no firmware-version read is on its way to a PPMID while the hub holds its image (the hub "
             "holds reads back until the exchange ends)",

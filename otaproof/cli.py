@@ -280,9 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"network/power faults, repeatable or comma-separated: {', '.join(FAULTS)}")
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
                    help="lemmas: proof from the model's inductive lemmas only (fast); bmc: counterexamples; "
-                        "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS; "
-                        "portfolio: lemmas on every property first, then bmc+pdr+kind race on the rest, "
-                        "first definitive answer wins (default)")
+                        "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS (and REACH "
+                        "on the state graph); recovery: REACH by one-step recovery (symbolic); "
+                        "portfolio: lemmas on every property first, then bmc+pdr+kind race on the rest "
+                        "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
     c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
     _add_parameter_flags(c)
