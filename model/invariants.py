@@ -56,6 +56,10 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
             for i, (present, slot) in enumerate(_messages(ch, ("CS09", "CS08_RESPONSE"))):
                 add(f"version-report-names-an-image[{ch.name}][{i}]",
                     "a version report in flight (CS09, CS08 response) names an image", implies(present, slot["img"] != "none"))
+            for i, (present, slot) in enumerate(_messages(ch, ("CS06_RESPONSE", "FDR"))):
+                add(f"hcalcs-report-names-an-image[{ch.name}][{i}]",
+                    "an HCALCS report in flight (CS06 response, distribution receipt) names an image",
+                    implies(present, slot["img"] != "none"))
     for d in m.devices:
         add(f"held-certified[{d}]", "an image a device holds was on the CPL when the DSP accepted it",
             implies(m.held[d] != "none", m.ever_on_cpl(m.held[d])))
@@ -99,6 +103,8 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         if d in m.hcalcs:
             add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
                 implies(m.pending[d], m.held[d] != "none"))
+        add(f"smi-names-an-image[{d}]", "the SMI records some image (a spoofed report names one too)",
+            m.smi_version[d] != "none")
         add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
             m.for_model(m.smi_version[d], model))
         add(f"smi-not-newer[{d}]", "the SMI records no version newer than the device runs (reports only lag)",

@@ -120,10 +120,11 @@ def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
     out: list[Formula] = []
     for d in m.devices:
         hu, wu = m.han_up[d], m.wan_up[d]
-        if d in m.ppmids:
-            stages = _stages(in_flight(hu, ("CS09",)), in_flight(wu, ("CS09",)))
-        else:
-            stages = _stages(in_flight(hu, ("CS06_RESPONSE",), True), in_flight(wu, ("CS06_RESPONSE",), True))
+        report = ("CS09",) if d in m.ppmids else ("CS06_RESPONSE",)
+        success = None if d in m.ppmids else True
+        # the owed report names the running image (a spoofed report naming another one is traffic ahead of it)
+        stages = tuple(present & (slot["img"] == m.running[d])
+                       for _, present, slot in in_flight(hu, report, success) + in_flight(wu, report, success))
         busy = _busy(m, d, stages)
         stages += tuple(m.extra_report_stages.get(d, ()))
         out.append(BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
