@@ -4,9 +4,9 @@ INV:   ``pred`` over one state; bad = ¬pred.
 HIST:  ``pred`` over a step (pre-state, action, post-state; ghosts give history); a monitor flag
        ``err`` becomes true at the first step that falsifies it; bad = err.
 BR:    after a trigger step, the response must happen within ``k`` counted system steps once the
-       environment, the attacker and the network stay quiet (any of their steps restarts the
-       count: "faults stop" fairness), and the system may not come to rest (no system action
-       enabled) while the response is owed.
+       environment, the attacker and the network stay quiet (any of their steps in the cone of
+       influence of the response restarts the count: "faults stop" fairness), and the system may
+       not get stuck (no system step of that cone enabled) while the response is owed.
 REACH: from every reachable state some sequence of legitimate actions reaches ``target``
        (AG EF target); checked on the explicit state graph of the target's cone of influence.
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite, map_children
 from model.invariants import Lemma
+from model.slicing import cone_of_influence
 from model.system import MonitorUpdate, System, monitor_var
 
 
@@ -33,7 +34,7 @@ class StepInvariant:
 @dataclass(frozen=True)
 class BoundedResponse:
     """G(trigger -> F<=bound response), counting the steps in ``counted`` (default: every
-    system step); any environment, attacker or fault step restarts the count.
+    system step); any environment, attacker or fault step that can affect it restarts the count.
 
     ``stages`` are one-state predicates saying where the owed response can be (a report in a
     given queue, say) and ``queues`` say what it may wait behind (a busy queue); they only
@@ -76,14 +77,42 @@ class SafetyTask:
     lemmas: tuple[Lemma, ...] = ()  # candidate strengthenings; engines keep the inductive ones
 
 
-def enabled_expr(system: System, roles: tuple[str, ...]) -> Expr:
-    """Some action instance of the given roles is enabled (a one-state predicate)."""
-    return any_of(all_of([i.guard, any_of(b.cond for b in i.branches)])
-                  for i in system.instances if i.role in roles)
+def _stuck(system: System, late: Expr) -> Expr:
+    """No system step that can move the response is enabled: none of the system instances in
+    the cone of influence of ``late`` (the response owed for too long). A step outside the cone
+    writes nothing the cone reads, so it can never enable one inside: the response can then
+    only come after an environment step."""
+    cone = set(cone_of_influence(system, late).original_instance)
+    return ~any_of(all_of([i.guard, any_of(b.cond for b in i.branches)])
+                   for i in system.instances if i.role == "system" and i.index in cone)
 
 
 def role_fired(system: System, role: str) -> Expr:
     return Fired(f"any {role} action", frozenset(i.index for i in system.instances if i.role == role))
+
+
+def _response_monitor(system: System, n: int, br: BoundedResponse, interference: Expr) -> list[MonitorUpdate]:
+    """The BR's monitor: the response is owed, and the counted steps waited since the last
+    interference step (capped at the bound)."""
+    k = br.bound
+    pending = monitor_var(f"monitor.response_owed[{n}]", BOOL, False)
+    count = monitor_var(f"monitor.system_steps_waited[{n}]", IntSort(0, k), 0)
+    pend_next = (pending | br.trigger) & ~br.response
+    counted = br.counted if br.counted is not None else role_fired(system, "system")
+    step = ite(interference, 0, ite(counted, ite(count >= k, k, count + 1), count))
+    return [MonitorUpdate(pending, pend_next), MonitorUpdate(count, ite(pend_next, step, 0))]
+
+
+def _interference(system: System, n: int, br: BoundedResponse) -> Expr:
+    """The environment, attacker and fault steps that restart the BR's count: those in the cone
+    of influence of its monitor. The others write nothing the monitor can see, so dropping them
+    from a run changes neither the owed response nor the count it would reach: restarting on
+    them only made every proof engine carry their guards (and so every device's state)."""
+    probe = system.with_monitor(_response_monitor(system, n, br, Fired("no interference", frozenset())))
+    owed, waited = probe.variables[len(system.variables):]
+    cone = set(cone_of_influence(probe, owed & (waited >= br.bound)).original_instance)
+    return Fired("an environment, attacker or fault step in the response's cone",
+                 frozenset(i.index for i in system.instances if i.role != "system" and i.index in cone))
 
 
 def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
@@ -99,26 +128,17 @@ def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
         err = monitor_var("monitor.violated", BOOL, False)
         updates.append(MonitorUpdate(err, err | ~all_of(steps)))
     for n, br in enumerate(responses):
-        k = br.bound
-        pending = monitor_var(f"monitor.response_owed[{n}]", BOOL, False)
-        count = monitor_var(f"monitor.system_steps_waited[{n}]", IntSort(0, k), 0)
-        pend_next = (pending | br.trigger) & ~br.response
-        counted = br.counted if br.counted is not None else role_fired(system, "system")
-        interference = role_fired(system, "fault") | role_fired(system, "environment") | role_fired(system, "attacker")
-        step = ite(interference, 0, ite(counted, ite(count >= k, k, count + 1), count))
-        updates += [MonitorUpdate(pending, pend_next), MonitorUpdate(count, ite(pend_next, step, 0))]
+        updates += _response_monitor(system, n, br, _interference(system, n, br))
     mon = system.with_monitor(updates) if updates else system
     extra = list(mon.variables[len(system.variables):])
     bad: list[Expr] = [~all_of(invs)] if invs else []
     if steps:
         bad.append(extra.pop(0))
     lemmas: list[Lemma] = []
-    if responses:
-        quiescent = ~enabled_expr(mon, ("system",))
-        for n, br in enumerate(responses):
-            p, c = extra[2 * n], extra[2 * n + 1]
-            bad.append(p & ((c >= br.bound) | quiescent))
-            lemmas += progress_lemmas(n, br, p, c)
+    for n, br in enumerate(responses):
+        p, c = extra[2 * n], extra[2 * n + 1]
+        bad.append(p & ((c >= br.bound) | _stuck(mon, p & (c >= br.bound))))
+        lemmas += progress_lemmas(n, br, p, c)
     return SafetyTask(mon, any_of(bad), tuple(lemmas))
 
 

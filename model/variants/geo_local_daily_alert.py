@@ -60,7 +60,7 @@ def _daily_alert(m: Secmp0007) -> None:
     for d in m.ppmids:  # the new version is on its way: the alert is due, or in the hub-to-DSP queue
         m.extra_report_stages.setdefault(d, []).extend(
             [told[d] != m.running[d]] + [(m.wan_up[d].length > i) & (slot["kind"] == "CS08_RESPONSE")
-                                         for i, slot in enumerate(m.wan_up[d].slots)])
+                                         & (slot["img"] == m.running[d]) for i, slot in enumerate(m.wan_up[d].slots)])
 
 
 register(Variant(

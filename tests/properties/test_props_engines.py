@@ -57,9 +57,11 @@ def counter_with_distractions() -> System:
     return b.build()
 
 
-def shop(dawdles: bool = False, open_: bool = True) -> System:
+def shop(dawdles: bool = False, open_: bool = True, street: bool = False) -> System:
     """A customer orders (environment); the shop serves (system). The shop may also tidy up
-    (a system step that is not the response); a closed shop never serves."""
+    (a system step that is not the response); a closed shop never serves. ``street``: traffic
+    that has nothing to do with the shop goes on for ever (a system step) and the weather
+    changes (an environment step)."""
     b = SystemBuilder("shop")
     c, s = b.machine("Customer"), b.machine("Shop")
     waiting = c.var("waiting", BOOL, False)
@@ -69,6 +71,11 @@ def shop(dawdles: bool = False, open_: bool = True) -> System:
     s.action("serve", lambda: case(waiting & is_open, assign(waiting, False)), joint=("Customer",))
     if dawdles:
         s.action("tidy_up", lambda: case(True, assign(tidy, ite(tidy == 3, 0, tidy + 1))))
+    if street:
+        st = b.machine("Street")
+        cars, rain = st.var("cars", IntSort(0, 3), 0), st.var("rain", BOOL, False)
+        st.action("drive_by", lambda: case(True, assign(cars, ite(cars == 3, 0, cars + 1))))
+        st.action("weather", lambda: case(True, assign(rain, ~rain)), role="environment")
     return b.build()
 
 
@@ -116,6 +123,10 @@ CASES = [
           lambda s: BoundedResponse(s.fired("order"), s.fired("serve"), 3), 4),  # order + 3 tidy-ups
     Case_("br-closed", lambda: shop(open_=False),
           lambda s: BoundedResponse(s.fired("order"), s.fired("serve"), 3), 1),  # comes to rest owing
+    Case_("br-closed-street", lambda: shop(open_=False, street=True),  # stuck while the street goes on
+          lambda s: BoundedResponse(s.fired("order"), s.fired("serve"), 3, s.fired("serve")), 1),
+    Case_("br-served-street", lambda: shop(street=True),
+          lambda s: BoundedResponse(s.fired("order"), s.fired("serve"), 3, s.fired("serve")), None),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -190,6 +201,16 @@ def test_pdr_proves_the_property_that_is_not_k_inductive() -> None:
 @pytest.mark.parametrize("name", [c.name for c in CASES if c.name != "not-k-inductive"])
 def test_every_engine_gets_every_toy_right(engine: str, name: str) -> None:
     expect(BY_NAME[name], ENGINES[engine](BY_NAME[name].problem(), BUDGET), engine)
+
+
+def test_a_bounded_response_carries_only_the_interference_and_steps_of_its_cone() -> None:
+    """Weather and street traffic neither restart the count nor keep a stuck shop "busy": the
+    monitor's cone drops them, and the stuck closed shop is caught although the street goes on."""
+    system = shop(open_=False, street=True)
+    task = to_safety(system, BoundedResponse(system.fired("order"), system.fired("serve"), 3, system.fired("serve")))
+    kept = {v.name for v in cone_of_influence(task.system, task.bad).system.variables}
+    assert not {"Street.cars", "Street.rain"} & kept, kept
+    assert {"Customer.waiting", "Shop.open"} <= kept
 
 
 def test_the_explicit_engine_also_proves_what_only_pdr_proves() -> None:
