@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite, map_children
+from model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite, map_children, simplify
 from model.invariants import Lemma
-from model.slicing import cone_of_influence
+from model.slicing import Slice, cone_of_influence
 from model.system import MonitorUpdate, System, monitor_var
 
 
@@ -66,6 +66,29 @@ class Reach:
 
 
 Formula = Invariant | StepInvariant | BoundedResponse | Reach
+
+
+@dataclass(frozen=True)
+class ReachSlice:
+    """A REACH formula on the cone of influence of its target (exact for REACH: a dropped
+    instance only stutters on the kept variables): the slice, its legitimate instances and the
+    target over the slice's variables."""
+
+    slice: Slice
+    legitimate: frozenset[int]
+    target: Expr
+
+
+def reach_slice(folded: System, formula: Reach) -> ReachSlice:
+    """``formula`` on ``folded`` (a constant-folded system: slicing then sees only what an
+    expression really reads), sliced to its target's cone of influence."""
+    sliced = cone_of_influence(folded, ~formula.target)
+    legit = formula.legitimate_instances(folded)
+    target = sliced.project(simplify(formula.target))
+    assert target is not None, "the slice keeps every variable its predicate reads"
+    return ReachSlice(sliced, frozenset(n for n, o in enumerate(sliced.original_instance) if o in legit), target)
+
+
 
 
 @dataclass(frozen=True)

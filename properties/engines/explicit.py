@@ -19,13 +19,13 @@ import networkx as nx
 import z3
 
 from model.explicit import Interpreter, State, compile_expr
-from model.lang import Expr, simplify
+from model.lang import Expr
 from model.slicing import cone_of_influence, constant_folded
 from model.symbolic import Encoder
 from model.system import System
 from properties.certificate import TAG, check_certificate
 from properties.engines import Deadline, Problem, violated_or_unknown
-from properties.formulas import Reach, SafetyTask
+from properties.formulas import Reach, SafetyTask, reach_slice
 from properties.trace import ReplayError, make_trace
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
@@ -106,12 +106,8 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
     folded = constant_folded(system)
     states, cuts = 0, []
     for formula in [formulas] if isinstance(formulas, Reach) else formulas:
-        sliced = cone_of_influence(folded, ~formula.target)
-        legit_original = formula.legitimate_instances(system)
-        legit = {n for n, o in enumerate(sliced.original_instance) if o in legit_original}
-        target_expr = sliced.project(simplify(formula.target))
-        assert target_expr is not None, "the slice keeps every variable its predicate reads"
-        target = compile_expr(target_expr)
+        part = reach_slice(folded, formula)
+        sliced, legit, target = part.slice, part.legitimate, compile_expr(part.target)
         graph, init, _, cut = explore(sliced.system, dataclasses.replace(budget, max_states=PROBE_STATES), deadline)
         stranded = _stranded_state(sliced.system, graph, target, legit, deadline) if cut else None
         if stranded is None and cut:  # nothing stranded near the initial state: the whole graph
@@ -146,7 +142,7 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
 
 
 def _distance_to_target(graph: nx.DiGraph, target: Callable[[State, State, int], int],
-                        legit: set[int]) -> dict[State, int]:
+                        legit: frozenset[int]) -> dict[State, int]:
     """Legitimate steps from each state to the nearest target state (states that cannot reach
     one are absent): a backward breadth-first search over the legitimate edges."""
     back: dict[State, list[State]] = {}
@@ -169,7 +165,7 @@ STRANDED_CLOSURE_LIMIT = 20_000  # largest legitimate closure explored from one 
 
 
 def _stranded_state(system: System, graph: nx.DiGraph, target: Callable[[State, State, int], int],
-                    legit: set[int], deadline: Deadline) -> State | None:
+                    legit: frozenset[int], deadline: Deadline) -> State | None:
     """When the reachable graph is too large to finish: the first explored state (breadth-first
     order, so shortest traces first) whose whole legitimate closure, explored to its end, holds
     no target state. Such a state is stranded whatever the rest of the graph holds."""
@@ -198,7 +194,7 @@ def _stranded_state(system: System, graph: nx.DiGraph, target: Callable[[State, 
 
 
 def _check_ranking(system: System, graph: nx.DiGraph, distance: dict[State, int],
-                   legit: set[int]) -> tuple[bool, str]:
+                   legit: frozenset[int]) -> tuple[bool, str]:
     """Independent re-check: the state set is closed under the explicit successors, and from
     every state a legitimate step, confirmed in the Z3 semantics (the encoder's per-branch
     step relation), lowers the distance to the target."""

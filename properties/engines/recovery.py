@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import z3
 
-from model.slicing import cone_of_influence, constant_folded
-from model.lang import simplify
+from model.slicing import constant_folded
 from model.symbolic import Encoder
 from model.system import System
 from properties.certificate import TAG, check_recovery_certificate
 from properties.engines import Deadline
-from properties.formulas import Reach
+from properties.formulas import Reach, reach_slice
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
 
 
@@ -26,11 +25,8 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
     folded = constant_folded(system)
     rules = 0
     for formula in formulas:
-        sliced = cone_of_influence(folded, ~formula.target)
-        legit_original = formula.legitimate_instances(system)
-        legit = frozenset(n for n, o in enumerate(sliced.original_instance) if o in legit_original)
-        target = sliced.project(simplify(formula.target))
-        assert target is not None, "the slice keeps every variable its predicate reads"
+        part = reach_slice(folded, formula)
+        sliced, legit, target = part.slice, part.legitimate, part.target
         enc = Encoder(sliced.system)
         s = enc.state(TAG)
         into_target = [z3.And(cond, enc.expr(target, new)) for inst, _, cond, new in enc.steps(s) if inst in legit]
