@@ -4,7 +4,9 @@ The portfolio runs engines in parallel processes (fork) in two stages: first the
 proof (Houdini + one query) of every property, then, for the properties it did not decide, PDR,
 BMC and k-induction race. For each property the first definitive answer wins (a proof with a
 checker-accepted certificate, or a replayed counterexample) and the other engines of that
-property are stopped. All engines unknown gives Unknown with every reason.
+property are stopped. All engines unknown gives Unknown with every reason. A property that is a
+conjunction of bounded responses (one per device) is checked part by part: each part's cone of
+influence holds one device's report chain, not every device's.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from model.variants import BuiltModel, build
 from properties.catalogue import Property
 from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
 from properties.engines.strengthen import Strengthening, model_lemmas
-from properties.formulas import Reach, to_safety
-from properties.verdict import Budget, Unknown, Verdict
+from properties.formulas import BoundedResponse, Formula, Reach, to_safety
+from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
 ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
@@ -40,25 +42,51 @@ class Outcome:
     verdict: Verdict
 
 
-def _problem(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Problem | list[Reach]:
-    """What the engines check: a safety task, or the REACH formulas (their conjunction)."""
+Job = Problem | list[Reach]  # what one engine run checks: a safety task, or REACH formulas
+
+
+def _problem(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Job:
+    """What the engines check for the whole property: one safety task, or the REACH formulas
+    (their conjunction)."""
     formula = prop.formula(built)
     reach = [f for f in (formula if isinstance(formula, list) else [formula]) if isinstance(f, Reach)]
     if reach:
         if isinstance(formula, list) and len(reach) != len(formula):
             raise TypeError(f"{prop.id}: REACH formulas cannot be mixed with other kinds")
         return reach
+    return _safety(built, prop, formula, 0, known)
+
+
+def _safety(built: BuiltModel, prop: Property, formula: Formula | list[Formula], first_response: int,
+            known: Strengthening | None) -> Problem:
     sc = built.scenario
-    task = to_safety(built.system, formula)
+    task = to_safety(built.system, formula, first_response)
     task = dataclasses.replace(task, lemmas=built.lemmas + task.lemmas)
     return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)), known)
 
 
+def parts(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> list[Job]:
+    """The property as independently checked parts: each bounded response alone (one device's
+    report chain: its slice leaves the other devices out), the invariants together; REACH
+    formulas stay one job. The property holds iff every part does; a part's counterexample is
+    one of the property."""
+    formula = prop.formula(built)
+    responses = [f for f in formula if isinstance(f, BoundedResponse)] if isinstance(formula, list) else []
+    rest: list[Formula] = [f for f in formula if not isinstance(f, BoundedResponse)] if isinstance(formula, list) else []
+    if len(responses) + bool(rest) <= 1 or any(isinstance(f, Reach) for f in rest):
+        return [_problem(built, prop, known)]
+    split: list[Job] = [_safety(built, prop, br, n, known) for n, br in enumerate(responses)]
+    return split + ([_safety(built, prop, rest, len(responses), known)] if rest else [])
+
+
 def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
                known: Strengthening | None = None) -> Verdict:
-    """One engine on one property, in this process (``known``: the model's inductive lemmas,
-    if already computed)."""
-    job = _problem(built, prop, known if engine in (FIRST_STAGE, "bmc") else None)
+    """One engine on one whole property, in this process (``known``: the model's inductive
+    lemmas, if already computed)."""
+    return _run(built, _problem(built, prop, known if engine in (FIRST_STAGE, "bmc") else None), prop, engine, budget)
+
+
+def _run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
     sc = built.scenario
     if isinstance(job, list):
         if engine == "recovery":
@@ -69,13 +97,15 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
                                     tuple(sorted(sc.faults)), budget)
     if engine == "recovery":
         return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
+    if engine not in (FIRST_STAGE, "bmc"):
+        job = dataclasses.replace(job, known=None)
     return ENGINES[engine](job, budget)
 
 
-def _child(built: BuiltModel, prop: Property, engine: str, budget: Budget, queue: "mp.Queue[object]",
-           key: int, known: Strengthening | None) -> None:
+def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget, queue: "mp.Queue[object]",
+           key: int) -> None:
     try:
-        verdict: Verdict = run_engine(built, prop, engine, budget, known)
+        verdict: Verdict = _run(built, job, prop, engine, budget)
     except Exception as e:  # an engine crash is reported as unknown, never as a verdict
         verdict = Unknown(engine, 0.0, f"engine error: {type(e).__name__}: {e}")
     queue.put((key, verdict))
@@ -83,78 +113,108 @@ def _child(built: BuiltModel, prop: Property, engine: str, budget: Budget, queue
 
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Check every property; results come back in the order of ``props``."""
+    """Check every property; results come back in the order of ``props``.
+
+    The engines run on the properties' parts (``parts``); a property is decided by its first
+    violated part, or once every part is decided (``_conjunction``)."""
     built = build(scenario)
-    if engine == "portfolio":
-        # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
-        longest_first = sorted(range(len(props)), key=lambda p: props[p].kind != "BR")  # BR: more lemmas
-        jobs = [(p, FIRST_STAGE) for p in longest_first] + \
-               [(p, e) for e in PORTFOLIO for p in range(len(props))]
-    else:
-        jobs = [(p, engine) for p in range(len(props))]
-    reach = {p for p in range(len(props)) if isinstance(_problem(built, props[p]), list)}
-    if reach:  # REACH: its own engines (both race under the portfolio)
-        own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
-        jobs = [j for j in jobs if j[0] not in reach] + [(p, e) for p in sorted(reach) for e in own]
     known = None
-    if any(e == FIRST_STAGE for _, e in jobs):  # the model's lemmas: one Houdini run for every property
+    if engine in ("portfolio", FIRST_STAGE):  # the model's lemmas: one Houdini run for every property
         found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
         known = found if isinstance(found, Strengthening) else None
+    units = [(p, job) for p in range(len(props)) for job in parts(built, props[p], known)]
+    reach = {u for u, (_, job) in enumerate(units) if isinstance(job, list)}
+    if engine == "portfolio":
+        # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
+        longest_first = sorted(range(len(units)), key=lambda u: props[units[u][0]].kind != "BR")  # BR: more lemmas
+        jobs = [(u, FIRST_STAGE) for u in longest_first if u not in reach] + \
+               [(u, e) for e in PORTFOLIO for u in range(len(units)) if u not in reach]
+    else:
+        jobs = [(u, engine) for u in range(len(units)) if u not in reach]
+    own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
+    jobs += [(u, e) for u in sorted(reach) for e in own]  # REACH: its own engines (both race under the portfolio)
     workers = max(1, workers or os.cpu_count() or 1)
     ctx = mp.get_context("fork")
     queue: "mp.Queue[object]" = ctx.Queue()
     running: dict[int, tuple[mp.Process, int, str, float]] = {}
-    unknowns: dict[int, list[Verdict]] = {p: [] for p in range(len(props))}
-    decided: dict[int, Verdict] = {}
+    unknowns: dict[int, list[Verdict]] = {u: [] for u in range(len(units))}
+    settled: dict[int, Verdict] = {}  # per part
+    decided: dict[int, Verdict] = {}  # per property
     pending = list(jobs)
-    expected = {p: sum(1 for q, _ in jobs if q == p) for p in range(len(props))}
+    expected = {u: sum(1 for q, _ in jobs if q == u) for u in range(len(units))}
     next_key = 0
 
-    def finish(p: int, v: Verdict) -> None:
-        decided[p] = v
+    def stop(doomed: set[int]) -> None:
         for key, (proc, q, _, _) in list(running.items()):
-            if q == p:
+            if q in doomed:
                 proc.kill()
                 proc.join()
                 del running[key]
-        pending[:] = [(q, e) for q, e in pending if q != p]
-        if on_done:
-            on_done(Outcome(props[p], v))
+        pending[:] = [(q, e) for q, e in pending if q not in doomed]
 
-    def ready(job: tuple[int, str]) -> bool:  # a race starts once its property's first stage is over
-        p, e = job
-        return e == FIRST_STAGE or not any(q == p and f == FIRST_STAGE for q, f in pending) and \
-            not any(q == p and f == FIRST_STAGE for _, q, f, _ in running.values())
+    def settle(u: int, v: Verdict) -> None:
+        settled[u] = v
+        p = units[u][0]
+        siblings = [w for w, (q, _) in enumerate(units) if q == p]
+        stop({u} | (set(siblings) if isinstance(v, Violated) else set()))
+        if p in decided or not (isinstance(v, Violated) or all(w in settled for w in siblings)):
+            return
+        decided[p] = v if isinstance(v, Violated) else _conjunction([settled[w] for w in siblings])
+        if on_done:
+            on_done(Outcome(props[p], decided[p]))
+
+    def ready(job: tuple[int, str]) -> bool:  # a race starts once its part's first stage is over
+        u, e = job
+        return e == FIRST_STAGE or not any(q == u and f == FIRST_STAGE for q, f in pending) and \
+            not any(q == u and f == FIRST_STAGE for _, q, f, _ in running.values())
 
     while pending or running:
         while len(running) < workers and (job := _next_job(pending, ready)) is not None:
             pending.remove(job)
-            p, e = job
-            proc = ctx.Process(target=_child, args=(built, props[p], e, budget, queue, next_key, known), daemon=True)
+            u, e = job
+            p, part = units[u]
+            proc = ctx.Process(target=_child, args=(built, part, props[p], e, budget, queue, next_key), daemon=True)
             proc.start()
-            running[next_key] = (proc, p, e, time.monotonic())
+            running[next_key] = (proc, u, e, time.monotonic())
             next_key += 1
         try:
             key, verdict = queue.get(timeout=0.5)  # type: ignore[misc]
         except Exception:
             _reap_overdue(running, budget, unknowns)
-            for p in list(unknowns):
-                if p not in decided and len(unknowns[p]) == expected[p]:
-                    finish(p, _combine(unknowns[p]))
+            for u in list(unknowns):
+                if u not in settled and len(unknowns[u]) == expected[u]:
+                    settle(u, _combine(unknowns[u]))
             continue
         if key not in running:
             continue
-        proc, p, e, _ = running.pop(key)
+        proc, u, e, _ = running.pop(key)
         proc.join()
-        if p in decided:
+        if u in settled:
             continue
         if verdict.verdict in ("proved", "violated"):  # type: ignore[union-attr]
-            finish(p, verdict)  # type: ignore[arg-type]
+            settle(u, verdict)  # type: ignore[arg-type]
         else:
-            unknowns[p].append(verdict)  # type: ignore[arg-type]
-            if len(unknowns[p]) == expected[p]:
-                finish(p, _combine(unknowns[p]))
+            unknowns[u].append(verdict)  # type: ignore[arg-type]
+            if len(unknowns[u]) == expected[u]:
+                settle(u, _combine(unknowns[u]))
     return [Outcome(props[p], decided[p]) for p in range(len(props))]
+
+
+def _conjunction(verdicts: list[Verdict]) -> Verdict:
+    """A property from its parts, none violated: proved if every part is (the certificate lists
+    the parts' certificates, each re-checked on its own slice), otherwise unknown."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    engines = "+".join(dict.fromkeys(e for v in verdicts for e in v.engine.split("+")))
+    seconds = max(v.seconds for v in verdicts)
+    unknown = [f"part {n + 1}: {v.detail}" for n, v in enumerate(verdicts) if isinstance(v, Unknown)]
+    if unknown:
+        return Unknown(engines, seconds, f"{len(unknown)} of {len(verdicts)} parts unknown: " + "; ".join(unknown))
+    certs = tuple(v.certificate for v in verdicts if isinstance(v, Proved))
+    text = "(and " + " ".join(c.smtlib for c in certs) + ")"
+    return Proved(engines, seconds, Certificate("conjunction", text, len(certs), all(c.checked for c in certs),
+                                                sum(c.check_seconds for c in certs),
+                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs))
 
 
 def _next_job(pending: list[tuple[int, str]], ready: Callable[[tuple[int, str]], bool]) -> tuple[int, str] | None:

@@ -138,8 +138,10 @@ def _interference(system: System, n: int, br: BoundedResponse) -> Expr:
                  frozenset(i.index for i in system.instances if i.role != "system" and i.index in cone))
 
 
-def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
-    """Reduce INV, HIST or BR formulas (a list means their conjunction) to one safety task."""
+def to_safety(system: System, formula: Formula | list[Formula], first_response: int = 0) -> SafetyTask:
+    """Reduce INV, HIST or BR formulas (a list means their conjunction) to one safety task;
+    the BR monitors are numbered from ``first_response`` (so that separately checked parts of
+    one property keep distinct monitor names)."""
     items = formula if isinstance(formula, list) else [formula]
     invs = [f.pred for f in items if isinstance(f, Invariant)]
     steps = [f.pred for f in items if isinstance(f, StepInvariant)]
@@ -150,7 +152,7 @@ def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
     if steps:
         err = monitor_var("monitor.violated", BOOL, False)
         updates.append(MonitorUpdate(err, err | ~all_of(steps)))
-    for n, br in enumerate(responses):
+    for n, br in enumerate(responses, first_response):
         updates += _response_monitor(system, n, br, _interference(system, n, br))
     mon = system.with_monitor(updates) if updates else system
     extra = list(mon.variables[len(system.variables):])
@@ -158,8 +160,8 @@ def to_safety(system: System, formula: Formula | list[Formula]) -> SafetyTask:
     if steps:
         bad.append(extra.pop(0))
     lemmas: list[Lemma] = []
-    for n, br in enumerate(responses):
-        p, c = extra[2 * n], extra[2 * n + 1]
+    for k, (n, br) in enumerate(enumerate(responses, first_response)):
+        p, c = extra[2 * k], extra[2 * k + 1]
         bad.append(p & ((c >= br.bound) | _stuck(mon, p & (c >= br.bound))))
         lemmas += progress_lemmas(n, br, p, c)
     return SafetyTask(mon, any_of(bad), tuple(lemmas))

@@ -13,12 +13,14 @@ class Certificate:
 
     kind: str  # "inductive-invariant" (PDR), "k-inductive" (k-induction), "reachable-set" (explicit),
     #            "ranking" (explicit REACH: distance to the target over every reachable state),
-    #            "one-step-recovery" (REACH: every state off the target has a legitimate step into it)
+    #            "one-step-recovery" (REACH: every state off the target has a legitimate step into it),
+    #            "conjunction" (the property's parts, each proved on its own slice: ``parts``)
     smtlib: str
-    size: int  # clauses (PDR), k (k-induction), states (explicit)
+    size: int  # clauses (PDR), k (k-induction), states (explicit), parts (conjunction)
     checked: bool = False
     check_seconds: float = 0.0
     lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
+    parts: tuple["Certificate", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,16 @@ class Proved:
     @property
     def detail(self) -> str:
         c = self.certificate
-        unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states",
-                "ranking": "states", "one-step-recovery": "recovery steps"}[c.kind]
-        lemmas = f" + {len(c.lemmas)} lemmas" if c.lemmas else ""
-        return f"{c.kind}, {unit}={c.size}{lemmas}"
+        if c.parts:
+            return f"conjunction of {c.size} parts: " + "; ".join(_describe(part) for part in c.parts)
+        return _describe(c)
+
+
+def _describe(c: Certificate) -> str:
+    unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states",
+            "ranking": "states", "one-step-recovery": "recovery steps"}[c.kind]
+    lemmas = f" + {len(c.lemmas)} lemmas" if c.lemmas else ""
+    return f"{c.kind}, {unit}={c.size}{lemmas}"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,17 @@ from typing import Any
 
 from model.config import Scenario
 from properties.check import Outcome
-from properties.verdict import Budget, Proved, Unknown, Violated
+from properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
 SCHEMA = "otaproof.verdicts/1"
+
+
+def _certificate(c: Certificate) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": c.kind, "size": c.size, "checked": c.checked, "lemmas": list(c.lemmas),
+                           "smtlib": c.smtlib}
+    if c.parts:
+        out["parts"] = [_certificate(part) for part in c.parts]
+    return out
 
 
 def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, budget: Budget) -> dict[str, Any]:
@@ -21,8 +29,7 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
                                  "seconds": round(v.seconds, 3)}
         if isinstance(v, Proved):
             c = v.certificate
-            entry["certificate"] = {"kind": c.kind, "size": c.size, "checked": c.checked, "lemmas": list(c.lemmas),
-                                    "smtlib": c.smtlib}
+            entry["certificate"] = _certificate(c)
         elif isinstance(v, Violated):
             entry["depth"] = len(v.trace.steps)
             entry["trace"] = v.trace.to_json()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from model.config import Scenario
+from model.variants import build
 from properties.catalogue import get_property
-from properties.check import check
+from properties.certificate import check_certificate
+from properties.check import _problem, check, parts
+from properties.trace import replay
 from properties.verdict import Budget, Proved, Unknown, Violated
 
 
@@ -23,3 +26,33 @@ def test_tiny_budget_gives_unknown_never_proved() -> None:
     [outcome] = check(Scenario(), [get_property("P-SMI")], "portfolio", Budget(timeout=0.3, depth=30), workers=2)
     assert isinstance(outcome.verdict, Unknown)
     assert outcome.verdict.reason
+
+
+def test_a_property_of_one_response_per_device_is_checked_part_by_part() -> None:
+    built = build(Scenario())
+    assert len(parts(built, get_property("P-SMI-BOUNDED"))) == len(built.model.devices)
+    assert len(parts(built, get_property("P-HUB-TRANSIENT"))) == len(built.model.ppmids) + bool(built.model.hub_records)
+    assert len(parts(built, get_property("P-CPL"))) == 1
+    [reach] = parts(built, get_property("P-NO-STRAND"))
+    assert isinstance(reach, list)
+
+
+def test_the_parts_certificates_together_are_an_invariant_of_the_whole_property() -> None:
+    """Each part is proved on its own slice; their conjunction must also be accepted by the
+    checker as an inductive invariant of the whole property's task (monitors keep their names)."""
+    prop = get_property("P-FAIL-VISIBLE")
+    [outcome] = check(Scenario(), [prop], "portfolio", Budget(timeout=60, depth=12), workers=2)
+    v = outcome.verdict
+    assert isinstance(v, Proved) and v.certificate.kind == "conjunction", v
+    assert len(v.certificate.parts) == 2 and all(c.checked for c in v.certificate.parts)
+    whole = _problem(build(Scenario()), prop)
+    assert not isinstance(whole, list)
+    assert check_certificate(whole.task, v.certificate.smtlib, timeout=120).ok
+    assert not check_certificate(whole.task, v.certificate.parts[0].smtlib, timeout=120).ok  # one part is not enough
+
+
+def test_a_violated_part_decides_the_property() -> None:
+    [outcome] = check(Scenario(variant="geo-local-daily-alert"), [get_property("P-HUB-TRANSIENT")], "portfolio",
+                      Budget(timeout=60, depth=12), workers=2)
+    assert isinstance(outcome.verdict, Violated)
+    replay(build(Scenario(variant="geo-local-daily-alert")).system, None, [s.instance for s in outcome.verdict.trace.steps])
