@@ -14,7 +14,7 @@ from typing import Iterator
 
 from typing import Callable
 
-from model.lang import Expr, any_of, implies
+from model.lang import Const, Expr, any_of, implies
 from model.secmp0007 import SUPPLIERS
 from model.secmp0007 import Secmp0007
 from model.system import Channel
@@ -114,6 +114,13 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         for side in ("wan_down", "han_down", "han_up", "wan_up"):
             ch = getattr(m, side)[d]
             for i, slot in enumerate(ch.slots):
+                for fname, var in slot.items():  # one per field: a slice may keep only some fields
+                    add(f"{ch.name}[{i}].{fname}-blank-when-empty", "a queue slot past the queue's length holds "
+                        "no message data", implies(ch.length <= i, var == Const(var.sort, var.init)))
+                    if fname in ("img", "outcome"):  # what reports and images carry (others: PDR finds them)
+                        for value in var.sort.values:
+                            add(f"{ch.name}[{i}].{fname}-never-{value}", "no message in this queue carries this "
+                                "value in this field", implies(ch.length > i, var != value))
                 for kind in slot["kind"].sort.values:
                     add(f"{ch.name}[{i}]-never-{kind}", "this queue never carries this kind of message for this device",
                         implies(ch.length > i, slot["kind"] != kind))

@@ -22,7 +22,7 @@ from model.variants import REGISTRY, get_variant
 from otaproof import generate_cli, storm_cli
 from otaproof.render import print_outcomes, step_table
 from properties.catalogue import CATALOGUE, get_property
-from properties.check import ENGINE_CHOICES, Outcome, check
+from properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from properties.verdict import Budget
 from reports.files import write_json_atomic
 from reports.diff import compare, diff_document, diff_table
@@ -64,7 +64,9 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     """Properties, engine budget, workers and JSON output: the flags every checking command shares."""
     p.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
     p.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds per engine and property part; decided cells stop early, so only unknowns cost the full "
+                        "budget (default: 60)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
     p.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
     p.add_argument("--json", metavar="FILE", help=json_help)
@@ -130,15 +132,17 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)), params)
                  for v in variants for t in models]
-    rows: list[Row] = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
         task = progress.add_task("verdict matrix", total=len(scenarios) * len(props))
-        for sc in scenarios:
-            progress.update(task, description=f"checking {sc.describe()}")
-            rows.append(Row(sc, check(sc, props, "portfolio", budget, workers=args.workers,
-                                      on_done=lambda o: progress.advance(task))))
+
+        def done(row: int, outcome: Outcome) -> None:
+            progress.update(task, advance=1, description=f"{scenarios[row].describe()}: {outcome.property.id}")
+
+        results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
+                             on_done=done)
+    rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results)]
     console.print(matrix_table(rows))
     if args.json:
         write_json_atomic(args.json, matrix_document(rows, "portfolio", budget))
@@ -154,15 +158,16 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     other = dataclasses.replace(base, variant=args.b)
     props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
     budget = _budget(args)
-    results = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
         task = progress.add_task("diff", total=2 * len(props))
-        for sc in (base, other):
-            progress.update(task, description=f"checking {sc.describe()}")
-            results.append(check(sc, props, "portfolio", budget, workers=args.workers,
-                                 on_done=lambda o: progress.advance(task)))
+
+        def done(row: int, outcome: Outcome) -> None:
+            progress.update(task, advance=1, description=f"{(base, other)[row].variant}: {outcome.property.id}")
+
+        results = check_rows([(base, props), (other, props)], "portfolio", budget, workers=args.workers,
+                             on_done=done)
     rows = compare(*results)
     console.print(diff_table(rows, base, other))
     for r in rows:
@@ -200,15 +205,16 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
     budget = Budget(timeout=args.timeout, depth=25, seed=args.seed)
     jobs = [(Scenario(v, frozenset([] if t == "none" else [t])), [p for p in CATALOGUE if p.id in pids])
             for v in designs for t, pids in needed.items() if pids]
-    rows: list[Row] = []
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
         task = progress.add_task("answering", total=sum(len(ps) for _, ps in jobs))
-        for sc, props in jobs:
-            progress.update(task, description=f"checking {sc.describe()}")
-            rows.append(Row(sc, check(sc, props, "portfolio", budget, workers=args.workers,
-                                      on_done=lambda o: progress.advance(task))))
+
+        def done(row: int, outcome: Outcome) -> None:
+            progress.update(task, advance=1, description=f"{jobs[row][0].describe()}: {outcome.property.id}")
+
+        results = check_rows(jobs, "portfolio", budget, workers=args.workers, on_done=done)
+    rows = [Row(sc, outcomes) for (sc, _), outcomes in zip(jobs, results)]
     storms = [analyse(StormInput(parse_policy(p), runs=args.runs, seed=args.seed)) for p in QUESTION_POLICIES]
     answers = {q.id: answer(q, rows, storms) for q in QUESTIONS}
     for q in QUESTIONS:
@@ -322,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "generated from those results (never written by hand).")
     qs.add_argument("--variant", action="append", metavar="V",
                     help=f"designs to compare (default: {', '.join(QUESTION_DESIGNS)})")
-    qs.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
+    qs.add_argument("--timeout", type=float, default=60.0, help="seconds per engine and property part (default: 60)")
     qs.add_argument("--runs", type=int, default=200, help="Monte Carlo runs per randomised storm policy (default: 200)")
     qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     qs.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")

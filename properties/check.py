@@ -113,35 +113,60 @@ def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Bud
 
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Check every property; results come back in the order of ``props``.
+    """Check every property; results come back in the order of ``props``."""
+    report = (lambda row, outcome: on_done(outcome)) if on_done else None
+    return check_rows([(scenario, props)], engine, budget, workers, report)[0]
+
+
+def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget: Budget,
+               workers: int | None = None, on_done: Callable[[int, Outcome], None] | None = None
+               ) -> list[list[Outcome]]:
+    """Check the properties of every row (a scenario and its properties) with one pool of engine
+    processes: a row's model is built (and its lemmas proved) when a worker would otherwise idle,
+    so the long engines of one row overlap the next row's work. Results are in row, then
+    property order.
 
     The engines run on the properties' parts (``parts``); a property is decided by its first
     violated part, or once every part is decided (``_conjunction``)."""
-    built = build(scenario)
-    known = None
-    if engine in ("portfolio", FIRST_STAGE):  # the model's lemmas: one Houdini run for every property
-        found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
-        known = found if isinstance(found, Strengthening) else None
-    units = [(p, job) for p in range(len(props)) for job in parts(built, props[p], known)]
-    reach = {u for u, (_, job) in enumerate(units) if isinstance(job, list)}
-    if engine == "portfolio":
-        # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
-        longest_first = sorted(range(len(units)), key=lambda u: props[units[u][0]].kind != "BR")  # BR: more lemmas
-        jobs = [(u, FIRST_STAGE) for u in longest_first if u not in reach] + \
-               [(u, e) for e in PORTFOLIO for u in range(len(units)) if u not in reach]
-    else:
-        jobs = [(u, engine) for u in range(len(units)) if u not in reach]
-    own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
-    jobs += [(u, e) for u in sorted(reach) for e in own]  # REACH: its own engines (both race under the portfolio)
     workers = max(1, workers or os.cpu_count() or 1)
+    units: list[tuple[int, int, Job]] = []  # (row, property index in the row, part)
+    builts: list[BuiltModel] = []
+    expected: dict[int, int] = {}
+
+    def expand() -> None:
+        """Build the next row and queue its jobs."""
+        row = len(builts)
+        built = build(rows[row][0])
+        props = rows[row][1]
+        builts.append(built)
+        known = None
+        if engine in ("portfolio", FIRST_STAGE):  # the model's lemmas: one Houdini run for every property
+            found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
+            known = found if isinstance(found, Strengthening) else None
+        first = len(units)
+        units.extend((row, p, job) for p in range(len(props)) for job in parts(built, props[p], known))
+        mine = range(first, len(units))
+        reach = {u for u in mine if isinstance(units[u][2], list)}
+        if engine == "portfolio":
+            # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
+            longest_first = sorted(mine, key=lambda u: props[units[u][1]].kind != "BR")  # BR: more lemmas
+            new = [(u, FIRST_STAGE) for u in longest_first if u not in reach] + \
+                  [(u, e) for e in PORTFOLIO for u in mine if u not in reach]
+        else:
+            new = [(u, engine) for u in mine if u not in reach]
+        own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
+        new += [(u, e) for u in sorted(reach) for e in own]  # REACH: its own engines (both race under the portfolio)
+        pending.extend(new)
+        for u in mine:
+            expected[u] = sum(1 for q, _ in new if q == u)
+
     ctx = mp.get_context("fork")
     queue: "mp.Queue[object]" = ctx.Queue()
     running: dict[int, tuple[mp.Process, int, str, float]] = {}
-    unknowns: dict[int, list[Verdict]] = {u: [] for u in range(len(units))}
+    unknowns: dict[int, list[Verdict]] = {}
     settled: dict[int, Verdict] = {}  # per part
-    decided: dict[int, Verdict] = {}  # per property
-    pending = list(jobs)
-    expected = {u: sum(1 for q, _ in jobs if q == u) for u in range(len(units))}
+    decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
+    pending: list[tuple[int, str]] = []
     next_key = 0
 
     def stop(doomed: set[int]) -> None:
@@ -154,26 +179,33 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
 
     def settle(u: int, v: Verdict) -> None:
         settled[u] = v
-        p = units[u][0]
-        siblings = [w for w, (q, _) in enumerate(units) if q == p]
+        row, p, _ = units[u]
+        siblings = [w for w, (r, q, _) in enumerate(units) if (r, q) == (row, p)]
         stop({u} | (set(siblings) if isinstance(v, Violated) else set()))
-        if p in decided or not (isinstance(v, Violated) or all(w in settled for w in siblings)):
+        if (row, p) in decided or not (isinstance(v, Violated) or all(w in settled for w in siblings)):
             return
-        decided[p] = v if isinstance(v, Violated) else _conjunction([settled[w] for w in siblings])
+        decided[row, p] = v if isinstance(v, Violated) else _conjunction([settled[w] for w in siblings])
         if on_done:
-            on_done(Outcome(props[p], decided[p]))
+            on_done(row, Outcome(rows[row][1][p], decided[row, p]))
 
     def ready(job: tuple[int, str]) -> bool:  # a race starts once its part's first stage is over
         u, e = job
         return e == FIRST_STAGE or not any(q == u and f == FIRST_STAGE for q, f in pending) and \
             not any(q == u and f == FIRST_STAGE for _, q, f, _ in running.values())
 
-    while pending or running:
-        while len(running) < workers and (job := _next_job(pending, ready)) is not None:
+    while pending or running or len(builts) < len(rows):
+        while len(running) < workers:
+            job = _next_job(pending, ready)
+            if job is None and len(builts) < len(rows):
+                expand()
+                continue
+            if job is None:
+                break
             pending.remove(job)
             u, e = job
-            p, part = units[u]
-            proc = ctx.Process(target=_child, args=(built, part, props[p], e, budget, queue, next_key), daemon=True)
+            row, p, part = units[u]
+            proc = ctx.Process(target=_child, args=(builts[row], part, rows[row][1][p], e, budget, queue, next_key),
+                               daemon=True)
             proc.start()
             running[next_key] = (proc, u, e, time.monotonic())
             next_key += 1
@@ -194,10 +226,10 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
         if verdict.verdict in ("proved", "violated"):  # type: ignore[union-attr]
             settle(u, verdict)  # type: ignore[arg-type]
         else:
-            unknowns[u].append(verdict)  # type: ignore[arg-type]
+            unknowns.setdefault(u, []).append(verdict)  # type: ignore[arg-type]
             if len(unknowns[u]) == expected[u]:
                 settle(u, _combine(unknowns[u]))
-    return [Outcome(props[p], decided[p]) for p in range(len(props))]
+    return [[Outcome(prop, decided[row, p]) for p, prop in enumerate(props)] for row, (_, props) in enumerate(rows)]
 
 
 def _conjunction(verdicts: list[Verdict]) -> Verdict:
@@ -235,7 +267,7 @@ def _reap_overdue(running: dict[int, tuple[mp.Process, int, str, float]], budget
             proc.kill()
             proc.join()
             del running[key]
-            unknowns[p].append(Unknown(e, now - started, "engine process overran its budget or died"))
+            unknowns.setdefault(p, []).append(Unknown(e, now - started, "engine process overran its budget or died"))
 
 
 def _combine(verdicts: list[Verdict]) -> Verdict:

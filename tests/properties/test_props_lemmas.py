@@ -46,3 +46,15 @@ def test_a_false_lemma_neither_proves_a_violated_property_nor_blocks_a_proof() -
     assert isinstance(proved, Proved) and proved.certificate.checked
     assert not bogus & set(proved.certificate.lemmas)
     assert "held-certified[P1]" in proved.certificate.lemmas
+
+
+def test_generic_message_lemmas_keep_the_channel_facts_and_drop_the_false_ones() -> None:
+    """A slot past the queue's length is blank (the channels clear what they remove); a report
+    queue does carry the images a device can run, so 'never carries PPMID_v2' is dropped."""
+    built = build(Scenario())
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
+    assert not isinstance(found, str)
+    kept = set(found.names)
+    assert {"CH->DSP[P1][0].img-blank-when-empty", "P1->CH[0].outcome-blank-when-empty"} <= kept
+    assert "CH->DSP[P1][0].img-never-PPMID_v2" not in kept
+    assert "CH->DSP[P1][0].img-never-PPMID_rogue" in kept  # an unsigned image is never reported running

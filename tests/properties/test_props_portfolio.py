@@ -6,7 +6,7 @@ from model.config import Scenario
 from model.variants import build
 from properties.catalogue import get_property
 from properties.certificate import check_certificate
-from properties.check import _problem, check, parts
+from properties.check import _problem, check, check_rows, parts
 from properties.trace import replay
 from properties.verdict import Budget, Proved, Unknown, Violated
 
@@ -56,3 +56,15 @@ def test_a_violated_part_decides_the_property() -> None:
                       Budget(timeout=60, depth=12), workers=2)
     assert isinstance(outcome.verdict, Violated)
     replay(build(Scenario(variant="geo-local-daily-alert")).system, None, [s.instance for s in outcome.verdict.trace.steps])
+
+
+def test_rows_share_one_pool_and_come_back_in_row_and_property_order() -> None:
+    props = [get_property("P-LOCAL-BANNED"), get_property("P-CPL")]
+    rows = [(Scenario(), props), (Scenario(variant="pre-secmp0007"), props[::-1])]
+    seen: list[tuple[int, str]] = []
+    results = check_rows(rows, "portfolio", Budget(timeout=60, depth=12), workers=2,
+                         on_done=lambda row, o: seen.append((row, o.property.id)))
+    assert [[o.property.id for o in r] for r in results] == [["P-LOCAL-BANNED", "P-CPL"], ["P-CPL", "P-LOCAL-BANNED"]]
+    assert [o.verdict.verdict for o in results[0]] == ["proved", "proved"]
+    assert [o.verdict.verdict for o in results[1]] == ["violated", "violated"]  # installers load anything locally
+    assert sorted(seen) == [(0, "P-CPL"), (0, "P-LOCAL-BANNED"), (1, "P-CPL"), (1, "P-LOCAL-BANNED")]
