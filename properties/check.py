@@ -83,10 +83,11 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
                known: Strengthening | None = None) -> Verdict:
     """One engine on one whole property, in this process (``known``: the model's inductive
     lemmas, if already computed)."""
-    return _run(built, _problem(built, prop, known if engine in (FIRST_STAGE, "bmc") else None), prop, engine, budget)
+    return _run(built, _problem(built, prop, known), prop, engine, budget)
 
 
 def _run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
+    """One engine on one job; only the lemma proof and BMC use the shared model lemmas."""
     sc = built.scenario
     if isinstance(job, list):
         if engine == "recovery":
