@@ -10,13 +10,10 @@ public modelling language, one per fact, so an analyst can read the argument in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
-from typing import Callable
-
-from model.lang import Const, Expr, any_of, implies
-from model.secmp0007 import SUPPLIERS
-from model.secmp0007 import Secmp0007
+from model.lang import Const, Expr, ModelError, any_of, implies
+from model.secmp0007 import SUPPLIERS, Secmp0007
 from model.system import Channel
 
 
@@ -40,8 +37,12 @@ IMAGE_MESSAGES = {"wan_down": ("CS05c", "FW_DISTRIBUTE"), "han_down": ("IMAGE_BL
 def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
     """The candidate auxiliary invariants of a grounded SECMP0007 model (any parameters)."""
     out: list[Lemma] = []
+    names: set[str] = set()
 
     def add(name: str, statement: str, expr: Expr) -> None:
+        if name in names:  # lemmas are handed between processes by name (properties/check.py)
+            raise ModelError(f"two candidate lemmas are named {name!r}")
+        names.add(name)
         out.append(Lemma(name, statement, expr))
 
     for img, flag in m.cpl_listed.items():

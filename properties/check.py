@@ -22,7 +22,7 @@ from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
 from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
-from properties.engines.strengthen import Strengthening, model_lemmas
+from properties.engines.strengthen import Strengthening, inductive_subset, shared_lemmas
 from properties.formulas import BoundedResponse, Formula, Reach, to_safety
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
@@ -31,6 +31,7 @@ ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
     "lemmas": pdr.check_by_lemmas,
 }
 FIRST_STAGE = "lemmas"
+LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
 PORTFOLIO = ("bmc", "pdr", "kind")
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
@@ -112,6 +113,18 @@ def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Bud
     queue.put((key, verdict))
 
 
+def _lemma_child(built: BuiltModel, budget: Budget, queue: "mp.Queue[object]", key: int) -> None:
+    """The model's lemma search (Houdini) for one row: the names of the inductive lemmas, or why
+    none were found (the row's engines then work without them)."""
+    try:
+        found = inductive_subset(built.system, [(lm.name, lm.expr) for lm in built.lemmas], Deadline(budget),
+                                 budget.seed)
+        answer: tuple[str, ...] | str = found.names if isinstance(found, Strengthening) else found
+    except Exception as e:
+        answer = f"lemma search error: {type(e).__name__}: {e}"
+    queue.put((key, answer))
+
+
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Check every property; results come back in the order of ``props``."""
@@ -123,36 +136,53 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
                workers: int | None = None, on_done: Callable[[int, Outcome], None] | None = None
                ) -> list[list[Outcome]]:
     """Check the properties of every row (a scenario and its properties) with one pool of engine
-    processes: a row's model is built (and its lemmas proved) when a worker would otherwise idle,
-    so the long engines of one row overlap the next row's work. Results are in row, then
-    property order.
+    processes: a row is opened (its model built, its lemma search started in a worker) when a
+    worker would otherwise idle, so the long engines of one row overlap the next row's work.
+    Results are in row, then property order.
 
     The engines run on the properties' parts (``parts``); a property is decided by its first
     violated part, or once every part is decided (``_conjunction``)."""
     workers = max(1, workers or os.cpu_count() or 1)
     units: list[tuple[int, int, Job]] = []  # (row, property index in the row, part)
-    builts: list[BuiltModel] = []
+    builts: dict[int, BuiltModel] = {}
     expected: dict[int, int] = {}
+    ctx = mp.get_context("fork")
+    queue: "mp.Queue[object]" = ctx.Queue()
+    running: dict[int, tuple[mp.Process, int, str, float]] = {}  # key -> (process, unit or ~row, engine, start)
+    unknowns: dict[int, list[Verdict]] = {}
+    settled: dict[int, Verdict] = {}  # per part
+    decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
+    pending: list[tuple[int, str]] = []
+    next_key = 0
 
-    def expand() -> None:
-        """Build the next row and queue its jobs."""
-        row = len(builts)
-        built = build(rows[row][0])
-        props = rows[row][1]
-        builts.append(built)
-        known = None
-        if engine in ("portfolio", FIRST_STAGE):  # the model's lemmas: one Houdini run for every property
-            found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
-            known = found if isinstance(found, Strengthening) else None
+    def start(target: Callable[..., None], args: tuple[object, ...], unit: int, name: str) -> None:
+        nonlocal next_key
+        proc = ctx.Process(target=target, args=(*args, queue, next_key), daemon=True)
+        proc.start()
+        running[next_key] = (proc, unit, name, time.monotonic())
+        next_key += 1
+
+    def open_row(row: int) -> None:
+        """Build a row's model; under the portfolio its lemma search runs as a job of its own."""
+        builts[row] = build(rows[row][0])
+        if engine in ("portfolio", FIRST_STAGE):
+            start(_lemma_child, (builts[row], budget), ~row, LEMMA_SEARCH)
+        else:
+            queue_row(row, None)
+
+    def queue_row(row: int, names: tuple[str, ...] | None) -> None:
+        """Queue a row's jobs, given the names of the model's inductive lemmas (if found)."""
+        built, props = builts[row], rows[row][1]
+        known = shared_lemmas(built.system, built.lemmas, names) if names is not None else None
         first = len(units)
         units.extend((row, p, job) for p in range(len(props)) for job in parts(built, props[p], known))
         mine = range(first, len(units))
         reach = {u for u in mine if isinstance(units[u][2], list)}
         if engine == "portfolio":
-            # engine-major: what the lemmas leave is mostly violated, so every BMC starts first
+            # part-major: a part's engines race side by side (BMC stops as soon as PDR proves)
             longest_first = sorted(mine, key=lambda u: props[units[u][1]].kind != "BR")  # BR: more lemmas
             new = [(u, FIRST_STAGE) for u in longest_first if u not in reach] + \
-                  [(u, e) for e in PORTFOLIO for u in mine if u not in reach]
+                  [(u, e) for u in mine if u not in reach for e in PORTFOLIO]
         else:
             new = [(u, engine) for u in mine if u not in reach]
         own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
@@ -160,15 +190,6 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         pending.extend(new)
         for u in mine:
             expected[u] = sum(1 for q, _ in new if q == u)
-
-    ctx = mp.get_context("fork")
-    queue: "mp.Queue[object]" = ctx.Queue()
-    running: dict[int, tuple[mp.Process, int, str, float]] = {}
-    unknowns: dict[int, list[Verdict]] = {}
-    settled: dict[int, Verdict] = {}  # per part
-    decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
-    pending: list[tuple[int, str]] = []
-    next_key = 0
 
     def stop(doomed: set[int]) -> None:
         for key, (proc, q, _, _) in list(running.items()):
@@ -194,40 +215,55 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         return e == FIRST_STAGE or not any(q == u and f == FIRST_STAGE for q, f in pending) and \
             not any(q == u and f == FIRST_STAGE for _, q, f, _ in running.values())
 
-    while pending or running or len(builts) < len(rows):
+    def overdue() -> None:
+        """Stop engine processes that overran their budget or died (their answer is Unknown; a
+        lost lemma search leaves its row without the shared lemmas)."""
+        now = time.monotonic()
+        for key, (proc, u, e, started) in list(running.items()):
+            if now - started > budget.timeout + 5 or not proc.is_alive() and proc.exitcode not in (0, None):
+                proc.kill()
+                proc.join()
+                del running[key]
+                if e == LEMMA_SEARCH:
+                    queue_row(~u, None)
+                    continue
+                unknowns.setdefault(u, []).append(Unknown(e, now - started, "engine process overran its budget or died"))
+                if u not in settled and len(unknowns[u]) == expected[u]:
+                    settle(u, _combine(unknowns[u]))
+
+    next_row = 0
+    while pending or running or next_row < len(rows):
         while len(running) < workers:
             job = _next_job(pending, ready)
-            if job is None and len(builts) < len(rows):
-                expand()
+            if job is None and next_row < len(rows):
+                open_row(next_row)
+                next_row += 1
                 continue
             if job is None:
                 break
             pending.remove(job)
             u, e = job
             row, p, part = units[u]
-            proc = ctx.Process(target=_child, args=(builts[row], part, rows[row][1][p], e, budget, queue, next_key),
-                               daemon=True)
-            proc.start()
-            running[next_key] = (proc, u, e, time.monotonic())
-            next_key += 1
+            start(_child, (builts[row], part, rows[row][1][p], e, budget), u, e)
         try:
-            key, verdict = queue.get(timeout=0.5)  # type: ignore[misc]
+            key, answer = queue.get(timeout=0.5)  # type: ignore[misc]
         except Exception:
-            _reap_overdue(running, budget, unknowns)
-            for u in list(unknowns):
-                if u not in settled and len(unknowns[u]) == expected[u]:
-                    settle(u, _combine(unknowns[u]))
+            overdue()
             continue
         if key not in running:
             continue
         proc, u, e, _ = running.pop(key)
         proc.join()
+        if e == LEMMA_SEARCH:
+            queue_row(~u, answer if isinstance(answer, tuple) else None)  # type: ignore[arg-type]
+            continue
+        verdict: Verdict = answer  # type: ignore[assignment]
         if u in settled:
             continue
-        if verdict.verdict in ("proved", "violated"):  # type: ignore[union-attr]
-            settle(u, verdict)  # type: ignore[arg-type]
+        if verdict.verdict in ("proved", "violated"):
+            settle(u, verdict)
         else:
-            unknowns.setdefault(u, []).append(verdict)  # type: ignore[arg-type]
+            unknowns.setdefault(u, []).append(verdict)
             if len(unknowns[u]) == expected[u]:
                 settle(u, _combine(unknowns[u]))
     return [[Outcome(prop, decided[row, p]) for p, prop in enumerate(props)] for row, (_, props) in enumerate(rows)]
@@ -251,24 +287,12 @@ def _conjunction(verdicts: list[Verdict]) -> Verdict:
 
 
 def _next_job(pending: list[tuple[int, str]], ready: Callable[[tuple[int, str]], bool]) -> tuple[int, str] | None:
-    """The next job to start: BMC for a property the lemmas did not decide (what they leave is
-    mostly violated, and BMC is long: start it early), then the remaining short lemma jobs, then
-    the other engines of the race."""
-    rank = {"bmc": 0, FIRST_STAGE: 1}
+    """The next job to start: the short lemma proofs first, then the race of the earliest
+    undecided part, engine by engine (BMC, PDR, k-induction). So the engines of one part run
+    side by side and the loser is stopped early, instead of a BMC of a safe part running out
+    its whole budget while that part's PDR waits for a worker."""
     ready_jobs = [j for j in pending if ready(j)]
-    return min(ready_jobs, key=lambda j: rank.get(j[1], 2)) if ready_jobs else None
-
-
-def _reap_overdue(running: dict[int, tuple[mp.Process, int, str, float]], budget: Budget,
-                  unknowns: dict[int, list[Verdict]]) -> None:
-    """Stop engine processes that overran their budget (their answer is Unknown)."""
-    now = time.monotonic()
-    for key, (proc, p, e, started) in list(running.items()):
-        if now - started > budget.timeout + 5 or not proc.is_alive() and proc.exitcode not in (0, None):
-            proc.kill()
-            proc.join()
-            del running[key]
-            unknowns.setdefault(p, []).append(Unknown(e, now - started, "engine process overran its budget or died"))
+    return min(ready_jobs, key=lambda j: j[1] != FIRST_STAGE) if ready_jobs else None  # stable: queue order
 
 
 def _combine(verdicts: list[Verdict]) -> Verdict:

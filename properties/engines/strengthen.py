@@ -66,9 +66,17 @@ def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, 
     """The inductive subset of a whole model's lemmas, computed once and shared by every property
     (monitors add variables but never change the model's own steps, so it stays inductive)."""
     found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed)
-    if isinstance(found, Strengthening):  # encode once here, before the portfolio forks
-        enc = Encoder(system)
-        found.at(enc, enc.state("h"))
+    return shared_lemmas(system, lemmas, found.names) if isinstance(found, Strengthening) else found
+
+
+def shared_lemmas(system: System, lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strengthening:
+    """The model's lemmas of these names (found inductive by ``model_lemmas``, maybe in another
+    process), encoded once here so that the engine processes forked afterwards share it."""
+    chosen = set(names)
+    kept = [lm for lm in lemmas if lm.name in chosen]
+    found = Strengthening(tuple(lm.name for lm in kept), tuple(lm.expr for lm in kept))
+    enc = Encoder(system)
+    found.at(enc, enc.state("h"))
     return found
 
 
