@@ -68,3 +68,14 @@ def test_rows_share_one_pool_and_come_back_in_row_and_property_order() -> None:
     assert [o.verdict.verdict for o in results[0]] == ["proved", "proved"]
     assert [o.verdict.verdict for o in results[1]] == ["violated", "violated"]  # installers load anything locally
     assert sorted(seen) == [(0, "P-CPL"), (0, "P-LOCAL-BANNED"), (1, "P-CPL"), (1, "P-LOCAL-BANNED")]
+
+
+def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemmas(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The lemma search is a pool job: when it gives up, the row's engines run without the
+    shared lemmas (the lemma engine then finds its own on the slice) rather than the row being lost."""
+    import properties.check as check_module
+    monkeypatch.setattr(check_module, "inductive_subset", lambda *args, **kw: "Houdini gave up (test)")
+    props = [get_property("P-LOCAL-BANNED"), get_property("P-CPL-NOW")]
+    [outcomes] = check_rows([(Scenario(), props)], "portfolio", Budget(timeout=60, depth=12), workers=2)
+    assert isinstance(outcomes[0].verdict, Proved) and outcomes[0].verdict.certificate.checked
+    assert isinstance(outcomes[1].verdict, Violated)
