@@ -173,7 +173,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
     def queue_row(row: int, names: tuple[str, ...] | None) -> None:
         """Queue a row's jobs, given the names of the model's inductive lemmas (if found)."""
         built, props = builts[row], rows[row][1]
-        known = shared_lemmas(built.system, built.lemmas, names) if names is not None else None
+        known = shared_lemmas(built.lemmas, names) if names is not None else None
         first = len(units)
         units.extend((row, p, job) for p in range(len(props)) for job in parts(built, props[p], known))
         mine = range(first, len(units))

@@ -79,3 +79,23 @@ def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemm
     [outcomes] = check_rows([(Scenario(), props)], "portfolio", Budget(timeout=60, depth=12), workers=2)
     assert isinstance(outcomes[0].verdict, Proved) and outcomes[0].verdict.certificate.checked
     assert isinstance(outcomes[1].verdict, Violated)
+
+
+def test_the_pool_parent_creates_no_z3_terms() -> None:
+    """Engines fork from a parent that never touched Z3, so an engine's search (Spacer's run
+    depends on Z3's term order) is the same whatever rows the parent opened before."""
+    import subprocess
+    import sys
+    script = ("import z3\n"
+              "from model.config import Scenario\n"
+              "from properties.catalogue import get_property\n"
+              "from properties.check import check_rows\n"
+              "from properties.verdict import Budget\n"
+              "props = [get_property('P-LOCAL-BANNED')]\n"
+              "rows = [(Scenario(), props), (Scenario(variant='pre-secmp0007'), props)]\n"
+              "results = check_rows(rows, 'portfolio', Budget(timeout=60, depth=6), workers=2)\n"
+              "assert [r[0].verdict.verdict for r in results] == ['proved', 'violated'], results\n"
+              "print('parent z3 context:', z3.z3._main_ctx is not None)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "parent z3 context: False" in done.stdout
