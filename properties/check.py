@@ -22,7 +22,7 @@ from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
 from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
-from properties.engines.strengthen import Strengthening, inductive_subset, shared_lemmas
+from properties.engines.strengthen import Strengthening, model_lemmas, shared_lemmas
 from properties.formulas import BoundedResponse, Formula, Reach, to_safety
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
@@ -117,8 +117,7 @@ def _lemma_child(built: BuiltModel, budget: Budget, queue: "mp.Queue[object]", k
     """The model's lemma search (Houdini) for one row: the names of the inductive lemmas, or why
     none were found (the row's engines then work without them)."""
     try:
-        found = inductive_subset(built.system, [(lm.name, lm.expr) for lm in built.lemmas], Deadline(budget),
-                                 budget.seed)
+        found = model_lemmas(built.system, built.lemmas, Deadline(budget), budget.seed)
         answer: tuple[str, ...] | str = found.names if isinstance(found, Strengthening) else found
     except Exception as e:
         answer = f"lemma search error: {type(e).__name__}: {e}"

@@ -74,7 +74,7 @@ def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemm
     """The lemma search is a pool job: when it gives up, the row's engines run without the
     shared lemmas (the lemma engine then finds its own on the slice) rather than the row being lost."""
     import properties.check as check_module
-    monkeypatch.setattr(check_module, "inductive_subset", lambda *args, **kw: "Houdini gave up (test)")
+    monkeypatch.setattr(check_module, "model_lemmas", lambda *args, **kw: "Houdini gave up (test)")
     props = [get_property("P-LOCAL-BANNED"), get_property("P-CPL-NOW")]
     [outcomes] = check_rows([(Scenario(), props)], "portfolio", Budget(timeout=60, depth=12), workers=2)
     assert isinstance(outcomes[0].verdict, Proved) and outcomes[0].verdict.certificate.checked
