@@ -7,6 +7,11 @@ checker-accepted certificate, or a replayed counterexample) and the other engine
 property are stopped. All engines unknown gives Unknown with every reason. A property that is a
 conjunction of bounded responses (one per device) is checked part by part: each part's cone of
 influence holds one device's report chain, not every device's.
+
+Across the rows of a matrix, a row under a threat model learns from the earlier row of the same
+design without the attacker (its source row): a part's first stage waits for the same part there
+and, if PDR proved it, tries that proof's clauses as candidate lemmas; and the
+engine that decided the part there runs first, the others only if it gives up.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
 from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
-from properties.engines.strengthen import Strengthening, model_lemmas, shared_lemmas
+from properties.engines.strengthen import Reused, Strengthening, model_lemmas, shared_lemmas
 from properties.formulas import BoundedResponse, Formula, Reach, to_safety
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
@@ -32,6 +37,7 @@ ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
 }
 FIRST_STAGE = "lemmas"
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
+NOT_YET = -1  # a part's source part does not exist yet
 PORTFOLIO = ("bmc", "pdr", "kind")
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
@@ -152,6 +158,9 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
     settled: dict[int, Verdict] = {}  # per part
     decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
     pending: list[tuple[int, str]] = []
+    part_no: dict[int, int] = {}  # unit -> its part's number within its property
+    sources: dict[int, int | None] = {}  # unit -> the same part in its source row (``source``)
+    queued: set[int] = set()  # rows whose parts exist
     next_key = 0
 
     def start(target: Callable[..., None], args: tuple[object, ...], unit: int, name: str) -> None:
@@ -174,7 +183,11 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         built, props = builts[row], rows[row][1]
         known = shared_lemmas(built.lemmas, names) if names is not None else None
         first = len(units)
-        units.extend((row, p, job) for p in range(len(props)) for job in parts(built, props[p], known))
+        for p in range(len(props)):
+            for n, job in enumerate(parts(built, props[p], known)):
+                part_no[len(units)] = n
+                units.append((row, p, job))
+        queued.add(row)
         mine = range(first, len(units))
         reach = {u for u in mine if isinstance(units[u][2], list)}
         if engine == "portfolio":
@@ -209,10 +222,52 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         if on_done:
             on_done(row, Outcome(rows[row][1][p], decided[row, p]))
 
-    def ready(job: tuple[int, str]) -> bool:  # a race starts once its part's first stage is over
+    def source(u: int) -> int | None:
+        """The same part in the row's source row (``_source_row``): its unit, None if there is
+        none, or ``NOT_YET`` while the source row's parts do not exist yet."""
+        if u in sources:
+            return sources[u]
+        row, p, _ = units[u]
+        origin = _source_row(rows, row)
+        if origin is not None and origin not in queued:
+            return NOT_YET
+        same = [w for w, (r, q, _) in enumerate(units) if r == origin and rows[r][1][q].id == rows[row][1][p].id]
+        siblings = sum(1 for r, q, _ in units if (r, q) == (row, p))
+        sources[u] = same[part_no[u]] if origin is not None and len(same) == siblings else None
+        return sources[u]
+
+    def source_done(u: int) -> bool:
+        w = source(u)
+        return w is None or w != NOT_YET and (w in settled or (units[w][0], units[w][1]) in decided)
+
+    def reuse(u: int, job: Job) -> Job:
+        """The first stage of a part whose source part needed more than its own lemmas to be
+        proved gets that proof's clauses as candidate lemmas."""
+        w = source(u)
+        if w is None or w == NOT_YET or not isinstance(job, Problem):
+            return job
+        proof, (origin_row, _, origin) = settled.get(w), units[w]
+        if not isinstance(proof, Proved) or proof.engine == FIRST_STAGE or not isinstance(origin, Problem) or \
+                proof.certificate.kind != "inductive-invariant":
+            return job
+        label = "reused from " + ("+".join(sorted(rows[origin_row][0].threats)) or "no attacker")
+        return dataclasses.replace(job, reused=Reused(label, origin.task.system, proof.certificate.smtlib))
+
+    def leader(u: int) -> str | None:
+        """The engine that decided the part's source part, if a racing one: it runs first."""
+        w = source(u)
+        decider = settled.get(w) if w is not None and w != NOT_YET else None
+        return decider.engine if decider is not None and decider.engine in PORTFOLIO else None
+
+    def ready(job: tuple[int, str]) -> bool:
+        """A part's first stage waits for its source part to be decided; its race starts once
+        its first stage is over, with the source part's decider alone until it gives up."""
         u, e = job
-        return e == FIRST_STAGE or not any(q == u and f == FIRST_STAGE for q, f in pending) and \
-            not any(q == u and f == FIRST_STAGE for _, q, f, _ in running.values())
+        if e == FIRST_STAGE:
+            return source_done(u)
+        busy = {f for q, f in pending if q == u} | {f for _, q, f, _ in running.values() if q == u}
+        first = leader(u)
+        return FIRST_STAGE not in busy and (first is None or first == e or first not in busy)
 
     def overdue() -> None:
         """Stop engine processes that overran their budget or died (their answer is Unknown; a
@@ -243,7 +298,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
             pending.remove(job)
             u, e = job
             row, p, part = units[u]
-            start(_child, (builts[row], part, rows[row][1][p], e, budget), u, e)
+            start(_child, (builts[row], reuse(u, part) if e == FIRST_STAGE else part, rows[row][1][p], e, budget), u, e)
         try:
             key, answer = queue.get(timeout=0.5)  # type: ignore[misc]
         except Exception:
@@ -266,6 +321,17 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
             if len(unknowns[u]) == expected[u]:
                 settle(u, _combine(unknowns[u]))
     return [[Outcome(prop, decided[row, p]) for p, prop in enumerate(props)] for row, (_, props) in enumerate(rows)]
+
+
+def _source_row(rows: list[tuple[Scenario, list[Property]]], row: int) -> int | None:
+    """The earlier row that checks the same design without any attacker, if any: a proof found
+    there is a candidate proof under each threat model (its clauses that the attacker's steps
+    keep are still inductive)."""
+    scenario = rows[row][0]
+    if not scenario.threats:
+        return None
+    plain = dataclasses.replace(scenario, threats=frozenset())
+    return next((r for r in range(row) if rows[r][0] == plain), None)
 
 
 def _conjunction(verdicts: list[Verdict]) -> Verdict:

@@ -13,7 +13,7 @@ from properties.trace import ReplayError, make_trace
 from properties.verdict import Budget, Unknown, Verdict, Violated
 
 if TYPE_CHECKING:
-    from properties.engines.strengthen import Strengthening
+    from properties.engines.strengthen import Reused, Strengthening
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Problem:
     threats: tuple[str, ...]
     faults: tuple[str, ...]
     known: Strengthening | None = None  # the model's lemmas already proved inductive (shared work)
+    reused: Reused | None = None  # a proof of this part in another scenario: candidate lemmas
 
 
 class Deadline:

@@ -16,7 +16,7 @@ from model.slicing import cone_of_influence, reads
 from model.symbolic import Encoder
 from properties.certificate import TAG, certificate_text, check_certificate
 from properties.engines import Deadline, Problem, bmc
-from properties.engines.strengthen import NONE, Strengthening, inductive_lemmas, inductive_subset
+from properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
 from properties.formulas import SafetyTask
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
 
@@ -73,10 +73,10 @@ def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
     if problem.known is not None:  # the portfolio proved the model's lemmas once for all properties
         task = problem.task
         own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
-        extra = inductive_subset(task.system, own, deadline, budget.seed, background=problem.known)
+        extra = inductive_subset(task.system, own, deadline, budget.seed, problem.known, problem.reused)
         helper = extra if isinstance(extra, str) else problem.known + extra
     else:
-        task, helper = _sliced_with_lemmas(problem, deadline, budget.seed)
+        task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
     if isinstance(helper, str):
         return Unknown("lemmas", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
@@ -85,10 +85,12 @@ def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
     return _certified("lemmas", task, helper, solved, budget, deadline)
 
 
-def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int) -> tuple[SafetyTask, Strengthening | str]:
+def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused: Reused | None = None
+                        ) -> tuple[SafetyTask, Strengthening | str]:
     """The property's cone-of-influence slice and the inductive subset of the lemmas it can express."""
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
-    return SafetyTask(sliced.system, sliced.predicate), inductive_lemmas(sliced, problem.task.lemmas, deadline, seed)
+    return SafetyTask(sliced.system, sliced.predicate), inductive_lemmas(sliced, problem.task.lemmas, deadline, seed,
+                                                                         reused)
 
 
 def _reads_monitor(task: SafetyTask, e: Expr) -> bool:

@@ -1,0 +1,90 @@
+"""Proof reuse: a part proved without the attacker lends its certificate's clauses, as candidate
+lemmas, to the same part under a threat model; only the clauses that stay inductive are kept and
+the new certificate is re-checked in full."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from model.config import Scenario
+from model.symbolic import Encoder
+from model.variants import build
+from properties.catalogue import get_property
+from properties.certificate import TAG
+from properties.check import _problem, check_rows
+from properties.engines import Problem, pdr
+from properties.engines.strengthen import Reused
+from properties.verdict import Budget, Proved, Unknown
+
+# On the pre-SECMP0007 design the model's lemmas do not prove P-COMPAT: PDR is needed, with or
+# without the old supplier's key. The old supplier cannot reach the PPMID, so PDR's proof without
+# the attacker carries over.
+PROP = get_property("P-COMPAT")
+
+
+def _task(threats: frozenset[str] = frozenset()) -> Problem:
+    job = _problem(build(Scenario("pre-secmp0007", threats)), PROP)
+    assert isinstance(job, Problem)
+    return job
+
+
+def test_a_proof_without_the_attacker_proves_the_part_under_a_threat_that_keeps_its_clauses() -> None:
+    plain, target = _task(), _task(frozenset({"old_supplier"}))
+    source = pdr.check(plain, Budget(timeout=60))
+    assert isinstance(source, Proved) and source.certificate.kind == "inductive-invariant"
+    assert isinstance(pdr.check_by_lemmas(target, Budget(timeout=60)), Unknown)  # its own lemmas are not enough
+    reused = Reused("reused from no attacker", plain.task.system, source.certificate.smtlib)
+    verdict = pdr.check_by_lemmas(dataclasses.replace(target, reused=reused), Budget(timeout=60))
+    assert isinstance(verdict, Proved) and verdict.certificate.checked
+    assert any(n.startswith("reused from no attacker#") for n in verdict.certificate.lemmas)
+
+
+def test_clauses_over_variables_the_target_lacks_or_sorts_differently_are_dropped() -> None:
+    source = build(Scenario("geo-local-daily-alert")).system
+    target = build(Scenario("secmp0007", parameters=dataclasses.replace(Scenario().parameters, capacity=2))).system
+    certificate = ("(and (= |CH.daily_alert_sent[P1]@c| false)"  # the daily alert exists only in the source
+                   " (= |DSP.CS02b_due[P1]@c| false)"            # the same Bool in both
+                   " (= |P1->CH.len@c| |P1->CH.len@c|))")        # a queue length: 0..1 there, 0..2 here
+    enc = Encoder(target)
+    kept = Reused("test", source, certificate).clauses(enc, enc.state(TAG))
+    assert [str(c) for c in kept] == ["DSP.CS02b_due[P1]@c == False"]
+
+
+def test_the_matrix_reuses_the_proof_without_the_attacker_and_waits_for_it() -> None:
+    rows = [(Scenario("pre-secmp0007"), [PROP]), (Scenario("pre-secmp0007", frozenset({"old_supplier"})), [PROP]),
+            (Scenario("pre-secmp0007", frozenset({"local_physical"})), [PROP])]
+    [[plain], [old], [local]] = check_rows(rows, "portfolio", Budget(timeout=60, depth=8), workers=2)
+    assert isinstance(plain.verdict, Proved) and plain.verdict.engine != "lemmas"
+    for outcome in (old, local):
+        assert isinstance(outcome.verdict, Proved) and outcome.verdict.engine == "lemmas", outcome.verdict
+        assert any(n.startswith("reused from no attacker#") for n in outcome.verdict.certificate.lemmas)
+
+
+def test_no_proof_is_reused_from_a_later_row() -> None:
+    rows = [(Scenario("pre-secmp0007", frozenset({"old_supplier"})), [PROP]), (Scenario("pre-secmp0007"), [PROP])]
+    [[old], [plain]] = check_rows(rows, "portfolio", Budget(timeout=60, depth=8), workers=2)
+    assert isinstance(old.verdict, Proved) and isinstance(plain.verdict, Proved)
+    assert not any(n.startswith("reused") for n in old.verdict.certificate.lemmas)
+
+
+def test_under_a_threat_the_engine_that_decided_the_part_without_the_attacker_runs_alone_first(
+        tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """P-CPL-NOW is violated on the approved design with or without the old supplier: BMC found it
+    without the attacker, so under the threat BMC runs first and PDR never starts."""
+    import properties.check as check_module
+    log = tmp_path / "started"
+    child = check_module._child
+
+    def logged(built, job, prop, engine, budget, queue, key):  # type: ignore[no-untyped-def]
+        with open(log, "a") as f:
+            f.write(f"{'+'.join(sorted(built.scenario.threats)) or 'none'} {engine}\n")
+        child(built, job, prop, engine, budget, queue, key)
+
+    monkeypatch.setattr(check_module, "_child", logged)
+    prop = get_property("P-CPL-NOW")
+    rows = [(Scenario(), [prop]), (Scenario(threats=frozenset({"old_supplier"})), [prop])]
+    [[plain], [old]] = check_rows(rows, "portfolio", Budget(timeout=60, depth=12), workers=2)
+    assert plain.verdict.engine == "bmc" and old.verdict.engine == "bmc"
+    started = log.read_text().split("\n")
+    assert "none pdr" in started  # without the attacker the engines race
+    assert [line for line in started if line.startswith("old_supplier")] == ["old_supplier lemmas", "old_supplier bmc"]
