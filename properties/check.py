@@ -20,6 +20,7 @@ import dataclasses
 import multiprocessing as mp
 import os
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -259,15 +260,15 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         decider = settled.get(w) if w is not None and w != NOT_YET else None
         return decider.engine if decider is not None and decider.engine in PORTFOLIO else None
 
-    def ready(job: tuple[int, str]) -> bool:
+    def ready(job: tuple[int, str], engaged: dict[int, set[str]]) -> bool:
         """A part's first stage waits for its source part to be decided; its race starts once
-        its first stage is over, with the source part's decider alone until it gives up."""
+        its first stage is over, with the source part's decider alone until it gives up
+        (``engaged``: each part's engines pending or running)."""
         u, e = job
         if e == FIRST_STAGE:
             return source_done(u)
-        busy = {f for q, f in pending if q == u} | {f for _, q, f, _ in running.values() if q == u}
         first = leader(u)
-        return FIRST_STAGE not in busy and (first is None or first == e or first not in busy)
+        return FIRST_STAGE not in engaged[u] and (first is None or first == e or first not in engaged[u])
 
     def overdue() -> None:
         """Stop engine processes that overran their budget or died (their answer is Unknown; a
@@ -288,7 +289,10 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
     next_row = 0
     while pending or running or next_row < len(rows):
         while len(running) < workers:
-            job = _next_job(pending, ready)
+            engaged: dict[int, set[str]] = defaultdict(set)
+            for q, f in [*pending, *((q, f) for _, q, f, _ in running.values())]:
+                engaged[q].add(f)
+            job = _next_job(pending, lambda j: ready(j, engaged))
             if job is None and next_row < len(rows):
                 open_row(next_row)
                 next_row += 1
