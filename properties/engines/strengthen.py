@@ -83,7 +83,7 @@ class Reused:
         whole = parse_invariant(theirs, self.certificate, symbols)
         out = []
         for clause in _conjuncts(whole):
-            if not foreign or not any(str(c) in foreign for c in _symbols(clause)):
+            if not foreign or not _symbol_names(clause) & foreign:
                 out.append(z3.substitute(clause, *shared) if shared else clause)
         return out
 
@@ -92,10 +92,10 @@ def _conjuncts(e: z3.BoolRef) -> list[z3.BoolRef]:
     return [c for child in e.children() for c in _conjuncts(child)] if z3.is_and(e) else [e]
 
 
-def _symbols(e: z3.ExprRef) -> set[z3.ExprRef]:
-    """The uninterpreted constants of ``e``."""
+def _symbol_names(e: z3.ExprRef) -> set[str]:
+    """The names of the uninterpreted constants of ``e``."""
     seen: set[int] = set()
-    out: set[z3.ExprRef] = set()
+    out: set[str] = set()
     todo = [e]
     while todo:
         x = todo.pop()
@@ -103,7 +103,7 @@ def _symbols(e: z3.ExprRef) -> set[z3.ExprRef]:
             continue
         seen.add(x.get_id())
         if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            out.add(x)
+            out.add(str(x))
         todo.extend(x.children())
     return out
 
