@@ -69,7 +69,7 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
 def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     """Properties, engine budget, workers and JSON output: the flags every checking command shares."""
     p.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
-    p.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
+    p.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound; for tail, the bound on the quiet run and on its prefix (default: 25)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                    help="seconds per engine and property part; decided cells stop early, so only unknowns cost the full "
                         f"budget (default: {DEFAULT_TIMEOUT:g})")
@@ -292,9 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"network/power faults, repeatable or comma-separated: {', '.join(FAULTS)}")
     c.add_argument("--engine", choices=ENGINE_CHOICES, default="portfolio",
                    help="lemmas: proof from the model's inductive lemmas only (fast); bmc: counterexamples; "
-                        "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; explicit: BFS (and REACH "
+                        "kind: k-induction; pdr: Spacer PDR/IC3 strengthened by the lemmas; tail: bounded-response "
+                        "counterexamples found tail first (the quiet run after the last interference, then a prefix "
+                        "by BMC; for traces too deep for bmc); explicit: BFS (and REACH "
                         "on the state graph); recovery: REACH by one-step recovery (symbolic); "
-                        "portfolio: lemmas on every property first, then bmc+pdr+kind race on the rest "
+                        "portfolio: lemmas on every property first, then bmc+pdr+kind (+tail on bounded responses) "
+                        "race on the rest "
                         "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
     c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")

@@ -27,19 +27,20 @@ from typing import Callable
 from model.config import Scenario
 from model.variants import BuiltModel, build
 from properties.catalogue import Property
-from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery
+from properties.engines import Deadline, Problem, bmc, explicit, kind, pdr, recovery, tail
 from properties.engines.strengthen import Reused, Strengthening, model_lemmas, shared_lemmas
 from properties.formulas import BoundedResponse, Formula, Reach, to_safety
 from properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
 
 ENGINES: dict[str, Callable[[Problem, Budget], Verdict]] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
-    "lemmas": pdr.check_by_lemmas,
+    "lemmas": pdr.check_by_lemmas, "tail": tail.check,
 }
 FIRST_STAGE = "lemmas"
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
 NOT_YET = -1  # a part's source part does not exist yet
 PORTFOLIO = ("bmc", "pdr", "kind")
+TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
 
@@ -195,7 +196,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
             # part-major: a part's engines race side by side (BMC stops as soon as PDR proves)
             longest_first = sorted(mine, key=lambda u: props[units[u][1]].kind != "BR")  # BR: more lemmas
             new = [(u, FIRST_STAGE) for u in longest_first if u not in reach] + \
-                  [(u, e) for u in mine if u not in reach for e in PORTFOLIO]
+                  [(u, e) for u in mine if u not in reach for e in _racers(units[u][2])]
         else:
             new = [(u, engine) for u in mine if u not in reach]
         own = REACH_ENGINES if engine == "portfolio" else (engine,) if engine in REACH_ENGINES else ("explicit",)
@@ -258,7 +259,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         """The engine that decided the part's source part, if a racing one: it runs first."""
         w = source(u)
         decider = settled.get(w) if w is not None and w != NOT_YET else None
-        return decider.engine if decider is not None and decider.engine in PORTFOLIO else None
+        return decider.engine if decider is not None and decider.engine in PORTFOLIO + (TAIL,) else None
 
     def ready(job: tuple[int, str], engaged: dict[int, set[str]]) -> bool:
         """A part's first stage waits for its source part to be decided; its race starts once
@@ -325,6 +326,13 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
             if len(unknowns[u]) == expected[u]:
                 settle(u, _combine(unknowns[u]))
     return [[Outcome(prop, decided[row, p]) for p, prop in enumerate(props)] for row, (_, props) in enumerate(rows)]
+
+
+def _racers(job: Job) -> tuple[str, ...]:
+    """The engines that race on a part after its first stage."""
+    if isinstance(job, Problem) and job.task.restart is not None:  # k-induction rarely bounds a response: last
+        return ("bmc", "pdr", TAIL, "kind")
+    return PORTFOLIO
 
 
 def _source_row(rows: list[tuple[Scenario, list[Property]]], row: int) -> int | None:

@@ -92,12 +92,31 @@ def reach_slice(folded: System, formula: Reach) -> ReachSlice:
 
 
 @dataclass(frozen=True)
+class Restart:
+    """The steps after which every bounded-response count of a task is 0, whatever came before
+    (the steps that interfere with each of its responses; ``counts``: those counts). A violation
+    ends with a quiet run, free of such steps, from a state where the counts are 0 and the
+    inductive lemmas hold: where the tail engine starts its search."""
+
+    steps: frozenset[int]    # instance indices
+    counts: tuple[Var, ...]  # the monitors' step counts
+
+    def on(self, sliced: Slice) -> "Restart":
+        """The same steps and counts in a cone-of-influence slice (a count is in the cone of
+        the bad states that read it)."""
+        index = {old: new for new, old in enumerate(sliced.original_instance)}
+        return Restart(frozenset(index[i] for i in self.steps if i in index),
+                       tuple(sliced.kept_variables[c.index] for c in self.counts))
+
+
+@dataclass(frozen=True)
 class SafetyTask:
     """What the safety engines check: no reachable state of ``system`` satisfies ``bad``."""
 
     system: System
     bad: Expr
     lemmas: tuple[Lemma, ...] = ()  # candidate strengthenings; engines keep the inductive ones
+    restart: Restart | None = None  # bounded responses only (no step invariant): see ``Restart``
 
 
 def _stuck(system: System, late: Expr) -> Expr:
@@ -126,7 +145,7 @@ def _response_monitor(system: System, n: int, br: BoundedResponse, interference:
     return [MonitorUpdate(pending, pend_next), MonitorUpdate(count, ite(pend_next, step, 0))]
 
 
-def _interference(system: System, n: int, br: BoundedResponse) -> Expr:
+def _interference(system: System, n: int, br: BoundedResponse) -> Fired:
     """The environment, attacker and fault steps that restart the BR's count: those in the cone
     of influence of its monitor. The others write nothing the monitor can see, so dropping them
     from a run changes neither the owed response nor the count it would reach: restarting on
@@ -152,8 +171,9 @@ def to_safety(system: System, formula: Formula | list[Formula], first_response: 
     if steps:
         err = monitor_var("monitor.violated", BOOL, False)
         updates.append(MonitorUpdate(err, err | ~all_of(steps)))
-    for n, br in enumerate(responses, first_response):
-        updates += _response_monitor(system, n, br, _interference(system, n, br))
+    interference = [_interference(system, n, br) for n, br in enumerate(responses, first_response)]
+    for (n, br), restarts in zip(enumerate(responses, first_response), interference):
+        updates += _response_monitor(system, n, br, restarts)
     mon = system.with_monitor(updates) if updates else system
     extra = list(mon.variables[len(system.variables):])
     bad: list[Expr] = [~all_of(invs)] if invs else []
@@ -164,7 +184,11 @@ def to_safety(system: System, formula: Formula | list[Formula], first_response: 
         p, c = extra[2 * k], extra[2 * k + 1]
         bad.append(p & ((c >= br.bound) | _stuck(mon, p & (c >= br.bound))))
         lemmas += progress_lemmas(n, br, p, c)
-    return SafetyTask(mon, any_of(bad), tuple(lemmas))
+    restart = None
+    if responses and not steps:  # a step invariant's flag never resets
+        quiet_breakers = frozenset.intersection(*(frozenset(f.instances) for f in interference))
+        restart = Restart(quiet_breakers, tuple(extra[2 * k + 1] for k in range(len(responses))))
+    return SafetyTask(mon, any_of(bad), tuple(lemmas), restart)
 
 
 def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list[Lemma]:

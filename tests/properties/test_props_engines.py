@@ -133,15 +133,20 @@ BY_NAME = {c.name: c for c in CASES}
 
 def expect(case_: Case_, verdict: Verdict, engine: str) -> None:
     """The verdict is right for the case: a replaying counterexample of minimal depth, or a
-    proof whose certificate the checker accepts again (bmc: Unknown instead of a proof)."""
+    proof whose certificate the checker accepts again (bmc: Unknown instead of a proof; tail:
+    a replaying counterexample to a bounded response, Unknown otherwise)."""
     if engine == "lemmas":  # proves only what the lemmas make 1-inductive; never reports a violation
         assert not isinstance(verdict, Violated), verdict
         if case_.depth is not None or isinstance(verdict, Unknown):
             assert isinstance(verdict, Unknown), verdict
             return
+    if engine == "tail" and (case_.depth is None or case_.problem().task.restart is None):
+        assert isinstance(verdict, Unknown), verdict  # bounded responses' counterexamples only, never a proof
+        return
     if case_.depth is not None:
         assert isinstance(verdict, Violated), verdict
-        assert len(verdict.trace.steps) == case_.depth, [s.action for s in verdict.trace.steps]
+        steps = len(verdict.trace.steps)  # tail: a replayed trace, not always of minimal depth
+        assert steps == case_.depth or engine == "tail" and steps > case_.depth, [s.action for s in verdict.trace.steps]
         task = case_.problem().task
         states = replay(task.system, task.bad, [s.instance for s in verdict.trace.steps])
         interp = Interpreter(task.system)
