@@ -7,7 +7,7 @@ system's own steps: short and cheap to search), then asks BMC for a prefix from 
 state that the run's steps, replayed as they are, drive to a bad state. When no prefix exists
 within the bound, that run is excluded and the next one tried. Plain BMC must search the whole
 trace at once, which is out of reach when the attacker's set-up and the quiet run are long
-(27 steps on ``geo-local-daily-alert`` under ``han_mitm``). Every trace is replayed before it is
+(30 steps on ``geo-local-daily-alert`` under ``han_mitm``). Every trace is replayed before it is
 reported; the engine never proves anything, and its traces need not be of minimal depth.
 """
 
