@@ -17,12 +17,12 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from generators.coverage import KINDS, cover
-from model.config import THREATS, Scenario
-from model.variants import build
-from properties.catalogue import CATALOGUE
-from properties.check import check
-from properties.verdict import Budget
+from otaproof.generators.coverage import KINDS, cover
+from otaproof.model.config import THREATS, Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import CATALOGUE
+from otaproof.properties.check import check
+from otaproof.properties.verdict import Budget
 
 DEFAULT_MODELS = ("none", "han_mitm+old_supplier+compromised_key")
 

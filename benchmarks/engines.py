@@ -16,11 +16,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from model.config import Parameters, Scenario
-from model.variants import build
-from properties.catalogue import CATALOGUE, get_property
-from properties.check import ENGINES, check, run_engine
-from properties.verdict import Budget
+from otaproof.model.config import Parameters, Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import CATALOGUE, get_property
+from otaproof.properties.check import ENGINES, check, run_engine
+from otaproof.properties.verdict import Budget
 
 ENGINE_NAMES = (*ENGINES, "portfolio")
 

@@ -22,8 +22,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from reports.storm import SECONDS_PER_DAY, StormInput, StormResult, analyse, parse_policy
-from reports.storm_plot import render_png
+from otaproof.reports.storm import SECONDS_PER_DAY, StormInput, StormResult, analyse, parse_policy
+from otaproof.reports.storm_plot import render_png
 
 POLICIES = ("fixed-time", "uniform-window:4", "uniform-window:24", "on-change", "on-change:1")
 

@@ -16,20 +16,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from model.config import FAULTS, THREATS, Parameters, Scenario
-from model.lang import ModelError
-from model.variants import REGISTRY, get_variant
+from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
+from otaproof.model.lang import ModelError
+from otaproof.model.variants import REGISTRY, get_variant
 from otaproof import generate_cli, storm_cli
 from otaproof.render import print_outcomes, step_table
-from properties.catalogue import CATALOGUE, get_property
-from properties.check import ENGINE_CHOICES, Outcome, check, check_rows
-from properties.verdict import Budget
-from reports.files import write_json_atomic
-from reports.diff import compare, diff_document, diff_table
-from reports.matrix import Row, matrix_document, matrix_table
-from reports.questions import QUESTIONS, answer, questions_document
-from reports.storm import StormInput, analyse, parse_policy
-from reports.verdicts import verdicts_document
+from otaproof.properties.catalogue import CATALOGUE, get_property
+from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
+from otaproof.properties.verdict import Budget
+from otaproof.reports.files import write_json_atomic
+from otaproof.reports.diff import compare, diff_document, diff_table
+from otaproof.reports.matrix import Row, matrix_document, matrix_table
+from otaproof.reports.questions import QUESTIONS, answer, questions_document
+from otaproof.reports.storm import StormInput, analyse, parse_policy
+from otaproof.reports.verdicts import verdicts_document
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
@@ -269,7 +269,7 @@ def _cmd_variants(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
-    from refimpl.demo import main as demo_main
+    from otaproof.refimpl.demo import main as demo_main
 
     return demo_main(args.rest)
 

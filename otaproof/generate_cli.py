@@ -17,17 +17,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from generators.adapter import Adapter
-from generators.coverage import coverage_table
-from generators.mutants import (MUTANTS, SuiteFailsWithoutMutants, describe_score, report_table, run_mutants,
+from otaproof.generators.adapter import Adapter
+from otaproof.generators.coverage import coverage_table
+from otaproof.generators.mutants import (MUTANTS, SuiteFailsWithoutMutants, describe_score, report_table, run_mutants,
                                 to_json)
-from generators.plan import plan_suite
-from generators.suite import DEFAULT_SUT, scenario_key, write_suite
-from model.config import FAULTS, THREATS, Parameters, Scenario
-from model.variants import REGISTRY, get_variant
-from properties.catalogue import CATALOGUE, get_property
-from properties.verdict import Budget
-from reports.files import write_json_atomic
+from otaproof.generators.plan import plan_suite
+from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
+from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
+from otaproof.model.variants import REGISTRY, get_variant
+from otaproof.properties.catalogue import CATALOGUE, get_property
+from otaproof.properties.verdict import Budget
+from otaproof.reports.files import write_json_atomic
 
 EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT = 0, 1, 2
 

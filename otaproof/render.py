@@ -8,9 +8,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from properties.check import Outcome
-from properties.trace import Trace
-from properties.verdict import Proved, Violated
+from otaproof.properties.check import Outcome
+from otaproof.properties.trace import Trace
+from otaproof.properties.verdict import Proved, Violated
 
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
 _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")

@@ -18,8 +18,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from reports.files import write_bytes_atomic, write_json_atomic
-from reports.storm import (DEFAULT_CAPACITY, DEFAULT_CHANGE_RATE, DEFAULT_DEVICES_PER_HUB, DEFAULT_HUBS,
+from otaproof.reports.files import write_bytes_atomic, write_json_atomic
+from otaproof.reports.storm import (DEFAULT_CAPACITY, DEFAULT_CHANGE_RATE, DEFAULT_DEVICES_PER_HUB, DEFAULT_HUBS,
                            DEFAULT_RUNS, DEFAULT_SEED, DEFAULT_START, SCHEMA, SOURCES, Spread, StormError,
                            StormInput, StormResult, analyse, clock, parse_clock, parse_policy, storm_document)
 
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         result = analyse(inp)
         png = None
         if args.plot:
-            from reports.storm_plot import render_png
+            from otaproof.reports.storm_plot import render_png
 
             png = render_png(result)
         if png is not None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from model.config import Scenario
-from model.variants import build
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
 from otaproof.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATED, main
-from properties.catalogue import CATALOGUE, get_property
-from properties.formulas import to_safety
-from properties.trace import Trace, instance_index, replay
+from otaproof.properties.catalogue import CATALOGUE, get_property
+from otaproof.properties.formulas import to_safety
+from otaproof.properties.trace import Trace, instance_index, replay
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from generators.adapter import Adapter, Setup, Step, abstract_state, divergences
-from generators.counterexamples import Reproduction, guard_for
-from generators.mutants import applied
-from generators.oracle import run_oracle
-from generators.refimpl_adapter import RefimplAdapter
-from generators.replay import Divergence, Replay
-from generators.suite import SuitePlan, write_suite
-from model.config import Scenario
-from model.explicit import Interpreter
-from model.variants import build
+from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
+from otaproof.generators.counterexamples import Reproduction, guard_for
+from otaproof.generators.mutants import applied
+from otaproof.generators.oracle import run_oracle
+from otaproof.generators.refimpl_adapter import RefimplAdapter
+from otaproof.generators.replay import Divergence, Replay
+from otaproof.generators.suite import SuitePlan, write_suite
+from otaproof.model.config import Scenario
+from otaproof.model.explicit import Interpreter
+from otaproof.model.variants import build
 from otaproof.cli import main
-from properties.trace import Trace, make_trace
+from otaproof.properties.trace import Trace, make_trace
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
                 ("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True}),

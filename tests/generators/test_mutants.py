@@ -19,19 +19,19 @@ from typing import Any, Callable
 import pytest
 from rich.console import Console
 
-import refimpl.commands
-import refimpl.cpl
-import refimpl.devices
-import refimpl.dsp
-import refimpl.hub
-import refimpl.image
-import refimpl.smi
-from generators.mutants import (GAP, MUTANTS, SCHEMA, MutationReport, SuiteFailsWithoutMutants, applied,
+import otaproof.refimpl.commands
+import otaproof.refimpl.cpl
+import otaproof.refimpl.devices
+import otaproof.refimpl.dsp
+import otaproof.refimpl.hub
+import otaproof.refimpl.image
+import otaproof.refimpl.smi
+from otaproof.generators.mutants import (GAP, MUTANTS, SCHEMA, MutationReport, SuiteFailsWithoutMutants, applied,
                                 apply_from_env, report_table, run_mutants, to_json)
-from refimpl import Premises, PremisesConfig, RejectionError
-from refimpl import messages as m
-from refimpl.crypto import sha256
-from refimpl.messages import ActivationOutcome, TransferOutcome
+from otaproof.refimpl import Premises, PremisesConfig, RejectionError
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.messages import ActivationOutcome, TransferOutcome
 
 REQUIRED = {"skip-cpl-check", "skip-dsp-hash-check", "skip-authorisation", "skip-update-in-progress-check",
             "skip-signature-verification", "accept-stale-counter", "smi-on-distribution", "image-to-wrong-device",
@@ -249,7 +249,7 @@ def test_the_catalogue_has_every_required_mutant_and_a_scenario_for_each() -> No
     assert REQUIRED <= set(MUTANTS) and len(MUTANTS) >= 18
     assert set(SCENARIOS) == set(MUTANTS)
     for name, mutant in MUTANTS.items():
-        assert mutant.name == name and mutant.fault and mutant.where.startswith("refimpl/")
+        assert mutant.name == name and mutant.fault and mutant.where.startswith("otaproof/refimpl/")
 
 
 @pytest.mark.parametrize("name", list(MUTANTS))
@@ -264,13 +264,13 @@ def test_each_mutant_changes_its_scenario_and_only_while_applied(name: str) -> N
 # --- mutants that are edited copies of a refimpl function: the original must not have moved on ---
 # where -> digest of the original's code (docstring and comments aside) when its copy was written
 COPIED = {
-    "refimpl/dsp.py:DSP._check_targets": "bc1bc14a3376498d",
-    "refimpl/dsp.py:DSP.submit_sr11_3": "eb3406b70c067f93",
-    "refimpl/cpl.py:CPLRegistry.require_listed": "18075771a25c516f",
-    "refimpl/devices.py:HanDevice.verify_image": "4534862eb7dd25d1",
-    "refimpl/devices.py:HanDevice.check_critical": "84453c7067e3b0a6",
-    "refimpl/devices.py:HCALCS.activate_firmware": "fab12baf09c1ea76",
-    "refimpl/devices.py:HanDevice._on_read_version": "946c667c432688c3",
+    "otaproof/refimpl/dsp.py:DSP._check_targets": "bc1bc14a3376498d",
+    "otaproof/refimpl/dsp.py:DSP.submit_sr11_3": "eb3406b70c067f93",
+    "otaproof/refimpl/cpl.py:CPLRegistry.require_listed": "18075771a25c516f",
+    "otaproof/refimpl/devices.py:HanDevice.verify_image": "4534862eb7dd25d1",
+    "otaproof/refimpl/devices.py:HanDevice.check_critical": "84453c7067e3b0a6",
+    "otaproof/refimpl/devices.py:HCALCS.activate_firmware": "fab12baf09c1ea76",
+    "otaproof/refimpl/devices.py:HanDevice._on_read_version": "946c667c432688c3",
 }
 
 
@@ -298,8 +298,8 @@ def test_the_refimpl_functions_mutants_copy_are_unchanged(where: str) -> None:
 
 
 # --- patching: exactly where it says, restored afterwards ---------------------------------------
-MODULES: tuple[ModuleType, ...] = (refimpl.commands, refimpl.cpl, refimpl.devices, refimpl.dsp, refimpl.hub,
-                                   refimpl.image, refimpl.smi)
+MODULES: tuple[ModuleType, ...] = (otaproof.refimpl.commands, otaproof.refimpl.cpl, otaproof.refimpl.devices, otaproof.refimpl.dsp, otaproof.refimpl.hub,
+                                   otaproof.refimpl.image, otaproof.refimpl.smi)
 
 
 def _snapshot() -> dict[str, object]:
@@ -352,18 +352,18 @@ def test_apply_from_env_does_nothing_when_unset_and_refuses_unknown_names(monkey
 
 @pytest.mark.parametrize("value, expected", [("skip-cpl-check", "_cpl_unchecked"), ("", "_check_cpl")])
 def test_apply_from_env_switches_the_named_mutant_on_for_the_process(value: str, expected: str) -> None:
-    code = ("from generators.mutants import apply_from_env\napply_from_env()\n"
-            "from refimpl.dsp import DSP\nprint(DSP._check_cpl.__name__)")
+    code = ("from otaproof.generators.mutants import apply_from_env\napply_from_env()\n"
+            "from otaproof.refimpl.dsp import DSP\nprint(DSP._check_cpl.__name__)")
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OTAPROOF_MUTANT": value},
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == expected
 
 
 # --- the runner on a throwaway suite ------------------------------------------------------------
-CONFTEST = "from generators.mutants import apply_from_env\n\napply_from_env()\n"
+CONFTEST = "from otaproof.generators.mutants import apply_from_env\n\napply_from_env()\n"
 KILLS_SKIP_CPL = '''
     import pytest
-    from refimpl import NotOnCPL, Premises, PremisesConfig
+    from otaproof.refimpl import NotOnCPL, Premises, PremisesConfig
 
 
     class TestCPL:
@@ -374,7 +374,7 @@ KILLS_SKIP_CPL = '''
                 p.update_ppmid(p.firmware("PPMID", version, list_on_cpl=False))
 '''
 KILLS_NOTHING_CHOSEN = '''
-    from refimpl import Premises, PremisesConfig
+    from otaproof.refimpl import Premises, PremisesConfig
 
 
     def test_listed_image_is_installed():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from model.config import Parameters, Scenario
-from model.explicit import Interpreter, State
-from model.variants import build
+from otaproof.model.config import Parameters, Scenario
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.variants import build
 
 
 class Run:

@@ -27,12 +27,12 @@ import z3
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from model.config import FAULTS, THREATS, Parameters, Scenario
-from model.explicit import Interpreter, State
-from model.lang import IntSort, ModelError
-from model.symbolic import Encoder
-from model.system import System, SystemBuilder, assign, case, otherwise, outcome
-from model.variants import build
+from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.lang import IntSort, ModelError
+from otaproof.model.symbolic import Encoder
+from otaproof.model.system import System, SystemBuilder, assign, case, otherwise, outcome
+from otaproof.model.variants import build
 
 SCENARIOS: dict[str, Scenario] = {
     "default": Scenario(),

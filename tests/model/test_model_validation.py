@@ -11,9 +11,9 @@ from typing import Callable
 
 import pytest
 
-from model.config import FAULTS, THREATS, Parameters, Scenario
-from model.explicit import Interpreter
-from model.lang import (
+from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
+from otaproof.model.explicit import Interpreter
+from otaproof.model.lang import (
     BOOL,
     EnumSort,
     Expr,
@@ -27,7 +27,7 @@ from model.lang import (
     lookup,
     select,
 )
-from model.system import (
+from otaproof.model.system import (
     Case,
     Machine,
     SystemBuilder,
@@ -36,7 +36,7 @@ from model.system import (
     otherwise,
     outcome,
 )
-from model.variants import REGISTRY, Variant, build, get_variant, register
+from otaproof.model.variants import REGISTRY, Variant, build, get_variant, register
 
 PHASE = EnumSort("Phase", ("closed", "open"))
 COLOUR = EnumSort("Colour", ("red", "green"))

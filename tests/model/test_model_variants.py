@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import FAULTS, THREATS, Scenario
-from model.lang import ModelError
-from model.variants import REGISTRY, build
-from properties.catalogue import get_property
-from properties.check import run_engine
-from properties.verdict import Budget, Violated
+from otaproof.model.config import FAULTS, THREATS, Scenario
+from otaproof.model.lang import ModelError
+from otaproof.model.variants import REGISTRY, build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.check import run_engine
+from otaproof.properties.verdict import Budget, Violated
 
 BUDGET = Budget(timeout=60, depth=4)
 
@@ -93,7 +93,7 @@ def test_the_approved_hub_drops_every_image_within_the_exchange() -> None:
 def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
     """With one message per HAN queue a read crossing the exchange would deadlock both (the hub
     could not answer the query, the PPMID could not answer the read): the hub holds it back."""
-    from model.explicit import Interpreter
+    from otaproof.model.explicit import Interpreter
     b = build(Scenario())
     interp, system = Interpreter(b.system), b.system
     state = interp.initial_state()
@@ -117,8 +117,8 @@ def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
 
 def test_the_daily_alert_goes_at_most_once_between_day_ticks() -> None:
     """Proposal (b) with three versions: two local updates in a day give one alert until midnight."""
-    from model.config import Parameters
-    from model.explicit import Interpreter
+    from otaproof.model.config import Parameters
+    from otaproof.model.explicit import Interpreter
     b = build(Scenario("geo-local-daily-alert", parameters=Parameters(versions=3)))
     interp, system = Interpreter(b.system), b.system
     state = interp.initial_state()

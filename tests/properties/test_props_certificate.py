@@ -10,18 +10,18 @@ from dataclasses import dataclass
 import pytest
 import z3
 
-from model.config import Scenario
-from model.explicit import Interpreter, State
-from model.lang import IntSort, Var, walk
-from model.slicing import cone_of_influence
-from model.symbolic import Encoder
-from model.system import System, SystemBuilder, assign, case, otherwise, outcome
-from model.variants import build
-from properties.catalogue import get_property
-from properties.certificate import TAG, check_certificate, parse_invariant
-from properties.check import run_engine
-from properties.formulas import SafetyTask, to_safety
-from properties.verdict import Budget, Proved
+from otaproof.model.config import Scenario
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.lang import IntSort, Var, walk
+from otaproof.model.slicing import cone_of_influence
+from otaproof.model.symbolic import Encoder
+from otaproof.model.system import System, SystemBuilder, assign, case, otherwise, outcome
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.certificate import TAG, check_certificate, parse_invariant
+from otaproof.properties.check import run_engine
+from otaproof.properties.formulas import SafetyTask, to_safety
+from otaproof.properties.verdict import Budget, Proved
 
 INIT, TRANS, PROP = "obligation Init => Inv fails", "obligation Inv & Trans => Inv' fails", "obligation Inv => P fails"
 

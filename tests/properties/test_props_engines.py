@@ -14,19 +14,19 @@ from typing import Callable
 
 import pytest
 
-from model.config import Scenario
-from model.explicit import Interpreter
-from model.lang import BOOL, IntSort, Next, ite
-from model.slicing import cone_of_influence
-from model.system import System, SystemBuilder, assign, case, otherwise, outcome
-from model.variants import BuiltModel, get_variant
-from properties import check as check_module
-from properties.catalogue import Property
-from properties.certificate import check_certificate
-from properties.engines import Problem, explicit
-from properties.formulas import BoundedResponse, Formula, Invariant, Reach, SafetyTask, StepInvariant, to_safety
-from properties.trace import replay
-from properties.verdict import Budget, Proved, Unknown, Verdict, Violated
+from otaproof.model.config import Scenario
+from otaproof.model.explicit import Interpreter
+from otaproof.model.lang import BOOL, IntSort, Next, ite
+from otaproof.model.slicing import cone_of_influence
+from otaproof.model.system import System, SystemBuilder, assign, case, otherwise, outcome
+from otaproof.model.variants import BuiltModel, get_variant
+from otaproof.properties import check as check_module
+from otaproof.properties.catalogue import Property
+from otaproof.properties.certificate import check_certificate
+from otaproof.properties.engines import Problem, explicit
+from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, Reach, SafetyTask, StepInvariant, to_safety
+from otaproof.properties.trace import replay
+from otaproof.properties.verdict import Budget, Proved, Unknown, Verdict, Violated
 
 ENGINES = check_module.ENGINES
 BUDGET = Budget(timeout=20, depth=10)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from model.config import Scenario
-from model.invariants import Lemma
-from model.variants import build
-from properties.catalogue import get_property
-from properties.check import run_engine
-from properties.engines import Deadline
-from properties.engines.strengthen import model_lemmas
-from properties.verdict import Budget, Proved, Violated
+from otaproof.model.config import Scenario
+from otaproof.model.invariants import Lemma
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.check import run_engine
+from otaproof.properties.engines import Deadline
+from otaproof.properties.engines.strengthen import model_lemmas
+from otaproof.properties.verdict import Budget, Proved, Violated
 
 BUDGET = Budget(timeout=60, depth=12)
 

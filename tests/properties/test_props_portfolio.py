@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from model.config import Scenario
-from model.variants import build
-from properties.catalogue import get_property
-from properties.certificate import check_certificate
-from properties.check import _problem, check, check_rows, parts
-from properties.trace import replay
-from properties.verdict import Budget, Proved, Unknown, Violated
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.certificate import check_certificate
+from otaproof.properties.check import _problem, check, check_rows, parts
+from otaproof.properties.trace import replay
+from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
 
 
 def test_portfolio_decides_a_proof_and_a_violation_in_order() -> None:
@@ -73,7 +73,7 @@ def test_rows_share_one_pool_and_come_back_in_row_and_property_order() -> None:
 def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemmas(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The lemma search is a pool job: when it gives up, the row's engines run without the
     shared lemmas (the lemma engine then finds its own on the slice) rather than the row being lost."""
-    import properties.check as check_module
+    import otaproof.properties.check as check_module
     monkeypatch.setattr(check_module, "model_lemmas", lambda *args, **kw: "Houdini gave up (test)")
     props = [get_property("P-LOCAL-BANNED"), get_property("P-CPL-NOW")]
     [outcomes] = check_rows([(Scenario(), props)], "portfolio", Budget(timeout=60, depth=12), workers=2)
@@ -87,10 +87,10 @@ def test_the_pool_parent_creates_no_z3_terms() -> None:
     import subprocess
     import sys
     script = ("import z3\n"
-              "from model.config import Scenario\n"
-              "from properties.catalogue import get_property\n"
-              "from properties.check import check_rows\n"
-              "from properties.verdict import Budget\n"
+              "from otaproof.model.config import Scenario\n"
+              "from otaproof.properties.catalogue import get_property\n"
+              "from otaproof.properties.check import check_rows\n"
+              "from otaproof.properties.verdict import Budget\n"
               "props = [get_property('P-LOCAL-BANNED')]\n"
               "rows = [(Scenario(), props), (Scenario(variant='pre-secmp0007'), props)]\n"
               "results = check_rows(rows, 'portfolio', Budget(timeout=60, depth=6), workers=2)\n"

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from model.config import Scenario
-from model.symbolic import Encoder
-from model.variants import build
-from properties.catalogue import get_property
-from properties.certificate import TAG
-from properties.check import _problem, check_rows
-from properties.engines import Problem, pdr
-from properties.engines.strengthen import Reused
-from properties.verdict import Budget, Proved, Unknown
+from otaproof.model.config import Scenario
+from otaproof.model.symbolic import Encoder
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.certificate import TAG
+from otaproof.properties.check import _problem, check_rows
+from otaproof.properties.engines import Problem, pdr
+from otaproof.properties.engines.strengthen import Reused
+from otaproof.properties.verdict import Budget, Proved, Unknown
 
 # On the pre-SECMP0007 design the model's lemmas do not prove P-COMPAT: PDR is needed, with or
 # without the old supplier's key. The old supplier cannot reach the PPMID, so PDR's proof without
@@ -71,7 +71,7 @@ def test_under_a_threat_the_engine_that_decided_the_part_without_the_attacker_ru
         tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """P-CPL-NOW is violated on the approved design with or without the old supplier: BMC found it
     without the attacker, so under the threat BMC runs first and PDR never starts."""
-    import properties.check as check_module
+    import otaproof.properties.check as check_module
     log = tmp_path / "started"
     child = check_module._child
 

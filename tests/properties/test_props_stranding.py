@@ -3,16 +3,16 @@ graph of the property's cone of influence, and what counts as a legitimate recov
 
 from __future__ import annotations
 
-from model.config import Scenario
-from model.lang import all_of, implies
-from model.slicing import constant_folded
-from model.variants import build
-from properties.catalogue import get_property
-from properties.certificate import check_recovery_certificate
-from properties.check import check, run_engine
-from properties.formulas import Reach, reach_slice
-from properties.trace import replay
-from properties.verdict import Budget, Proved, Unknown, Violated
+from otaproof.model.config import Scenario
+from otaproof.model.lang import all_of, implies
+from otaproof.model.slicing import constant_folded
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.certificate import check_recovery_certificate
+from otaproof.properties.check import check, run_engine
+from otaproof.properties.formulas import Reach, reach_slice
+from otaproof.properties.trace import replay
+from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
 
 STRAND = get_property("P-NO-STRAND")
 BUDGET = Budget(timeout=60)

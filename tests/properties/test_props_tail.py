@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import z3
 
-from model.config import Scenario
-from model.lang import Next
-from model.symbolic import Encoder
-from model.variants import build
-from properties.catalogue import get_property
-from properties.check import PORTFOLIO, TAIL, _racers, parts
-from properties.engines import Problem, bmc, tail
-from properties.formulas import BoundedResponse, Invariant, StepInvariant, to_safety
-from properties.trace import replay
-from properties.verdict import Budget, Unknown, Violated
+from otaproof.model.config import Scenario
+from otaproof.model.lang import Next
+from otaproof.model.symbolic import Encoder
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.check import PORTFOLIO, TAIL, _racers, parts
+from otaproof.properties.engines import Problem, bmc, tail
+from otaproof.properties.formulas import BoundedResponse, Invariant, StepInvariant, to_safety
+from otaproof.properties.trace import replay
+from otaproof.properties.verdict import Budget, Unknown, Violated
 from test_props_engines import shop
 
 

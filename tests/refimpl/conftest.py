@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import pytest
 
-from refimpl import Premises, PremisesConfig, Variants
+from otaproof.refimpl import Premises, PremisesConfig, Variants
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl.commands import MessageCode, check_command, decode_command, encode_command, eui64, eui_text
-from refimpl.crypto import KeyPair
-from refimpl.errors import BadSignature, CommandFormatError, StaleCounter, UsageError
+from otaproof.refimpl.commands import MessageCode, check_command, decode_command, encode_command, eui64, eui_text
+from otaproof.refimpl.crypto import KeyPair
+from otaproof.refimpl.errors import BadSignature, CommandFormatError, StaleCounter, UsageError
 
 S1 = KeyPair.derive(1, "S1")
 ORIG, TARGET = "00-90-00-00-00-00-00-01", "00-DB-00-00-00-00-00-02"

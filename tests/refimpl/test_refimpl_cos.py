@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl import BadSignature, NotAuthorised, Premises, PremisesConfig, StaleCounter, Variants
-from refimpl import messages as m
-from refimpl.commands import MessageCode
-from refimpl.messages import ActivationOutcome, CommandError
+from otaproof.refimpl import BadSignature, NotAuthorised, Premises, PremisesConfig, StaleCounter, Variants
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.commands import MessageCode
+from otaproof.refimpl.messages import ActivationOutcome, CommandError
 
 
 def test_change_of_supplier_replaces_anchor_and_registration(premises: Premises) -> None:

@@ -7,13 +7,13 @@ import logging
 import pytest
 from transitions import MachineError
 
-from refimpl import BadSignature, ImageFormatError, NotOnCPL, Premises, UnknownDevice, WrongImage
-from refimpl.crypto import sha256
-from refimpl.devices import HCALCS, PPMID
-from refimpl.dsp import ServiceRequest
-from refimpl.hub import OtaTransfer
-from refimpl.lifecycle import Lifecycle
-from refimpl.smi import SMIRecord
+from otaproof.refimpl import BadSignature, ImageFormatError, NotOnCPL, Premises, UnknownDevice, WrongImage
+from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.devices import HCALCS, PPMID
+from otaproof.refimpl.dsp import ServiceRequest
+from otaproof.refimpl.hub import OtaTransfer
+from otaproof.refimpl.lifecycle import Lifecycle
+from otaproof.refimpl.smi import SMIRecord
 
 
 def test_listing_gateway_lists_signed_image(premises: Premises) -> None:

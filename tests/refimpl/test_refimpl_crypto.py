@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refimpl.crypto import KeyPair, is_public_key, sha256, verify
+from otaproof.refimpl.crypto import KeyPair, is_public_key, sha256, verify
 
 
 def test_same_seed_and_label_give_the_same_key() -> None:

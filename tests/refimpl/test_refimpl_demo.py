@@ -1,4 +1,4 @@
-"""The demonstration ``python -m refimpl``: runs, reads like the SEC process, is deterministic."""
+"""The demonstration ``python -m otaproof.refimpl``: runs, reads like the SEC process, is deterministic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from refimpl.demo import main
+from otaproof.refimpl.demo import main
 
 
 def test_demo_walks_both_flows_in_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,6 +35,6 @@ def test_demo_bad_argument_returns_2(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_demo_runs_as_module() -> None:
-    result = subprocess.run([sys.executable, "-m", "refimpl", "--variant", "local_updates"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "otaproof.refimpl", "--variant", "local_updates"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "CS09 PPMID Firmware Activation Alert" in result.stdout

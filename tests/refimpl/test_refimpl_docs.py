@@ -6,7 +6,7 @@ import re
 import textwrap
 from pathlib import Path
 
-import refimpl.scenario
+import otaproof.refimpl.scenario
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "refimpl.md"
 
@@ -17,7 +17,7 @@ def test_guide_example_runs() -> None:
 
 
 def test_scenario_docstring_example_runs() -> None:
-    doc = refimpl.scenario.__doc__ or ""
+    doc = otaproof.refimpl.scenario.__doc__ or ""
     lines = [line for line in doc.splitlines() if line.startswith("    ")]
-    exec(textwrap.dedent("\n".join(lines)), {"Premises": refimpl.scenario.Premises,
-                                             "PremisesConfig": refimpl.scenario.PremisesConfig})
+    exec(textwrap.dedent("\n".join(lines)), {"Premises": otaproof.refimpl.scenario.Premises,
+                                             "PremisesConfig": otaproof.refimpl.scenario.PremisesConfig})

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl import (CommandFormatError, HashMismatch, NotAuthorised, NotOnCPL, Premises, PremisesConfig,
+from otaproof.refimpl import (CommandFormatError, HashMismatch, NotAuthorised, NotOnCPL, Premises, PremisesConfig,
                      UnknownDevice, UpdateInProgress, Variants)
-from refimpl.commands import MessageCode
-from refimpl.crypto import sha256
+from otaproof.refimpl.commands import MessageCode
+from otaproof.refimpl.crypto import sha256
 
 UNKNOWN = "00-DB-00-00-00-00-00-00"
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refimpl import CommandFormatError, ImageFormatError, Premises, PremisesConfig, RejectionError
-from refimpl.commands import MessageCode, decode_command, encode_command
-from refimpl.crypto import KeyPair
-from refimpl.image import HEADER_LENGTH, MAGIC, build_image, parse_image
+from otaproof.refimpl import CommandFormatError, ImageFormatError, Premises, PremisesConfig, RejectionError
+from otaproof.refimpl.commands import MessageCode, decode_command, encode_command
+from otaproof.refimpl.crypto import KeyPair
+from otaproof.refimpl.image import HEADER_LENGTH, MAGIC, build_image, parse_image
 
 KEY = KeyPair.derive(0, "fuzz")
 MANUFACTURER = KeyPair.derive(0, "manufacturer:ACME Metering")  # the key Premises(seed=0) derives

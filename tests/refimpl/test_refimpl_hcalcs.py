@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl import (ActivationFailure, BadSignature, CommandFormatError, HashMismatch, NoImageHeld, Premises,
+from otaproof.refimpl import (ActivationFailure, BadSignature, CommandFormatError, HashMismatch, NoImageHeld, Premises,
                      StaleCounter, UnknownDevice)
-from refimpl import messages as m
-from refimpl.messages import ActivationOutcome, CommandError
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.messages import ActivationOutcome, CommandError
 
 
 def responses(p: Premises, kind: str = m.CS06_RESPONSE) -> list[dict[str, object]]:

@@ -6,9 +6,9 @@ import struct
 
 import pytest
 
-from refimpl.crypto import KeyPair, sha256
-from refimpl.errors import ImageFormatError, UsageError
-from refimpl.image import HEADER_LENGTH, MAGIC, build_image, parse_image
+from otaproof.refimpl.crypto import KeyPair, sha256
+from otaproof.refimpl.errors import ImageFormatError, UsageError
+from otaproof.refimpl.image import HEADER_LENGTH, MAGIC, build_image, parse_image
 
 KEY = KeyPair.derive(1, "manufacturer")
 PAYLOAD = bytes(range(100))

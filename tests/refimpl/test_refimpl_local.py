@@ -6,13 +6,13 @@ from typing import Callable
 
 import pytest
 
-from refimpl import (BadSignature, HashMismatch, LocalUpdateRefused, NotAuthorised, NotOnCPL, Premises,
+from otaproof.refimpl import (BadSignature, HashMismatch, LocalUpdateRefused, NotAuthorised, NotOnCPL, Premises,
                      PremisesConfig, StaleCounter, UsageError, Variants)
-from refimpl import messages as m
-from refimpl.commands import MessageCode
-from refimpl.config import PRESETS
-from refimpl.crypto import sha256
-from refimpl.devices import DAY
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.commands import MessageCode
+from otaproof.refimpl.config import PRESETS
+from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.devices import DAY
 
 Make = Callable[..., Premises]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl import Premises, PremisesConfig, UsageError
-from refimpl import messages as m
-from refimpl.sim import START_TIME, EventLog, Network, Simulation
+from otaproof.refimpl import Premises, PremisesConfig, UsageError
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.sim import START_TIME, EventLog, Network, Simulation
 
 
 def texts(p: Premises) -> list[str]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from refimpl import (BadSignature, HardwareMismatch, ImageFormatError, Premises, PremisesConfig, RollbackRefused,
+from otaproof.refimpl import (BadSignature, HardwareMismatch, ImageFormatError, Premises, PremisesConfig, RollbackRefused,
                      Variants, WrongImage)
-from refimpl import messages as m
-from refimpl.crypto import sha256
-from refimpl.messages import TransferOutcome
+from otaproof.refimpl import messages as m
+from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.messages import TransferOutcome
 
 
 def ccs08(p: Premises) -> list[dict[str, object]]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import Scenario
+from otaproof.model.config import Scenario
 from otaproof.cli import EXIT_BAD_INPUT, main
-from properties.catalogue import get_property
-from properties.check import check
-from properties.verdict import Budget
-from reports.matrix import Row
-from reports.questions import QUESTIONS, answer
-from reports.storm import StormInput, analyse, parse_policy
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.check import check
+from otaproof.properties.verdict import Budget
+from otaproof.reports.matrix import Row
+from otaproof.reports.questions import QUESTIONS, answer
+from otaproof.reports.storm import StormInput, analyse, parse_policy
 
 Q3 = next(q for q in QUESTIONS if q.id == "Q3")
 Q5 = next(q for q in QUESTIONS if q.id == "Q5")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from otaproof import storm_cli
-from reports.files import write_bytes_atomic
-from reports.storm import (SECONDS_PER_DAY, Policy, StormError, StormInput, _make_multinomial, _PoissonSampler,
+from otaproof.reports.files import write_bytes_atomic
+from otaproof.reports.storm import (SECONDS_PER_DAY, Policy, StormError, StormInput, _make_multinomial, _PoissonSampler,
                            _steady_queue, analyse, binomial_pmf, clock, day_figures, exact_figures, expected_load,
                            max_law, parse_clock, parse_policy, poisson_pmf, storm_document)
 

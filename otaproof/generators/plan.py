@@ -1,0 +1,52 @@
+"""Decide what a generated suite contains: counterexamples to reproduce and guard, coverage traces,
+oracle runs. Verdicts come from the property checker; nothing here is hand-written."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
+from otaproof.generators.coverage import cover
+from otaproof.generators.suite import SuitePlan
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import Property
+from otaproof.properties.check import check
+from otaproof.properties.verdict import Budget, Violated
+
+Progress = Callable[[str], None]
+
+
+def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: list[Scenario],
+               oracle_scenarios: list[Scenario], props: list[Property], budget: Budget, *,
+               coverage_depth: int = 20, coverage_seconds: float = 120.0, workers: int | None = None,
+               sut: str, oracle_examples: int = 40, progress: Progress | None = None) -> SuitePlan:
+    """Check every property on each counterexample scenario, turn each violation into a reproduction
+    (and a guard on the approved design where it stops the attack), and add coverage traces."""
+    say = progress or (lambda _: None)
+    plan = SuitePlan(sut=sut, oracle=list(oracle_scenarios), oracle_examples=oracle_examples)
+    approved_models = {}
+    for sc in counterexample_scenarios:
+        say(f"checking {sc.describe()}")
+        for outcome in check(sc, props, "portfolio", budget, workers=workers):
+            v = outcome.verdict
+            if not isinstance(v, Violated):
+                if v.verdict == "unknown":
+                    plan.notes.append(f"{outcome.property.id} on {sc.describe()}: unknown within the budget "
+                                      f"({v.detail}); no test")
+                continue
+            rep = Reproduction(outcome.property.id, sc, v.trace)
+            plan.reproductions.append(rep)
+            key = (sc.threats, sc.faults, sc.parameters)
+            if key not in approved_models:
+                approved_models[key] = build(Scenario(APPROVED, sc.threats, sc.faults, sc.parameters))
+            guard = guard_for(rep, approved_models[key])
+            if guard is None:
+                plan.unguarded.append(rep)
+            else:
+                plan.guards.append(guard)
+    for sc in coverage_scenarios:
+        say(f"coverage goals on {sc.describe()}")
+        plan.coverage.append((sc, cover(build(sc), depth=coverage_depth, budget_seconds=coverage_seconds,
+                                        progress=say)))
+    return plan

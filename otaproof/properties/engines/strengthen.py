@@ -1,0 +1,183 @@
+"""Houdini: the largest subset of candidate lemmas that is inductive, for strengthening proofs.
+
+Candidates come from the model (``model/invariants.py``), projected onto a property's slice.
+Those false initially are dropped; then, while some transition from a state satisfying all
+remaining candidates breaks one of them, the broken ones are dropped. What remains holds in
+every reachable state (it is inductive), so PDR and k-induction may assume it, and it becomes
+part of their certificates, which the checker re-checks in full.
+
+Candidates may also be the clauses of a proof found for the same part in another scenario
+(``Reused``: the design without the attacker, say): an attacker that cannot reach the part's
+slice leaves that proof intact, and one that can only breaks some clauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from otaproof.model.explicit import Interpreter, compile_expr
+from otaproof.model.invariants import Lemma
+from otaproof.model.lang import Expr
+from otaproof.model.slicing import Slice, reads
+from otaproof.model.system import System
+from otaproof.model.symbolic import Encoder, Term
+from otaproof.properties.certificate import TAG, parse_invariant
+from otaproof.properties.engines import Deadline
+
+
+@dataclass(frozen=True)
+class Strengthening:
+    """The inductive lemmas of a slice: names, then expressions over the slice's variables and
+    clauses reused from another proof (SMT-LIB text over ``<name>@c``), in that order."""
+
+    names: tuple[str, ...]
+    exprs: tuple[Expr, ...]
+    texts: tuple[str, ...] = ()
+    _encoded: dict[tuple[int, int], tuple[list[Term], z3.BoolRef]] = field(
+        default_factory=dict, compare=False, repr=False)
+    _parts: tuple["Strengthening", ...] = field(default=(), compare=False, repr=False)
+
+    def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
+        """The conjunction over ``state``: encoded once per model (systems that differ only in
+        monitor variables share it), then substituted."""
+        if self._parts:  # a sum keeps each part's encoding (the shared model lemmas are encoded once)
+            return z3.And([part.at(enc, state) for part in self._parts])
+        if not self.exprs and not self.texts:
+            return z3.BoolVal(True)
+        width = 1 + max((i for e in self.exprs for i in reads(e)), default=-1) if not self.texts \
+            else len(enc.system.variables)
+        key = (id(enc.system.instances), width)
+        if key not in self._encoded:
+            template = enc.state("§lemma")[:width]
+            reused = [parse_invariant(enc, text, template) for text in self.texts]
+            self._encoded[key] = (template, z3.And(enc.exprs(self.exprs, template) + reused))
+        template, conj = self._encoded[key]
+        return z3.substitute(conj, *zip(template, state[:width]))
+
+    def __add__(self, other: "Strengthening") -> "Strengthening":
+        return Strengthening(self.names + other.names, self.exprs + other.exprs, self.texts + other.texts,
+                             _parts=(self, other))
+
+
+@dataclass(frozen=True)
+class Reused:
+    """A proof of the same part in another scenario: its certificate (SMT-LIB over
+    ``<name>@c``), the system whose variables it names, and a label for the lemma names."""
+
+    source: str
+    system: System
+    certificate: str
+
+    def clauses(self, enc: Encoder, state: list[Term]) -> list[z3.BoolRef]:
+        """The certificate's top-level clauses that read only variables this system has with the
+        same sort (so the same encoding), over ``state``."""
+        here = {v.name: v for v in enc.system.variables}
+        theirs = Encoder(self.system)
+        symbols = theirs.state(TAG)
+        shared = [(symbols[v.index], state[here[v.name].index]) for v in self.system.variables
+                  if v.name in here and here[v.name].sort == v.sort]
+        foreign = {str(symbols[v.index]) for v in self.system.variables
+                   if v.name not in here or here[v.name].sort != v.sort}
+        whole = parse_invariant(theirs, self.certificate, symbols)
+        out = []
+        for clause in _conjuncts(whole):
+            if not foreign or not _symbol_names(clause) & foreign:
+                out.append(z3.substitute(clause, *shared) if shared else clause)
+        return out
+
+
+def _conjuncts(e: z3.BoolRef) -> list[z3.BoolRef]:
+    return [c for child in e.children() for c in _conjuncts(child)] if z3.is_and(e) else [e]
+
+
+def _symbol_names(e: z3.ExprRef) -> set[str]:
+    """The names of the uninterpreted constants of ``e``."""
+    seen: set[int] = set()
+    out: set[str] = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if x.get_id() in seen:
+            continue
+        seen.add(x.get_id())
+        if z3.is_const(x) and x.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            out.add(str(x))
+        todo.extend(x.children())
+    return out
+
+
+NONE = Strengthening((), ())
+
+
+def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0,
+                     reused: Reused | None = None) -> Strengthening | str:
+    """The largest inductive subset of the lemmas that the slice can express (and of the reused
+    proof's clauses), or why not found."""
+    projected = [(lm.name, e) for lm in lemmas if (e := sliced.project(lm.expr)) is not None]
+    return inductive_subset(sliced.system, projected, deadline, seed, reused=reused)
+
+
+def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0
+                 ) -> Strengthening | str:
+    """The inductive subset of a whole model's lemmas, computed once and shared by every property
+    (monitors add variables but never change the model's own steps, so it stays inductive)."""
+    found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed)
+    return shared_lemmas(lemmas, found.names) if isinstance(found, Strengthening) else found
+
+
+def shared_lemmas(lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strengthening:
+    """The model's lemmas of these names (found inductive by ``model_lemmas``, maybe in another
+    process). Not encoded here: each engine process encodes what it uses (0.1 s), so a parent
+    that forks engines creates no Z3 terms, and no engine's search depends on what the parent
+    encoded before (Z3's term order, and so Spacer's run, would)."""
+    chosen = set(names)
+    kept = [lm for lm in lemmas if lm.name in chosen]
+    return Strengthening(tuple(lm.name for lm in kept), tuple(lm.expr for lm in kept))
+
+
+def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int = 0,
+                     background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening | str:
+    """Houdini: the largest inductive subset of the candidates (and of the ``reused`` proof's
+    clauses), assuming ``background`` (already known to be inductive) in the pre-state."""
+    if not candidates and reused is None:
+        return NONE
+    enc = Encoder(system)
+    s, a, t = enc.state("h"), enc.action("h"), enc.state("h'")
+    clauses = reused.clauses(enc, s) if reused is not None else []
+    holds = [compile_expr(e) for _, e in candidates]
+    init = Interpreter(system).initial_state()
+    initially = [(s[v.index], enc.value(v, v.init)) for v in system.variables]
+    active = [k for k, f in enumerate(holds) if f(init, init, -1)] + \
+        [len(holds) + k for k, c in enumerate(clauses) if z3.is_true(z3.simplify(z3.substitute(c, *initially)))]
+    now = enc.exprs([e for _, e in candidates], s) + clauses
+    nxt = [z3.substitute(term, *zip(s, t)) for term in now]
+    solver = z3.Solver()
+    solver.set("random_seed", seed)
+    solver.add(enc.domain(s), background.at(enc, s), enc.trans(s, a, t))
+    use = [z3.Bool(f"lemma#{k}") for k in range(len(now))]
+    for k in range(len(now)):
+        solver.add(z3.Implies(use[k], now[k]))
+    rounds = 0
+    while active:
+        rounds += 1
+        broken = z3.Bool(f"broken#{rounds}")
+        solver.add(z3.Implies(broken, z3.Or([z3.Not(nxt[k]) for k in active])))
+        solver.set("timeout", deadline.remaining_ms())
+        r = solver.check(*[use[k] for k in active], broken)
+        if r == z3.unsat:
+            break
+        if r != z3.sat:
+            return f"Houdini stopped after {rounds} rounds: {solver.reason_unknown()}"
+        model = solver.model()
+        after = enc.decode_state(model, t)
+        active = [k for k in active if (holds[k](after, after, -1) if k < len(holds)
+                                        else z3.is_true(model.eval(nxt[k], model_completion=True)))]
+    exprs = [k for k in active if k < len(holds)]
+    kept = [k - len(holds) for k in active if k >= len(holds)]
+    tagged = enc.state(TAG)
+    return Strengthening(tuple(candidates[k][0] for k in exprs) + tuple(f"{reused.source}#{k}" for k in kept if reused),
+                         tuple(candidates[k][1] for k in exprs),
+                         tuple(z3.substitute(clauses[k], *zip(s, tagged)).sexpr() for k in kept))
+

@@ -1,0 +1,44 @@
+"""The verdict document written by ``otaproof check --json`` (schema ``otaproof.verdicts/1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otaproof.model.config import Scenario
+from otaproof.properties.check import Outcome
+from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
+
+SCHEMA = "otaproof.verdicts/1"
+
+
+def _certificate(c: Certificate) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": c.kind, "size": c.size, "checked": c.checked, "lemmas": list(c.lemmas),
+                           "smtlib": c.smtlib}
+    if c.parts:
+        out["parts"] = [_certificate(part) for part in c.parts]
+    return out
+
+
+def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, budget: Budget) -> dict[str, Any]:
+    """Verdicts and traces as plain data; deterministic except the ``seconds`` fields."""
+    results = []
+    for o in outcomes:
+        v = o.verdict
+        entry: dict[str, Any] = {"property": o.property.id, "statement": o.property.statement,
+                                 "kind": o.property.kind, "verdict": v.verdict, "engine": v.engine,
+                                 "seconds": round(v.seconds, 3)}
+        if isinstance(v, Proved):
+            c = v.certificate
+            entry["certificate"] = _certificate(c)
+        elif isinstance(v, Violated):
+            entry["depth"] = len(v.trace.steps)
+            entry["trace"] = v.trace.to_json()
+        elif isinstance(v, Unknown):
+            entry["reason"] = v.reason
+        results.append(entry)
+    return {
+        "schema": SCHEMA, "variant": scenario.variant, "threats": sorted(scenario.threats),
+        "faults": sorted(scenario.faults), "parameters": scenario.parameters.as_dict(), "engine": engine,
+        "budget": {"timeout": budget.timeout, "depth": budget.depth, "seed": budget.seed},
+        "results": results,
+    }
