@@ -9,23 +9,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from otaproof import generate_cli, storm_cli
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, get_variant
-from otaproof import generate_cli, storm_cli
-from otaproof.render import print_outcomes, step_table
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.verdict import Budget
-from otaproof.reports.files import write_json_atomic
+from otaproof.render import print_outcomes, step_table
 from otaproof.reports.diff import compare, diff_document, diff_table
+from otaproof.reports.files import write_json_atomic
 from otaproof.reports.matrix import Row, matrix_document, matrix_table
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
 from otaproof.reports.storm import StormInput, analyse, parse_policy

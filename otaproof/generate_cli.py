@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,8 +20,14 @@ from rich.table import Table
 
 from otaproof.generators.adapter import Adapter
 from otaproof.generators.coverage import coverage_table
-from otaproof.generators.mutants import (MUTANTS, SuiteFailsWithoutMutants, describe_score, report_table, run_mutants,
-                                to_json)
+from otaproof.generators.mutants import (
+    MUTANTS,
+    SuiteFailsWithoutMutants,
+    describe_score,
+    report_table,
+    run_mutants,
+    to_json,
+)
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario

@@ -19,9 +19,26 @@ from rich.console import Console
 from rich.table import Table
 
 from otaproof.reports.files import write_bytes_atomic, write_json_atomic
-from otaproof.reports.storm import (DEFAULT_CAPACITY, DEFAULT_CHANGE_RATE, DEFAULT_DEVICES_PER_HUB, DEFAULT_HUBS,
-                           DEFAULT_RUNS, DEFAULT_SEED, DEFAULT_START, SCHEMA, SOURCES, Spread, StormError,
-                           StormInput, StormResult, analyse, clock, parse_clock, parse_policy, storm_document)
+from otaproof.reports.storm import (
+    DEFAULT_CAPACITY,
+    DEFAULT_CHANGE_RATE,
+    DEFAULT_DEVICES_PER_HUB,
+    DEFAULT_HUBS,
+    DEFAULT_RUNS,
+    DEFAULT_SEED,
+    DEFAULT_START,
+    SCHEMA,
+    SOURCES,
+    Spread,
+    StormError,
+    StormInput,
+    StormResult,
+    analyse,
+    clock,
+    parse_clock,
+    parse_policy,
+    storm_document,
+)
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 

@@ -27,8 +27,9 @@ images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from otaproof.model.config import Parameters
 from otaproof.model.secmp0007 import image_catalogue

@@ -46,14 +46,16 @@ import multiprocessing as mp
 import os
 import queue
 import time
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Collection, Iterable, Sequence
 
 import z3
 from rich.table import Table
 
 from otaproof.model.explicit import Interpreter, State, compile_expr
+from otaproof.model.invariants import Lemma
 from otaproof.model.lang import (
+    TRUE,
     And,
     Arith,
     Cmp,
@@ -67,14 +69,12 @@ from otaproof.model.lang import (
     Or,
     Select,
     Sort,
-    TRUE,
     Var,
     all_of,
     any_of,
     implies,
     walk,
 )
-from otaproof.model.invariants import Lemma
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import Channel, Instance, System
@@ -590,8 +590,8 @@ class _Prover:
     def __init__(self, search: _Search) -> None:
         self.search = search
         self.ctx = mp.get_context("fork")
-        self.jobs: "mp.Queue[str]" = self.ctx.Queue()
-        self.results: "mp.Queue[tuple[str, str]]" = self.ctx.Queue()
+        self.jobs: mp.Queue[str] = self.ctx.Queue()
+        self.results: mp.Queue[tuple[str, str]] = self.ctx.Queue()
         self.local: list[str] = []        # jobs when there is no worker
         self.submitted = 0
         self.taken: set[str] = set()      # by the worker, not yet reported
@@ -599,7 +599,7 @@ class _Prover:
         self.parent_taken = 0
         self.proc: mp.process.BaseProcess | None = None
 
-    def __enter__(self) -> "_Prover":
+    def __enter__(self) -> _Prover:
         if (os.cpu_count() or 1) > 1:
             self.proc = self.ctx.Process(target=self._work, daemon=True)
             self.proc.start()

@@ -16,11 +16,12 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 from unittest import mock
 from weakref import WeakKeyDictionary
 
@@ -32,8 +33,18 @@ from otaproof.refimpl.commands import MessageCode, SignedCommand, check_command,
 from otaproof.refimpl.cpl import CPLEntry, CPLRegistry, DeviceModel
 from otaproof.refimpl.devices import HCALCS, PPMID, Anchor, HanDevice
 from otaproof.refimpl.dsp import DSP, ServiceRequest
-from otaproof.refimpl.errors import (BadSignature, CommandFormatError, HardwareMismatch, NoImageHeld, NotAuthorised, NotOnCPL,
-                            RejectionError, RollbackRefused, UnknownDevice, WrongImage)
+from otaproof.refimpl.errors import (
+    BadSignature,
+    CommandFormatError,
+    HardwareMismatch,
+    NoImageHeld,
+    NotAuthorised,
+    NotOnCPL,
+    RejectionError,
+    RollbackRefused,
+    UnknownDevice,
+    WrongImage,
+)
 from otaproof.refimpl.hub import CommsHub, OtaTransfer
 from otaproof.refimpl.image import FirmwareImage, OtaHeader, parse_image
 from otaproof.refimpl.messages import TransferOutcome

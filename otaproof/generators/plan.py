@@ -3,7 +3,7 @@ oracle runs. Verdicts come from the property checker; nothing here is hand-writt
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import cover

@@ -13,8 +13,9 @@ injected message. Power loss at arbitrary points is not drivable (only during an
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from otaproof.generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
 from otaproof.model.environment import MISADDRESSED_CS02B
@@ -22,8 +23,15 @@ from otaproof.refimpl import messages as msg
 from otaproof.refimpl.commands import MessageCode, encode_command
 from otaproof.refimpl.config import Variants
 from otaproof.refimpl.crypto import sha256
-from otaproof.refimpl.errors import (HashMismatch, NotAuthorised, NotOnCPL, RejectionError, UnknownDevice,
-                            UpdateInProgress, UsageError)
+from otaproof.refimpl.errors import (
+    HashMismatch,
+    NotAuthorised,
+    NotOnCPL,
+    RejectionError,
+    UnknownDevice,
+    UpdateInProgress,
+    UsageError,
+)
 from otaproof.refimpl.image import parse_image
 from otaproof.refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT, Message
 from otaproof.refimpl.scenario import Premises, PremisesConfig

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Mapping
 
 from otaproof.model.lang import ModelError
 
@@ -54,7 +54,7 @@ class Parameters:
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def with_values(self, values: Mapping[str, str | int | bool]) -> "Parameters":
+    def with_values(self, values: Mapping[str, str | int | bool]) -> Parameters:
         """A copy with parameters set from ``name=value`` strings or values (CLI ``--param``)."""
         changes: dict[str, object] = {}
         for name, raw in values.items():

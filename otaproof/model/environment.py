@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 MISADDRESSED_CS02B = "CS02b_for_other_device"
 
 
-def declare_environment(m: "Secmp0007") -> None:
+def declare_environment(m: Secmp0007) -> None:
     """Add installer, fault and attacker actions to the model being built."""
     _local_updates(m)
     _network_faults(m)
@@ -27,7 +27,7 @@ def declare_environment(m: "Secmp0007") -> None:
         _han_attacker(m)
 
 
-def _local_update(m: "Secmp0007", d: str, img: str) -> Case | None:
+def _local_update(m: Secmp0007, d: str, img: str) -> Case | None:
     """A local firmware update: the device checks the manufacturer signature and hardware only."""
     model = m.model_of(d)
     info = m.catalogue[img]
@@ -42,7 +42,7 @@ def _local_update(m: "Secmp0007", d: str, img: str) -> Case | None:
                 assign(m.g_act_auth[d], "none"), assign(m.g_act_req[d], img))
 
 
-def _local_updates(m: "Secmp0007") -> None:
+def _local_updates(m: Secmp0007) -> None:
     """Installer tools (when local updates are allowed) and physical attackers (threat)."""
     imgs = tuple(m.catalogue)
     for d in m.devices:
@@ -57,11 +57,11 @@ def _local_updates(m: "Secmp0007") -> None:
                     doc="an attacker with physical access uses the local update port")
 
 
-def _channels(m: "Secmp0007") -> list[Channel]:
+def _channels(m: Secmp0007) -> list[Channel]:
     return [*m.wan_down.values(), *m.wan_up.values(), *m.han_down.values(), *m.han_up.values()]
 
 
-def _network_faults(m: "Secmp0007") -> None:
+def _network_faults(m: Secmp0007) -> None:
     net = m.b.machine(NETWORK)
     chans = {c.name: c for c in _channels(m)}
     ops = {"loss": Channel.lose, "duplication": Channel.duplicate, "reordering": Channel.reorder,
@@ -75,7 +75,7 @@ def _network_faults(m: "Secmp0007") -> None:
                    params={"channel": tuple(chans)}, fault=fault, doc=FAULTS[fault])
 
 
-def _power_loss(m: "Secmp0007") -> None:
+def _power_loss(m: Secmp0007) -> None:
     ch = m.b.machine("CH")
     if m.ppmids:
         def hub_reset() -> Case:
@@ -97,7 +97,7 @@ def _power_loss(m: "Secmp0007") -> None:
                    doc="the device loses power; the running image survives (A/B banks)")
 
 
-def _han_attacker(m: "Secmp0007") -> None:
+def _han_attacker(m: Secmp0007) -> None:
     atk = m.b.machine("Attacker")
     imgs = tuple(m.catalogue)
     for d in m.devices:
@@ -139,7 +139,7 @@ def _han_attacker(m: "Secmp0007") -> None:
             _replay(m, d)
 
 
-def _replay(m: "Secmp0007", d: str) -> None:
+def _replay(m: Secmp0007, d: str) -> None:
     atk = m.b.machine("Attacker")
     down = m.han_down[d]
 

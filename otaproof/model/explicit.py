@@ -7,8 +7,8 @@ reference meaning the Z3 encoding is tested against.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 from otaproof.model.lang import (
     And,

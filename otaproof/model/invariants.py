@@ -9,8 +9,8 @@ public modelling language, one per fact, so an analyst can read the argument in 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from otaproof.model.lang import Const, Expr, ModelError, any_of, implies
 from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007

@@ -9,8 +9,9 @@ Values are encoded as small non-negative integers: bool 0/1, enum index, int val
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence, Union
+from typing import Union
 
 
 class ModelError(Exception):
@@ -168,43 +169,43 @@ class Expr:
 
     sort: Sort
 
-    def __eq__(self, other: object) -> "Expr":  # type: ignore[override]
+    def __eq__(self, other: object) -> Expr:  # type: ignore[override]
         return Cmp("==", self, lift(other, self.sort))
 
-    def __ne__(self, other: object) -> "Expr":  # type: ignore[override]
+    def __ne__(self, other: object) -> Expr:  # type: ignore[override]
         return Cmp("!=", self, lift(other, self.sort))
 
-    def __lt__(self, other: ExprLike) -> "Expr":
+    def __lt__(self, other: ExprLike) -> Expr:
         return Cmp("<", self, lift(other, _need_int(self, "ordering <")))
 
-    def __le__(self, other: ExprLike) -> "Expr":
+    def __le__(self, other: ExprLike) -> Expr:
         return Cmp("<=", self, lift(other, _need_int(self, "ordering <=")))
 
-    def __gt__(self, other: ExprLike) -> "Expr":
+    def __gt__(self, other: ExprLike) -> Expr:
         return Cmp("<", lift(other, _need_int(self, "ordering >")), self)
 
-    def __ge__(self, other: ExprLike) -> "Expr":
+    def __ge__(self, other: ExprLike) -> Expr:
         return Cmp("<=", lift(other, _need_int(self, "ordering >=")), self)
 
-    def __add__(self, other: ExprLike) -> "Expr":
+    def __add__(self, other: ExprLike) -> Expr:
         return Arith("+", self, lift(other, _need_int(self, "arithmetic +")))
 
-    def __sub__(self, other: ExprLike) -> "Expr":
+    def __sub__(self, other: ExprLike) -> Expr:
         return Arith("-", self, lift(other, _need_int(self, "arithmetic -")))
 
-    def __and__(self, other: ExprLike) -> "Expr":
+    def __and__(self, other: ExprLike) -> Expr:
         return And((self, lift(other, BOOL)))
 
-    def __rand__(self, other: ExprLike) -> "Expr":
+    def __rand__(self, other: ExprLike) -> Expr:
         return And((lift(other, BOOL), self))
 
-    def __or__(self, other: ExprLike) -> "Expr":
+    def __or__(self, other: ExprLike) -> Expr:
         return Or((self, lift(other, BOOL)))
 
-    def __ror__(self, other: ExprLike) -> "Expr":
+    def __ror__(self, other: ExprLike) -> Expr:
         return Or((lift(other, BOOL), self))
 
-    def __invert__(self) -> "Expr":
+    def __invert__(self) -> Expr:
         return Not(self)
 
     def __bool__(self) -> bool:
@@ -215,18 +216,18 @@ class Expr:
 
     __hash__ = object.__hash__
 
-    def contains(self, element: ExprLike) -> "Expr":
+    def contains(self, element: ExprLike) -> Expr:
         """Set membership; the receiver must be a set-valued expression."""
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"contains() needs a set, got {self.sort}")
         return Member(self, lift(element, self.sort.universe))
 
-    def with_added(self, element: ExprLike) -> "Expr":
+    def with_added(self, element: ExprLike) -> Expr:
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"with_added() needs a set, got {self.sort}")
         return SetUpdate(self, lift(element, self.sort.universe), True)
 
-    def with_removed(self, element: ExprLike) -> "Expr":
+    def with_removed(self, element: ExprLike) -> Expr:
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"with_removed() needs a set, got {self.sort}")
         return SetUpdate(self, lift(element, self.sort.universe), False)

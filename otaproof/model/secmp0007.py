@@ -17,8 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from otaproof.model.config import Parameters
-from otaproof.model.lang import BOOL, FALSE, TRUE, EnumSort, Expr, IntSort, Var, any_of, const, ite, lift, lookup, select
 from otaproof.model.environment import MISADDRESSED_CS02B, declare_environment
+from otaproof.model.lang import (
+    BOOL,
+    FALSE,
+    TRUE,
+    EnumSort,
+    Expr,
+    IntSort,
+    Var,
+    any_of,
+    const,
+    ite,
+    lift,
+    lookup,
+    select,
+)
 from otaproof.model.system import Assign, Branch, Case, Instance, SystemBuilder, assign, case, otherwise, outcome
 
 SUPPLIERS = ("S1", "S2")
@@ -77,7 +91,7 @@ class Secmp0007:
         self.hub_records: list[Var] = []
         # candidate lemmas a variant states about its own state: (name, statement, expression)
         self.variant_lemmas: list[tuple[str, str, Expr]] = []
-        # Suppliers are not obliged to support firmware on HAN devices (../shared/domain.md): S2,
+        # Suppliers are not obliged to support firmware on HAN devices (docs/domain.md): S2,
         # the supplier a consumer can switch to, does not support this manufacturer's firmware.
         # Only recovery (P-NO-STRAND) reads it; safety checks keep every supplier able to submit,
         # which over-approximates what suppliers do, so their verdicts stay conservative.

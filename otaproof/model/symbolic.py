@@ -9,7 +9,7 @@ the explicit interpreter can reach. Meaning is identical to ``model.explicit`` (
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import z3
 

@@ -18,8 +18,8 @@ head message behind the others), since any message may already wait arbitrarily 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
 
 from otaproof.model.config import FAULTS, THREATS
 from otaproof.model.lang import (
@@ -140,7 +140,7 @@ class MonitorUpdate:
 class Channel:
     """A bounded FIFO channel of records; builds the assignments that send, receive and fault."""
 
-    def __init__(self, builder: "SystemBuilder", name: str, src: str, dst: str,
+    def __init__(self, builder: SystemBuilder, name: str, src: str, dst: str,
                  fields: Mapping[str, Sort], capacity: int, extra_writers: Sequence[str]) -> None:
         if capacity < 1:
             raise ModelError(f"channel {name}: capacity must be >= 1, got {capacity}")
@@ -261,7 +261,7 @@ def assign(var: Var, value: ExprLike) -> Assign:
 class Machine:
     """A builder handle for one machine: declares its variables and actions."""
 
-    def __init__(self, builder: "SystemBuilder", name: str) -> None:
+    def __init__(self, builder: SystemBuilder, name: str) -> None:
         self.builder, self.name = builder, name
 
     def var(self, name: str, sort: Sort, init: object, ghost: bool = False) -> Var:
@@ -336,7 +336,7 @@ class System:
     def instances_of(self, action: str) -> list[Instance]:
         return [i for i in self.instances if i.action == action]
 
-    def with_monitor(self, updates: Sequence[MonitorUpdate]) -> "System":
+    def with_monitor(self, updates: Sequence[MonitorUpdate]) -> System:
         """A copy with extra monitor variables appended (they must not be system variables)."""
         base = len(self.variables)
         renumbered: dict[int, Var] = {}
@@ -543,6 +543,20 @@ def _product(params: Mapping[str, tuple[object, ...]]) -> list[tuple[tuple[str, 
 
 
 __all__ = [
-    "Assign", "Branch", "Case", "Channel", "Instance", "Machine", "MonitorUpdate", "System",
-    "SystemBuilder", "assign", "case", "outcome", "otherwise", "monitor_var", "ROLES", "NETWORK",
+    "NETWORK",
+    "ROLES",
+    "Assign",
+    "Branch",
+    "Case",
+    "Channel",
+    "Instance",
+    "Machine",
+    "MonitorUpdate",
+    "System",
+    "SystemBuilder",
+    "assign",
+    "case",
+    "monitor_var",
+    "otherwise",
+    "outcome",
 ]

@@ -12,8 +12,8 @@ semantics agree on it; a boundary whose actions a design lacks is left out of th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from otaproof.model.lang import FALSE, TRUE, Expr, any_of, const
 from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007

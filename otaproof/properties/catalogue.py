@@ -1,4 +1,4 @@
-"""The property catalogue (../shared/properties.md) as data: ID, statement, kind, rationale, formula.
+"""The property catalogue (docs/properties.md) as data: ID, statement, kind, rationale, formula.
 
 Formulas are written against the model's named handles (``m.running[d]``, ``m.smi_version[d]``)
 and events (``took(action, branches)``); verdicts are always computed, never stored here.
@@ -6,11 +6,11 @@ and events (``took(action, branches)``); verdicts are always computed, never sto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from otaproof.model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, implies
 from otaproof.model.invariants import in_flight
+from otaproof.model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, implies
 from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, Reach, StepInvariant, changed

@@ -21,8 +21,8 @@ import multiprocessing as mp
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel, build
@@ -112,7 +112,7 @@ def _run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budge
     return ENGINES[engine](job, budget)
 
 
-def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget, queue: "mp.Queue[object]",
+def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget, queue: mp.Queue[object],
            key: int) -> None:
     try:
         verdict: Verdict = _run(built, job, prop, engine, budget)
@@ -121,7 +121,7 @@ def _child(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Bud
     queue.put((key, verdict))
 
 
-def _lemma_child(built: BuiltModel, budget: Budget, queue: "mp.Queue[object]", key: int) -> None:
+def _lemma_child(built: BuiltModel, budget: Budget, queue: mp.Queue[object], key: int) -> None:
     """The model's lemma search (Houdini) for one row: the names of the inductive lemmas, or why
     none were found (the row's engines then work without them)."""
     try:
@@ -154,7 +154,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
     builts: dict[int, BuiltModel] = {}
     expected: dict[int, int] = {}
     ctx = mp.get_context("fork")
-    queue: "mp.Queue[object]" = ctx.Queue()
+    queue: mp.Queue[object] = ctx.Queue()
     running: dict[int, tuple[mp.Process, int, str, float]] = {}  # key -> (process, unit or ~row, engine, start)
     unknowns: dict[int, list[Verdict]] = {}
     settled: dict[int, Verdict] = {}  # per part
@@ -240,7 +240,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
 
     def source_done(u: int) -> bool:
         w = source(u)
-        return w is None or w != NOT_YET and (w in settled or (units[w][0], units[w][1]) in decided)
+        return w is None or (w != NOT_YET and (w in settled or (units[w][0], units[w][1]) in decided))
 
     def reuse(u: int, job: Job) -> Job:
         """The first stage of a part whose source part needed more than its own lemmas to be
@@ -276,7 +276,7 @@ def check_rows(rows: list[tuple[Scenario, list[Property]]], engine: str, budget:
         lost lemma search leaves its row without the shared lemmas)."""
         now = time.monotonic()
         for key, (proc, u, e, started) in list(running.items()):
-            if now - started > budget.timeout + 5 or not proc.is_alive() and proc.exitcode not in (0, None):
+            if now - started > budget.timeout + 5 or (not proc.is_alive() and proc.exitcode not in (0, None)):
                 proc.kill()
                 proc.join()
                 del running[key]

@@ -15,8 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otaproof.model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, any_of, implies, ite, map_children, simplify
 from otaproof.model.invariants import Lemma
+from otaproof.model.lang import (
+    BOOL,
+    Expr,
+    Fired,
+    IntSort,
+    Next,
+    Var,
+    all_of,
+    any_of,
+    implies,
+    ite,
+    map_children,
+    simplify,
+)
 from otaproof.model.slicing import Slice, cone_of_influence
 from otaproof.model.system import MonitorUpdate, System, monitor_var
 
@@ -101,7 +114,7 @@ class Restart:
     steps: frozenset[int]    # instance indices
     counts: tuple[Var, ...]  # the monitors' step counts
 
-    def on(self, sliced: Slice) -> "Restart":
+    def on(self, sliced: Slice) -> Restart:
         """The same steps and counts in a cone-of-influence slice (a count is in the cone of
         the bad states that read it)."""
         index = {old: new for new, old in enumerate(sliced.original_instance)}

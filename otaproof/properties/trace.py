@@ -9,8 +9,9 @@ step. Monitor variables (property bookkeeping) are not part of traces.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from otaproof.model.explicit import Interpreter, State
 from otaproof.model.lang import Expr, ModelError
@@ -54,7 +55,7 @@ class Trace:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Trace":
+    def from_json(cls, data: dict[str, Any]) -> Trace:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"trace schema {data.get('schema')!r} is not {SCHEMA!r}")
         steps = [TraceStep(s["step"], s["machine"], s["action"], s["parameters"], s["branch"], s["changes"],

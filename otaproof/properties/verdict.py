@@ -20,7 +20,7 @@ class Certificate:
     checked: bool = False
     check_seconds: float = 0.0
     lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
-    parts: tuple["Certificate", ...] = ()
+    parts: tuple[Certificate, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,25 @@ as OTA server, PPMID/HCALCS/IHD devices, and a seeded network with faults. Start
 """
 
 from otaproof.refimpl.config import PRESETS, Variants
-from otaproof.refimpl.errors import (ActivationFailure, BadSignature, CommandFormatError, HardwareMismatch, HashMismatch,
-                            ImageFormatError, LocalUpdateRefused, NoImageHeld, NotAuthorised, NotOnCPL, RejectionError,
-                            RollbackRefused, StaleCounter, UnknownDevice, UpdateInProgress, UsageError, WrongImage)
+from otaproof.refimpl.errors import (
+                            ActivationFailure,
+                            BadSignature,
+                            CommandFormatError,
+                            HardwareMismatch,
+                            HashMismatch,
+                            ImageFormatError,
+                            LocalUpdateRefused,
+                            NoImageHeld,
+                            NotAuthorised,
+                            NotOnCPL,
+                            RejectionError,
+                            RollbackRefused,
+                            StaleCounter,
+                            UnknownDevice,
+                            UpdateInProgress,
+                            UsageError,
+                            WrongImage,
+)
 from otaproof.refimpl.scenario import Premises, PremisesConfig
 
 __all__ = ["PRESETS", "ActivationFailure", "BadSignature", "CommandFormatError", "HardwareMismatch", "HashMismatch",

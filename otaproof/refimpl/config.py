@@ -1,6 +1,6 @@
 """Design variants as configuration switches. The defaults are the approved SECMP0007 behaviour.
 
-Each switch names the design change it represents and where it comes from (``../shared/domain.md``,
+Each switch names the design change it represents and where it comes from (``docs/domain.md``,
 "The design questions from the working group (August 2019)").
 """
 
@@ -46,7 +46,7 @@ class Variants:
             raise UsageError("ota_timeout must be >= 1 s and block_size in 1..255 bytes")
 
     @classmethod
-    def named(cls, name: str) -> "Variants":
+    def named(cls, name: str) -> Variants:
         """A preset by name (see PRESETS)."""
         if name not in PRESETS:
             raise UsageError(f"unknown variant {name!r}; known: {', '.join(PRESETS)}")

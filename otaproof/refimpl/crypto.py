@@ -36,7 +36,7 @@ class KeyPair:
     private_key: ec.EllipticCurvePrivateKey
 
     @classmethod
-    def derive(cls, seed: int, label: str) -> "KeyPair":
+    def derive(cls, seed: int, label: str) -> KeyPair:
         """The key pair for ``label`` under ``seed``: same inputs, same key (tests only)."""
         digest = sha256(f"otaproof-refimpl|{seed}|{label}".encode())
         scalar = int.from_bytes(digest, "big") % (_ORDER - 1) + 1

@@ -14,16 +14,28 @@ record them in the event log. The running image is always a valid one (A/B activ
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.commands import MessageCode, SignedCommand, check_command, decode_command
 from otaproof.refimpl.config import Variants
-from otaproof.refimpl.crypto import sha256
 from otaproof.refimpl.cpl import DeviceModel
-from otaproof.refimpl.errors import (ActivationFailure, BadSignature, CommandFormatError, HardwareMismatch, HashMismatch,
-                            LocalUpdateRefused, NoImageHeld, RejectionError, RollbackRefused, StaleCounter,
-                            UnknownDevice, WrongImage)
+from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.errors import (
+    ActivationFailure,
+    BadSignature,
+    CommandFormatError,
+    HardwareMismatch,
+    HashMismatch,
+    LocalUpdateRefused,
+    NoImageHeld,
+    RejectionError,
+    RollbackRefused,
+    StaleCounter,
+    UnknownDevice,
+    WrongImage,
+)
 from otaproof.refimpl.image import FirmwareImage, parse_image
 from otaproof.refimpl.lifecycle import Lifecycle
 from otaproof.refimpl.sim import Network, Timer, timestamp

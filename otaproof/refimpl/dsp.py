@@ -10,22 +10,29 @@ warning. The SMI firmware version changes only on a device's success report (CS0
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from itertools import count
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.commands import MessageCode, decode_command
 from otaproof.refimpl.config import Variants
 from otaproof.refimpl.cpl import CPLRegistry
 from otaproof.refimpl.crypto import sha256
-from otaproof.refimpl.errors import (HashMismatch, NotAuthorised, NotOnCPL, RejectionError, UnknownDevice, UpdateInProgress,
-                            UsageError)
+from otaproof.refimpl.errors import (
+    HashMismatch,
+    NotAuthorised,
+    NotOnCPL,
+    RejectionError,
+    UnknownDevice,
+    UpdateInProgress,
+    UsageError,
+)
 from otaproof.refimpl.lifecycle import Lifecycle
 from otaproof.refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT
 from otaproof.refimpl.parties import DCCSigner, Supplier
 from otaproof.refimpl.sim import Network, timestamp
 from otaproof.refimpl.smi import SMI, InventoryEntry, SMIRecord
-
 
 
 class ServiceRequest(Lifecycle):

@@ -9,7 +9,8 @@ store"). Each PPMID's transfer slot is a state machine: idle -> notified -> serv
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.config import Variants

@@ -2,15 +2,16 @@
 
 WAN messages (DSP <-> CH) carry GBCS use cases; HAN messages (CH <-> device) carry ZigBee OTA
 Upgrade cluster (0x0019) commands or relayed GBCS commands. Codes below are the ones in
-``../shared/domain.md``; names say where each comes from.
+``docs/domain.md``; names say where each comes from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 DSP_ENDPOINT = "DSP"   # network name of the DCC Data Service Provider
 HUB_ENDPOINT = "CH"    # network name of the premises' Communications Hub
@@ -46,7 +47,7 @@ ZCL_ABORT = 0x95
 ZCL_INVALID_IMAGE = 0x96
 ZCL_NO_IMAGE_AVAILABLE = 0x98
 
-# GBCS alert codes (../shared/domain.md)
+# GBCS alert codes (docs/domain.md)
 ALERT_FIRMWARE_TRANSFER_SUCCESS = 0x8F8A
 ALERT_FIRMWARE_TRANSFER_FAILURE = 0x8F89
 ALERT_FIRMWARE_VERIFICATION_SUCCESSFUL = 0x8F72

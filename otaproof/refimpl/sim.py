@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from otaproof.refimpl.errors import UsageError
 from otaproof.refimpl.messages import Message
@@ -26,7 +27,7 @@ MAX_STEPS = 100_000      # a run that needs more agenda steps than this is a bug
 
 def timestamp(t: int) -> str:
     """Simulated time as an ISO-8601 UTC string."""
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def storm_lines(results: list[StormResult]) -> list[str]:
         peak = r.monte_carlo.peak.p999 if r.monte_carlo else r.exact.peak
         basis = "99.9th percentile over runs" if r.monte_carlo else "exact"
         verdict = "exceeds" if peak > cap else "stays within"
-        lines.append(f"{str(r.input.policy)}: peak {peak:,.0f} alerts/s ({basis}) {verdict} the capacity of {cap:,.0f}/s"
+        lines.append(f"{r.input.policy!s}: peak {peak:,.0f} alerts/s ({basis}) {verdict} the capacity of {cap:,.0f}/s"
                      f"; {r.exact.seconds_over_capacity:,} s of the day over capacity in the "
                      f"{'exact' if r.exact_kind == 'exact' else 'expected'} load")
     within = [str(r.input.policy) for r in results

@@ -255,7 +255,7 @@ class Spread:
     max: float
 
     @staticmethod
-    def of(values: np.ndarray) -> "Spread":
+    def of(values: np.ndarray) -> Spread:
         v = np.sort(np.asarray(values, dtype=np.float64))
         at = 0.999 * (v.size - 1)
         lo, hi = v[math.floor(at)], v[math.ceil(at)]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from otaproof.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATED, main
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
-from otaproof.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATED, main
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.formulas import to_safety
 from otaproof.properties.trace import Trace, instance_index, replay

@@ -13,15 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from otaproof.generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.lang import EnumSort, IntSort
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
-from otaproof.generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
 from otaproof.properties.boundaries import boundaries
 from otaproof.properties.catalogue import CATALOGUE
-
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
 

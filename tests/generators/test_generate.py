@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from otaproof.cli import main
 from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
 from otaproof.generators.counterexamples import Reproduction, guard_for
 from otaproof.generators.mutants import applied
@@ -21,7 +22,6 @@ from otaproof.generators.suite import SuitePlan, write_suite
 from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter
 from otaproof.model.variants import build
-from otaproof.cli import main
 from otaproof.properties.trace import Trace, make_trace
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),

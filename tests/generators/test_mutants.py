@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -26,8 +27,18 @@ import otaproof.refimpl.dsp
 import otaproof.refimpl.hub
 import otaproof.refimpl.image
 import otaproof.refimpl.smi
-from otaproof.generators.mutants import (GAP, MUTANTS, SCHEMA, MutationReport, SuiteFailsWithoutMutants, applied,
-                                apply_from_env, report_table, run_mutants, to_json)
+from otaproof.generators.mutants import (
+    GAP,
+    MUTANTS,
+    SCHEMA,
+    MutationReport,
+    SuiteFailsWithoutMutants,
+    applied,
+    apply_from_env,
+    report_table,
+    run_mutants,
+    to_json,
+)
 from otaproof.refimpl import Premises, PremisesConfig, RejectionError
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.crypto import sha256

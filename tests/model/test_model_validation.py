@@ -7,7 +7,7 @@ variants, threat and fault models and parameters, which must name the known valu
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

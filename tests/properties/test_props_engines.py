@@ -9,8 +9,8 @@ engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -24,7 +24,15 @@ from otaproof.properties import check as check_module
 from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import check_certificate
 from otaproof.properties.engines import Problem, explicit
-from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, Reach, SafetyTask, StepInvariant, to_safety
+from otaproof.properties.formulas import (
+    BoundedResponse,
+    Formula,
+    Invariant,
+    Reach,
+    SafetyTask,
+    StepInvariant,
+    to_safety,
+)
 from otaproof.properties.trace import replay
 from otaproof.properties.verdict import Budget, Proved, Unknown, Verdict, Violated
 
@@ -146,7 +154,7 @@ def expect(case_: Case_, verdict: Verdict, engine: str) -> None:
     if case_.depth is not None:
         assert isinstance(verdict, Violated), verdict
         steps = len(verdict.trace.steps)  # tail: a replayed trace, not always of minimal depth
-        assert steps == case_.depth or engine == "tail" and steps > case_.depth, [s.action for s in verdict.trace.steps]
+        assert steps == case_.depth or (engine == "tail" and steps > case_.depth), [s.action for s in verdict.trace.steps]
         task = case_.problem().task
         states = replay(task.system, task.bad, [s.instance for s in verdict.trace.steps])
         interp = Interpreter(task.system)

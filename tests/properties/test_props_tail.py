@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import z3
+from test_props_engines import shop
 
 from otaproof.model.config import Scenario
 from otaproof.model.lang import Next
@@ -15,7 +16,6 @@ from otaproof.properties.engines import Problem, bmc, tail
 from otaproof.properties.formulas import BoundedResponse, Invariant, StepInvariant, to_safety
 from otaproof.properties.trace import replay
 from otaproof.properties.verdict import Budget, Unknown, Violated
-from test_props_engines import shop
 
 
 def _order_served(system):  # type: ignore[no-untyped-def]

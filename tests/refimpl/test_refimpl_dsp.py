@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from otaproof.refimpl import (CommandFormatError, HashMismatch, NotAuthorised, NotOnCPL, Premises, PremisesConfig,
-                     UnknownDevice, UpdateInProgress, Variants)
+from otaproof.refimpl import (
+    CommandFormatError,
+    HashMismatch,
+    NotAuthorised,
+    NotOnCPL,
+    Premises,
+    PremisesConfig,
+    UnknownDevice,
+    UpdateInProgress,
+    Variants,
+)
 from otaproof.refimpl.commands import MessageCode
 from otaproof.refimpl.crypto import sha256
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from otaproof.refimpl import (ActivationFailure, BadSignature, CommandFormatError, HashMismatch, NoImageHeld, Premises,
-                     StaleCounter, UnknownDevice)
+from otaproof.refimpl import (
+    ActivationFailure,
+    BadSignature,
+    CommandFormatError,
+    HashMismatch,
+    NoImageHeld,
+    Premises,
+    StaleCounter,
+    UnknownDevice,
+)
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.messages import ActivationOutcome, CommandError
 

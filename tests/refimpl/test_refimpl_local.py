@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
-from otaproof.refimpl import (BadSignature, HashMismatch, LocalUpdateRefused, NotAuthorised, NotOnCPL, Premises,
-                     PremisesConfig, StaleCounter, UsageError, Variants)
+from otaproof.refimpl import (
+    BadSignature,
+    HashMismatch,
+    LocalUpdateRefused,
+    NotAuthorised,
+    NotOnCPL,
+    Premises,
+    PremisesConfig,
+    StaleCounter,
+    UsageError,
+    Variants,
+)
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.commands import MessageCode
 from otaproof.refimpl.config import PRESETS

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from otaproof.refimpl import (BadSignature, HardwareMismatch, ImageFormatError, Premises, PremisesConfig, RollbackRefused,
-                     Variants, WrongImage)
+from otaproof.refimpl import (
+    BadSignature,
+    HardwareMismatch,
+    ImageFormatError,
+    Premises,
+    PremisesConfig,
+    RollbackRefused,
+    Variants,
+    WrongImage,
+)
 from otaproof.refimpl import messages as m
 from otaproof.refimpl.crypto import sha256
 from otaproof.refimpl.messages import TransferOutcome

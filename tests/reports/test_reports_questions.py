@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otaproof.model.config import Scenario
 from otaproof.cli import EXIT_BAD_INPUT, main
+from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import check
 from otaproof.properties.verdict import Budget

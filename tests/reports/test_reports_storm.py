@@ -17,9 +17,26 @@ import pytest
 
 from otaproof import storm_cli
 from otaproof.reports.files import write_bytes_atomic
-from otaproof.reports.storm import (SECONDS_PER_DAY, Policy, StormError, StormInput, _make_multinomial, _PoissonSampler,
-                           _steady_queue, analyse, binomial_pmf, clock, day_figures, exact_figures, expected_load,
-                           max_law, parse_clock, parse_policy, poisson_pmf, storm_document)
+from otaproof.reports.storm import (
+    SECONDS_PER_DAY,
+    Policy,
+    StormError,
+    StormInput,
+    _make_multinomial,
+    _PoissonSampler,
+    _steady_queue,
+    analyse,
+    binomial_pmf,
+    clock,
+    day_figures,
+    exact_figures,
+    expected_load,
+    max_law,
+    parse_clock,
+    parse_policy,
+    poisson_pmf,
+    storm_document,
+)
 
 HUBS, DEVICES = 13_000_000, 2
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

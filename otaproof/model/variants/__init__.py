@@ -7,13 +7,13 @@ Each variant lives in a file of its own in this package and registers itself on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from otaproof.model.config import Parameters, Scenario
+from otaproof.model.invariants import Lemma, secmp0007_lemmas
 from otaproof.model.lang import ModelError
 from otaproof.model.secmp0007 import Secmp0007
-from otaproof.model.invariants import Lemma, secmp0007_lemmas
 from otaproof.model.system import System
 
 
@@ -66,5 +66,11 @@ def build(scenario: Scenario) -> BuiltModel:
 
 
 # the variants, one file each (imported for their registration)
-from otaproof.model.variants import (approved, gateway_screening, geo_local_daily_alert, geo_local_hub_stores,  # noqa: E402,F401
-                            ihd_in_scope, pre_secmp0007)
+from otaproof.model.variants import (  # noqa: E402,F401
+    approved,
+    gateway_screening,
+    geo_local_daily_alert,
+    geo_local_hub_stores,
+    ihd_in_scope,
+    pre_secmp0007,
+)

@@ -2,11 +2,11 @@
 updates alongside OTA; the PPMID reports its firmware version to the hub, which forwards it to
 the DCC in a daily alert, and the DSP updates the SMI from it. The alert is a system step that
 carries a version the DSP has not been told, at most once between two day ticks.
-Source: SECMP0007 working group, August 2019 (../shared/domain.md, "design questions").
+Source: SECMP0007 working group, August 2019 (docs/domain.md, "design questions").
 """
 
-from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.lang import BOOL, implies
+from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.system import assign, case
 from otaproof.model.variants import Variant, register
 

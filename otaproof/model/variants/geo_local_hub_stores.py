@@ -1,7 +1,7 @@
 """``geo-local-hub-stores``: a manufacturer's 2019 proposal (a): keep local PPMID firmware updates
 alongside OTA; the Communications Hub stores the PPMID's firmware version and the DCC reads it
 on demand (SR 11.2 is answered by the hub from its store, and the DSP updates the SMI).
-Source: SECMP0007 working group, August 2019 (../shared/domain.md, "design questions").
+Source: SECMP0007 working group, August 2019 (docs/domain.md, "design questions").
 """
 
 from otaproof.model.lang import TRUE

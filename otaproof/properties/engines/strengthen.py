@@ -21,8 +21,8 @@ from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import Expr
 from otaproof.model.slicing import Slice, reads
-from otaproof.model.system import System
 from otaproof.model.symbolic import Encoder, Term
+from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, parse_invariant
 from otaproof.properties.engines import Deadline
 
@@ -37,7 +37,7 @@ class Strengthening:
     texts: tuple[str, ...] = ()
     _encoded: dict[tuple[int, int], tuple[list[Term], z3.BoolRef]] = field(
         default_factory=dict, compare=False, repr=False)
-    _parts: tuple["Strengthening", ...] = field(default=(), compare=False, repr=False)
+    _parts: tuple[Strengthening, ...] = field(default=(), compare=False, repr=False)
 
     def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
         """The conjunction over ``state``: encoded once per model (systems that differ only in
@@ -56,7 +56,7 @@ class Strengthening:
         template, conj = self._encoded[key]
         return z3.substitute(conj, *zip(template, state[:width]))
 
-    def __add__(self, other: "Strengthening") -> "Strengthening":
+    def __add__(self, other: Strengthening) -> Strengthening:
         return Strengthening(self.names + other.names, self.exprs + other.exprs, self.texts + other.texts,
                              _parts=(self, other))
 

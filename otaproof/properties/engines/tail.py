@@ -13,7 +13,7 @@ reported; the engine never proves anything, and its traces need not be of minima
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import z3
 
@@ -77,7 +77,7 @@ def check(problem: Problem, budget: Budget) -> Verdict:
 
 
 def _prefix(enc: Encoder, bad_expr: Expr, run: list[int], lemmas: Callable[[Encoder, list[Term]], z3.BoolRef],
-            budget: Budget, deadline: Deadline) -> list[int] | None | str:
+            budget: Budget, deadline: Deadline) -> list[int] | str | None:
     """The shortest sequence of steps from the initial state after which ``run`` is enabled step
     by step and ends in a bad state; None if there is none within ``budget.depth`` steps."""
     solver = new_solver(budget, deadline)
