@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from otaproof import generate_cli, storm_cli
+from otaproof.files import OutputError, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, get_variant
@@ -25,7 +26,6 @@ from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.verdict import Budget
 from otaproof.render import print_outcomes, step_table
 from otaproof.reports.diff import compare, diff_document, diff_table
-from otaproof.reports.files import write_json_atomic
 from otaproof.reports.matrix import Row, matrix_document, matrix_table
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
 from otaproof.reports.storm import StormInput, analyse, parse_policy
@@ -362,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, console))
-    except (ModelError, UsageError, FileNotFoundError, FileExistsError, generate_cli.GenerateError) as e:
+    except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
+            generate_cli.GenerateError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
