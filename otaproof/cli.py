@@ -24,6 +24,7 @@ from otaproof.model.variants import REGISTRY, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.verdict import Budget
+from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
 from otaproof.reports.diff import compare, diff_document, diff_table
 from otaproof.reports.matrix import Row, matrix_document, matrix_table
@@ -269,9 +270,7 @@ def _cmd_variants(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
-    from otaproof.refimpl.demo import main as demo_main
-
-    return demo_main(args.rest)
+    return demo.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_variants)
     s = sub.add_parser("simulate", help="run the reference implementation's demonstration (one PPMID and one "
                                         "HCALCS update)")
-    s.add_argument("rest", nargs=argparse.REMAINDER)
+    demo.add_arguments(s)
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
