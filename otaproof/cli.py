@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from otaproof.properties.verdict import Budget
 from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
 from otaproof.reports.diff import compare, diff_document, diff_table
-from otaproof.reports.matrix import Row, matrix_document, matrix_table
+from otaproof.reports.matrix import Row, matrix_document, matrix_table, run_facts
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
 from otaproof.reports.storm import StormInput, analyse, parse_policy
 from otaproof.reports.verdicts import verdicts_document
@@ -139,6 +141,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)), params)
                  for v in variants for t in models]
+    started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -152,7 +155,8 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results)]
     console.print(matrix_table(rows))
     if args.json:
-        write_json_atomic(args.json, matrix_document(rows, "portfolio", budget))
+        run = run_facts(started, time.time() - started, load)
+        write_json_atomic(args.json, matrix_document(rows, "portfolio", budget, run))
         console.print(f"matrix written to {args.json}")
     verdicts = {o.verdict.verdict for r in rows for o in r.outcomes}
     return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
