@@ -57,8 +57,8 @@ DESIGNS: dict[str, tuple[tuple[str, ...] | None, str]] = {
 }
 
 REFERENCES: tuple[tuple[str, str], ...] = (
-    ("Q1-Q5, stranding", "the SECMP0007 working group's questions, August 2019 (docs/domain.md, \"The 2019 design "
-                         "questions\"); `otaproof questions` answers them"),
+    ("Q1-Q5, stranding", "the SECMP0007 working group's questions, August 2019 (docs/domain.md, \"The design "
+                         "questions from the working group\"); `otaproof questions` answers them"),
     ("TUF", "The Update Framework specification, section 1.5.2 \"Goals to protect against specific attacks\": "
             "https://theupdateframework.github.io/specification/latest/"),
     ("Uptane", "Uptane Standard for Design and Implementation: https://uptane.org/docs/latest/standard/uptane-standard"),
