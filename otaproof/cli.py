@@ -28,6 +28,7 @@ from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.verdict import Budget
 from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
+from otaproof.reports.catalogue_doc import catalogue_markdown
 from otaproof.reports.diff import compare, diff_document, diff_table
 from otaproof.reports.matrix import Row, matrix_document, matrix_table, run_facts
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
@@ -242,6 +243,9 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+        return EXIT_OK
     table = Table(title="Property catalogue", title_justify="left")
     for col in ("ID", "kind", "statement", "why"):
         table.add_column(col)
@@ -348,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
     qs.set_defaults(func=_cmd_questions)
     p = sub.add_parser("properties", help="list the property catalogue")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the catalogue as Markdown (regenerates docs/properties.md when redirected there)")
     p.set_defaults(func=_cmd_properties)
     v = sub.add_parser("variants", help="list variants, threat models and fault models")
     v.set_defaults(func=_cmd_variants)

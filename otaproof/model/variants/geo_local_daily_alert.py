@@ -2,7 +2,7 @@
 updates alongside OTA; the PPMID reports its firmware version to the hub, which forwards it to
 the DCC in a daily alert, and the DSP updates the SMI from it. The alert is a system step that
 carries a version the DSP has not been told, at most once between two day ticks.
-Source: SECMP0007 working group, August 2019 (docs/domain.md, "design questions").
+Source: Green Energy Options' proposal (b), SECMP0007 Working Group meeting summary, August 2019 (SECAS).
 """
 
 from otaproof.model.lang import BOOL, implies
@@ -67,6 +67,6 @@ register(Variant(
     "geo-local-daily-alert",
     "Local PPMID updates alongside OTA; the hub forwards the PPMID firmware version to the DCC in a "
     "daily alert and the DSP updates the SMI.",
-    "manufacturer's proposal (b), SECMP0007 working group, August 2019",
+    "Green Energy Options' proposal (b), SECMP0007 Working Group meeting summary, August 2019 (SECAS)",
     {"local_updates": True}, _daily_alert,
 ))

@@ -1,7 +1,7 @@
 """``geo-local-hub-stores``: a manufacturer's 2019 proposal (a): keep local PPMID firmware updates
 alongside OTA; the Communications Hub stores the PPMID's firmware version and the DCC reads it
 on demand (SR 11.2 is answered by the hub from its store, and the DSP updates the SMI).
-Source: SECMP0007 working group, August 2019 (docs/domain.md, "design questions").
+Source: Green Energy Options' proposal (a), SECMP0007 Working Group meeting summary, August 2019 (SECAS).
 """
 
 from otaproof.model.lang import TRUE
@@ -31,6 +31,6 @@ register(Variant(
     "geo-local-hub-stores",
     "Local PPMID updates alongside OTA; the hub stores the PPMID firmware version and the DCC reads "
     "it on demand (SR 11.2 answered by the hub, SMI updated from the answer).",
-    "manufacturer's proposal (a), SECMP0007 working group, August 2019",
+    "Green Energy Options' proposal (a), SECMP0007 Working Group meeting summary, August 2019 (SECAS)",
     {"local_updates": True}, _hub_stores,
 ))

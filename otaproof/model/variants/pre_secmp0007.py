@@ -1,6 +1,6 @@
 """``pre-secmp0007``: before the modification, PPMIDs and HCALCSs had no OTA path through the DCC;
 installers updated their firmware locally (no CPL check, nothing reported to the SMI).
-Source: SECMP0007 modification report, "current arrangements"; docs/domain.md.
+Source: SECAS, SECMP0007 modification page ("What is the issue?"); August 2019 Working Group summary.
 """
 
 from otaproof.model.secmp0007 import Secmp0007
@@ -18,6 +18,7 @@ register(Variant(
     "pre-secmp0007",
     "Before SECMP0007: no OTA for PPMIDs and HCALCSs (SR 11.1/11.3/11.4 absent); installers update "
     "firmware through the local port.",
-    "SECMP0007 modification report, current arrangements; docs/domain.md",
+    "SECAS, SECMP0007 modification page, 'What is the issue?' (OTA through the DCC only for CH, ESME, GSME); "
+    "SECMP0007 Working Group summary, August 2019 (local updates banned once OTA is in place)",
     {"local_updates": True}, _no_ota,
 ))
