@@ -299,6 +299,17 @@ def test_a_ranking_certificate_is_listed_as_not_covered() -> None:
         obligations(bm, get_property("P-NO-STRAND"), Certificate("ranking", "a sentence", 5))
 
 
+def test_an_uncovered_proof_stays_proved_but_says_so_and_a_refused_one_becomes_unknown() -> None:
+    bm = build(Scenario())
+    ranking = Outcome(get_property("P-NO-STRAND"), Proved("explicit", 1.0, Certificate("ranking", "a sentence", 5)))
+    foreign = Outcome(get_property("P-BOOTABLE"),
+                      Proved("pdr", 1.0, Certificate("inductive-invariant", "(= |M.ghost@c| #b0)", 1)))
+    shown, rechecks = recheck(bm, [ranking, foreign])
+    assert isinstance(shown[0].verdict, Proved)
+    assert rechecks["P-NO-STRAND"].summary().startswith("not independently re-checked: ranking")
+    assert isinstance(shown[1].verdict, Unknown) and "M.ghost@c" in shown[1].verdict.reason
+
+
 # ---- every certificate kind: accepted when sound, rejected when corrupted --------------------------
 
 
