@@ -697,8 +697,8 @@ def _fold(e: And | Or, args: tuple[Expr, ...], absorbing: int) -> Expr:
     if any(isinstance(a, Const) and a.code == absorbing for a in args):
         return Const(BOOL, absorbing)
     rest = tuple(a for a in args if not (isinstance(a, Const) and a.code == 1 - absorbing))
-    if len(rest) == len(args):
-        return e
     if not rest:
         return Const(BOOL, 1 - absorbing)
-    return rest[0] if len(rest) == 1 else type(e)(rest)
+    if len(rest) == 1:
+        return rest[0]
+    return e if len(rest) == len(args) else type(e)(rest)
