@@ -200,7 +200,8 @@ COMPARISONS: dict[CmpOp, Comparison] = {
     "<": Comparison("ordering <", operator.lt, z3.ULT, operator.lt, ordering=True),
     "<=": Comparison("ordering <=", operator.le, z3.ULE, operator.le, ordering=True),
 }
-# bit-vector operands are zero-extended by one bit first, so neither result wraps around
+# on bit-vectors the encoder widens both operands by one bit first, so a sum never overflows; a
+# difference below zero is a model error (the explicit semantics reports it)
 ARITHMETIC: dict[ArithOp, Arithmetic] = {
     "+": Arithmetic("addition", operator.add, operator.add, operator.add, top=operator.add),
     "-": Arithmetic("subtraction", operator.sub, operator.sub, operator.sub, top=lambda a, b: a),
