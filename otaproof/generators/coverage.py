@@ -48,6 +48,7 @@ import queue
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 import z3
 from rich.table import Table
@@ -55,6 +56,8 @@ from rich.table import Table
 from otaproof.model.explicit import Interpreter, State, compile_expr
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import (
+    ARITHMETIC,
+    COMPARISONS,
     TRUE,
     And,
     Arith,
@@ -65,17 +68,19 @@ from otaproof.model.lang import (
     Ite,
     Lookup,
     Member,
+    Next,
     Not,
     Or,
     Select,
+    SetUpdate,
     Sort,
     Var,
     all_of,
     any_of,
     implies,
-    walk,
+    select_index,
 )
-from otaproof.model.slicing import cone_of_influence
+from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import Channel, Instance, System
 from otaproof.model.variants import BuiltModel
@@ -222,54 +227,67 @@ def _domain(sort: Sort) -> frozenset[int] | None:
 
 def _values(e: Expr, env: Env) -> frozenset[int] | None:
     """The codes ``e`` may take in some state allowed by ``env`` (None: not worked out, any)."""
-    if isinstance(e, Const):
-        return frozenset({e.code})
-    if isinstance(e, Var):
-        return env.get(e.index, _domain(e.sort))
-    if isinstance(e, Not):
-        v = _values(e.arg, env)
-        return None if v is None else frozenset(1 - x for x in v)
-    if isinstance(e, (And, Or)):
-        vals = [_values(a, env) for a in e.args]
-        can = [frozenset({0, 1}) if v is None else v for v in vals]
-        unit, zero = (1, 0) if isinstance(e, And) else (0, 1)
-        out = set()
-        if all(unit in v for v in can):
-            out.add(unit)
-        if any(zero in v for v in can):
-            out.add(zero)
-        return frozenset(out)
-    if isinstance(e, Cmp):
-        left, right = _values(e.left, env), _values(e.right, env)
-        if left is None or right is None:
+    match e:
+        case Const(code=code):
+            return frozenset({code})
+        case Var(index=i, sort=sort):
+            return env.get(i, _domain(sort))
+        case Not(arg):
+            v = _values(arg, env)
+            return None if v is None else frozenset(1 - x for x in v)
+        case And(args):
+            return _connective(args, env, unit=1)
+        case Or(args):
+            return _connective(args, env, unit=0)
+        case Cmp(op, left, right):
+            xs, ys = _values(left, env), _values(right, env)
+            if xs is None or ys is None:
+                return frozenset({0, 1})
+            holds = COMPARISONS[op].codes
+            return frozenset(int(holds(x, y)) for x in xs for y in ys)
+        case Arith(op, left, right):
+            xs, ys = _values(left, env), _values(right, env)
+            if xs is None or ys is None:
+                return None
+            value = ARITHMETIC[op].codes
+            return frozenset(r for x in xs for y in ys if (r := value(x, y)) >= 0)  # below zero: an error
+        case Ite(cond, then, other):
+            c = _values(cond, env)
+            return _union(([then] if c is None or 1 in c else []) + ([other] if c is None or 0 in c else []), env)
+        case Lookup(key, table):
+            keys = _values(key, env)
+            return frozenset(table) if keys is None else frozenset(table[k] for k in keys if k < len(table))
+        case Select(items, index):
+            idx = _values(index, env)
+            return _union(items if idx is None else [items[select_index(i, len(items))] for i in sorted(idx)], env)
+        case Member():
             return frozenset({0, 1})
-        ops = {"==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
-               "<=": lambda x, y: x <= y}[e.op]
-        return frozenset(int(ops(x, y)) for x in left for y in right)
-    if isinstance(e, Arith):
-        left, right = _values(e.left, env), _values(e.right, env)
-        if left is None or right is None:
+        case SetUpdate() | Next() | Fired():  # not in guards or sends
             return None
-        if e.op == "+":
-            return frozenset(x + y for x in left for y in right)
-        return frozenset(x - y for x in left for y in right if x >= y)
-    if isinstance(e, Ite):
-        c = _values(e.cond, env)
-        parts = ([_values(e.then, env)] if c is None or 1 in c else []) + \
-                ([_values(e.other, env)] if c is None or 0 in c else [])
-        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
-    if isinstance(e, Lookup):
-        keys = _values(e.key, env)
-        return frozenset(e.table) if keys is None else frozenset(e.table[k] for k in keys if k < len(e.table))
-    if isinstance(e, Select):
-        idx = _values(e.index, env)
-        last = len(e.items) - 1
-        chosen = e.items if idx is None else [e.items[min(i, last)] for i in sorted(idx)]
-        parts = [_values(x, env) for x in chosen]
-        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
-    if isinstance(e, Member):
-        return frozenset({0, 1})
-    return None  # set updates, Next and Fired (not in guards or sends)
+        case _:
+            assert_never(e)
+
+
+def _connective(args: tuple[Expr, ...], env: Env, unit: int) -> frozenset[int]:
+    """The values of a conjunction (``unit`` 1) or disjunction (0) of ``args``."""
+    can = [frozenset({0, 1}) if v is None else v for v in (_values(a, env) for a in args)]
+    out = set()
+    if all(unit in v for v in can):
+        out.add(unit)
+    if any(1 - unit in v for v in can):
+        out.add(1 - unit)
+    return frozenset(out)
+
+
+def _union(es: Sequence[Expr], env: Env) -> frozenset[int] | None:
+    """The codes any of ``es`` may take (None: some of them any)."""
+    out: set[int] = set()
+    for e in es:
+        v = _values(e, env)
+        if v is None:
+            return None
+        out |= v
+    return frozenset(out)
 
 
 def _may_hold(e: Expr, env: Env) -> bool:
@@ -280,9 +298,11 @@ def _may_hold(e: Expr, env: Env) -> bool:
 def _sent(value: Expr, ch: Channel) -> Expr | None:
     """The field value of a message this assignment puts on ``ch`` (a send writes
     ``ite(length == i, value, old)``), or None when it only keeps, shifts or clears a slot."""
-    if isinstance(value, Ite) and any(isinstance(n, Var) and n.index == ch.length.index for n in walk(value.cond)):
-        return value.then
-    return None
+    match value:
+        case Ite(cond, then) if ch.length.index in reads(cond):
+            return then
+        case _:
+            return None
 
 
 def _worlds(channels: list[Channel], pairs: dict[str, set[tuple[int, int]]]) -> Iterable[Env]:
@@ -324,8 +344,7 @@ def message_pairs(system: System, channels: list[Channel]) -> dict[str, set[tupl
                         continue
                     kv, ov = kv if kv is not None else k, ov if ov is not None else o
                     exprs = [inst.guard, b.cond, kv, ov]
-                    read = {by_var[n.index].name for e in exprs for n in walk(e)
-                            if isinstance(n, Var) and n.index in by_var}
+                    read = {by_var[i].name for e in exprs for i in reads(e) if i in by_var}
                     sends.append((inst, b, ch, kv, ov, [c for c in channels if c.name in read]))
     changed = True
     while changed:
@@ -358,42 +377,40 @@ def goal_lemmas(bm: BuiltModel) -> tuple[Lemma, ...]:
         if g.kind == "outcome":
             kind, code = g.id.split(":", 1)[1].split("/")
             held = [(ch.length > i) & (slot["kind"] == kind) & (slot["outcome"] == code) for ch in channels
-                    if kind in getattr(ch.fields["kind"], "values", ()) and code in getattr(ch.fields["outcome"], "values", ())
+                    if kind in getattr(ch.fields["kind"], "values", ())
+                    and code in getattr(ch.fields["outcome"], "values", ())
                     for i, slot in enumerate(ch.slots)]
             out.append(Lemma(f"never[{g.id}]", f"no {kind} with outcome {code} is ever in flight", ~any_of(held)))
             continue
         if g.kind == "boundary":
             out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~_enabled(event)))
             continue
-        terms = []
-        for inst in s.instances_of(g.action):
-            earlier: list[Expr] = []
-            for b in inst.branches:
-                if g.branch is None or b.name == g.branch:
-                    terms.append(all_of([inst.guard, b.cond, *[~c for c in earlier]]))
-                earlier.append(b.cond)
+        terms = [all_of(inst.takes(k)) for inst in s.instances_of(g.action)
+                 for k, b in enumerate(inst.branches) if g.branch is None or b.name == g.branch]
         out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~any_of(terms)))
     pairs = message_pairs(s, channels)
     for ch in channels:
         ks, os_ = ch.fields["kind"], ch.fields["outcome"]
         allowed = sorted(pairs[ch.name])
         for i, slot in enumerate(ch.slots):
+            sendable = any_of((slot["kind"] == ks.decode(k)) & (slot["outcome"] == os_.decode(o)) for k, o in allowed)
             out.append(Lemma(f"only-sendable-pairs[{ch.name}][{i}]", "a queue holds only messages some send produces",
-                             implies(ch.length > i, any_of((slot["kind"] == ks.decode(k)) & (slot["outcome"] == os_.decode(o))
-                                                          for k, o in allowed))))
+                             implies(ch.length > i, sendable)))
     return tuple(out)
 
 
 def _enabled(event: Expr) -> Expr:
     """The state part of a step event: the event with every "this instance fired" replaced by
     True (``System.took`` conjoins each with the instance's guard and branch condition)."""
-    if isinstance(event, Fired):
-        return TRUE
-    if isinstance(event, And):
-        return And(tuple(_enabled(a) for a in event.args))
-    if isinstance(event, Or):
-        return Or(tuple(_enabled(a) for a in event.args))
-    return event
+    match event:
+        case Fired():
+            return TRUE
+        case And(args):
+            return And(tuple(_enabled(a) for a in args))
+        case Or(args):
+            return Or(tuple(_enabled(a) for a in args))
+        case _:  # below the event's And/Or structure: state conditions, kept as they are
+            return event
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -737,7 +754,7 @@ def coverage_table(result: CoverageResult) -> Table:
         ids = [g.id for g in result.goals if g.kind == kind]
         row = [len(ids), sum(g in result.covered for g in ids), sum(g in dead for g in ids),
                sum(g in unknown for g in ids)]
-        totals = [a + b for a, b in zip(totals, row)]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
         table.add_row(kind, *map(str, row), end_section=kind == KINDS[-1])
     table.add_row("total", *map(str, totals))
     return table
