@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,16 +19,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from otaproof import generate_cli, storm_cli
+from otaproof.files import OutputError, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.verdict import Budget
+from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
 from otaproof.reports.diff import compare, diff_document, diff_table
-from otaproof.reports.files import write_json_atomic
-from otaproof.reports.matrix import Row, matrix_document, matrix_table
+from otaproof.reports.matrix import Row, matrix_document, matrix_table, run_facts
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
 from otaproof.reports.storm import StormInput, analyse, parse_policy
 from otaproof.reports.verdicts import verdicts_document
@@ -138,6 +141,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)), params)
                  for v in variants for t in models]
+    started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -151,7 +155,8 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results)]
     console.print(matrix_table(rows))
     if args.json:
-        write_json_atomic(args.json, matrix_document(rows, "portfolio", budget))
+        run = run_facts(started, time.time() - started, load)
+        write_json_atomic(args.json, matrix_document(rows, "portfolio", budget, run))
         console.print(f"matrix written to {args.json}")
     verdicts = {o.verdict.verdict for r in rows for o in r.outcomes}
     return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
@@ -269,9 +274,7 @@ def _cmd_variants(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
-    from otaproof.refimpl.demo import main as demo_main
-
-    return demo_main(args.rest)
+    return demo.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_variants)
     s = sub.add_parser("simulate", help="run the reference implementation's demonstration (one PPMID and one "
                                         "HCALCS update)")
-    s.add_argument("rest", nargs=argparse.REMAINDER)
+    demo.add_arguments(s)
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
@@ -362,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, console))
-    except (ModelError, UsageError, FileNotFoundError, FileExistsError, generate_cli.GenerateError) as e:
+    except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
+            generate_cli.GenerateError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -70,7 +70,8 @@ class Step:
 
 
 class Unsupported(Exception):
-    """The SUT cannot be configured this way or cannot carry out this action (test is skipped)."""
+    """The SUT cannot be configured this way or cannot carry out this action. The test is skipped
+    only when the adapter declares the gap in its ``unsupported`` mapping; otherwise it fails."""
 
 
 class Refused(Exception):
@@ -80,6 +81,10 @@ class Refused(Exception):
 @runtime_checkable
 class Adapter(Protocol):
     """What a system under test implements to run generated suites (see README, "Adapters")."""
+
+    # Optionally, an attribute ``unsupported: Mapping[str, str]`` declares what the adapter cannot
+    # drive, each with its reason: keys ``variant:NAME``, ``threat:NAME``, ``fault:NAME`` and
+    # ``action:NAME``. Unsupported raised for a declared key skips the test; for any other, it fails.
 
     def start(self, setup: Setup) -> None:
         """Build a fresh SUT configured as ``setup``; raise Unsupported if it cannot be."""

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from otaproof.cli import main
+from otaproof.files import OutputError
 from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
 from otaproof.generators.counterexamples import Reproduction, guard_for
 from otaproof.generators.mutants import applied
@@ -163,7 +164,7 @@ def test_written_suite_passes_serially_and_with_xdist_and_fails_under_a_mutant(t
     proc = subprocess.run([sys.executable, "-m", "pytest", str(out / "test_p_cpl.py"), "-q"],
                           env={**env, "OTAPROOF_MUTANT": "skip-signature-verification"}, capture_output=True, text=True)
     assert proc.returncode == 0  # this suite has no unsigned image: the mutant survives it
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError, match="pass --force"):
         write_suite(plan, out)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from otaproof import storm_cli
-from otaproof.reports.files import write_bytes_atomic
+from otaproof.files import write_bytes_atomic
 from otaproof.reports.storm import (
     SECONDS_PER_DAY,
     Policy,
