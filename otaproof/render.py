@@ -14,6 +14,9 @@ from otaproof.properties.verdict import Proved, Violated
 
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
 _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
+# the model's provenance ghosts (who authorised, which image the DSP validated, CPL history,
+# accepted counters): bookkeeping for properties, folded away in step tables
+_HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter)(\[[^\]]*\])?$")
 
 
 def verdict_table(outcomes: list[Outcome], title: str) -> Table:
@@ -59,8 +62,7 @@ def _summarise_changes(changes: dict[str, list[Any]], state: dict[str, Any]) -> 
             continue
         if m:
             lines.append(f"{m.group('chan')} head {m.group('field')}: {old} -> {new}")
-        elif ".g_" in name or name.endswith((".validated", ".authoriser")) or "ever_listed" in name \
-                or "max_accepted" in name:
+        elif _HISTORY.search(name):
             continue
         else:
             lines.append(f"{name}: {old} -> {new}")

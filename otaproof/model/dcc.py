@@ -5,7 +5,7 @@ keeps the SMI), change of supplier with CS02b, and the CPL."""
 from __future__ import annotations
 
 from otaproof.model.lang import TRUE, Expr, const
-from otaproof.model.reductions import activation_image, representative_image_requests
+from otaproof.model.reductions import activation_requests, representative_image_requests
 from otaproof.model.state import Secmp0007State
 from otaproof.model.system import Branch, Case, assign, case, otherwise, outcome
 from otaproof.model.vocabulary import SUPPLIERS
@@ -19,8 +19,10 @@ def declare_dcc(m: Secmp0007State) -> None:
 
 
 def _submitters(m: Secmp0007State) -> tuple[str, ...]:
+    """Who submits Service Requests: the suppliers, and an attacker holding a compromised key."""
     extra = ("Attacker",) if "compromised_key" in m.threats else ()
     return SUPPLIERS + extra
+
 
 def _may_submit(m: Secmp0007State, by: str) -> Expr:
     """Honest suppliers act only for their own premises; the old supplier and the attacker
@@ -29,15 +31,18 @@ def _may_submit(m: Secmp0007State, by: str) -> Expr:
         return TRUE
     return m.registered_supplier == by
 
+
 def _relays_foreign_signature(m: Secmp0007State, by: str) -> bool:
     """Under compromised_key a supplier's DUIS channel may carry a CS06 signed with another
     supplier's key (a command relayed for the key's holder): the DSP's originator check is
     what stops it. Honest senders only ever submit what they signed themselves."""
     return "compromised_key" in m.threats and by != "Attacker"
 
+
 def _authoriser(by: str) -> str:
     """Ghost: who genuinely authorised a request ("none" when the attacker made it)."""
     return "none" if by == "Attacker" else by
+
 
 def _validations(m: Secmp0007State, by: str, d: str, img: str, hash_ok: bool, model: str) -> list[Branch]:
     """The DSP's SR 11.1/11.4 validations, in order, as rejection branches."""
@@ -48,6 +53,7 @@ def _validations(m: Secmp0007State, by: str, d: str, img: str, hash_ok: bool, mo
         outcome("rejected_hash_mismatch", not hash_ok),
         outcome("rejected_not_on_cpl", ~on_cpl),
     ]
+
 
 def _service_requests(m: Secmp0007State) -> None:
     sup, imgs = m.b.machine("Supplier"), tuple(m.IMAGE.values[1:])
@@ -65,7 +71,7 @@ def _service_requests(m: Secmp0007State) -> None:
                     outcome("rejected_update_in_progress", status == "update_in_progress"),
                     outcome("accepted", m.wan_down[d].has_room(), assign(status, "update_in_progress"),
                             m.wan_down[d].send(kind="CS05c", img=img, g_validated=img,
-                                                  g_authoriser=_authoriser(by))))
+                                               g_authoriser=_authoriser(by))))
 
     sup.action("SR11_4_update_PPMID_firmware",
                representative_image_requests(m.catalogue, device_model, "PPMID", sr11_4), role="environment",
@@ -81,7 +87,7 @@ def _service_requests(m: Secmp0007State) -> None:
         return case(_may_submit(m, by), *checks,
                     outcome("accepted", m.wan_down[d].has_room(),
                             m.wan_down[d].send(kind="FW_DISTRIBUTION", img=img, g_validated=img,
-                                                  g_authoriser=_authoriser(by))))
+                                               g_authoriser=_authoriser(by))))
 
     sup.action("SR11_1_update_firmware",
                representative_image_requests(m.catalogue, device_model, "HCALCS", sr11_1), role="environment",
@@ -92,8 +98,6 @@ def _service_requests(m: Secmp0007State) -> None:
     def sr11_3(by: str, d: str, img: str, future: bool, signed_by: str) -> Case | None:
         # SR 11.3 Activate Firmware: GBCS CS06 critical command, signed, originator counter.
         # DUIS: the sender is the device's supplier and the CS06 originator is the sender.
-        if not activation_image(m.catalogue, img):
-            return None
         signer = m.signer(by)
         if signed_by != signer and not _relays_foreign_signature(m, by):
             return None
@@ -105,9 +109,10 @@ def _service_requests(m: Secmp0007State) -> None:
                     outcome("accepted", m.wan_down[d].has_room(),
                             assign(ctr, ctr + 1), assign(status, "update_in_progress"),
                             m.wan_down[d].send(kind="CS06", img=img, originator=signer, counter=ctr + 1,
-                                                  future=future, g_authoriser=_authoriser(by))))
+                                               future=future, g_authoriser=_authoriser(by))))
 
-    sup.action("SR11_3_activate_firmware", sr11_3, role="environment", joint=("DSP",), category="service_request",
+    sup.action("SR11_3_activate_firmware", activation_requests(m.catalogue, sr11_3), role="environment",
+               joint=("DSP",), category="service_request",
                params={"by": _submitters(m), "d": m.hcalcs, "img": imgs, "future": (False, True),
                        "signed_by": SUPPLIERS},
                doc="SR 11.3 Activate Firmware (GBCS CS06 critical command)")
@@ -130,6 +135,7 @@ def _service_requests(m: Secmp0007State) -> None:
 
     sup.action("SR8_2_read_inventory", sr8_2, role="environment", joint=("DSP",), category="service_request",
                params={"by": SUPPLIERS, "d": m.devices}, doc="SR 8.2 Read Inventory")
+
 
 def _dsp(m: Secmp0007State) -> None:
     dsp, smi = m.b.machine("DSP"), m.smi
@@ -195,6 +201,7 @@ def _dsp(m: Secmp0007State) -> None:
                category="change_of_supplier", doc="change of supplier: registration moves, CS02b due on every device")
     dsp.action("DSP_send_CS02b", cs02b, params={"d": m.devices},
                doc="GBCS CS02b Update Security Credentials: the new supplier's trust anchor, to the device")
+
 
 def _cpl(m: Secmp0007State) -> None:
     cpl, imgs = m.b.machine("CPL"), tuple(m.IMAGE.values[1:])

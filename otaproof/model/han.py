@@ -95,6 +95,7 @@ def declare_hub(m: Secmp0007State) -> None:
     ch.action("CH_relay_to_device", relay_down, params={"d": m.devices})
     ch.action("CH_relay_to_DSP", relay_up, params={"d": m.devices})
 
+
 def declare_ppmid(m: Secmp0007State, d: str) -> None:
     """PPMID ``d``: the ZigBee OTA client side of SR 11.4, activation at the upgrade time."""
     device, down, up = m.b.machine("PPMID"), m.han_down[d], m.han_up[d]
@@ -137,6 +138,7 @@ def declare_ppmid(m: Secmp0007State, d: str) -> None:
              doc="Upgrade End Response: activate the held image at the upgrade time, CS09 alert")
     _common_device_actions(m, d)
 
+
 def _common_device_actions(m: Secmp0007State, d: str) -> None:
     device, down, up = m.b.machine(m.model_of(d)), m.han_down[d], m.han_up[d]
 
@@ -161,6 +163,7 @@ def _common_device_actions(m: Secmp0007State, d: str) -> None:
              doc="GBCS CS08 Read Firmware Version: answer with the running version")
     device.action(f"replace_supplier_anchor[{d}]", cs02b, params={"d": (d,)},
              doc="GBCS CS02b Update Security Credentials: trust the new supplier's key")
+
 
 def declare_hcalcs(m: Secmp0007State, d: str) -> None:
     """HCALCS ``d``: SR 11.1 distribution and CS06 activation."""

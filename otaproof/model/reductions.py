@@ -15,6 +15,7 @@ from otaproof.model.system import Case
 from otaproof.model.vocabulary import ImageInfo
 
 ImageRequest = Callable[[str, str, str, bool], "Case | None"]  # (by, d, img, hash_ok) -> Case
+ActivationRequest = Callable[[str, str, str, bool, str], "Case | None"]  # (by, d, img, future, signed_by)
 
 
 def representative_image_request(catalogue: Mapping[str, ImageInfo], device_model: Mapping[str, str], model: str,
@@ -45,3 +46,10 @@ def activation_image(catalogue: Mapping[str, ImageInfo], img: str) -> bool:
     """SR 11.3 names an HCALCS image: a command naming any other image is refused by the HCALCS
     exactly as one naming an HCALCS image it does not hold (no image held, or hash mismatch)."""
     return catalogue[img].model == "HCALCS"
+
+
+def activation_requests(catalogue: Mapping[str, ImageInfo], flow: ActivationRequest) -> ActivationRequest:
+    """``flow`` (SR 11.3) restricted to HCALCS images (see above)."""
+    def body(by: str, d: str, img: str, future: bool, signed_by: str) -> Case | None:
+        return flow(by, d, img, future, signed_by) if activation_image(catalogue, img) else None
+    return body
