@@ -55,9 +55,9 @@ def _summarise_changes(changes: dict[str, list[Any]], state: dict[str, Any]) -> 
         else:
             lines.append(f"takes a message from {chan}")
     for name, (old, new) in changes.items():
-        if name.endswith(".len") or (_SLOT.match(name) and _SLOT.match(name).group("chan") in channels):  # type: ignore[union-attr]
-            continue
         m = _SLOT.match(name)
+        if name.endswith(".len") or (m and m.group("chan") in channels):
+            continue
         if m and m.group("field").startswith("g_"):
             continue
         if m:
