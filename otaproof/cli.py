@@ -18,16 +18,18 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import generate_cli, storm_cli
+from otaproof import export_cli, generate_cli, storm_cli
 from otaproof.files import OutputError, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
-from otaproof.model.variants import REGISTRY, get_variant
+from otaproof.model.variants import REGISTRY, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
+from otaproof.properties.recheck import SOLVERS, recheck_verdicts
 from otaproof.properties.verdict import Budget
 from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
+from otaproof.reports.catalogue_doc import catalogue_markdown
 from otaproof.reports.diff import compare, diff_document, diff_table
 from otaproof.reports.matrix import Row, matrix_document, matrix_table, run_facts
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
@@ -72,10 +74,11 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
 def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     """Properties, engine budget, workers and JSON output: the flags every checking command shares."""
     p.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
-    p.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound; for tail, the bound on the quiet run and on its prefix (default: 25)")
+    p.add_argument("--depth", type=int, default=25,
+                   help="BMC / k-induction bound; for tail, the bound on the quiet run and on its prefix (default: 25)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help="seconds per engine and property part; decided cells stop early, so only unknowns cost the full "
-                        f"budget (default: {DEFAULT_TIMEOUT:g})")
+                   help="seconds per engine and property part; decided cells stop early, so only unknowns cost the "
+                        f"full budget (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
     p.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
     p.add_argument("--json", metavar="FILE", help=json_help)
@@ -100,10 +103,23 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return Scenario(args.variant, frozenset(_split(args.threat)), frozenset(_split(args.fault)), params)
 
 
+def _certificate_dir(value: str | None) -> Path | None:
+    """``--certificates DIR``: a new or empty directory in an existing one (checked before any work)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.resolve().parent.is_dir():
+        raise UsageError(f"--certificates {value}: directory {path.resolve().parent} does not exist")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UsageError(f"--certificates {value}: exists and is not an empty directory")
+    return path
+
+
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args)
     props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
     budget = _budget(args)
+    certificates = _certificate_dir(args.certificates)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -113,13 +129,20 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
             progress.advance(task)
             if not console.is_terminal:
                 return
+            pending = ", re-check pending" if o.verdict.verdict == "proved" else ""
             progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
-                                   f"{o.verdict.seconds:.1f} s)")
+                                   f"{o.verdict.seconds:.1f} s{pending})")
 
         outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done)
-    print_outcomes(console, outcomes, f"{scenario.describe()} — engine {args.engine}", show_traces=not args.quiet)
+        solvers = SOLVERS if certificates is not None else ("z3",)
+        progress.update(task, description=f"re-checking the proofs independently ({', '.join(solvers)})")
+        outcomes, rechecks = recheck_verdicts(build(scenario), outcomes, solvers, certificates, workers=args.workers)
+    print_outcomes(console, outcomes, f"{scenario.describe()} — engine {args.engine}", show_traces=not args.quiet,
+                   rechecks=rechecks)
+    if certificates is not None:
+        console.print(f"obligation files of {len(rechecks)} proofs written to {certificates} (index: manifest.json)")
     if args.json:
-        write_json_atomic(args.json, verdicts_document(scenario, outcomes, args.engine, budget))
+        write_json_atomic(args.json, verdicts_document(scenario, outcomes, args.engine, budget, rechecks))
         console.print(f"verdicts and traces written to {args.json}")
     verdicts = {o.verdict.verdict for o in outcomes}
     if "violated" in verdicts:
@@ -152,7 +175,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
         results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
                              on_done=done)
-    rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results)]
+    rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results, strict=True)]
     console.print(matrix_table(rows))
     if args.json:
         run = run_facts(started, time.time() - started, load)
@@ -225,7 +248,7 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
             progress.update(task, advance=1, description=f"{jobs[row][0].describe()}: {outcome.property.id}")
 
         results = check_rows(jobs, "portfolio", budget, workers=args.workers, on_done=done)
-    rows = [Row(sc, outcomes) for (sc, _), outcomes in zip(jobs, results)]
+    rows = [Row(sc, outcomes) for (sc, _), outcomes in zip(jobs, results, strict=True)]
     storms = [analyse(StormInput(parse_policy(p), runs=args.runs, seed=args.seed)) for p in QUESTION_POLICIES]
     answers = {q.id: answer(q, rows, storms) for q in QUESTIONS}
     for q in QUESTIONS:
@@ -242,6 +265,9 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+        return EXIT_OK
     table = Table(title="Property catalogue", title_justify="left")
     for col in ("ID", "kind", "statement", "why"):
         table.add_column(col)
@@ -304,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
     c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
+    c.add_argument("--certificates", metavar="DIR",
+                   help="keep every proof's obligations as standalone SMT-LIB files in DIR (new or empty) and "
+                        "re-check them with cvc5 as well as Z3 (docs/certificates.md); without it the files are "
+                        "re-checked by Z3 alone and not kept")
     _add_parameter_flags(c)
     c.set_defaults(func=_cmd_check)
     mx = sub.add_parser("matrix", help="verdicts of every variant x threat model x property",
@@ -332,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(df, "write both sides with traces as JSON (schema otaproof.diff/1)")
     _add_parameter_flags(df)
     df.set_defaults(func=_cmd_diff)
-    qs = sub.add_parser("questions", help="the working group's five questions, answered from verdicts and storm figures",
+    qs = sub.add_parser("questions",
+                        help="the working group's five questions, answered from verdicts and storm figures",
                         description="Answer the SECMP0007 working group's questions (August 2019) and the stranding "
                                     "concern from computed evidence: each question's properties are checked on the "
                                     "designs that were on the table under the relevant threat models, the alert "
@@ -348,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
     qs.set_defaults(func=_cmd_questions)
     p = sub.add_parser("properties", help="list the property catalogue")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the catalogue as Markdown (regenerates docs/properties.md when redirected there)")
     p.set_defaults(func=_cmd_properties)
     v = sub.add_parser("variants", help="list variants, threat models and fault models")
     v.set_defaults(func=_cmd_variants)
@@ -357,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
+    export_cli.add_parser(sub, _add_parameter_flags)
     return parser
 
 

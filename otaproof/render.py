@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from otaproof.properties.check import Outcome
+from otaproof.properties.recheck import Recheck
 from otaproof.properties.trace import Trace
 from otaproof.properties.verdict import Proved, Violated
 
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
+RECHECK_COLUMN = "re-checked by (obligation files)"
 _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
 # the model's provenance ghosts (who authorised, which image the DSP validated, CPL history,
 # accepted counters): bookkeeping for properties, folded away in step tables
 _HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter)(\[[^\]]*\])?$")
 
 
-def verdict_table(outcomes: list[Outcome], title: str) -> Table:
+def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Recheck] | None = None) -> Table:
+    """One row per property; with ``rechecks``, a column saying which solvers independently
+    accepted each proof from its obligation files, and how long they took."""
     table = Table(title=title, title_justify="left")
-    for col in ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)"):
-        table.add_column(col, no_wrap=col != "depth / invariant")
+    columns = ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)")
+    wrapped = ("depth / invariant", RECHECK_COLUMN)
+    for col in columns + ((RECHECK_COLUMN,) if rechecks is not None else ()):
+        table.add_column(col, no_wrap=col not in wrapped)
     for o in outcomes:
         v = o.verdict
         if isinstance(v, Proved):
@@ -31,8 +38,12 @@ def verdict_table(outcomes: list[Outcome], title: str) -> Table:
             detail = v.detail
         else:
             detail = v.detail
-        table.add_row(o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
-                      f"{v.seconds:.2f}")
+        row = [o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
+               f"{v.seconds:.2f}"]
+        if rechecks is not None:
+            r = rechecks.get(o.property.id)
+            row.append(r.summary() if r is not None else "-")
+        table.add_row(*row)
     return table
 
 
@@ -80,8 +91,9 @@ def step_table(trace: Trace) -> Table:
     return table
 
 
-def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_traces: bool = True) -> None:
-    console.print(verdict_table(outcomes, title))
+def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_traces: bool = True,
+                   rechecks: Mapping[str, Recheck] | None = None) -> None:
+    console.print(verdict_table(outcomes, title, rechecks))
     if show_traces:
         for o in outcomes:
             if isinstance(o.verdict, Violated):

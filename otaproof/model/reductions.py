@@ -3,8 +3,8 @@
 A supplier may submit any Service Request for any device and image. Many of those requests
 behave alike: the DSP refuses them at the same check, or they carry an image that plays the same
 role as another. The model keeps one request per class; each function here says which, and why
-the others add no behaviour. The flows in ``secmp0007.py`` are written for every request and
-wrapped with these filters when their actions are declared.
+the others add no behaviour. The flows in ``dcc.py`` are written for every request and wrapped
+with these filters when their actions are declared.
 """
 
 from __future__ import annotations

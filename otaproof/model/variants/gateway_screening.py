@@ -2,6 +2,8 @@
 that the registered supplier authorises it, that the image is on the CPL for the model and that
 no update is in progress, marks the SMI "update in progress", and the PPMID reports the
 activation by CS09 as in the OTA flow. The plain local port is closed (no screening, no update).
+Source: "DCC gateway screening mechanism", SECMP0007 Working Group meeting summary, August 2019 (SECAS);
+it does not exist, so its checks here are modelling assumptions.
 """
 
 from otaproof.model.lang import Expr
@@ -12,7 +14,8 @@ from otaproof.model.vocabulary import SUPPLIERS
 NAME = "gateway-screening"
 DOC = ("Local PPMID updates only through a DCC screening step (authorised party, CPL check, SMI marked in "
        "progress, CS09 on activation); no unscreened local port.")
-SOURCE = "DCC gateway screening mechanism, SECMP0007 working group, August 2019"
+SOURCE = ("'DCC gateway screening mechanism', SECMP0007 Working Group meeting summary, August 2019 (SECAS); "
+          "not designed yet: the screening checks are modelling assumptions")
 
 
 def apply(m: Secmp0007) -> None:

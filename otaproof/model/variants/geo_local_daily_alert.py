@@ -2,6 +2,7 @@
 updates alongside OTA; the PPMID reports its firmware version to the hub, which forwards it to
 the DCC in a daily alert, and the DSP updates the SMI from it. The alert is a system step that
 carries a version the DSP has not been told, at most once between two day ticks.
+Source: Green Energy Options' proposal (b), SECMP0007 Working Group meeting summary, August 2019 (SECAS).
 """
 
 from otaproof.model.lang import BOOL, TRUE, Expr, Var, implies
@@ -11,7 +12,7 @@ from otaproof.model.system import Case, assign, case
 NAME = "geo-local-daily-alert"
 DOC = ("Local PPMID updates alongside OTA; the hub forwards the PPMID firmware version to the DCC in a daily "
        "alert and the DSP updates the SMI.")
-SOURCE = "manufacturer's proposal (b), SECMP0007 working group, August 2019"
+SOURCE = "Green Energy Options' proposal (b), SECMP0007 Working Group meeting summary, August 2019 (SECAS)"
 PARAMETERS = {"local_updates": True}
 
 

@@ -1,6 +1,7 @@
 """``geo-local-hub-stores``: a manufacturer's 2019 proposal (a): keep local PPMID firmware updates
 alongside OTA; the Communications Hub stores the PPMID's firmware version and the DCC reads it
 on demand (SR 11.2 is answered by the hub from its store, and the DSP updates the SMI).
+Source: Green Energy Options' proposal (a), SECMP0007 Working Group meeting summary, August 2019 (SECAS).
 """
 
 from otaproof.model.lang import TRUE, Expr
@@ -11,7 +12,7 @@ from otaproof.model.variants.geo_local_daily_alert import local_updates_for_ppmi
 NAME = "geo-local-hub-stores"
 DOC = ("Local PPMID updates alongside OTA; the hub stores the PPMID firmware version and the DCC reads it on "
        "demand (SR 11.2 answered by the hub, SMI updated from the answer).")
-SOURCE = "manufacturer's proposal (a), SECMP0007 working group, August 2019"
+SOURCE = "Green Energy Options' proposal (a), SECMP0007 Working Group meeting summary, August 2019 (SECAS)"
 PARAMETERS = {"local_updates": True}
 
 
