@@ -17,6 +17,9 @@ from otaproof.properties.verdict import Proved, Violated
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
 RECHECK_COLUMN = "re-checked by (obligation files)"
 _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
+# the model's provenance ghosts (who authorised, which image the DSP validated, CPL history,
+# accepted counters): bookkeeping for properties, folded away in step tables
+_HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter)(\[[^\]]*\])?$")
 
 
 def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Recheck] | None = None) -> Table:
@@ -63,15 +66,14 @@ def _summarise_changes(changes: dict[str, list[Any]], state: dict[str, Any]) -> 
         else:
             lines.append(f"takes a message from {chan}")
     for name, (old, new) in changes.items():
-        if name.endswith(".len") or (_SLOT.match(name) and _SLOT.match(name).group("chan") in channels):  # type: ignore[union-attr]
-            continue
         m = _SLOT.match(name)
+        if name.endswith(".len") or (m and m.group("chan") in channels):
+            continue
         if m and m.group("field").startswith("g_"):
             continue
         if m:
             lines.append(f"{m.group('chan')} head {m.group('field')}: {old} -> {new}")
-        elif ".g_" in name or name.endswith((".validated", ".authoriser")) or "ever_listed" in name \
-                or "max_accepted" in name:
+        elif _HISTORY.search(name):
             continue
         else:
             lines.append(f"{name}: {old} -> {new}")

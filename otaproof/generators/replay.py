@@ -29,7 +29,8 @@ from otaproof.model.system import System
 from otaproof.model.variants import build
 from otaproof.properties.trace import SCHEMA, ReplayError, Trace, TraceStep, instance_index, readable
 
-SR_ACTIONS = ("SR11_4_submit", "SR11_1_submit", "SR11_3_submit", "SR11_2_submit", "SR8_2_read_inventory")
+SR_ACTIONS = ("SR11_4_update_PPMID_firmware", "SR11_1_update_firmware", "SR11_3_activate_firmware",
+              "SR11_2_read_firmware_version", "SR8_2_read_inventory")
 
 
 class Divergence(AssertionError):

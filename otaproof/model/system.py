@@ -125,6 +125,7 @@ class ActionDef:
     fault: str | None = None
     doc: str = ""
     joint: tuple[str, ...] = ()  # other machines taking part (a synchronous request/response)
+    category: str | None = None  # what properties select the action by (e.g. "local_update")
 
 
 @dataclass(frozen=True)
@@ -289,14 +290,14 @@ class Machine:
 
     def action(self, name: str, body: Callable[..., Case | None], role: str = "system",
                params: Mapping[str, Sequence[object]] | None = None, threat: str | None = None,
-               fault: str | None = None, doc: str = "", joint: Sequence[str] = ()) -> None:
+               fault: str | None = None, doc: str = "", joint: Sequence[str] = (), category: str | None = None) -> None:
         """Declare an action; ``body(**params)`` returns its Case (or None: no such instance).
 
         ``joint`` names other machines that take part synchronously (e.g. a DUIS Service Request
         and the DSP's synchronous validation); the action may write their variables too.
         """
         self.builder.add_action(ActionDef(self.name, name, {k: tuple(v) for k, v in (params or {}).items()},
-                                          body, role, threat, fault, doc, tuple(joint)))
+                                          body, role, threat, fault, doc, tuple(joint), category))
 
 
 @dataclass

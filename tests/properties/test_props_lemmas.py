@@ -19,7 +19,7 @@ BUDGET = Budget(timeout=60, depth=12)
 def with_false_lemmas() -> tuple:  # type: ignore[type-arg]
     built = build(Scenario())
     m = built.model
-    never_listed = ~m.cpl_listed["PPMID_v2"] & ~m.cpl_listed["HCALCS_v2"]
+    never_listed = ~m.listed["PPMID_v2"] & ~m.listed["HCALCS_v2"]
     bogus = (Lemma("bogus-no-cs05c-ever", "false: the DSP never sends CS05c", m.wan_down["P1"].length == 0),
              Lemma("bogus-no-new-versions", "false: version 2 is never listed (assumed, it would hide the "
                    "P-CPL-NOW counterexample)", never_listed))
