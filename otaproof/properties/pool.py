@@ -25,7 +25,7 @@ from typing import Protocol, Self
 from otaproof.properties import solver
 
 Report = Callable[[object], None]
-Job = Callable[[Report], None]  # runs in a worker; passes each answer to its argument
+Work = Callable[[Report], None]  # what a worker runs; it passes each answer to its argument
 
 
 class Ended:
@@ -42,8 +42,8 @@ ENDED = Ended()
 class Executor(Protocol):
     """Runs jobs in workers and hands back their answers, one at a time."""
 
-    def start(self, key: int, job: Job) -> None:
-        """Run ``job`` in a new worker; its answers come back under ``key``."""
+    def start(self, key: int, work: Work) -> None:
+        """Run ``work`` in a new worker; its answers come back under ``key``."""
 
     def next_answer(self, timeout: float) -> tuple[int, object] | None:
         """The next answer of some worker (``ENDED`` once its process has ended), or None
@@ -122,9 +122,9 @@ class ForkPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self, key: int, job: Job) -> None:
+    def start(self, key: int, work: Work) -> None:
         reader, writer = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=_serve, args=(job, writer, os.getpid()), daemon=True)
+        proc = self.ctx.Process(target=_serve, args=(work, writer, os.getpid()), daemon=True)
         with _signals_held():  # an interrupt now would find the new worker unregistered
             proc.start()
             self.workers[key] = (proc, reader)
@@ -155,15 +155,15 @@ class ForkPool:
             self.stop(key)
 
 
-def _serve(job: Job, writer: Connection, parent: int) -> None:
+def _serve(work: Work, writer: Connection, parent: int) -> None:
     """A worker's body: SIGINT and SIGTERM end it silently (the handlers inherited from the main
-    process would raise in the job and print a traceback), and it dies with the main process."""
+    process would raise in the work and print a traceback), and it dies with the main process."""
     for sig in _SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     _die_with(parent)
-    job(writer.send)
+    work(writer.send)
     writer.close()
 
 

@@ -13,7 +13,7 @@ from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.jobs import FIRST_STAGE, EngineRun, LemmaSearch, parts
-from otaproof.properties.pool import ENDED, Job
+from otaproof.properties.pool import ENDED, Work
 from otaproof.properties.portfolio import GRACE_SECONDS, Portfolio, Row
 from otaproof.properties.trace import Trace
 from otaproof.properties.verdict import (
@@ -59,7 +59,7 @@ class FakePool:
         self.stopped: list[int] = []
         self.most = 0  # most jobs running at once
 
-    def start(self, key: int, job: Job) -> None:
+    def start(self, key: int, job: Work) -> None:
         assert isinstance(job, EngineRun | LemmaSearch)
         self.started.append(job)
         self.live.add(key)

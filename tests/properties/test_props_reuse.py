@@ -16,7 +16,7 @@ from otaproof.properties.engines import pdr
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused
 from otaproof.properties.jobs import EngineRun, whole
-from otaproof.properties.pool import ForkPool, Job
+from otaproof.properties.pool import ForkPool, Work
 from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.verdict import Budget, Proved, Unknown
 
@@ -78,7 +78,7 @@ class _Logged(ForkPool):
         super().__init__()
         self.started: list[str] = []
 
-    def start(self, key: int, job: Job) -> None:
+    def start(self, key: int, job: Work) -> None:
         if isinstance(job, EngineRun):
             self.started.append(f"{'+'.join(sorted(job.built.scenario.threats)) or 'none'} {job.engine}")
         super().start(key, job)
