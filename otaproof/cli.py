@@ -1,7 +1,8 @@
 """The ``otaproof`` command: it only wires model, properties and reports together.
 
 Exit codes: 0 every checked property holds (proved); 1 some property is violated; 2 bad input
-or an internal error; 3 no violation found but some verdict is unknown (inconclusive).
+or an internal error; 3 no violation found but some verdict is unknown (inconclusive); 130 and
+143 interrupted by SIGINT or SIGTERM (every worker ended, nothing written).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
+from otaproof.properties.pool import Terminated, interruptions
 from otaproof.properties.recheck import SOLVERS, recheck_verdicts
 from otaproof.properties.verdict import Budget
 from otaproof.refimpl import demo
@@ -37,6 +39,7 @@ from otaproof.reports.storm import StormInput, analyse, parse_policy
 from otaproof.reports.verdicts import verdicts_document
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # the shell's code for a death by SIGINT, SIGTERM
 
 
 class UsageError(Exception):
@@ -398,13 +401,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=140)
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args, console))
+        with interruptions():
+            return int(args.func(args, console))
     except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
             generate_cli.GenerateError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return EXIT_BAD_INPUT
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
 
 
 if __name__ == "__main__":

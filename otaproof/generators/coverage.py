@@ -48,7 +48,7 @@ import queue
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import assert_never
+from typing import assert_never, cast
 
 import z3
 from rich.table import Table
@@ -87,9 +87,10 @@ from otaproof.model.variants import BuiltModel
 from otaproof.properties.boundaries import boundaries
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import run_engine
-from otaproof.properties.engines import Deadline
 from otaproof.properties.engines.strengthen import NONE, Strengthening, model_lemmas
 from otaproof.properties.formulas import StepInvariant
+from otaproof.properties.pool import ENDED, ForkPool, Report
+from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
 from otaproof.properties.trace import ReplayError, Trace, make_trace, replay
 from otaproof.properties.verdict import Budget, Proved
 
@@ -487,14 +488,13 @@ class _Search:
         solver unknown), so a goal left has not been searched to the bound."""
         sliced = cone_of_influence(self.system, any_of(self.events[g] for g in gids))
         assert isinstance(sliced.predicate, Or) and len(sliced.predicate.args) == len(gids)
-        event = dict(zip(gids, sliced.predicate.args))
+        event = dict(zip(gids, sliced.predicate.args, strict=True))
         enc = Encoder(sliced.system, ctx=self.ctx)
         lemmas = [x for e in self.known.exprs if (x := sliced.project(e)) is not None]
-        solver = z3.SolverFor("QF_BV", ctx=self.ctx)  # much faster than the default solver on deep unrollings here
-        solver.set("random_seed", SEED)
-        states = [enc.state("0")]
-        actions: list[z3.BitVecRef] = []
-        solver.add(enc.init(states[0]))
+        # QF_BV: much faster than the default solver on deep unrollings here
+        path = Unrolling(enc, Solver(SEED, Deadline.until(self.end), "QF_BV", self.ctx))
+        solver = path.solver
+        solver.add(enc.init(path.last))
         for k in range(self.depth):
             alive = [g for g in gids if g in self.remaining]
             if not alive:
@@ -502,21 +502,15 @@ class _Search:
             if self.left() <= 0:
                 self.progress(f"coverage: BMC stopped by the budget at depth {k}")
                 return False
-            a, t = enc.action(str(k)), enc.state(str(k + 1))
-            solver.add(enc.trans(states[k], a, t))
-            if lemmas:
-                solver.add(z3.And(enc.exprs(lemmas, t)))
-            states.append(t)
-            actions.append(a)
+            a, t = path.step((lambda s: z3.And(enc.exprs(lemmas, s))) if lemmas else None)
             if k + 1 <= self.searched:
                 continue
-            hits = {g: enc.expr(event[g], states[k], t, a) for g in alive}
+            hits = {g: enc.expr(event[g], path.states[k], t, a) for g in alive}
             before, query = len(self.found), 0
             while alive:
                 query += 1
                 q = z3.Bool(f"goal@{k}#{query}", self.ctx)
                 solver.add(z3.Implies(q, z3.Or([hits[g] for g in alive])))
-                solver.set("timeout", max(1, int(self.left() * 1000)))
                 r = solver.check(q)
                 if r == z3.unsat:
                     break
@@ -524,7 +518,7 @@ class _Search:
                     self.progress(f"coverage: BMC stopped at depth {k + 1}: {solver.reason_unknown()}")
                     return False
                 model = solver.model()
-                choices = [sliced.original_instance[enc.decode_action(model, x)] for x in actions]
+                choices = path.choices(model, sliced.original_instance)
                 claimed = [g for g in alive if z3.is_true(model.eval(hits[g], model_completion=True))]
                 try:
                     covered = self.add_trace(choices)
@@ -600,81 +594,77 @@ class _Search:
 
 
 class _Prover:
-    """A forked worker that proves goals' trap properties with PDR, taking the jobs the parent
-    submits (goals its search found no trace for). It only reports proofs; traces come from
-    the parent alone, so which process gets somewhere first changes no trace."""
+    """A worker (``properties.pool``) that proves goals' trap properties with PDR, taking the jobs
+    the parent submits (goals its search found no trace for) from a queue the parent also takes
+    from. It only reports proofs; traces come from the parent alone, so which process gets
+    somewhere first changes no trace."""
 
     def __init__(self, search: _Search) -> None:
         self.search = search
-        self.ctx = mp.get_context("fork")
-        self.jobs: mp.Queue[str] = self.ctx.Queue()
-        self.results: mp.Queue[tuple[str, str]] = self.ctx.Queue()
+        self.pool = ForkPool()
+        self.jobs: mp.Queue[str] = self.pool.ctx.Queue()
         self.local: list[str] = []        # jobs when there is no worker
         self.submitted = 0
         self.taken: set[str] = set()      # by the worker, not yet reported
         self.taken_count = 0              # by the worker
         self.parent_taken = 0
-        self.proc: mp.process.BaseProcess | None = None
+        self.forked = False               # a worker takes jobs too
+        self.alive = False                # ... and has not ended
 
     def __enter__(self) -> _Prover:
         if (os.cpu_count() or 1) > 1:
-            self.proc = self.ctx.Process(target=self._work, daemon=True)
-            self.proc.start()
+            self.pool.start(0, self._work)
+            self.forked = self.alive = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join()
+        self.pool.close()
 
-    def _work(self) -> None:
+    def _work(self, report: Report) -> None:
         s = self.search
         s.progress = lambda _m: None
         while True:
             g = self.jobs.get()
-            self.results.put((g, "taken"))
-            self.results.put((g, "proved" if s.prove([g], "pdr", s.left()) else "open"))
+            report((g, "taken"))
+            report((g, "proved" if s.prove([g], "pdr", s.left()) else "open"))
 
     def submit(self, g: str) -> None:
         """A goal the search found no trace for: prove it unreachable (whoever is free first)."""
         self.submitted += 1
-        if self.proc is None:
-            self.local.append(g)
-        else:
+        if self.forked:
             self.jobs.put(g)
+        else:
+            self.local.append(g)
 
     def collect(self, block: float = 0.0) -> None:
-        """Take the worker's news (jobs taken, proofs)."""
-        if self.proc is None:
-            return
-        try:
-            while True:
-                g, what = self.results.get(timeout=block) if block else self.results.get_nowait()
-                block = 0.0
-                if what == "taken":
-                    self.taken.add(g)
-                    self.taken_count += 1
-                    continue
-                self.taken.discard(g)
-                if g in self.search.remaining:
-                    self.search.progress(f"coverage: {g}: " + ("proved unreachable" if what == "proved" else "not proved"))
-                if what == "proved" and g in self.search.remaining:
-                    self.search.unreachable.append(g)
-                    self.search.drop([g])
-        except queue.Empty:
-            pass
+        """Take the worker's news (jobs taken, proofs), waiting up to ``block`` seconds for the first."""
+        while self.forked and (answer := self.pool.next_answer(block)) is not None:
+            block = 0.0
+            if answer[1] is ENDED:
+                self.alive = False
+                continue
+            g, what = cast(tuple[str, str], answer[1])
+            if what == "taken":
+                self.taken.add(g)
+                self.taken_count += 1
+                continue
+            self.taken.discard(g)
+            if g in self.search.remaining:
+                self.search.progress(f"coverage: {g}: " + ("proved unreachable" if what == "proved" else "not proved"))
+            if what == "proved" and g in self.search.remaining:
+                self.search.unreachable.append(g)
+                self.search.drop([g])
 
     def next_job(self) -> str | None:
         """A submitted job nobody has taken yet, for the parent (None: none left)."""
-        if self.proc is None:
+        if not self.forked:
             return self.local.pop(0) if self.local else None
         while self.search.left() > 0:
             try:
                 g = self.jobs.get(timeout=0.05)
             except queue.Empty:
                 self.collect()
-                if self.taken_count + self.parent_taken >= self.submitted or not self.proc.is_alive():
+                if self.taken_count + self.parent_taken >= self.submitted or not self.alive:
                     return None
                 continue
             self.parent_taken += 1
@@ -683,9 +673,9 @@ class _Prover:
 
     def wait(self) -> None:
         """Wait, within the budget, for the worker's proofs of goals still open."""
-        while self.proc is not None and self.search.left() > 0:
+        while self.forked and self.search.left() > 0:
             self.collect(block=min(0.5, self.search.left()))
-            if not any(g in self.search.remaining for g in self.taken) or not self.proc.is_alive():
+            if not any(g in self.search.remaining for g in self.taken) or not self.alive:
                 return
 
 
@@ -713,9 +703,11 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = 120.0,
     say = progress or (lambda _m: None)
     goals = _goals_with_events(bm)
     proving = dataclasses.replace(bm, lemmas=bm.lemmas + goal_lemmas(bm))  # more candidates, same model
-    known = model_lemmas(bm.system, proving.lemmas, Deadline(Budget(timeout=budget_seconds)), SEED)
-    search = _Search(proving, goals, depth, start + budget_seconds, say,
-                     known if isinstance(known, Strengthening) else NONE)
+    try:
+        known = model_lemmas(bm.system, proving.lemmas, Deadline(budget_seconds), SEED)
+    except GaveUp:
+        known = NONE
+    search = _Search(proving, goals, depth, start + budget_seconds, say, known)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)
