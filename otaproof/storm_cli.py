@@ -86,8 +86,8 @@ def add_parser(subparsers: Any) -> None:
                    help=f"alerts per second the DCC can absorb on top of its other traffic (default: "
                         f"{DEFAULT_CAPACITY:g}; {SOURCES['capacity']})")
     p.add_argument("--change-rate", default=DEFAULT_CHANGE_RATE, metavar="PER_DAY",
-                   help=f"on-change only: firmware changes per device per day, a Poisson rate; a fraction such as 4/365 "
-                        f"is accepted (default: 4/365 = "
+                   help="on-change only: firmware changes per device per day, a Poisson rate; a fraction such as "
+                        f"4/365 is accepted (default: 4/365 = "
                         f"{DEFAULT_CHANGE_RATE:.5f}; source: {SOURCES['change_rate']})")
     p.add_argument("--start", "--window-start", dest="start", default=clock(DEFAULT_START), metavar="HH:MM[:SS]",
                    help="fixed-time: the second every hub sends; uniform-window and on-change:HOURS: the window's "

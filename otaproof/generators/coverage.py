@@ -564,7 +564,9 @@ class _Search:
         them (all in one proof; one by one only if that fails)."""
         kept = set(self.known.names)
         dead = [g for g in self.remaining if f"never[{g}]" in kept]
-        seconds = lambda: min(LEMMA_SECONDS, self.left())  # noqa: E731
+        def seconds() -> float:
+            return min(LEMMA_SECONDS, self.left())
+
         if dead and not self.prove(dead, "lemmas", seconds()):
             for g in dead:
                 self.prove([g], "lemmas", seconds())

@@ -24,7 +24,8 @@ def _generate(out: Path, *extra: str) -> int:
     return main(["generate", "--out", str(out), "--variant", "secmp0007", "--property", "P-CPL", *extra])
 
 
-def test_generate_force_refuses_a_folder_otaproof_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_force_refuses_a_folder_otaproof_did_not_write(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "thesis"
     out.mkdir()
     (out / "chapter1.tex").write_text("years of work")

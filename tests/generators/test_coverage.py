@@ -226,7 +226,7 @@ def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) ->
     _, r = toy_result
     table = coverage_table(r)
     cells = [[str(c) for c in col.cells] for col in table.columns]
-    rows = list(zip(*cells))
+    rows = list(zip(*cells, strict=True))
     assert [c.header for c in table.columns] == ["kind", "goals", "covered", "unreachable", "unknown"]
     assert rows[-1] == ("total", "12", "11", "1", "0")
     assert rows[1] == ("branch", "5", "4", "1", "0")

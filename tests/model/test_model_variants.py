@@ -74,7 +74,7 @@ def test_ihd_in_scope_adds_a_second_ota_client() -> None:
 
 def test_removing_an_unknown_action_names_the_known_ones() -> None:
     b = build(Scenario())
-    with pytest.raises(ModelError, match="unknown action 'SR99_submit'.*SR11_4_update_PPMID_firmware"):
+    with pytest.raises(ModelError, match=r"unknown action 'SR99_submit'.*SR11_4_update_PPMID_firmware"):
         b.model.b.remove_action("SR99_submit")
 
 

@@ -32,7 +32,8 @@ from otaproof.model.variants import build
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.certificate import TAG, check_certificate, parse_invariant
 from otaproof.properties.check import Outcome, parts, run_engine
-from otaproof.properties.engines import Problem, explicit, kind, pdr, recovery
+from otaproof.properties.engines import explicit, kind, pdr, recovery
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.formulas import Invariant, Reach, SafetyTask, StepInvariant, to_safety
 from otaproof.properties.obligations import (
     CertificateError,
