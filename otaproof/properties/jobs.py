@@ -19,7 +19,7 @@ from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
 from otaproof.properties.pool import Report
 from otaproof.properties.solver import Deadline
-from otaproof.properties.verdict import Budget, Unknown, Verdict
+from otaproof.properties.verdict import Budget, ModelSlip, Unknown, Verdict
 
 ENGINES: dict[str, Engine] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
@@ -106,7 +106,7 @@ def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget
 @dataclass(frozen=True)
 class EngineRun:
     """A worker's job: one engine on one part; it reports one verdict (an engine crash is
-    reported as Unknown, never as a verdict)."""
+    reported as Unknown, never as a verdict), or the ``ModelSlip`` it found."""
 
     built: BuiltModel
     job: Job
@@ -117,6 +117,9 @@ class EngineRun:
     def __call__(self, report: Report) -> None:
         try:
             verdict = run(self.built, self.job, self.prop, self.engine, self.budget)
+        except ModelSlip as slip:  # the model is wrong: the portfolio stops the run with it
+            report(slip)
+            return
         except Exception as e:
             verdict = Unknown(self.engine, 0.0, f"engine error: {type(e).__name__}: {e}")
         report(verdict)

@@ -45,7 +45,16 @@ from otaproof.properties.jobs import (
     racers,
 )
 from otaproof.properties.pool import ENDED, Executor
-from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
+from otaproof.properties.verdict import (
+    Budget,
+    Certificate,
+    CertificateKind,
+    ModelSlip,
+    Proved,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
 NOT_YET = -1  # a part's source part does not exist yet
@@ -143,6 +152,8 @@ class Portfolio:
             return
         job = self.running.pop(key)
         self.executor.stop(key)
+        if isinstance(answer, ModelSlip):  # a modelling slip ends the whole run: no verdict means anything
+            raise answer
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
             return

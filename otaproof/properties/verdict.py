@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from otaproof.model.lang import ModelError
 from otaproof.properties.trace import Trace
 
 
@@ -91,6 +92,21 @@ class Unknown:
 
 
 Verdict = Proved | Violated | Unknown
+
+
+class ModelSlip(ModelError):
+    """A modelling slip found by a check: a reachable step assigns a value outside its
+    variable's domain (or computes a negative difference). Not a verdict on the property: the
+    model is wrong, and the command stops with a "model error" (exit 2) and the trace to it."""
+
+    def __init__(self, message: str, trace: Trace) -> None:
+        steps = "; ".join(f"{s.step}. {s.machine}.{s.action}({', '.join(f'{k}={v}' for k, v in s.parameters.items())})"
+                          for s in trace.steps) or "in the initial state"
+        super().__init__(f"model error: {message} (reached by: {steps})")
+        self.slip, self.trace = message, trace
+
+    def __reduce__(self) -> tuple[type[ModelSlip], tuple[str, Trace]]:
+        return ModelSlip, (self.slip, self.trace)
 
 
 @dataclass(frozen=True)

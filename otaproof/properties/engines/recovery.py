@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import z3
 
+from otaproof.model.lang import FALSE
 from otaproof.model.slicing import constant_folded
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, check_recovery_certificate
 from otaproof.properties.formulas import Reach, reach_slice
+from otaproof.properties.slips import domain_slips
 from otaproof.properties.solver import Deadline, Solver
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict
 
@@ -22,6 +24,15 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
     step into the target (an over-approximation of the reachable states, so sound); otherwise
     Unknown (the explicit engine decides)."""
     deadline = Deadline(budget.timeout)
+    slip = domain_slips(system)
+    if slip is not FALSE:  # the one-step claim is over every type-correct state: so must be the absence of slips
+        enc = Encoder(system)
+        s = enc.state(TAG)
+        solver = Solver(budget.seed, deadline)
+        solver.add(enc.domain(s), enc.expr(slip, s))
+        if solver.check() != z3.unsat:
+            return Unknown("recovery", deadline.elapsed(), "the model may assign outside a domain: one-step "
+                                                           "recovery cannot exclude it")
     folded = constant_folded(system)
     rules = 0
     for formula in formulas:
