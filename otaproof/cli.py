@@ -28,7 +28,7 @@ from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.pool import Terminated, interruptions
 from otaproof.properties.recheck import SOLVERS, recheck_verdicts
-from otaproof.properties.verdict import Budget
+from otaproof.properties.verdict import DEFAULT_RLIMIT, Budget
 from otaproof.refimpl import demo
 from otaproof.render import print_outcomes, step_table
 from otaproof.reports.catalogue_doc import catalogue_markdown
@@ -46,10 +46,9 @@ class UsageError(Exception):
     """Bad command-line input: reported in one line, exit code 2."""
 
 
-# seconds per engine and property part: the slowest proof of the built-in designs (PDR on the
-# PPMID's version report in geo-local-daily-alert, a tight bounded response) takes 25-70 s
-# depending on the Z3 seed and the load, so 60 s left it undecided in some runs
-DEFAULT_TIMEOUT = 120.0
+# an engine run's budget is Z3 resource units (--rlimit, load-independent); the seconds are only an
+# outer cap, generous enough that a busy machine never reaches it before the resource limit
+DEFAULT_TIMEOUT = 1800.0
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -80,8 +79,11 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     p.add_argument("--depth", type=int, default=25,
                    help="BMC / k-induction bound; for tail, the bound on the quiet run and on its prefix (default: 25)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help="seconds per engine and property part; decided cells stop early, so only unknowns cost the "
-                        f"full budget (default: {DEFAULT_TIMEOUT:g})")
+                   help="outer wall-clock cap in seconds per engine and property part; a run it stops is reported as "
+                        f"stopped by the wall-clock cap (default: {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--rlimit", type=int, default=DEFAULT_RLIMIT,
+                   help="Z3 resource units per engine and property part: the budget, the same on an idle and a busy "
+                        f"machine (default: {DEFAULT_RLIMIT:,})")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
     p.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
     p.add_argument("--json", metavar="FILE", help=json_help)
@@ -95,7 +97,9 @@ def _budget(args: argparse.Namespace) -> Budget:
         raise UsageError(f"--timeout {args.timeout} must be positive")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
-    return Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    if args.rlimit <= 0:
+        raise UsageError(f"--rlimit {args.rlimit} must be positive")
+    return Budget(timeout=args.timeout, depth=args.depth, seed=args.seed, rlimit=args.rlimit)
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -375,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     qs.add_argument("--variant", action="append", metavar="V",
                     help=f"designs to compare (default: {', '.join(QUESTION_DESIGNS)})")
     qs.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                    help=f"seconds per engine and property part (default: {DEFAULT_TIMEOUT:g})")
+                    help=f"outer wall-clock cap per engine and property part (default: {DEFAULT_TIMEOUT:g})")
     qs.add_argument("--runs", type=int, default=200, help="Monte Carlo runs per randomised storm policy (default: 200)")
     qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     qs.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")

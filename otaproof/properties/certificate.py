@@ -46,9 +46,10 @@ def parse_invariant(enc: Encoder, text: str, state: list[Term]) -> z3.BoolRef:
     return z3.And(list(parsed)) if len(parsed) != 1 else parsed[0]
 
 
-def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: int = 0) -> CheckResult:
+def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: int = 0,
+                      rlimit: int = 0) -> CheckResult:
     """Re-check ``Init ⇒ Inv``, ``Inv ∧ Trans ⇒ Inv'`` and ``Inv ⇒ ¬Bad`` independently."""
-    deadline = Deadline(timeout)
+    deadline = Deadline(timeout, rlimit)
     enc = Encoder(task.system)
     s, a, t = enc.state(TAG), enc.action(TAG), enc.state("next")
     try:
@@ -75,12 +76,12 @@ def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: 
 
 
 def check_recovery_certificate(system: System, target: Expr, legitimate: frozenset[int], timeout: float = 60.0,
-                               seed: int = 0) -> CheckResult:
+                               seed: int = 0, rlimit: int = 0) -> CheckResult:
     """Re-check a one-step recovery claim with the monolithic transition relation: no
     type-correct state off ``target`` has every legitimate step (some instance, some successor)
     miss the target. The successor is universally quantified, so this does not rely on the
     per-branch step encoding the engine used."""
-    deadline = Deadline(timeout)
+    deadline = Deadline(timeout, rlimit)
     enc = Encoder(system)
     s, a, t = enc.state(TAG), enc.action(TAG), enc.state("next")
     legit = z3.Or([a == i for i in sorted(legitimate)]) if legitimate else z3.BoolVal(False)
@@ -130,13 +131,13 @@ def ranking_text(system: System, distance: dict[tuple[int, ...], int]) -> str:
 
 
 def check_ranking_certificate(system: System, target: Expr, legitimate: frozenset[int], text: str,
-                              timeout: float = 60.0, seed: int = 0) -> CheckResult:
+                              timeout: float = 60.0, seed: int = 0, rlimit: int = 0) -> CheckResult:
     """Re-check a ranking certificate for AG EF ``target`` (legitimate steps ``legitimate``):
     with ``rank`` its term and R the states whose rank is not all ones, Z3 shows
     unsatisfiable ``Init ∧ ¬R``, ``R ∧ Trans ∧ ¬R'`` (every step, attacker's too, stays in R),
     ``rank = 0 ∧ ¬target``, and a state of R off the target with no legitimate step (instance,
     branch) to a lower rank. So every reachable state reaches the target along legitimate steps."""
-    deadline = Deadline(timeout)
+    deadline = Deadline(timeout, rlimit)
     lines = text.strip().splitlines()
     if len(lines) != 3 or lines[0] != RANKING_HEAD or lines[-1] != ")":
         return CheckResult(False, "not a ranking certificate", deadline.elapsed())

@@ -136,7 +136,14 @@ class Portfolio:
             u, e = job
             part = self.parts[u]
             task = self.reuse(u) if e == FIRST_STAGE else part.job
-            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget), u, e)
+            number = part.number + 1 if self.siblings(u) > 1 else 0
+            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget,
+                                  number), u, e)
+
+    def siblings(self, u: int) -> int:
+        """How many parts the property of part ``u`` has."""
+        part = self.parts[u]
+        return sum(1 for q in self.parts if (q.row, q.prop) == (part.row, part.prop))
 
     def launch(self, job: EngineRun | LemmaSearch, part: int, engine: str) -> None:
         self.executor.start(self.next_key, job)
@@ -350,7 +357,8 @@ def conjunction(verdicts: list[Verdict]) -> Verdict:
     text = "(and " + " ".join(c.smtlib for c in certs) + ")"
     return Proved(engines, seconds, Certificate(CertificateKind.CONJUNCTION, text, len(certs),
                                                 all(c.checked for c in certs), sum(c.check_seconds for c in certs),
-                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs))
+                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs,
+                                                sum(c.recheck_seconds for c in certs), all(c.rechecked for c in certs)))
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:

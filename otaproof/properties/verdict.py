@@ -45,6 +45,8 @@ class Certificate:
     check_seconds: float = 0.0
     lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
     parts: tuple[Certificate, ...] = ()
+    recheck_seconds: float = 0.0  # the independent re-check of its obligation files by a fresh Z3 process
+    rechecked: bool = False  # whether that re-check ran (False: the kind has no standalone obligations)
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,17 @@ class ModelSlip(ModelError):
         return ModelSlip, (self.slip, self.trace)
 
 
+DEFAULT_RLIMIT = 2_000_000_000  # Z3 resource units per engine run (see docs/properties.md, "Budgets")
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Limits for one engine run: wall-clock seconds, BMC/k-induction depth, Z3 seed."""
+    """Limits for one engine run: Z3 resource units (``rlimit``, load-independent) and, for the
+    explicit-state engines, a count of states; BMC/k-induction depth; Z3 seed. ``timeout`` is
+    only the outer wall-clock cap (a run it stops says "stopped by the wall-clock cap")."""
 
     timeout: float = 60.0
     depth: int = 30
     seed: int = 0
     max_states: int = 200_000
+    rlimit: int = DEFAULT_RLIMIT

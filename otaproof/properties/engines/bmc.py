@@ -55,7 +55,7 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) ->
         goal = z3.Bool(f"bad@{k}")
         path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
         if deadline.expired():
-            raise GaveUp(f"timeout after depth {k - 1} without a counterexample")
+            raise GaveUp(f"{deadline.why()} after depth {k - 1} without a counterexample")
         result = path.solver.check(goal)
         if result == z3.sat:
             return lifted(problem, sliced, path.choices(path.solver.model()))

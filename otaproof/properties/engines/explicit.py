@@ -76,7 +76,7 @@ def explore(system: System, budget: Budget, deadline: Deadline, stop: Expr | Non
         if graph.number_of_nodes() > budget.max_states:
             return graph, init, None, f"state limit {budget.max_states} reached"
         if deadline.expired():
-            return graph, init, None, f"timeout after {graph.number_of_nodes()} states"
+            return graph, init, None, f"{deadline.why()} after {graph.number_of_nodes()} states"
         s = queue.popleft()
         try:
             successors = list(interp.successors(s))
@@ -134,7 +134,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     enc = Encoder(task.system)
     c = enc.state(TAG)
     text = z3.Or([enc.state_equals(c, s) for s in graph.nodes]).sexpr()
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
     if not checked.ok:
         raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
     return Proved("explicit", deadline.elapsed(),
@@ -159,7 +159,7 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
 
 def _check_reach(system: System, formulas: list[Reach], property_id: str, threats: tuple[str, ...],
                  faults: tuple[str, ...], budget: Budget) -> Verdict:
-    deadline = Deadline(budget.timeout)
+    deadline = Deadline(budget.timeout, budget.rlimit)
     folded = constant_folded(system)
     if domain_slips(system) is not FALSE and any(
             set(i.index for i in system.instances) - set(reach_slice(folded, f).slice.original_instance)
@@ -189,7 +189,8 @@ def _check_reach(system: System, formulas: list[Reach], property_id: str, threat
                     continue
                 text = ranking_text(sliced.system, distance)
                 checked = check_ranking_certificate(sliced.system, part.target, legit, text,
-                                                    timeout=deadline.remaining(), seed=budget.seed)
+                                                    timeout=deadline.remaining(), seed=budget.seed,
+                                                    rlimit=budget.rlimit)
                 if not checked.ok:
                     return Unknown("explicit", deadline.elapsed(), f"{formula.subject}: ranking certificate "
                                                                    f"rejected: {checked.reason}")

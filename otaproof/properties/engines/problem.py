@@ -39,7 +39,7 @@ def engine(name: str) -> Callable[[Search], Engine]:
     def wrap(search: Search) -> Engine:
         @functools.wraps(search)
         def check(problem: Problem, budget: Budget) -> Verdict:
-            deadline = Deadline(budget.timeout)
+            deadline = Deadline(budget.timeout, budget.rlimit)
             try:
                 return search(problem, budget, deadline)
             except GaveUp as e:

@@ -23,7 +23,7 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
     """Proved if, for every formula, every type-correct state off the target has a legitimate
     step into the target (an over-approximation of the reachable states, so sound); otherwise
     Unknown (the explicit engine decides)."""
-    deadline = Deadline(budget.timeout)
+    deadline = Deadline(budget.timeout, budget.rlimit)
     slip = domain_slips(system)
     if slip is not FALSE:  # the one-step claim is over every type-correct state: so must be the absence of slips
         enc = Encoder(system)
@@ -49,7 +49,7 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
                 f"solver: {solver.reason_unknown()}"
             return Unknown("recovery", deadline.elapsed(), f"{formula.subject}: one-step recovery fails ({why})")
         checked = check_recovery_certificate(sliced.system, target, legit, timeout=deadline.remaining(),
-                                             seed=budget.seed)
+                                             seed=budget.seed, rlimit=budget.rlimit)
         if not checked.ok:
             return Unknown("recovery", deadline.elapsed(), f"{formula.subject}: recovery certificate rejected: "
                                                            f"{checked.reason}")
