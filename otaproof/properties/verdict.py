@@ -55,6 +55,7 @@ class Proved:
     seconds: float
     certificate: Certificate
     verdict: VerdictKind = field(default=VerdictKind.PROVED, init=False)
+    units: int = field(default=0, compare=False)  # Z3 resource units the engine run used
 
     @property
     def detail(self) -> str:
@@ -75,6 +76,7 @@ class Violated:
     seconds: float
     trace: Trace
     verdict: VerdictKind = field(default=VerdictKind.VIOLATED, init=False)
+    units: int = field(default=0, compare=False)
 
     @property
     def detail(self) -> str:
@@ -87,6 +89,7 @@ class Unknown:
     seconds: float
     reason: str
     verdict: VerdictKind = field(default=VerdictKind.UNKNOWN, init=False)
+    units: int = field(default=0, compare=False)
 
     @property
     def detail(self) -> str:

@@ -3,6 +3,7 @@ reported only after it replays, and a search that gave up reported as Unknown.""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,9 +42,10 @@ def engine(name: str) -> Callable[[Search], Engine]:
         def check(problem: Problem, budget: Budget) -> Verdict:
             deadline = Deadline(budget.timeout, budget.rlimit)
             try:
-                return search(problem, budget, deadline)
+                verdict = search(problem, budget, deadline)
             except GaveUp as e:
-                return Unknown(name, deadline.elapsed(), e.reason)
+                verdict = Unknown(name, deadline.elapsed(), e.reason)
+            return dataclasses.replace(verdict, units=deadline.used)
 
         return check
 
