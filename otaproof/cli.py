@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import generate_cli, storm_cli
+from otaproof import evidence_cli, generate_cli, storm_cli
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, get_variant
@@ -354,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
+    evidence_cli.add_parsers(sub, _add_parameter_flags)
     return parser
 
 
