@@ -136,7 +136,7 @@ def replay_trace(entry: dict[str, Any], data: dict[str, Any]) -> Check:
     except (ReplayError, ValueError, KeyError, TypeError) as e:
         return Check(False, f"does not replay: {e}", time.monotonic() - start)
     recorded = [trace.initial_state, *(s.state for s in trace.steps)]
-    for n, (state, want) in enumerate(zip(states, recorded)):
+    for n, (state, want) in enumerate(zip(states, recorded, strict=True)):
         got = readable(built.system, state)
         if got != want:
             return Check(False, f"state after step {n} differs from the model's", time.monotonic() - start)

@@ -50,16 +50,20 @@ class Evidence:
 def assemble(results: Results) -> Evidence:
     plan = results.plan
     all_cells = cells(results.rows)
-    first = plan.change or plan.variants[0]
-    found = findings(all_cells, first)
+    pairs: list[Change] = []
+    flipped: set[str] = set()
+    if plan.baseline and plan.change:
+        pairs = changes(results.rows, plan.baseline, plan.change)
+        for ch in pairs:
+            for cmp in ch.comparisons:
+                if cmp.change in ("broken by B", "fixed by B"):
+                    side = plan.change if cmp.change == "broken by B" else plan.baseline
+                    flipped.add(f"{side}/{ch.threat_model}/{cmp.a.property.id}")
+    found = findings(all_cells, plan.change or plan.variants[0], frozenset(flipped))
     by_cell = {c.key: f for f in found for c in f.cells}
     designs = [design_summary(v, all_cells, by_cell) for v in plan.variants]
     answers = [answer(q, all_cells, by_cell, results.storms) for q in QUESTIONS]
-    pairs: list[Change] = []
-    said: list[str] = []
-    if plan.baseline and plan.change:
-        pairs = changes(results.rows, plan.baseline, plan.change)
-        said = change_sentences(pairs, plan.baseline, plan.change, by_cell)
+    said = change_sentences(pairs, plan.baseline, plan.change, by_cell) if plan.baseline and plan.change else []
     faults = sorted({f for sc in plan.scenarios for f in sc.faults})
     return Evidence(results, all_cells, found, by_cell, headline(all_cells, found, list(plan.variants),
                                                                   list(plan.threat_models)),
@@ -144,8 +148,12 @@ def evidence_document(ev: Evidence) -> dict[str, Any]:
 
 def trace_files(ev: Evidence) -> dict[str, dict[str, Any]]:
     """``traces/<design>/<threat model>/<property>.json`` in the trace schema (otaproof.trace/1)."""
-    return {c.trace_file: c.outcome.verdict.trace.to_json() for c in ev.cells  # type: ignore[union-attr,misc]
-            if isinstance(c.outcome.verdict, Violated)}
+    out = {}
+    for c in ev.cells:
+        v = c.outcome.verdict
+        if isinstance(v, Violated) and c.trace_file is not None:
+            out[c.trace_file] = v.trace.to_json()
+    return out
 
 
 def certificate_files(ev: Evidence, doc: dict[str, Any]) -> dict[str, str]:

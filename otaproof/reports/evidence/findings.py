@@ -4,7 +4,8 @@ and each distinct counterexample (a finding) described in words generated from i
 A finding is one counterexample of one property on one design; when the same steps violate the
 property under several threat models it is one finding (each cell keeps its own trace file).
 Findings are numbered F1, F2, ... with those that matter most first: the reference design before
-the others, fewer attacker capabilities before more, then catalogue order.
+the others (for a design change: the verdicts it flips first), fewer attacker capabilities before
+more, then catalogue order.
 """
 
 from __future__ import annotations
@@ -94,19 +95,20 @@ def _signature(trace: Trace) -> tuple[Any, ...]:
     return tuple((s.machine, s.action, tuple(sorted(map(str, s.parameters.items()))), s.branch) for s in trace.steps)
 
 
-def findings(all_cells: list[Cell], first_design: str) -> list[Finding]:
-    """Group the violated cells into findings, most important first, numbered F1, F2, ..."""
+def findings(all_cells: list[Cell], first_design: str, first_cells: frozenset[str] = frozenset()) -> list[Finding]:
+    """Group the violated cells into findings, most important first (those of ``first_cells``,
+    say the verdicts a design change flips, then ``first_design``'s), numbered F1, F2, ..."""
     groups: dict[tuple[Any, ...], list[Cell]] = {}
     for c in all_cells:
         v = c.outcome.verdict
         if isinstance(v, Violated):
             groups.setdefault((c.variant, c.prop.id, _signature(v.trace)), []).append(c)
 
-    def rank(group: list[Cell]) -> tuple[int, int, int, str, int]:
+    def rank(group: list[Cell]) -> tuple[bool, bool, int, int, str, int]:
         c = group[0]
         depth = len(c.outcome.verdict.trace.steps)  # type: ignore[union-attr]
-        return (c.variant != first_design, len(c.row.scenario.threats), ORDER.get(c.prop.id, 999), c.variant,
-                depth)
+        return (not any(x.key in first_cells for x in group), c.variant != first_design,
+                len(c.row.scenario.threats), ORDER.get(c.prop.id, 999), c.variant, depth)
 
     ordered = sorted(groups.values(), key=rank)
     out = []

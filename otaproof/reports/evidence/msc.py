@@ -123,8 +123,8 @@ def step_events(step: TraceStep, before: dict[str, Any], facts: ModelFacts) -> l
             if actor == dst or dst in joint:
                 taken.append(what)
             else:
-                moved.append(Event(step.step, _arrow_kind(role), actor, dst, f"{'loses' if role in FAULT_ROLES else 'drops'} "
-                                                                            f"{what} on {ch}"))
+                verb = "loses" if role in FAULT_ROLES else "drops"
+                moved.append(Event(step.step, _arrow_kind(role), actor, dst, f"{verb} {what} on {ch}"))
         else:
             was, now = _message(facts, before, ch, 0), _message(facts, step.state, ch, 0)
             moved.append(Event(step.step, _arrow_kind(role), actor, dst, f"alters {was} on {ch} into {now}"))
@@ -176,7 +176,7 @@ def chart(trace: Trace, facts: ModelFacts, violated: str) -> Chart:
 
 
 # ---- SVG ---------------------------------------------------------------------------------------
-COLUMN, LEFT, TOP, LINE, FONT, CHAR = 150, 46, 56, 14, 11, 6.1
+COLUMN, LEFT, TOP, LINE, FONT, CHAR, BOLD_CHAR = 150, 46, 56, 14, 11, 6.4, 7.4
 COLOURS = {"message": "#1f4e79", "attack": "#b00020", "fault": "#8a5a00", "action": "#333333",
            "state": "#2e6b30", "violation": "#b00020"}
 
@@ -207,20 +207,21 @@ def svg(c: Chart) -> str:
             body.append(_text(18, y + 10, [str(e.step)], "middle", "#666", "bold"))
             last_step = e.step
         if e.kind in ("action", "state") and e.source in xs:
-            lines = _wrap(e.text, COLUMN - 14)
+            box = min(2 * COLUMN - 20, max(COLUMN - 10, len(e.text) * CHAR + 16))
+            lines = _wrap(e.text, box - 14)
             h = LINE * len(lines) + 8
-            x = xs[e.source]
+            x = min(max(xs[e.source], LEFT + box / 2), width - 10 - box / 2)
             fill = "#f4f4f4" if e.kind == "action" else "#eaf5ea"
-            body.append(f'<rect x="{x - COLUMN / 2 + 5:.0f}" y="{y}" width="{COLUMN - 10}" height="{h}" rx="3" '
+            body.append(f'<rect x="{x - box / 2:.0f}" y="{y}" width="{box:.0f}" height="{h}" rx="3" '
                         f'fill="{fill}" stroke="{colour}"/>')
             body.append(_text(x, y + 13, lines, colour=colour))
             y += h + 8
         elif e.kind == "violation":
-            lines = _wrap(e.text, width - LEFT - 30)
+            lines = _wrap("✘ " + e.text, (width - LEFT - 30) * CHAR / BOLD_CHAR)
             h = LINE * len(lines) + 10
             body.append(f'<rect x="{LEFT}" y="{y}" width="{width - LEFT - 10}" height="{h}" rx="3" fill="#fde8ea" '
                         f'stroke="{colour}" stroke-width="2"/>')
-            body.append(_text(LEFT + 10, y + 15, ["✘ " + lines[0], *lines[1:]], "start", colour, "bold"))
+            body.append(_text(LEFT + 10, y + 15, lines, "start", colour, "bold"))
             y += h + 8
         elif e.source in xs and e.target in xs:
             x1, x2 = xs[e.source], xs[e.target]

@@ -32,7 +32,9 @@ def under(models: list[str]) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") and word[-2:] not in ("ay", "ey", "oy") else f"{n} {word}s"
 
 
 def finding_sentence(f: Finding) -> str:
@@ -52,7 +54,8 @@ class DesignSummary:
 def _listing(pairs: dict[str, list[str]], total_models: int) -> list[str]:
     out = []
     for pid, models in pairs.items():
-        out.append(f"{pid} ({'under every threat model checked' if len(models) == total_models else under(models)})")
+        every = len(models) == total_models > 1
+        out.append(f"{pid} ({'under every threat model checked' if every else under(models)})")
     return out
 
 
@@ -73,13 +76,13 @@ def design_summary(variant: str, all_cells: list[Cell], by_cell: dict[str, Findi
         sentences.append(f"Proved (each proof's certificate re-checked) under every threat model checked: "
                          f"{join(holds)}.")
     if lost:
-        firsts = {}
+        firsts: dict[str, list[str]] = {}
         for c in mine:
             f = by_cell.get(c.key)
             if f is not None:
                 firsts.setdefault(c.prop.id, []).append(f.id)
         items = [f"{text} — {join(sorted(set(firsts.get(pid, [])), key=lambda x: int(x[1:])))}"
-                 for pid, text in zip(lost, _listing(lost, len(models)))]
+                 for pid, text in zip(lost, _listing(lost, len(models)), strict=True)]
         sentences.append(f"Violated, each by a counterexample replayed on the model: {'; '.join(items)}.")
     else:
         sentences.append("No property checked is violated.")
@@ -133,9 +136,15 @@ def answer(q: Question, all_cells: list[Cell], by_cell: dict[str, Finding], stor
             text += f"; it is undecided in {join(unknown)}"
         parts.append(text + ".")
     if len(q.properties) > 1 and cells_:
-        good = [d for d in designs if all(c.outcome.verdict.verdict == "proved" for c in cells_ if c.variant == d)]
-        parts.append(f"Designs that satisfy {join(list(q.properties))} {under(list(q.threat_models))}: "
-                     f"{join(good) or 'none of those checked'} (of {join(designs)}).")
+        required = {(pid, tm) for pid in q.properties for tm in q.threat_models}
+        full = [d for d in designs if required <= {(c.prop.id, c.threat_model) for c in cells_ if c.variant == d}]
+        good = [d for d in full if all(c.outcome.verdict.verdict == "proved" for c in cells_ if c.variant == d)]
+        if full:
+            parts.append(f"Designs that satisfy {join(list(q.properties))} {under(list(q.threat_models))}: "
+                         f"{join(good) or 'none'} (of {join(full)}, the designs checked for all of them).")
+        else:
+            parts.append(f"No design was checked for all of {join(list(q.properties))} "
+                         f"{under(list(q.threat_models))}, so this pack does not say which designs satisfy them all.")
     if q.storm and storms:
         lines = storm_lines(storms)
         parts.append("Alert storm: " + "; ".join(lines[:-1]) + f". The {lines[-1]}.")
@@ -180,9 +189,9 @@ def change_sentences(found: list[Change], baseline: str, change: str, by_cell: d
         holder = baseline if kind == "broken by B" else change
         out.append(f"{change} {verb} {pid} {under(tms)}: it is proved in {holder} and violated in {side}{why}.")
     same = Counter(cmp.change for ch in found for cmp in ch.comparisons)
-    out.append(f"Unchanged across {plural(len(models), 'threat model')}: {same['holds in both']} verdicts hold in "
-               f"both designs, {same['violated in both']} are violated in both"
-               + (f", {same['undecided in one'] + same['unknown in both']} are undecided in at least one design"
+    out.append(f"Unchanged {under(models)}: {plural(same['holds in both'], 'verdict')} proved in both designs, "
+               f"{same['violated in both']} violated in both"
+               + (f", {same['undecided in one'] + same['unknown in both']} undecided in at least one design"
                   if same["undecided in one"] + same["unknown in both"] else "") + ".")
     if not flips:
         out.insert(0, f"No verdict flips between {baseline} and {change} {under(models)}.")

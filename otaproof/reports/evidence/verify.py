@@ -133,7 +133,7 @@ def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None)
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
         futures: list[Future[Check]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
         out = []
-        for (name, what, _, _), fut in zip(jobs, futures):
+        for (name, what, _, _), fut in zip(jobs, futures, strict=True):
             try:
                 c = fut.result()
                 out.append(Row(name, what, c.ok, f"{c.reason} ({c.seconds:.1f} s)"))
