@@ -6,6 +6,7 @@ but the page itself, every sequence chart visible with a non-zero size, every in
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -63,3 +64,14 @@ def test_index_html_in_headless_chromium(tmp_path_factory: pytest.TempPathFactor
             context.close()
     assert errors == []
     assert set(requests) == {page_url}
+
+
+def test_report_pdf_is_printed_from_index_html(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    from otaproof.reports.evidence.pdf import print_pdf
+
+    pack, _, _ = shared_pack(tmp_path_factory)
+    out = tmp_path / "report.pdf"
+    print_pdf(pack / "index.html", out)
+    data = out.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
+    assert data.startswith(b"%PDF") and pages >= 3  # each finding starts a page of its own
