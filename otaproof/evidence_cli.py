@@ -76,6 +76,13 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
         raise EvidenceError(f"--depth {args.depth} is impossible: use 0..200")
     if args.timeout <= 0:
         raise EvidenceError(f"--timeout {args.timeout} must be positive")
+    if args.mutant and not args.with_tests:
+        raise EvidenceError("--mutant only makes sense with --with-tests")
+    from otaproof.generators.mutants import MUTANTS
+
+    for m in _split(args.mutant):
+        if m not in MUTANTS:
+            raise EvidenceError(f"unknown mutant {m!r}; known: {', '.join(MUTANTS)}")
     if not 1 <= args.storm_runs <= 100_000:
         raise EvidenceError(f"--storm-runs {args.storm_runs} must be in 1..100000")
     given = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
@@ -101,6 +108,8 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
         command += ["--sign-key", _shown_path(args.sign_key)]
     if args.pdf:
         command.append("--pdf")
+    if args.with_tests:
+        command += ["--with-tests", *[x for m in _split(args.mutant) for x in ("--mutant", m)]]
     return plan, command
 
 
@@ -132,7 +141,17 @@ def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
         def done(row: int, outcome: Outcome) -> None:
             progress.update(task, advance=1, description=f"{plan.scenarios[row].describe()}: {outcome.property.id}")
 
-        written = build(plan, out, command, key, args.pdf, args.force, on_done=done)
+        tests = None
+        if args.with_tests:
+            def tests() -> dict[str, Any]:
+                progress.update(task, description="generated suite: coverage, then mutants")
+                from otaproof.reports.evidence.conformance import conformance
+
+                reference = next(sc for sc in plan.scenarios if sc.variant == (plan.baseline or plan.variants[0]))
+                return conformance(dataclasses.replace(reference, threats=frozenset()), list(plan.properties),
+                                   plan.budget, args.workers, _split(args.mutant) or None)
+
+        written = build(plan, out, command, key, args.pdf, args.force, tests, on_done=done)
     console.print(f"evidence pack written to {escape(str(out))}: {written.files} files, {written.bytes / 1e6:.1f} MB, "
                   f"{written.findings} findings, {written.unknown} unknown verdicts, {written.seconds:.0f} s",
                   highlight=False)
@@ -220,6 +239,10 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help=f"Monte Carlo runs per randomised storm policy (default: {STORM_RUNS})")
     e.add_argument("--sign-key", metavar="PEM", help="Ed25519 private key (otaproof keygen): writes manifest.sig")
     e.add_argument("--pdf", action="store_true", help="also print report.pdf from index.html with headless Chromium")
+    e.add_argument("--with-tests", action="store_true",
+                   help="also generate the conformance suite of the reference design and run it against the seeded "
+                        "faults of the reference implementation: coverage and mutation score in the report (slow)")
+    e.add_argument("--mutant", action="append", metavar="NAME", help="with --with-tests: only these mutants")
     add_parameter_flags(e)
     e.set_defaults(func=_cmd_evidence)
     v = sub.add_parser(

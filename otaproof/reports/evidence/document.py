@@ -82,7 +82,7 @@ def cell_entry(c: Cell, ev: Evidence) -> dict[str, Any]:
         pieces = certificate_parts(cert)
         entry["certificate"] = {"kind": cert.kind, "size": cert.size, "lemmas": len(cert.lemmas),
                                 "checked": cert.checked,
-                                "parts": [{"kind": p.kind, "size": p.size, "lemmas": list(p.lemmas),
+                                "parts": [{"kind": p.kind, "size": p.size, "lemmas": len(p.lemmas),
                                            "file": certificate_file(c.key, n, p.kind)} for n, p in enumerate(pieces)]}
     elif isinstance(v, Violated):
         entry["depth"] = len(v.trace.steps)

@@ -58,6 +58,7 @@ def contents(results: Results, command: list[str], key: Ed25519PrivateKey | None
     start = time.monotonic()
     ev = assemble(results)
     doc = evidence_document(ev)
+    doc["tests"] = tests
     files: dict[str, bytes] = {"evidence.json": _json(doc)}
     files.update({path: _json(data) for path, data in trace_files(ev).items()})
     files.update({path: text.encode("utf-8") for path, text in certificate_files(ev, doc).items()})
