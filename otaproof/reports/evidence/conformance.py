@@ -59,7 +59,8 @@ def conformance(reference: Scenario, props: list[Property], budget: Budget, work
         f"outcome and boundary coverage without an attacker and with {'+'.join(sorted(scenarios[1].threats))}, and "
         f"the model as oracle) covers {covered} of {goals} coverage goals; {dead} more are proved unreachable and "
         f"{goals - covered - dead} are undecided within the search budget.",
-        f"Run against {len(report.results)} seeded faults of the reference implementation it kills "
+        f"Run against {len(report.results)} seeded fault{'s' if len(report.results) != 1 else ''} of the reference "
+        f"implementation it kills "
         f"{report.killed} of the {killable} that some test could detect ({report.kill_rate:.0%}; "
         f"{report.equivalent} declared equivalent)"
         + (f"; survivors: {', '.join(survivors)}." if survivors else "."),
