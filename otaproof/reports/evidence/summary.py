@@ -96,7 +96,7 @@ def headline(all_cells: list[Cell], found: list[Finding], designs: list[str], mo
     count = Counter(c.outcome.verdict.verdict for c in all_cells)
     props = len({c.prop.id for c in all_cells})
     return (f"This pack checks {plural(len(designs), 'design')} under {plural(len(models), 'threat model')} "
-            f"against {plural(props, 'security property')}: {count['proved']} verdicts proved, "
+            f"against {plural(props, 'security property')}: {plural(count['proved'], 'verdict')} proved, "
             f"{count['violated']} violated ({plural(len(found), 'distinct counterexample')}, the findings), "
             f"{count['unknown']} unknown.")
 
