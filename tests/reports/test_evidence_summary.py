@@ -95,7 +95,7 @@ def test_questions_answer_only_what_was_checked() -> None:
     by_cell = {c.key: f for f in found for c in f.cells}
     text = answer(q1, all_cells, by_cell, []).paragraph
     assert "P-LOCAL-BANNED holds in secmp0007 and is violated in gateway-screening (without an attacker; F1)" in text
-    assert "Designs that satisfy P-CPL and P-LOCAL-BANNED without an attacker (and under local_physical): " \
+    assert "Designs that satisfy P-CPL and P-LOCAL-BANNED without an attacker and under local_physical: " \
            "secmp0007 (of secmp0007 and gateway-screening" in text
     text = answer(q1, cells(rows[:1]), {}, []).paragraph
     assert "No design was checked for all of P-CPL and P-LOCAL-BANNED" in text

@@ -27,7 +27,7 @@ def under(models: list[str]) -> str:
     """Threat models in words: 'without an attacker', 'under han_mitm', ..."""
     named = [m for m in models if m != "none"]
     if "none" in models:
-        return "without an attacker" + (f" (and under {join(named)})" if named else "")
+        return "without an attacker" + (f" and under {join(named)}" if named else "")
     return f"under {join(named)}"
 
 
