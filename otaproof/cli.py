@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import export_cli, generate_cli, storm_cli
+from otaproof import evidence_cli, export_cli, generate_cli, storm_cli
 from otaproof.arguments import int_in, seconds, split, unknown
 from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
@@ -447,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
     export_cli.add_parser(sub, _add_parameter_flags)
+    evidence_cli.add_parsers(sub, _add_parameter_flags)
     return parser
 
 
