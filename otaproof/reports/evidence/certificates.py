@@ -24,8 +24,8 @@ from otaproof.properties.catalogue import get_property
 from otaproof.properties.certificate import check_certificate, check_recovery_certificate
 from otaproof.properties.engines import explicit
 from otaproof.properties.engines.problem import Problem
-from otaproof.properties.jobs import Job, parts
 from otaproof.properties.formulas import Reach, reach_slice
+from otaproof.properties.jobs import Job, parts
 from otaproof.properties.trace import ReplayError, Trace, instance_index, readable, replay
 from otaproof.properties.verdict import Budget, Certificate, Proved
 from otaproof.reports.evidence.findings import built_model

@@ -93,7 +93,7 @@ def design_summary(variant: str, all_cells: list[Cell], by_cell: dict[str, Findi
 
 
 def headline(all_cells: list[Cell], found: list[Finding], designs: list[str], models: list[str]) -> str:
-    count = Counter(c.outcome.verdict.verdict for c in all_cells)
+    count = Counter(str(c.outcome.verdict.verdict) for c in all_cells)
     props = len({c.prop.id for c in all_cells})
     return (f"This pack checks {plural(len(designs), 'design')} under {plural(len(models), 'threat model')} "
             f"against {plural(props, 'security property')}: {plural(count['proved'], 'verdict')} proved, "
