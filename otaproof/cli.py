@@ -186,13 +186,14 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
             say(f"[{progress.tasks[0].completed:.0f}/{len(props)}] {_verdict_line(o)}")
             if not console.is_terminal:
                 return
-            pending = ", re-check pending" if o.verdict.verdict == "proved" else ""
+            pending = ", cvc5 re-check pending" if o.verdict.verdict == "proved" and certificates is not None else ""
             progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
                                    f"{o.verdict.seconds:.1f} s{pending})")
 
         outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done)
         solvers = SOLVERS if certificates is not None else ("z3",)
-        progress.update(task, description=f"re-checking the proofs independently ({', '.join(solvers)})")
+        progress.update(task, description="re-checking the proofs independently (the workers ran z3"
+                                          + (", cvc5 now)" if certificates is not None else ")"))
         outcomes, rechecks = recheck_verdicts(build(scenario), outcomes, solvers, certificates, workers=args.workers)
     print_outcomes(console, outcomes, f"{scenario.describe()} — engine {args.engine}", show_traces=not args.quiet,
                    rechecks=rechecks)

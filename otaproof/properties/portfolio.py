@@ -358,7 +358,7 @@ def conjunction(verdicts: list[Verdict]) -> Verdict:
     return Proved(engines, seconds, Certificate(CertificateKind.CONJUNCTION, text, len(certs),
                                                 all(c.checked for c in certs), sum(c.check_seconds for c in certs),
                                                 tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs,
-                                                sum(c.recheck_seconds for c in certs), all(c.rechecked for c in certs)),
+                                                tuple(f for c in certs for f in c.obligations)),
                   units=sum(v.units for v in verdicts))
 
 

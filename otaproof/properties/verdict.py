@@ -35,6 +35,30 @@ class CertificateKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class SolverRun:
+    """One solver on one obligation file: accepted (unsat), rejected (sat) or unknown, with the reason."""
+
+    solver: str
+    answer: str
+    seconds: float
+    resources: int  # resource units the solver reports having used (-1: not reported)
+    detail: str
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One obligation file (its text's SHA-256, so a kept copy is known to be the same) and
+    every solver's answer on it."""
+
+    filename: str
+    label: str
+    claim: str
+    size: int  # bytes
+    digest: str
+    runs: tuple[SolverRun, ...]
+
+
+@dataclass(frozen=True)
 class Certificate:
     """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
 
@@ -45,8 +69,9 @@ class Certificate:
     check_seconds: float = 0.0
     lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
     parts: tuple[Certificate, ...] = ()
-    recheck_seconds: float = 0.0  # the independent re-check of its obligation files by a fresh Z3 process
-    rechecked: bool = False  # whether that re-check ran (False: the kind has no standalone obligations)
+    # the independent re-check of its obligation files, each by a fresh Z3 process, in the worker
+    # that found the proof (empty: the kind has no standalone obligations, the table says so)
+    obligations: tuple[FileCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +139,7 @@ class ModelSlip(ModelError):
         return ModelSlip, (self.slip, self.trace)
 
 
-DEFAULT_RLIMIT = 2_000_000_000  # Z3 resource units per engine run (see docs/properties.md, "Budgets")
+DEFAULT_RLIMIT = 2_000_000_000  # Z3 resource units per engine run (docs/certificates.md, "Engine budgets")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from otaproof.properties.obligations import (
 from otaproof.properties.recheck import ACCEPTED, REJECTED, UNDECIDED, Limits, run_solver, z3_executable
 from otaproof.properties.recheck import recheck_verdicts as recheck
 from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown
+from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
 SOLVERS = ("z3", "cvc5")
 BUDGET = Budget(timeout=300, depth=6)
@@ -361,8 +361,15 @@ def test_a_corrupted_invariant_is_rejected_by_both_solvers_naming_the_obligation
 
 def test_a_proof_that_holds_only_on_the_slice_is_rejected_on_the_full_model(tmp_path: Path) -> None:
     system, task = stutter()
-    proof = pdr.check(Problem(task, "P", (), ()), BUDGET)
-    assert isinstance(proof, Proved), "the slice's proof (the in-process checker accepts it)"
+    assert isinstance(pdr.check(Problem(task, "P", (), ()), BUDGET), Violated), \
+        "the engines' slice keeps a stuttering instance, so the violation is found"
+    b = SystemBuilder("stutter")  # the slice without that instance: x and toggle only
+    m = b.machine("M")
+    x = m.var("x", BOOL, False)
+    m.action("toggle", lambda: case(True, assign(x, ~x)))
+    cone = b.build()
+    proof = pdr.check(Problem(to_safety(cone, StepInvariant(Next(x) != x)), "P", (), ()), BUDGET)
+    assert isinstance(proof, Proved), "the property holds on the slice alone"
     interp = Interpreter(task.system)
     after = interp.step(interp.initial_state(), system.instances_of("other")[0].index)
     assert interp.holds(task.bad, after), "the property is violated: `other` leaves x alone"
