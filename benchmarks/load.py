@@ -50,7 +50,7 @@ def _run(extra: list[str], busy: int) -> tuple[Cells, float, list[float], int]:
             out = Path(tmp) / "m.json"
             start = time.monotonic()
             code = subprocess.run([sys.executable, "-m", "otaproof.cli", "matrix", "--json", str(out), *extra],
-                                  stdout=subprocess.DEVNULL, check=False).returncode
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
             seconds = time.monotonic() - start
             document = json.loads(out.read_text()) if out.exists() else {"entries": []}
     finally:
@@ -66,6 +66,11 @@ def _run(extra: list[str], busy: int) -> tuple[Cells, float, list[float], int]:
     return cells, seconds, samples, code
 
 
+def _uptime() -> str:
+    """``uptime``'s line (the machine's load, shared with whatever else runs on it)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", help="variants (comma-separated; default: all)")
@@ -75,11 +80,13 @@ def main() -> int:
     extra = [*(["--variant", args.variant] if args.variant else []),
              *(["--threat-model", args.threat_model] if args.threat_model else [])]
     runs = {}
+    print(f"before: {_uptime()}", flush=True)
     for name, busy in (("as is", 0), (f"{args.busy} cores busy", args.busy)):
         cells, seconds, samples, code = _run(extra, busy)
         runs[name] = cells
         load = f"load mean {sum(samples) / max(1, len(samples)):.1f}, peak {max(samples, default=0):.1f}"
-        print(f"{name}: {len(cells)} cells, exit {code}, {seconds:.0f} s, {load} ({os.cpu_count()} cores)", flush=True)
+        print(f"{name}: {len(cells)} cells, exit {code}, {seconds:.0f} s, {load} ({os.cpu_count()} cores); "
+              f"after: {_uptime()}", flush=True)
     (a, first), (b, second) = runs.items()
     none = ("missing", "")
     differ = sorted(k for k in first.keys() | second.keys() if first.get(k, none)[0] != second.get(k, none)[0])
