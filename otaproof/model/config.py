@@ -93,6 +93,7 @@ class Scenario:
     threats: frozenset[str] = frozenset()
     faults: frozenset[str] = frozenset()
     parameters: Parameters = field(default_factory=Parameters)
+    design_lemmas: bool = True  # the hand-written candidates of model/invariants.py join the generated ones
 
     def __post_init__(self) -> None:
         for t in self.threats:
