@@ -15,6 +15,7 @@ a variable. ``FAMILIES`` names the clause shapes; a candidate's name starts with
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections import deque
@@ -25,17 +26,22 @@ import numpy as np
 import numpy.typing as npt
 
 from otaproof.model.explicit import Interpreter, State
+from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, any_of, implies
 from otaproof.model.system import System
+from otaproof.model.variants import BuiltModel
 
 FAMILIES: dict[str, str] = {
     "never": "an atom that never holds: a value a variable, or a message field in a slot, never takes",
     "blank": "a channel slot past the channel's length holds no message data",
-    "equal": "two variables of one sort (a ghost and the value it shadows, say) always agree",
+    "equal": "two variables of one sort (a ghost and the value it shadows, say) always agree, or a field of a "
+             "message in flight always agrees with another field or a variable",
     "exclusive": "two facts about different variables never hold together (one stage of an exchange at a time)",
     "implies": "a fact implies another about other variables (a message in flight and the state it reflects)",
     "support": "a fact holds only while one of the messages seen with it is in flight",
 }
+SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
+WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
 SMALL_INT = 8  # int variables with at most this many values get one atom per value
 MAX_SUPPORT = 12  # a support clause names at most this many messages
 Bits = npt.NDArray[np.bool_]
@@ -52,6 +58,8 @@ class Atom:
     values: Callable[[npt.NDArray[np.int64]], Bits]
     reads: frozenset[int]
     message: bool = False
+    stage: bool = False  # a stage of an exchange: a message (of a kind) in flight, a variable off its initial value
+    slot: str = ""  # a message atom: the name of its slot's presence atom
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,30 @@ def _is(v: Var, code: int) -> Expr:
     return v == v.sort.decode(code)
 
 
+Rows = npt.NDArray[np.int64]
+Evaluator = Callable[[Rows], Bits]
+
+
+def _has(i: int, code: int) -> Evaluator:
+    return lambda rows: rows[:, i] == code
+
+
+def _off(i: int, code: int) -> Evaluator:
+    return lambda rows: rows[:, i] != code
+
+
+def _agree(i: int, j: int) -> Evaluator:
+    return lambda rows: rows[:, i] == rows[:, j]
+
+
+def _present(n: int, k: int) -> Evaluator:
+    return lambda rows: rows[:, n] > k
+
+
+def _in_slot(n: int, k: int, inner: Evaluator) -> Evaluator:
+    return lambda rows: (rows[:, n] > k) & inner(rows)
+
+
 def atoms(system: System) -> list[Atom]:
     """Every atom of the system (see the module docstring), in a fixed order."""
     out: list[Atom] = []
@@ -111,37 +143,37 @@ def atoms(system: System) -> list[Atom]:
     for v in state:
         i = v.index
         for c in _values(v):
-            out.append(Atom(f"{v.name}={v.sort.decode(c)}", _is(v, c), lambda S, i=i, c=c: S[:, i] == c,
-                            frozenset({i})))
+            out.append(Atom(f"{v.name}={v.sort.decode(c)}", _is(v, c), _has(i, c),
+                            frozenset({i}), stage=len(_values(v)) == 2 and c != v.init))
         if len(_values(v)) > 2:
             out.append(Atom(f"{v.name}!={v.sort.decode(v.init)}", v != v.sort.decode(v.init),
-                            lambda S, i=i, c=v.init: S[:, i] != c, frozenset({i})))
+                            _off(i, v.init), frozenset({i}), stage=True))
     for x_pos, x in enumerate(state):
         for y in state[x_pos + 1:]:
             if x.sort == y.sort and isinstance(x.sort, EnumSort):
-                out.append(Atom(f"{x.name}=={y.name}", x == y, lambda S, i=x.index, j=y.index: S[:, i] == S[:, j],
+                out.append(Atom(f"{x.name}=={y.name}", x == y, _agree(x.index, y.index),
                                 frozenset({x.index, y.index})))
     for ch in shapes:
         n = ch.length.index
         for k, slot in enumerate(ch.slots):
             here = f"{ch.name}[{k}]"
-            out.append(Atom(f"{here}-present", ch.length > k, lambda S, n=n, k=k: S[:, n] > k,
-                            frozenset({n}), True))
+            out.append(Atom(f"{here}-present", ch.length > k, _present(n, k),
+                            frozenset({n}), True, True))
             for fname, f in slot.items():
                 for c in _values(f):
                     out.append(Atom(f"{here}.{fname}={f.sort.decode(c)}", (ch.length > k) & _is(f, c),
-                                    lambda S, n=n, k=k, i=f.index, c=c: (S[:, n] > k) & (S[:, i] == c),
-                                    frozenset({n, f.index}), True))
+                                    _in_slot(n, k, _has(f.index, c)),
+                                    frozenset({n, f.index}), True, fname == "kind"))
                 for y in state:
                     if y.sort == f.sort and isinstance(f.sort, EnumSort):
                         out.append(Atom(f"{here}.{fname}=={y.name}", (ch.length > k) & (f == y),
-                                        lambda S, n=n, k=k, i=f.index, j=y.index: (S[:, n] > k) & (S[:, i] == S[:, j]),
-                                        frozenset({n, f.index, y.index}), True))
+                                        _in_slot(n, k, _agree(f.index, y.index)),
+                                        frozenset({n, f.index, y.index}), True, slot=f"{here}-present"))
                 for gname, g in slot.items():
                     if gname > fname and g.sort == f.sort and isinstance(f.sort, EnumSort):
                         out.append(Atom(f"{here}.{fname}=={gname}", (ch.length > k) & (f == g),
-                                        lambda S, n=n, k=k, i=f.index, j=g.index: (S[:, n] > k) & (S[:, i] == S[:, j]),
-                                        frozenset({n, f.index, g.index}), True))
+                                        _in_slot(n, k, _agree(f.index, g.index)),
+                                        frozenset({n, f.index, g.index}), True, slot=f"{here}-present"))
     return out
 
 
@@ -167,15 +199,14 @@ class Sample:
     complete: bool
 
 
-def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int,
-           expired: Callable[[], bool]) -> Sample:
+def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
     smaller), then ``walks`` random walks from the initial state for deeper states."""
     interp = Interpreter(system)
     init = interp.initial_state()
     seen: dict[State, None] = {init: None}
     queue = deque([init])
-    while queue and len(seen) < max_states and not expired():
+    while queue and len(seen) < max_states:
         for _, t in interp.successors(queue.popleft()):
             if t not in seen:
                 seen[t] = None
@@ -186,8 +217,6 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         for _ in range(walks):
             s = init
             for _ in range(walk_length):
-                if expired():
-                    break
                 nxt = list(interp.successors(s))
                 if not nxt:
                     break
@@ -211,6 +240,9 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += [(f"never:{a.name}", ~a.expr) for k, a in enumerate(every) if count[k] == 0]
     out += [(f"equal:{a.name}", a.expr) for k, a in enumerate(every)
             if count[k] == total and "==" in a.name and not a.message]
+    position = {a.name: k for k, a in enumerate(every)}
+    out += [(f"equal:{a.name}", implies(every[position[a.slot]].expr, a.expr)) for k, a in enumerate(every)
+            if a.slot and 0 < count[k] == count[position[a.slot]]]
     varying = [k for k in live if count[k] < total]
     if not varying:
         return out
@@ -223,8 +255,8 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
 
 def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], both: npt.NDArray[np.float32]
            ) -> Iterator[tuple[str, Expr]]:
-    """``implies`` (a → b: a never holds without b) and ``exclusive`` (a and b never together)
-    for atoms over disjoint variables; an exclusion that an implication already gives (a → y=c
+    """``implies`` (a → b: a stage never holds without b) and ``exclusive`` (two stages never
+    together) for atoms over disjoint variables; an exclusion that an implication already gives (a → y=c
     excludes a with y=d) is left out."""
     atoms_ = [every[k] for k in varying]
     imp = both == count[varying][:, None].astype(np.float32)  # imp[p, q]: atom p implies atom q
@@ -233,14 +265,14 @@ def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], 
     for p, a in enumerate(atoms_):
         fixes.append({v for q in np.flatnonzero(imp[p]) if apart[p][q] and len(atoms_[q].reads) == 1
                       for v in atoms_[q].reads})
-        for q in np.flatnonzero(imp[p]):
+        for q in np.flatnonzero(imp[p]) if a.stage else ():
             if apart[p][q]:
                 yield f"implies:{a.name}->{atoms_[q].name}", implies(a.expr, atoms_[q].expr)
     for p, a in enumerate(atoms_):
         for q in np.flatnonzero(both[p] == 0):
             b = atoms_[q]
-            if q <= p or not apart[p][q] or (len(b.reads) == 1 and b.reads <= fixes[p]) or \
-                    (len(a.reads) == 1 and a.reads <= fixes[q]):
+            implied = (len(b.reads) == 1 and b.reads <= fixes[p]) or (len(a.reads) == 1 and a.reads <= fixes[q])
+            if q <= p or not (a.stage and b.stage) or not apart[p][q] or implied:
                 continue
             yield f"exclusive:{a.name},{b.name}", ~(a.expr & b.expr)
 
@@ -273,3 +305,18 @@ def family(name: str) -> str:
     """The family of a candidate by its name (``never:...``); '' for other lemmas."""
     head = name.split(":", 1)[0]
     return head if head in FAMILIES else ""
+
+
+def template_lemmas(system: System, seed: int) -> tuple[Lemma, ...]:
+    """The generated candidates of a system: mined from a fixed-size sample of its reachable
+    states (fixed in states, not seconds, so the same inputs give the same candidates)."""
+    found = sample(system, SAMPLE_STATES, WALKS, WALK_LENGTH, seed)
+    return tuple(Lemma(name, FAMILIES[family(name)], expr) for name, expr in mined(system, found))
+
+
+def with_templates(built: BuiltModel, seed: int) -> BuiltModel:
+    """The built model with the generated candidates joining its lemmas, when the scenario
+    switches the design's hand-written candidates off (``--no-design-lemmas``); otherwise as is."""
+    if built.scenario.design_lemmas:
+        return built
+    return dataclasses.replace(built, lemmas=built.lemmas + template_lemmas(built.system, seed))
