@@ -59,8 +59,6 @@ class Atom:
     reads: frozenset[int]
     message: bool = False
     stage: bool = False  # a stage of an exchange: a message (of a kind) in flight, a variable off its initial value
-    cause: bool = False  # may be an implication's premise: a stage, a variable's value other than its initial one,
-    # a message in flight with a field's value
     slot: str = ""  # a message atom: the name of its slot's presence atom
 
 
@@ -146,10 +144,10 @@ def atoms(system: System) -> list[Atom]:
         i = v.index
         for c in _values(v):
             out.append(Atom(f"{v.name}={v.sort.decode(c)}", _is(v, c), _has(i, c),
-                            frozenset({i}), stage=len(_values(v)) == 2 and c != v.init, cause=c != v.init))
+                            frozenset({i}), stage=len(_values(v)) == 2 and c != v.init))
         if len(_values(v)) > 2:
             out.append(Atom(f"{v.name}!={v.sort.decode(v.init)}", v != v.sort.decode(v.init),
-                            _off(i, v.init), frozenset({i}), stage=True, cause=True))
+                            _off(i, v.init), frozenset({i}), stage=True))
     for x_pos, x in enumerate(state):
         for y in state[x_pos + 1:]:
             if x.sort == y.sort and isinstance(x.sort, EnumSort):
@@ -160,12 +158,12 @@ def atoms(system: System) -> list[Atom]:
         for k, slot in enumerate(ch.slots):
             here = f"{ch.name}[{k}]"
             out.append(Atom(f"{here}-present", ch.length > k, _present(n, k),
-                            frozenset({n}), True, True, True))
+                            frozenset({n}), True, True))
             for fname, f in slot.items():
                 for c in _values(f):
                     out.append(Atom(f"{here}.{fname}={f.sort.decode(c)}", (ch.length > k) & _is(f, c),
                                     _in_slot(n, k, _has(f.index, c)),
-                                    frozenset({n, f.index}), True, fname == "kind", True))
+                                    frozenset({n, f.index}), True, fname == "kind"))
                 for y in state:
                     if y.sort == f.sort and isinstance(f.sort, EnumSort):
                         out.append(Atom(f"{here}.{fname}=={y.name}", (ch.length > k) & (f == y),
@@ -257,7 +255,7 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
 
 def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], both: npt.NDArray[np.float32]
            ) -> Iterator[tuple[str, Expr]]:
-    """``implies`` (a → b: a cause never holds without b) and ``exclusive`` (two stages never
+    """``implies`` (a → b: a stage never holds without b) and ``exclusive`` (two stages never
     together) for atoms over disjoint variables; an exclusion that an implication already gives (a → y=c
     excludes a with y=d) is left out."""
     atoms_ = [every[k] for k in varying]
@@ -267,7 +265,7 @@ def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], 
     for p, a in enumerate(atoms_):
         fixes.append({v for q in np.flatnonzero(imp[p]) if apart[p][q] and len(atoms_[q].reads) == 1
                       for v in atoms_[q].reads})
-        for q in np.flatnonzero(imp[p]) if a.cause else ():
+        for q in np.flatnonzero(imp[p]) if a.stage else ():
             if apart[p][q]:
                 yield f"implies:{a.name}->{atoms_[q].name}", implies(a.expr, atoms_[q].expr)
     for p, a in enumerate(atoms_):
