@@ -35,7 +35,7 @@ from otaproof.reports.evidence.pdf import chromium
 from otaproof.reports.evidence.verify import PackError, verify
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
-DEFAULT_TIMEOUT = 120.0  # as ``otaproof matrix``
+DEFAULT_TIMEOUT = 1800.0  # as ``otaproof matrix``: an outer wall-clock cap; the budget is Budget.rlimit (Z3 units)
 
 
 class EvidenceError(Exception):
@@ -232,7 +232,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     e.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
     e.add_argument("--depth", type=int, default=25, help="BMC / k-induction bound (default: 25)")
     e.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help=f"seconds per engine and property part (default: {DEFAULT_TIMEOUT:g})")
+                   help=f"outer wall-clock cap per engine and property part (default: {DEFAULT_TIMEOUT:g})")
     e.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     e.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
     e.add_argument("--storm-runs", type=int, default=STORM_RUNS,

@@ -2,25 +2,55 @@
 
 Sound for safety: a dropped variable is never read by a kept guard, condition, assignment,
 monitor or the predicate; a dropped action instance writes no kept variable and is not named by
-any ``Fired``, so it only stutters on the kept state. Counterexamples of the slice are sequences
-of original instances and are replayed on the full system before they are reported.
+any ``Fired``, so it only stutters on the kept state. A stutter still moves a monitor that is
+updated on every step (a step property "every step toggles x", a response's step count), so
+when instances are dropped and some monitor may move without a step of its own, the slice has
+one more instance, ``STUTTER``: always enabled, writing nothing, standing for a step of any
+dropped instance (an over-approximation, so proofs stay sound). Counterexamples of the slice are
+sequences of original instances (``STUTTER`` as -1, resolved to an enabled dropped instance by
+``lift``) and are replayed on the full system before they are reported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
-from otaproof.model.lang import Expr, Fired, Next, Var, map_children, readers, simplify
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.lang import BOOL, Const, Expr, Fired, ModelError, Next, Var, map_children, readers, simplify
 from otaproof.model.system import Assign, Branch, Instance, MonitorUpdate, System
+
+STUTTER = -1  # a slice's stand-in for a step of some dropped instance (its original index)
 
 
 @dataclass(frozen=True)
 class Slice:
     system: System
     predicate: Expr
-    original_instance: tuple[int, ...]  # sliced instance index -> original index
+    original_instance: tuple[int, ...]  # sliced instance index -> original index (``STUTTER``: a dropped one)
     kept_variables: dict[int, Var]      # original variable index -> variable of the slice
+
+    def lift(self, system: System, choices: Sequence[int]) -> list[int] | None:
+        """The original instances of a run of the slice, a run of ``system`` (the system sliced):
+        each ``STUTTER`` becomes the first dropped instance enabled there (it changes nothing
+        the slice reads). None if no dropped instance is enabled at a stutter, or a step fails."""
+        run = [self.original_instance[c] for c in choices]
+        if STUTTER not in run:
+            return run
+        kept = set(self.original_instance)
+        interp = Interpreter(system)
+        state: State = interp.initial_state()
+        try:
+            for n, c in enumerate(run):
+                if c == STUTTER:
+                    run[n] = c = next((i for i in interp.enabled(state) if i not in kept), STUTTER)
+                    if c == STUTTER:
+                        return None
+                state = interp.step(state, c)
+        except ModelError:
+            return None
+        return run
 
     def project(self, e: Expr) -> Expr | None:
         """A one-state expression of the original system over the slice, or None if it reads a
@@ -96,10 +126,30 @@ def cone_of_influence(system: System, predicate: Expr) -> Slice:
                                                          for a in b.assigns if a.var.index in rel))
                        for b in i.branches))
         for n, i in enumerate(kept_instances))
+    original = tuple(i.index for i in kept_instances)
+    if len(kept_instances) < len(system.instances) and not all(_still(m) for m in system.monitors):
+        true = Const(BOOL, 1)
+        instances += (Instance(len(instances), "(outside the cone)", "stutter", (), "environment", true,
+                               (Branch("stutter", true, ()),)),)
+        original += (STUTTER,)
     monitors = tuple(MonitorUpdate(new_vars[m.var.index], re(m.value)) for m in system.monitors)
     sliced = System(system.name, tuple(new_vars[o] for o in keep), instances, monitors, system.machines,
                     system.parameters, system.threats, system.faults, system.actions)
-    return Slice(sliced, re(predicate), tuple(i.index for i in kept_instances), new_vars)
+    return Slice(sliced, re(predicate), original, new_vars)
+
+
+def _still(m: MonitorUpdate) -> bool:
+    """The monitor keeps its value on a step that changes nothing it reads and that no ``Fired``
+    names (a dropped instance's step), as far as constant folding shows."""
+    def stutter(e: Expr) -> Expr:
+        match e:
+            case Next(var):
+                return var
+            case Fired():
+                return Const(BOOL, 0)
+            case _:
+                return map_children(e, stutter)
+    return simplify(stutter(m.value)) is m.var
 
 
 def constant_folded(system: System) -> System:

@@ -9,6 +9,9 @@ BR:    after a trigger step, the response must happen within ``k`` counted syste
        not get stuck (no system step of that cone enabled) while the response is owed.
 REACH: from every reachable state some sequence of legitimate actions reaches ``target``
        (AG EF target); checked on the explicit state graph of the target's cone of influence.
+
+Every safety task's bad states include the model's slips (``slips.py``): a proof also shows no
+reachable step assigns outside its domain, and a counterexample to a slip is a model error.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import (
     BOOL,
+    FALSE,
     Expr,
     Fired,
     IntSort,
@@ -32,6 +36,7 @@ from otaproof.model.lang import (
 )
 from otaproof.model.slicing import Slice, cone_of_influence
 from otaproof.model.system import MonitorUpdate, System, monitor_var
+from otaproof.properties.slips import domain_slips
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class SafetyTask:
     bad: Expr
     lemmas: tuple[Lemma, ...] = ()  # candidate strengthenings; engines keep the inductive ones
     restart: Restart | None = None  # bounded responses only (no step invariant): see ``Restart``
+    slip: Expr = FALSE  # the model's slips (``slips.domain_slips``), one of the bad states' disjuncts
 
 
 def _stuck(system: System, late: Expr) -> Expr:
@@ -197,11 +203,14 @@ def to_safety(system: System, formula: Formula | list[Formula], first_response: 
         p, c = extra[2 * k], extra[2 * k + 1]
         bad.append(p & ((c >= br.bound) | _stuck(mon, p & (c >= br.bound))))
         lemmas += progress_lemmas(n, br, p, c)
+    slip = domain_slips(system)
+    if slip is not FALSE:
+        bad.append(slip)
     restart = None
     if responses and not steps:  # a step invariant's flag never resets
         quiet_breakers = frozenset.intersection(*(frozenset(f.instances) for f in interference))
         restart = Restart(quiet_breakers, tuple(extra[2 * k + 1] for k in range(len(responses))))
-    return SafetyTask(mon, any_of(bad), tuple(lemmas), restart)
+    return SafetyTask(mon, any_of(bad), tuple(lemmas), restart, slip)
 
 
 def progress_lemmas(n: int, br: BoundedResponse, owed: Var, waited: Var) -> list[Lemma]:

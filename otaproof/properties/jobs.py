@@ -9,7 +9,9 @@ formulas stay one job (a list of formulas) for the REACH engines.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
@@ -17,9 +19,11 @@ from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, tail
 from otaproof.properties.engines.problem import Engine, Problem
 from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
+from otaproof.properties.obligations import CertificateError, NotCovered, invariant_obligations, recovery_obligation
 from otaproof.properties.pool import Report
+from otaproof.properties.recheck import ACCEPTED, Limits, recheck_obligations
 from otaproof.properties.solver import Deadline
-from otaproof.properties.verdict import Budget, Unknown, Verdict
+from otaproof.properties.verdict import Budget, CertificateKind, ModelSlip, Proved, Unknown, Verdict, Violated
 
 ENGINES: dict[str, Engine] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
@@ -106,20 +110,66 @@ def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget
 @dataclass(frozen=True)
 class EngineRun:
     """A worker's job: one engine on one part; it reports one verdict (an engine crash is
-    reported as Unknown, never as a verdict)."""
+    reported as Unknown, never as a verdict), or the ``ModelSlip`` it found. A proof is
+    reported only once its obligation files, over the part's unsliced task with its monitors,
+    satisfy a fresh Z3 process (``recheck``); a rejected one is Unknown, so the race goes on. A
+    violation's trace is re-derived by BMC (fixed seed) up to the depth found, so the reported
+    trace does not depend on which engine won the race (the winner's own trace stays if BMC
+    cannot re-derive one within the budget)."""
 
     built: BuiltModel
     job: Job
     prop: Property
     engine: str
     budget: Budget
+    part: int = 0  # the part's number in its property (1-based), 0 if the property is one part
 
     def __call__(self, report: Report) -> None:
         try:
             verdict = run(self.built, self.job, self.prop, self.engine, self.budget)
+            if isinstance(verdict, Proved):
+                verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
+            elif isinstance(verdict, Violated) and self.engine != "bmc" and isinstance(self.job, Problem):
+                verdict = canonical(self.job, verdict, self.budget)
+        except ModelSlip as slip:  # the model is wrong: the portfolio stops the run with it
+            report(slip)
+            return
         except Exception as e:
             verdict = Unknown(self.engine, 0.0, f"engine error: {type(e).__name__}: {e}")
         report(verdict)
+
+
+def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int) -> Verdict:
+    """The proof if its obligation files (written from the grounded system, not the engine's
+    terms) are all unsat for a fresh Z3 process; otherwise Unknown with the failing obligation.
+    The answers stay on the certificate (``obligations``): reports and ``--certificates`` use
+    them, so each file is solved by Z3 once. A certificate kind without standalone obligations
+    (a ranking) stays proved, re-checked only by the in-process checker, and the table says so."""
+    cert = proof.certificate
+    try:
+        if isinstance(job, Problem):
+            obs = invariant_obligations(job.task, cert, prop.id, part, built.scenario.describe())
+        elif cert.kind == CertificateKind.ONE_STEP_RECOVERY:
+            obs = [recovery_obligation(built.system, f, prop.id, n, built.scenario.describe())
+                   for n, f in enumerate(job, 1)]
+        else:
+            return proof
+    except (NotCovered, CertificateError) as e:
+        return Unknown(proof.engine, proof.seconds, f"proof not re-checked independently: {e}")
+    with tempfile.TemporaryDirectory(prefix="otaproof-obligations-") as tmp:
+        checked = recheck_obligations(prop.id, obs, Path(tmp), ("z3",), Limits(), workers=1)
+    if checked.status != ACCEPTED:
+        return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
+    return dataclasses.replace(proof, certificate=dataclasses.replace(cert, obligations=checked.files))
+
+
+def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:
+    """The violation with BMC's trace (minimal depth, fixed seed) up to the depth found, so
+    the trace is the same whichever engine won; ``found`` if BMC gives up."""
+    again = bmc.check(problem, dataclasses.replace(budget, depth=len(found.trace.steps)))
+    if isinstance(again, Violated):
+        return dataclasses.replace(found, trace=again.trace)
+    return found
 
 
 @dataclass(frozen=True)
@@ -137,6 +187,6 @@ class LemmaSearch:
 def inductive_names(built: BuiltModel, budget: Budget) -> tuple[str, ...] | None:
     """The names of the model's inductive lemmas, or None if the search gave up or failed."""
     try:
-        return model_lemmas(built.system, built.lemmas, Deadline(budget.timeout), budget.seed).names
+        return model_lemmas(built.system, built.lemmas, Deadline(budget.timeout, budget.rlimit), budget.seed).names
     except Exception:  # GaveUp, or a crash: the row's engines work without the shared lemmas
         return None

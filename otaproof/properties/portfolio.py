@@ -46,7 +46,16 @@ from otaproof.properties.jobs import (
 )
 from otaproof.properties.pool import ENDED, Executor
 from otaproof.properties.templates import with_templates
-from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
+from otaproof.properties.verdict import (
+    Budget,
+    Certificate,
+    CertificateKind,
+    ModelSlip,
+    Proved,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
 NOT_YET = -1  # a part's source part does not exist yet
@@ -128,7 +137,14 @@ class Portfolio:
             u, e = job
             part = self.parts[u]
             task = self.reuse(u) if e == FIRST_STAGE else part.job
-            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget), u, e)
+            number = part.number + 1 if self.siblings(u) > 1 else 0
+            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget,
+                                  number), u, e)
+
+    def siblings(self, u: int) -> int:
+        """How many parts the property of part ``u`` has."""
+        part = self.parts[u]
+        return sum(1 for q in self.parts if (q.row, q.prop) == (part.row, part.prop))
 
     def launch(self, job: EngineRun | LemmaSearch, part: int, engine: str) -> None:
         self.executor.start(self.next_key, job)
@@ -144,6 +160,8 @@ class Portfolio:
             return
         job = self.running.pop(key)
         self.executor.stop(key)
+        if isinstance(answer, ModelSlip):  # a modelling slip ends the whole run: no verdict means anything
+            raise answer
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
             return
@@ -340,7 +358,9 @@ def conjunction(verdicts: list[Verdict]) -> Verdict:
     text = "(and " + " ".join(c.smtlib for c in certs) + ")"
     return Proved(engines, seconds, Certificate(CertificateKind.CONJUNCTION, text, len(certs),
                                                 all(c.checked for c in certs), sum(c.check_seconds for c in certs),
-                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs))
+                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs,
+                                                tuple(f for c in certs for f in c.obligations)),
+                  units=sum(v.units for v in verdicts))
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:

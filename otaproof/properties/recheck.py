@@ -11,6 +11,7 @@ reported as such. A proof stays proved only if Z3 answers ``unsat`` for every ob
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -27,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
-from otaproof.properties.verdict import Proved, Unknown, Verdict
+from otaproof.properties.verdict import FileCheck, Proved, SolverRun, Unknown, Verdict
 
 SOLVERS = ("z3", "cvc5")
 SCHEMA = "otaproof.certificates/1"
@@ -44,28 +45,6 @@ class Limits:
     z3_rlimit: int = 100_000_000
     cvc5_rlimit: int = 10_000_000
     wall_cap: float = 900.0
-
-
-@dataclass(frozen=True)
-class SolverRun:
-    """One solver on one file: accepted (unsat), rejected (sat) or unknown, with the reason."""
-
-    solver: str
-    answer: str
-    seconds: float
-    resources: int  # resource units the solver reports having used (-1: not reported)
-    detail: str
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    """One obligation file and every solver's answer on it."""
-
-    filename: str
-    label: str
-    claim: str
-    size: int  # bytes
-    runs: tuple[SolverRun, ...]
 
 
 @dataclass(frozen=True)
@@ -228,11 +207,16 @@ OutcomeT = TypeVar("OutcomeT", bound=Outcome)
 def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: Sequence[str] = ("z3",),
                      directory: Path | None = None, limits: Limits = Limits(), workers: int | None = None
                      ) -> tuple[list[OutcomeT], dict[str, Recheck]]:
-    """Re-check every proved outcome from its obligation files with fresh solver processes.
+    """Every proved outcome's independent re-check from its obligation files, each solved by a
+    fresh solver process: the one re-check path of the project.
 
-    Returns the outcomes (a proof Z3 does not confirm, or that a solver refutes, becomes Unknown
-    with the failing obligation named) and each proved property's ``Recheck``. The files are
-    kept in ``directory`` (created at the end, with ``manifest.json``) if given."""
+    The portfolio's workers already ran Z3 on each file before reporting the proof (the answers
+    are on the certificate, ``Certificate.obligations``); a file is solved here only by a
+    solver that has not answered on the same text (its SHA-256), so cvc5 with ``--certificates``,
+    or Z3 for a proof that did not come from a worker. Returns the outcomes (a proof Z3 does not
+    confirm, or that a solver refutes, becomes Unknown with the failing obligation named) and
+    each proved property's ``Recheck``. The files are kept in ``directory`` (created at the
+    end, with ``manifest.json``) if given."""
     if "z3" not in solvers:
         raise ValueError("the re-check needs z3 (other solvers are extra evidence)")
     for s in solvers:
@@ -254,7 +238,8 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
             except CertificateError as e:
                 rechecks[pid] = Recheck(pid, REFUSED, str(e))
                 continue
-            rechecks[pid] = recheck_obligations(pid, obs, root, solvers, limits, workers)
+            rechecks[pid] = recheck_obligations(pid, obs, root, solvers, limits, workers,
+                                                o.verdict.certificate.obligations)
         if directory is not None:
             root.mkdir(parents=True, exist_ok=True)
             document = manifest(built, outcomes, rechecks, solvers, limits)
@@ -264,19 +249,24 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
 
 
 def recheck_obligations(pid: str, obs: Sequence[Obligation], root: Path, solvers: Sequence[str] = ("z3",),
-                        limits: Limits = Limits(), workers: int | None = None) -> Recheck:
+                        limits: Limits = Limits(), workers: int | None = None,
+                        known: Sequence[FileCheck] = ()) -> Recheck:
     """Write one proof's obligation files under ``root`` and solve each with every solver, each
-    run a fresh process (``workers`` at a time)."""
+    run a fresh process (``workers`` at a time); a solver's answer in ``known`` on a file of the
+    same text is taken as it is, not asked again."""
+    answered = {(r.solver, f.digest): r for f in known for r in f.runs}
     jobs: list[tuple[str, Path]] = []
+    digests = {ob.filename: hashlib.sha256(ob.text.encode()).hexdigest() for ob in obs}
     for ob in obs:
         path = root / ob.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(ob.text)
-        jobs += [(s, path) for s in solvers]
+        jobs += [(s, path) for s in solvers if (s, digests[ob.filename]) not in answered]
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         answers = dict(zip(jobs, pool.map(lambda job: run_solver(job[0], job[1], limits), jobs), strict=True))
-    files = tuple(FileCheck(ob.filename, ob.label, ob.claim, len(ob.text.encode()),
-                            tuple(answers[s, root / ob.filename] for s in solvers)) for ob in obs)
+    files = tuple(FileCheck(ob.filename, ob.label, ob.claim, len(ob.text.encode()), digests[ob.filename],
+                            tuple(answered.get((s, digests[ob.filename])) or answers[s, root / ob.filename]
+                                  for s in solvers)) for ob in obs)
     return _judge(pid, files)
 
 

@@ -1,9 +1,12 @@
 """The solver layer every engine, the certificate checker and coverage share: one place sets a Z3
-solver's seed and time limit, one helper unrolls the transition relation and decodes a model
-back into action instances, and ``GaveUp`` carries why a search stopped without an answer.
+solver's seed and limits, one helper unrolls the transition relation and decodes a model back
+into action instances, and ``GaveUp`` carries why a search stopped without an answer.
 
-A ``Solver`` gets the time left in its ``Deadline`` before each query, so a run's queries
-together never overrun its budget; the seed makes the same inputs give the same answers.
+A run's budget (``Deadline``) is a pool of Z3 resource units (``rlimit``): each query may use
+what is left and what it used is taken off, so a run stops at the same point whatever the
+machine's load (Z3's resource count is deterministic for a given version, seed and query). The
+wall-clock time is only an outer cap, and a run it stops says so ("stopped by the wall-clock
+cap"), so a load-dependent answer is never mistaken for a resource-bounded one.
 Z3 is told not to catch Ctrl-C itself (it would cancel the query and the interrupt would be
 lost); instead ``interrupt`` stops the queries of this process when a signal arrives.
 """
@@ -29,18 +32,39 @@ class GaveUp(Exception):
 
 
 class Deadline:
-    """Wall-clock budget shared by the queries of one run."""
+    """The budget shared by the queries of one run: ``rlimit`` Z3 resource units (0: no limit)
+    and a wall-clock cap of ``seconds``."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, rlimit: int = 0) -> None:
         self.start = time.monotonic()
+        self.seconds = seconds
         self.end = self.start + seconds
+        self.rlimit = rlimit
+        self.used = 0  # resource units spent so far
 
     @classmethod
     def until(cls, end: float) -> Deadline:
-        """A deadline at ``end`` (a ``time.monotonic`` instant), started now."""
+        """A deadline at ``end`` (a ``time.monotonic`` instant), started now, without a resource limit."""
         deadline = cls(0.0)
         deadline.end = end
+        deadline.seconds = end - deadline.start
         return deadline
+
+    def query_rlimit(self) -> int:
+        """The resource units the next query may use (at least 1: Z3 reads 0 as no limit)."""
+        return max(1, self.rlimit - self.used) if self.rlimit else 0
+
+    def spend(self, units: int) -> None:
+        self.used += max(0, units)
+
+    def out_of_resources(self) -> bool:
+        return bool(self.rlimit) and self.used >= self.rlimit
+
+    def why(self) -> str:
+        """Why the run stops now: its resource limit, or the wall-clock cap."""
+        if self.out_of_resources():
+            return f"resource limit of {self.rlimit:,} Z3 units reached"
+        return f"stopped by the wall-clock cap of {self.seconds:g} s"
 
     def remaining_ms(self) -> int:
         """Milliseconds left, at least 1 (Z3 reads a timeout of 0 as no limit)."""
@@ -52,7 +76,8 @@ class Deadline:
         return max(0.0, self.end - time.monotonic())
 
     def expired(self) -> bool:
-        return time.monotonic() >= self.end
+        """Out of resource units, or past the wall-clock cap."""
+        return self.out_of_resources() or time.monotonic() >= self.end
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -77,8 +102,14 @@ def interrupt() -> None:
             ctx.interrupt()
 
 
+def _resources(stats: z3.Statistics) -> int:
+    """The resource units a solver has used so far (its ``rlimit count``)."""
+    return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
+
+
 class Solver:
-    """A Z3 solver with a fixed seed whose every query is limited to the time left."""
+    """A Z3 solver with a fixed seed whose every query is limited to the resource units and the
+    time its run has left."""
 
     def __init__(self, seed: int, deadline: Deadline, logic: str | None = None,
                  ctx: z3.Context | None = None) -> None:
@@ -93,15 +124,24 @@ class Solver:
         self.z3.add(*constraints)
 
     def check(self, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
-        """sat, unsat or unknown (also when the deadline passes during the query)."""
+        """sat, unsat or unknown (also when the run's resources or its wall-clock cap run out
+        during the query)."""
         self.z3.set("timeout", self.deadline.remaining_ms())
-        return self.z3.check(*assumptions)
+        self.z3.set("rlimit", self.deadline.query_rlimit())
+        before = _resources(self.z3.statistics())
+        result = self.z3.check(*assumptions)
+        self.deadline.spend(_resources(self.z3.statistics()) - before)
+        return result
 
     def model(self) -> z3.ModelRef:
         return self.z3.model()
 
     def reason_unknown(self) -> str:
-        return str(self.z3.reason_unknown())
+        """Z3's reason, or which of the run's limits stopped the query."""
+        reason = str(self.z3.reason_unknown())
+        if "resource limit" in reason or "timeout" in reason or "canceled" in reason:
+            return self.deadline.why() if self.deadline.expired() else reason
+        return reason
 
     def push(self) -> None:
         self.z3.push()
@@ -111,13 +151,23 @@ class Solver:
 
 
 def spacer(seed: int, deadline: Deadline) -> z3.Fixedpoint:
-    """A Z3 fixedpoint engine running Spacer (PDR over Horn clauses), seeded, limited to the time left."""
+    """A Z3 fixedpoint engine running Spacer (PDR over Horn clauses), seeded, limited to the
+    resource units and the time left (query it with ``spacer_query``)."""
     fp = z3.Fixedpoint(ctx=_register(None))
     fp.set("engine", "spacer")
     fp.set("spacer.random_seed", seed)
     fp.set("ctrl_c", False)
     fp.set("timeout", deadline.remaining_ms())
+    fp.set("rlimit", deadline.query_rlimit())
     return fp
+
+
+def spacer_query(fp: z3.Fixedpoint, deadline: Deadline, query: z3.BoolRef) -> z3.CheckSatResult:
+    """``fp.query``, with the resource units it used taken off the run's budget."""
+    try:
+        return fp.query(query)
+    finally:
+        deadline.spend(_resources(fp.statistics()))
 
 
 class Unrolling:

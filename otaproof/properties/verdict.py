@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from otaproof.model.lang import ModelError
 from otaproof.properties.trace import Trace
 
 
@@ -34,6 +35,30 @@ class CertificateKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class SolverRun:
+    """One solver on one obligation file: accepted (unsat), rejected (sat) or unknown, with the reason."""
+
+    solver: str
+    answer: str
+    seconds: float
+    resources: int  # resource units the solver reports having used (-1: not reported)
+    detail: str
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One obligation file (its text's SHA-256, so a kept copy is known to be the same) and
+    every solver's answer on it."""
+
+    filename: str
+    label: str
+    claim: str
+    size: int  # bytes
+    digest: str
+    runs: tuple[SolverRun, ...]
+
+
+@dataclass(frozen=True)
 class Certificate:
     """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
 
@@ -44,6 +69,9 @@ class Certificate:
     check_seconds: float = 0.0
     lemmas: tuple[str, ...] = ()  # model lemmas (Houdini-filtered) that are part of the invariant
     parts: tuple[Certificate, ...] = ()
+    # the independent re-check of its obligation files, each by a fresh Z3 process, in the worker
+    # that found the proof (empty: the kind has no standalone obligations, the table says so)
+    obligations: tuple[FileCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,7 @@ class Proved:
     seconds: float
     certificate: Certificate
     verdict: VerdictKind = field(default=VerdictKind.PROVED, init=False)
+    units: int = field(default=0, compare=False)  # Z3 resource units the engine run used
 
     @property
     def detail(self) -> str:
@@ -72,6 +101,7 @@ class Violated:
     seconds: float
     trace: Trace
     verdict: VerdictKind = field(default=VerdictKind.VIOLATED, init=False)
+    units: int = field(default=0, compare=False)
 
     @property
     def detail(self) -> str:
@@ -84,6 +114,7 @@ class Unknown:
     seconds: float
     reason: str
     verdict: VerdictKind = field(default=VerdictKind.UNKNOWN, init=False)
+    units: int = field(default=0, compare=False)
 
     @property
     def detail(self) -> str:
@@ -93,11 +124,32 @@ class Unknown:
 Verdict = Proved | Violated | Unknown
 
 
+class ModelSlip(ModelError):
+    """A modelling slip found by a check: a reachable step assigns a value outside its
+    variable's domain (or computes a negative difference). Not a verdict on the property: the
+    model is wrong, and the command stops with a "model error" (exit 2) and the trace to it."""
+
+    def __init__(self, message: str, trace: Trace) -> None:
+        steps = "; ".join(f"{s.step}. {s.machine}.{s.action}({', '.join(f'{k}={v}' for k, v in s.parameters.items())})"
+                          for s in trace.steps) or "in the initial state"
+        super().__init__(f"model error: {message} (reached by: {steps})")
+        self.slip, self.trace = message, trace
+
+    def __reduce__(self) -> tuple[type[ModelSlip], tuple[str, Trace]]:
+        return ModelSlip, (self.slip, self.trace)
+
+
+DEFAULT_RLIMIT = 2_000_000_000  # Z3 resource units per engine run (docs/certificates.md, "Engine budgets")
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Limits for one engine run: wall-clock seconds, BMC/k-induction depth, Z3 seed."""
+    """Limits for one engine run: Z3 resource units (``rlimit``, load-independent) and, for the
+    explicit-state engines, a count of states; BMC/k-induction depth; Z3 seed. ``timeout`` is
+    only the outer wall-clock cap (a run it stops says "stopped by the wall-clock cap")."""
 
     timeout: float = 60.0
     depth: int = 30
     seed: int = 0
     max_states: int = 200_000
+    rlimit: int = DEFAULT_RLIMIT

@@ -63,7 +63,8 @@ def matrix_document(rows: list[Row], engine: str, budget: Budget, run: dict[str,
             v = o.verdict
             entry: dict[str, Any] = {"variant": row.scenario.variant, "threats": sorted(row.scenario.threats),
                                      "faults": sorted(row.scenario.faults), "property": o.property.id,
-                                     "verdict": v.verdict, "engine": v.engine, "seconds": round(v.seconds, 3)}
+                                     "verdict": v.verdict, "engine": v.engine, "seconds": round(v.seconds, 3),
+                                     "z3_units": v.units}
             if isinstance(v, Violated):
                 entry["depth"] = len(v.trace.steps)
                 entry["trace"] = v.trace.to_json()
@@ -71,6 +72,6 @@ def matrix_document(rows: list[Row], engine: str, budget: Budget, run: dict[str,
                 entry["reason"] = v.detail
             entries.append(entry)
     return {"schema": SCHEMA, "engine": engine,
-            "budget": {"timeout": budget.timeout, "depth": budget.depth, "seed": budget.seed},
+            "budget": {"timeout": budget.timeout, "rlimit": budget.rlimit, "depth": budget.depth, "seed": budget.seed},
             "parameters": rows[0].scenario.parameters.as_dict() if rows else {}, "entries": entries,
             **({"run": run} if run else {})}

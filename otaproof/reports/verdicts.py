@@ -51,6 +51,6 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
     return {
         "schema": SCHEMA, "variant": scenario.variant, "threats": sorted(scenario.threats),
         "faults": sorted(scenario.faults), "parameters": scenario.parameters.as_dict(), "engine": engine,
-        "budget": {"timeout": budget.timeout, "depth": budget.depth, "seed": budget.seed},
+        "budget": {"timeout": budget.timeout, "rlimit": budget.rlimit, "depth": budget.depth, "seed": budget.seed},
         "results": results,
     }

@@ -13,7 +13,7 @@ from otaproof.properties.engines.strengthen import model_lemmas
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Proved, Violated
 
-BUDGET = Budget(timeout=60, depth=12)
+BUDGET = Budget(timeout=1800, depth=12)  # the budget is the Z3 resource limit; the seconds only a cap
 
 
 def with_false_lemmas() -> tuple[BuiltModel, set[str]]:
@@ -28,14 +28,14 @@ def with_false_lemmas() -> tuple[BuiltModel, set[str]]:
 
 def test_houdini_drops_false_lemmas_and_keeps_the_true_ones() -> None:
     built, bogus = with_false_lemmas()
-    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout, BUDGET.rlimit))
     assert not bogus & set(found.names)
     assert "held-certified[P1]" in found.names and "listed-was-listed[PPMID_v1]" in found.names
 
 
 def test_a_false_lemma_neither_proves_a_violated_property_nor_blocks_a_proof() -> None:
     built, bogus = with_false_lemmas()
-    known = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
+    known = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout, BUDGET.rlimit))
     violated = run_engine(built, get_property("P-CPL-NOW"), "bmc", BUDGET, known)
     assert isinstance(violated, Violated)  # pruning by the (true) lemmas loses no real path
     lemma_proof = run_engine(built, get_property("P-CPL-NOW"), "lemmas", BUDGET, known)
@@ -50,7 +50,7 @@ def test_generic_message_lemmas_keep_the_channel_facts_and_drop_the_false_ones()
     """A slot past the queue's length is blank (the channels clear what they remove); a report
     queue does carry the images a device can run, so 'never carries PPMID_v2' is dropped."""
     built = build(Scenario())
-    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout, BUDGET.rlimit))
     kept = set(found.names)
     assert {"CH->DSP[P1][0].img-blank-when-empty", "P1->CH[0].outcome-blank-when-empty"} <= kept
     assert "CH->DSP[P1][0].img-never-PPMID_v2" not in kept

@@ -44,10 +44,19 @@ from otaproof.properties.obligations import (
     recovery_obligation,
     safety_parts,
 )
-from otaproof.properties.recheck import ACCEPTED, REJECTED, UNDECIDED, Limits, run_solver, z3_executable
+from otaproof.properties.recheck import (
+    ACCEPTED,
+    REJECTED,
+    UNDECIDED,
+    Limits,
+    SolverRun,
+    recheck_obligations,
+    run_solver,
+    z3_executable,
+)
 from otaproof.properties.recheck import recheck_verdicts as recheck
 from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown
+from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
 SOLVERS = ("z3", "cvc5")
 BUDGET = Budget(timeout=300, depth=6)
@@ -361,8 +370,15 @@ def test_a_corrupted_invariant_is_rejected_by_both_solvers_naming_the_obligation
 
 def test_a_proof_that_holds_only_on_the_slice_is_rejected_on_the_full_model(tmp_path: Path) -> None:
     system, task = stutter()
-    proof = pdr.check(Problem(task, "P", (), ()), BUDGET)
-    assert isinstance(proof, Proved), "the slice's proof (the in-process checker accepts it)"
+    assert isinstance(pdr.check(Problem(task, "P", (), ()), BUDGET), Violated), \
+        "the engines' slice keeps a stuttering instance, so the violation is found"
+    b = SystemBuilder("stutter")  # the slice without that instance: x and toggle only
+    m = b.machine("M")
+    x = m.var("x", BOOL, False)
+    m.action("toggle", lambda: case(True, assign(x, ~x)))
+    cone = b.build()
+    proof = pdr.check(Problem(to_safety(cone, StepInvariant(Next(x) != x)), "P", (), ()), BUDGET)
+    assert isinstance(proof, Proved), "the property holds on the slice alone"
     interp = Interpreter(task.system)
     after = interp.step(interp.initial_state(), system.instances_of("other")[0].index)
     assert interp.holds(task.bad, after), "the property is violated: `other` leaves x alone"
@@ -430,6 +446,34 @@ def test_check_with_certificates_keeps_files_that_fresh_solvers_accept(capsys: p
         assert {s: r["answer"] for s, r in f["solvers"].items()} == {"z3": ACCEPTED, "cvc5": ACCEPTED}
         by_hand = subprocess.run([z3_executable(), str(out / f["file"])], capture_output=True, text=True, check=True)
         assert by_hand.stdout.split() == ["unsat"]
+
+
+def test_the_workers_answers_are_reused_and_only_the_missing_solver_runs(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    """One re-check path: answers the worker already has for a file's text are not asked again;
+    the same obligation with another text (another part number) is solved afresh."""
+    _, task = shift()
+    proof = pdr.check(Problem(task, "P", (), ()), BUDGET)
+    assert isinstance(proof, Proved)
+    worker = recheck_obligations("P", invariant_obligations(task, proof.certificate, "P"), tmp_path / "w")
+    assert worker.status == ACCEPTED and all(len(f.digest) == 64 for f in worker.files)
+    asked: list[tuple[str, str]] = []
+
+    def solver(name: str, path: Path, limits: Limits) -> SolverRun:
+        asked.append((name, path.name))
+        return run_solver(name, path, limits)
+
+    monkeypatch.setattr("otaproof.properties.recheck.run_solver", solver)
+    again = recheck_obligations("P", invariant_obligations(task, proof.certificate, "P"), tmp_path / "c",
+                                SOLVERS, known=worker.files)
+    assert again.status == ACCEPTED and sorted(asked) == [("cvc5", "init.smt2"), ("cvc5", "safe.smt2"),
+                                                          ("cvc5", "step.smt2")]
+    assert [r.solver for f in again.files for r in f.runs] == ["z3", "cvc5"] * 3
+    asked.clear()
+    other = recheck_obligations("P", invariant_obligations(task, proof.certificate, "P", part=1), tmp_path / "p",
+                                known=worker.files)
+    assert other.status == ACCEPTED and sorted(asked) == [("z3", "part1-init.smt2"), ("z3", "part1-safe.smt2"),
+                                                          ("z3", "part1-step.smt2")]
 
 
 @pytest.mark.parametrize("setup", ["non-empty directory", "a file"])

@@ -28,6 +28,16 @@ def _projected(problem: Problem, sliced: Slice) -> Strengthening:
     return Strengthening(tuple(n for n, _ in pairs), tuple(e for _, e in pairs))
 
 
+def lifted(problem: Problem, sliced: Slice, choices: list[int]) -> list[int]:
+    """A slice's counterexample as a run of the full system (``Slice.lift``); ``GaveUp`` if a
+    stutter step of the slice has no dropped instance enabled to stand for it."""
+    run = sliced.lift(problem.task.system, choices)
+    if run is None:
+        raise GaveUp(f"the slice's counterexample of depth {len(choices)} stutters where the full model has no "
+                     "step outside the cone")
+    return run
+
+
 def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) -> list[int]:
     """Original-system action choices of a shortest counterexample; ``GaveUp`` says why none
     was found.
@@ -45,10 +55,10 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) ->
         goal = z3.Bool(f"bad@{k}")
         path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
         if deadline.expired():
-            raise GaveUp(f"timeout after depth {k - 1} without a counterexample")
+            raise GaveUp(f"{deadline.why()} after depth {k - 1} without a counterexample")
         result = path.solver.check(goal)
         if result == z3.sat:
-            return path.choices(path.solver.model(), sliced.original_instance)
+            return lifted(problem, sliced, path.choices(path.solver.model()))
         if result == z3.unknown:
             raise GaveUp(f"no counterexample up to depth {k - 1}; solver stopped at depth {k}: "
                          f"{path.solver.reason_unknown()}")

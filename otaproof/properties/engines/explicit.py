@@ -4,9 +4,10 @@ Safety: BFS finds a shortest counterexample; when the search completes, the reac
 certificate (re-checked by Z3 as a disjunction of states, so only for small graphs).
 REACH (AG EF target over legitimate actions): every reachable state must reach ``target`` along
 legitimate edges; a violation is a shortest path to a state that cannot; a proof carries a
-ranking (distance to the target) whose every witness edge is re-checked in the Z3 semantics.
+ranking certificate (the states by distance to the target, as SMT-LIB layers) that Z3 re-checks.
 When the graph is too large to finish, a state whose whole legitimate closure misses the target
-is still a violation; otherwise the answer is unknown.
+is still a violation; otherwise the answer is unknown. Every edge keeps every instance that takes
+it, so a legitimate step is never hidden behind an attacker's step to the same successor.
 """
 
 from __future__ import annotations
@@ -15,29 +16,48 @@ import dataclasses
 import itertools
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import networkx as nx
 import z3
 
 from otaproof.model.explicit import Interpreter, State, compile_expr
-from otaproof.model.lang import Expr
+from otaproof.model.lang import FALSE, Expr, ModelError
 from otaproof.model.slicing import cone_of_influence, constant_folded
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
-from otaproof.properties.certificate import TAG, check_certificate
+from otaproof.properties.certificate import (
+    TAG,
+    check_certificate,
+    check_ranking_certificate,
+    confirm_stranded,
+    ranking_text,
+)
+from otaproof.properties.engines.bmc import lifted
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.formulas import Reach, SafetyTask, reach_slice
+from otaproof.properties.slips import domain_slips
 from otaproof.properties.solver import Deadline, GaveUp
-from otaproof.properties.trace import ReplayError, make_trace
-from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
+from otaproof.properties.trace import make_trace
+from otaproof.properties.verdict import (
+    Budget,
+    Certificate,
+    CertificateKind,
+    ModelSlip,
+    Proved,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 CERTIFICATE_STATES = 3000  # largest reachable set re-checked as a Z3 formula
+RANKING_STATES = 20_000  # largest ranking re-checked as Z3 formulas
 
 
 def explore(system: System, budget: Budget, deadline: Deadline, stop: Expr | None = None
             ) -> tuple[nx.DiGraph, State, State | None, str]:
-    """The reachable state graph (edges labelled with instances); stops at a ``stop`` state.
+    """The reachable state graph (each edge labelled with every instance that takes it, in
+    ``instances``: an attacker's step and a legitimate one may share an edge); stops at a
+    ``stop`` state.
 
     Returns (graph, initial state, the stop state found or None, "" or why the search was cut).
     """
@@ -56,23 +76,38 @@ def explore(system: System, budget: Budget, deadline: Deadline, stop: Expr | Non
         if graph.number_of_nodes() > budget.max_states:
             return graph, init, None, f"state limit {budget.max_states} reached"
         if deadline.expired():
-            return graph, init, None, f"timeout after {graph.number_of_nodes()} states"
+            return graph, init, None, f"{deadline.why()} after {graph.number_of_nodes()} states"
         s = queue.popleft()
-        for inst, t in interp.successors(s):
+        try:
+            successors = list(interp.successors(s))
+        except ModelError as e:
+            raise SlipFound(_path_choices(graph, init, s), str(e)) from None
+        for inst, t in successors:
             if t not in graph:
                 graph.add_node(t)
-                graph.add_edge(s, t, instance=inst)
+                graph.add_edge(s, t, instances={inst})
                 if is_stop is not None and is_stop(t):
                     return graph, init, t, ""
                 queue.append(t)
-            elif not graph.has_edge(s, t):
-                graph.add_edge(s, t, instance=inst)
+            elif graph.has_edge(s, t):
+                graph.edges[s, t]["instances"].add(inst)
+            else:
+                graph.add_edge(s, t, instances={inst})
     return graph, init, None, ""
 
 
+class SlipFound(Exception):
+    """The search met a step the explicit semantics rejects (a modelling slip): the path to it."""
+
+    def __init__(self, choices: list[int], message: str) -> None:
+        super().__init__(message)
+        self.choices, self.message = choices, message
+
+
 def _path_choices(graph: nx.DiGraph, init: State, goal: State) -> list[int]:
+    """A shortest path's instances (the lowest-numbered instance of each edge: deterministic)."""
     path = nx.shortest_path(graph, init, goal)
-    return [graph.edges[a, b]["instance"] for a, b in itertools.pairwise(path)]
+    return [min(graph.edges[a, b]["instances"]) for a, b in itertools.pairwise(path)]
 
 
 @engine("explicit")
@@ -80,9 +115,14 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """Breadth-first search of the slice's state graph: a shortest path to a bad state, or the
     reachable set as the certificate."""
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
-    graph, init, bad_state, cut = explore(sliced.system, budget, deadline, sliced.predicate)
+    try:
+        graph, init, bad_state, cut = explore(sliced.system, budget, deadline, sliced.predicate)
+    except SlipFound as slip:
+        choices = lifted(problem, sliced, slip.choices)
+        raise ModelSlip(slip.message, make_trace(problem.task.system, None, choices, problem.property_id,
+                                                 problem.threats, problem.faults)) from None
     if bad_state is not None:
-        choices = [sliced.original_instance[c] for c in _path_choices(graph, init, bad_state)]
+        choices = lifted(problem, sliced, _path_choices(graph, init, bad_state))
         return counterexample(problem, "explicit", choices, deadline)
     if cut:
         raise GaveUp(cut)
@@ -94,7 +134,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     enc = Encoder(task.system)
     c = enc.state(TAG)
     text = z3.Or([enc.state_equals(c, s) for s in graph.nodes]).sexpr()
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
     if not checked.ok:
         raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
     return Proved("explicit", deadline.elapsed(),
@@ -106,12 +146,28 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
     """AG EF target along legitimate steps, for each formula (a list is their conjunction), on
     the explicit state graph of the target's cone of influence.
 
-    The slice is exact for REACH: a dropped instance only stutters on the kept variables, so the
-    kept variables' reachable valuations and legitimate paths are those of the full system."""
-    deadline = Deadline(budget.timeout)
+    The slice is exact for REACH (no monitors): a dropped instance only stutters on the kept
+    variables, so the kept variables' reachable valuations and legitimate paths are those of
+    the full system. A proof is a ranking certificate re-checked in Z3; a counterexample's end
+    state is confirmed stranded on the full model (``confirm_stranded``) before it is reported."""
+    try:
+        return _check_reach(system, [formulas] if isinstance(formulas, Reach) else list(formulas), property_id,
+                            threats, faults, budget)
+    except SlipFound as slip:
+        raise ModelSlip(slip.message, make_trace(system, None, slip.choices, property_id, threats, faults)) from None
+
+
+def _check_reach(system: System, formulas: list[Reach], property_id: str, threats: tuple[str, ...],
+                 faults: tuple[str, ...], budget: Budget) -> Verdict:
+    deadline = Deadline(budget.timeout, budget.rlimit)
     folded = constant_folded(system)
-    states, cuts = 0, []
-    for formula in [formulas] if isinstance(formulas, Reach) else formulas:
+    if domain_slips(system) is not FALSE and any(
+            set(i.index for i in system.instances) - set(reach_slice(folded, f).slice.original_instance)
+            for f in formulas):
+        return Unknown("explicit", deadline.elapsed(), "the model may assign outside a domain in a step this "
+                                                       "search leaves out (outside the target's cone)")
+    states, seconds, layers, cuts = 0, 0.0, [], []
+    for formula in formulas:
         part = reach_slice(folded, formula)
         sliced, legit, target = part.slice, part.legitimate, compile_expr(part.target)
         graph, init, _, cut = explore(sliced.system, dataclasses.replace(budget, max_states=PROBE_STATES), deadline)
@@ -127,24 +183,36 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
             distance = _distance_to_target(graph, target, legit)
             unreached = [s for s in graph.nodes if s not in distance]
             if not unreached:
-                ok, why = _check_ranking(sliced.system, graph, distance, legit)
-                if not ok:
+                if graph.number_of_nodes() > RANKING_STATES:
+                    cuts.append(f"{formula.subject}: every one of {graph.number_of_nodes()} states reaches the target, "
+                                f"but a ranking of more than {RANKING_STATES} states is not re-checked")
+                    continue
+                text = ranking_text(sliced.system, distance)
+                checked = check_ranking_certificate(sliced.system, part.target, legit, text,
+                                                    timeout=deadline.remaining(), seed=budget.seed,
+                                                    rlimit=budget.rlimit)
+                if not checked.ok:
                     return Unknown("explicit", deadline.elapsed(), f"{formula.subject}: ranking certificate "
-                                                                   f"rejected: {why}")
-                states += graph.number_of_nodes()
+                                                                   f"rejected: {checked.reason}")
+                states, seconds = states + graph.number_of_nodes(), seconds + checked.seconds
+                layers.append(text)
                 continue
             lengths = nx.single_source_shortest_path_length(graph, init)
             stranded = min(unreached, key=lambda s: (lengths[s], s))
         choices = [sliced.original_instance[c] for c in _path_choices(graph, init, stranded)]
-        try:  # the end state's stranding was established on the slice, which is exact (above)
-            trace = make_trace(system, None, choices, property_id, threats, faults)
-        except ReplayError as e:
-            return Unknown("explicit", deadline.elapsed(), f"counterexample did not replay: {e}")
-        return Violated("explicit", deadline.elapsed(), trace)
+        try:
+            refuted = confirm_stranded(system, formula, choices, budget)
+        except ModelError as e:
+            return Unknown("explicit", deadline.elapsed(), f"{formula.subject}: the stranded state's legitimate "
+                                                           f"closure meets a modelling slip: {e}")
+        if refuted is not None:
+            why = f"{formula.subject}: counterexample not confirmed: {refuted}"
+            return Unknown("explicit", deadline.elapsed(), why)
+        return Violated("explicit", deadline.elapsed(), make_trace(system, None, choices, property_id, threats, faults))
     if cuts:
         return Unknown("explicit", deadline.elapsed(), "; ".join(cuts))
-    ranking = f"distance-to-target ranking over {states} states"
-    return Proved("explicit", deadline.elapsed(), Certificate(CertificateKind.RANKING, ranking, states, True, 0.0))
+    text = layers[0] if len(layers) == 1 else "(and " + " ".join(layers) + ")"
+    return Proved("explicit", deadline.elapsed(), Certificate(CertificateKind.RANKING, text, states, True, seconds))
 
 
 def _distance_to_target(graph: nx.DiGraph, target: Callable[[State, State, int], int],
@@ -153,7 +221,7 @@ def _distance_to_target(graph: nx.DiGraph, target: Callable[[State, State, int],
     one are absent): a backward breadth-first search over the legitimate edges."""
     back: dict[State, list[State]] = {}
     for s, t, d in graph.edges(data=True):
-        if d["instance"] in legit:
+        if d["instances"] & legit:
             back.setdefault(t, []).append(s)
     distance = {s: 0 for s in graph.nodes if target(s, s, -1)}
     queue = deque(distance)
@@ -198,35 +266,3 @@ def _stranded_state(system: System, graph: nx.DiGraph, target: Callable[[State, 
             good.add(reached)
             reached = parent[reached]
     return None
-
-
-def _check_ranking(system: System, graph: nx.DiGraph, distance: dict[State, int],
-                   legit: frozenset[int]) -> tuple[bool, str]:
-    """Independent re-check: the state set is closed under the explicit successors, and from
-    every state a legitimate step, confirmed in the Z3 semantics (the encoder's per-branch
-    step relation), lowers the distance to the target."""
-    interp = Interpreter(system)
-    enc = Encoder(system)
-    s_vars = enc.state("r")
-    steps: dict[int, list[tuple[z3.BoolRef, list[Any]]]] = {}
-    for inst, _, cond, new in enc.steps(s_vars):
-        steps.setdefault(inst, []).append((cond, new))
-    nodes = set(graph.nodes)
-    for s in graph.nodes:
-        for _, t in interp.successors(s):
-            if t not in nodes:
-                return False, "the reachable set is not closed"
-        if distance[s] == 0:
-            continue
-        witness = next(((t, d["instance"]) for _, t, d in graph.out_edges(s, data=True)
-                        if d["instance"] in legit and distance.get(t, -1) == distance[s] - 1), None)
-        if witness is None:
-            return False, "a state has no edge towards the target"
-        t, inst = witness
-        now = [(x, enc.value(v, s[v.index])) for x, v in zip(s_vars, system.variables, strict=True)]
-        successor = [enc.value(v, t[v.index]) for v in system.variables]
-        if not any(z3.is_true(z3.simplify(z3.substitute(
-                z3.And(cond, *[n == m for n, m in zip(new, successor, strict=True)]), *now)))
-                   for cond, new in steps.get(inst, [])):
-            return False, "a witness edge is not a transition of the Z3 semantics"
-    return True, ""

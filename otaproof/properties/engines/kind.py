@@ -10,6 +10,8 @@ k-induction too, because a non-simple path can always be shortened.
 
 from __future__ import annotations
 
+import dataclasses
+
 import z3
 
 from otaproof.model.lang import Expr
@@ -69,7 +71,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         rb = base.solver.check(goal_b)
         if rb == z3.sat:  # re-derive with BMC so every engine reports the same canonical trace
             try:
-                found = bmc.find_counterexample(problem, Budget(budget.timeout, k - 1, budget.seed), deadline)
+                found = bmc.find_counterexample(problem, dataclasses.replace(budget, depth=k - 1), deadline)
             except GaveUp as e:
                 raise GaveUp(f"base case failed at depth {k - 1} but BMC: {e.reason}") from None
             return counterexample(problem, "kind", found, deadline)
@@ -94,7 +96,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
 def _proved(task: SafetyTask, enc: Encoder, k: int, helper: Strengthening, budget: Budget,
             deadline: Deadline) -> Verdict:
     text = certificate_text(k_invariant(enc, task.bad, k, helper))
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
     if not checked.ok:
         raise GaveUp(f"k-induction succeeded at k={k} but the checker did not accept Inv_k: {checked.reason}")
     return Proved("kind", deadline.elapsed(),

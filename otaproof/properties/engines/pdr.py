@@ -19,7 +19,7 @@ from otaproof.properties.engines import bmc
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
 from otaproof.properties.formulas import SafetyTask
-from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer
+from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer, spacer_query
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Verdict
 
 
@@ -51,13 +51,13 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper
     fp.rule(inv(*s), enc.init(s))
     fp.rule(inv(*t), [inv(*s), helper.at(enc, s), enc.trans(s, a, t), helper.at(enc, t)])
     try:
-        result = fp.query(z3.And(inv(*s), helper.at(enc, s), enc.expr(task.bad, s)))
+        result = spacer_query(fp, deadline, z3.And(inv(*s), helper.at(enc, s), enc.expr(task.bad, s)))
     except z3.Z3Exception as e:  # Spacer reports its timeout as an exception ("canceled")
-        raise GaveUp(f"Spacer stopped: {e}") from None
+        raise GaveUp(f"Spacer stopped: {deadline.why() if deadline.expired() else e}") from None
     if result == z3.sat:
         return None
     if result != z3.unsat:
-        raise GaveUp(f"Spacer gave up: {fp.reason_unknown()}")
+        raise GaveUp(f"Spacer gave up: {deadline.why() if deadline.expired() else fp.reason_unknown()}")
     answer = fp.get_answer()  # ForAll(args, Inv(args) == body), body over de Bruijn indices
     body = answer.body().arg(1) if z3.is_quantifier(answer) else answer
     return z3.substitute_vars(body, *reversed(enc.state(TAG)))
@@ -115,7 +115,7 @@ def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved
     """Proved with certificate H ∧ solved, if the checker accepts it; otherwise ``GaveUp``."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
     if not checked.ok:
         raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
     size = len(solved.children()) if z3.is_and(solved) else 1

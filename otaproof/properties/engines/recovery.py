@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import z3
 
+from otaproof.model.lang import FALSE
 from otaproof.model.slicing import constant_folded
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, check_recovery_certificate
 from otaproof.properties.formulas import Reach, reach_slice
+from otaproof.properties.slips import domain_slips
 from otaproof.properties.solver import Deadline, Solver
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict
 
@@ -21,7 +23,16 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
     """Proved if, for every formula, every type-correct state off the target has a legitimate
     step into the target (an over-approximation of the reachable states, so sound); otherwise
     Unknown (the explicit engine decides)."""
-    deadline = Deadline(budget.timeout)
+    deadline = Deadline(budget.timeout, budget.rlimit)
+    slip = domain_slips(system)
+    if slip is not FALSE:  # the one-step claim is over every type-correct state: so must be the absence of slips
+        enc = Encoder(system)
+        s = enc.state(TAG)
+        solver = Solver(budget.seed, deadline)
+        solver.add(enc.domain(s), enc.expr(slip, s))
+        if solver.check() != z3.unsat:
+            return Unknown("recovery", deadline.elapsed(), "the model may assign outside a domain: one-step "
+                                                           "recovery cannot exclude it")
     folded = constant_folded(system)
     rules = 0
     for formula in formulas:
@@ -38,7 +49,7 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
                 f"solver: {solver.reason_unknown()}"
             return Unknown("recovery", deadline.elapsed(), f"{formula.subject}: one-step recovery fails ({why})")
         checked = check_recovery_certificate(sliced.system, target, legit, timeout=deadline.remaining(),
-                                             seed=budget.seed)
+                                             seed=budget.seed, rlimit=budget.rlimit)
         if not checked.ok:
             return Unknown("recovery", deadline.elapsed(), f"{formula.subject}: recovery certificate rejected: "
                                                            f"{checked.reason}")

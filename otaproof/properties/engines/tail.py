@@ -20,6 +20,7 @@ import z3
 from otaproof.model.lang import Expr
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder, Term
+from otaproof.properties.engines.bmc import lifted
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import inductive_lemmas
 from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
@@ -66,7 +67,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         run = runs.choices(runs.solver.model())
         prefix = _prefix(enc, sliced.predicate, run, lemmas, budget, deadline)
         if prefix is not None:
-            return counterexample(problem, "tail", [sliced.original_instance[i] for i in prefix + run], deadline)
+            return counterexample(problem, "tail", lifted(problem, sliced, prefix + run), deadline)
         runs.solver.add(z3.Or([a != i for a, i in zip(runs.actions, run, strict=True)]))
     raise GaveUp(f"no prefix reaches the start of {RUNS_TRIED} quiet runs")
 
