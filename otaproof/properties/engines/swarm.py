@@ -1,0 +1,430 @@
+"""Explicit-state engine ``swarm``: full enumeration when it fits, a swarm of walkers when not.
+
+Works on the safety task's cone-of-influence slice, compiled to Python (``model.compiled``).
+Several forked processes race in fixed-size rounds of work:
+
+* one breadth-first enumeration of the reachable states (bytes, one per variable, in a dict
+  that also keeps each state's parent). A bad state it finds is at minimal depth; when it ends
+  without one the property is proved, with a ``reachable-set`` certificate: the state count and
+  a SHA-256 digest of the sorted states, re-checked by re-enumerating the slice with the
+  reference interpreter (``model.explicit``) before the proof is reported;
+* ``walkers`` processes of random walks (swarm verification, Holzmann, Joshi and Groce 2011):
+  each walk draws its own configuration from its seed, a depth bound, environment, attacker and
+  fault actions to leave out (swarm testing, Groce et al. 2012) and, for bounded responses, a
+  step after which the steps that restart the count are left out (the quiet run a violation
+  ends with).
+
+The outcome is deterministic for a seed and a number of walkers: every process reports each
+round, and the first round with a find decides (the enumeration before walker 0, 1, ...). A found
+trace is shortened (cycles cut, single steps dropped while it still ends in a bad state) and then
+minimised: it is minimal when the enumeration had already explored every shorter depth, and
+otherwise BMC (``engines.bmc``) searches the shorter depths, within ``MINIMISE_SECONDS``. Every
+trace is replayed on the full system before it is reported. The wall clock is an outer cap only:
+when it expires the answer is unknown and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import multiprocessing as mp
+import os
+import queue as queues
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from otaproof.model.compiled import CompiledSystem, CState
+from otaproof.model.explicit import Interpreter, State, compile_expr
+from otaproof.model.lang import Expr, ModelError
+from otaproof.model.slicing import Slice, cone_of_influence
+from otaproof.model.system import System
+from otaproof.properties.engines import Deadline, Problem, bmc, violated_or_unknown
+from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
+
+ENGINE = "swarm"
+WALKERS = 2                # walker processes beside the enumeration
+ROUND_WORK = 20_000        # states expanded (enumeration) or steps taken (walker) per round
+WALK_DEPTH = (20, 120)     # a walk's depth bound is drawn from this range
+WALK_STEPS_PER_STATE = 50  # a walker's step budget per state of the enumeration's budget
+SHORTCUT_DEPTH = 6         # shortening: steps searched from each state of a trace
+SHORTCUT_STATES = 1_000    # shortening: states searched from each state of a trace
+MINIMISE_SECONDS = 20.0    # BMC time for proving a shortened trace minimal (wall clock, capped by the budget)
+
+
+# ---- enumeration ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """What a breadth-first enumeration established."""
+
+    states: int
+    depth: int               # every state within ``depth`` steps was explored (and none is bad)
+    complete: bool           # the whole reachable set was explored
+    bad: list[int] | None    # choices (slice instances) of a shortest path to a bad state
+    digest: str              # of the sorted reachable states, when complete
+    seconds: float
+
+
+def state_digest(states: Iterable[CState]) -> str:
+    """SHA-256 of the sorted states, each as its codes joined by commas: one value for one set,
+    whichever engine or representation enumerated it."""
+    h = hashlib.sha256()
+    for s in sorted(",".join(map(str, s)).encode() for s in states):
+        h.update(s)
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+class Breadth:
+    """Breadth-first enumeration of a compiled system in rounds of ``ROUND_WORK`` expansions."""
+
+    def __init__(self, compiled: CompiledSystem, max_states: int) -> None:
+        self.compiled, self.max_states = compiled, max_states
+        init = compiled.initial_state()
+        self.seen: dict[CState, CState | None] = {init: None}
+        self.frontier: list[CState] = [init]
+        self.next: list[CState] = []
+        self.position = 0
+        self.depth = 0  # layers fully expanded
+        self.start = time.monotonic()
+        self.bad: CState | None = init if compiled.is_bad(init) else None
+
+    def run(self, work: int) -> Enumeration | None:
+        """Expand up to ``work`` states; the result once the enumeration is over, else None."""
+        expand, seen, push = self.compiled.expand, self.seen, self.next.append
+        while self.bad is None:
+            if self.position == len(self.frontier):
+                if not self.next:
+                    return self.result(True)
+                self.frontier, self.next, self.position = self.next, [], 0
+                push = self.next.append
+                self.depth += 1
+            if len(seen) >= self.max_states:
+                return self.result(False)
+            if work <= 0:
+                return None
+            stop = min(len(self.frontier), self.position + work)
+            work -= stop - self.position
+            for k in range(self.position, stop):
+                found = expand(self.frontier[k], seen, push)
+                if found is not None:
+                    self.bad = found
+                    break
+            self.position = stop
+        return self.result(False)
+
+    def result(self, complete: bool) -> Enumeration:
+        seconds = time.monotonic() - self.start
+        if self.bad is not None:
+            return Enumeration(len(self.seen), self.depth, False, self.path(self.bad), "", seconds)
+        digest = state_digest(self.seen) if complete else ""
+        return Enumeration(len(self.seen), self.depth, complete, None, digest, seconds)
+
+    def path(self, end: CState) -> list[int]:
+        """Instance choices from the initial state to ``end`` along the parent links (the lowest
+        instance index of each step, so the path does not depend on the decision tree)."""
+        states = [end]
+        while (parent := self.seen[states[-1]]) is not None:
+            states.append(parent)
+        states.reverse()
+        return [next(i for i, t in self.compiled.successors(a) if t == b) for a, b in itertools.pairwise(states)]
+
+
+def enumerate_states(compiled: CompiledSystem, max_states: int, deadline: Deadline | None = None) -> Enumeration:
+    """The whole breadth-first enumeration in this process (benchmarks, tests)."""
+    search = Breadth(compiled, max_states)
+    while (result := search.run(ROUND_WORK)) is None:
+        if deadline is not None and deadline.expired():
+            return search.result(False)
+    return result
+
+
+def reenumerate(system: System, bad: Expr, max_states: int, deadline: Deadline) -> tuple[int, str] | str:
+    """The reachable states' count and digest by the reference interpreter, or why not: the
+    independent re-check of a ``reachable-set`` certificate."""
+    interp = Interpreter(system)
+    is_bad = compile_expr(bad)
+    init = interp.initial_state()
+    seen: set[State] = {init}
+    frontier = [init]
+    while frontier:
+        if deadline.expired():
+            return f"re-enumeration out of time after {len(seen)} states"
+        layer = []
+        for s in frontier:
+            if is_bad(s, s, -1):
+                return "re-enumeration reached a bad state"
+            for _, t in interp.successors(s):
+                if t not in seen:
+                    seen.add(t)
+                    layer.append(t)
+        if len(seen) > max_states:
+            return f"re-enumeration exceeded {max_states} states"
+        frontier = layer
+    return len(seen), state_digest(seen)
+
+
+# ---- walkers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Walks:
+    """What the walkers may choose from: the slice's instances by role, and the steps after
+    which a bounded response's count restarts (left out of a walk's quiet run)."""
+
+    noise: tuple[int, ...]     # environment, attacker and fault instances (may be left out)
+    restarts: frozenset[int]   # instances that restart a bounded response's count
+
+
+def walks_of(sliced: Slice, problem: Problem) -> Walks:
+    noise = tuple(i.index for i in sliced.system.instances if i.role != "system")
+    restart = problem.task.restart
+    return Walks(noise, restart.on(sliced).steps if restart is not None else frozenset())
+
+
+def walker(compiled: CompiledSystem, walks: Walks, seed: int, index: int, steps: int) -> Iterator[list[int] | None]:
+    """Random walks, one round of ``ROUND_WORK`` steps per item: a found trace (slice instance
+    choices, ending in the first bad state) or None. Deterministic for (seed, index)."""
+    moves, is_bad, init = compiled.moves, compiled.is_bad, compiled.initial_state()
+    n_instances = len(compiled.system.instances)
+    walk_no, budget_left, in_round = 0, steps, 0
+    while budget_left > 0:
+        rng = random.Random(f"{seed}:{index}:{walk_no}")
+        walk_no += 1
+        depth = rng.randint(*WALK_DEPTH)
+        allowed = [True] * n_instances
+        if rng.random() < 0.5:  # swarm testing: leave out some of the environment's actions
+            for i in walks.noise:
+                allowed[i] = rng.random() < 0.5
+        quiet_from = rng.randrange(depth) if walks.restarts and rng.random() < 0.5 else depth
+        s, choices = init, []
+        for step in range(depth):
+            if step == quiet_from:
+                allowed = [ok and i not in walks.restarts for i, ok in enumerate(allowed)]
+            options = [(i, t) for i, t in moves(s) if allowed[i] and t != s]
+            in_round += 1
+            budget_left -= 1
+            if not options:
+                break
+            i, s = options[rng.randrange(len(options))]
+            choices.append(i)
+            if is_bad(s):
+                yield choices
+                return
+            if in_round >= ROUND_WORK:
+                yield None
+                in_round = 0
+            if budget_left <= 0:
+                return
+
+
+# ---- shortening and minimising ---------------------------------------------------------------
+
+
+def _to_bad(compiled: CompiledSystem, choices: Sequence[int]) -> list[int] | None:
+    """``choices`` cut after its first bad state, or None if a step is disabled or no state is bad."""
+    s = compiled.initial_state()
+    if compiled.is_bad(s):
+        return []
+    for n, c in enumerate(choices):
+        try:
+            s = compiled.step(s, c)
+        except ModelError:
+            return None
+        if compiled.is_bad(s):
+            return list(choices[:n + 1])
+    return None
+
+
+def shorten(compiled: CompiledSystem, choices: Sequence[int]) -> list[int]:
+    """A shorter trace to a bad state, until none of these applies: a single step dropped (the
+    rest still replays to a bad state), or a stretch replaced by a shorter path that a bounded
+    breadth-first search from its first state finds (to a later state of the trace, or to any
+    bad state). Deterministic."""
+    best = _to_bad(compiled, choices)
+    if best is None:
+        raise ValueError("the trace does not reach a bad state")
+    changed = True
+    while changed:
+        changed = False
+        k = 0
+        while k < len(best):
+            shorter = _to_bad(compiled, best[:k] + best[k + 1:])
+            if shorter is not None:
+                best, changed = shorter, True
+            else:
+                k += 1
+        shortcut = _shortcut(compiled, best)
+        if shortcut is not None:
+            best, changed = shortcut, True
+    return best
+
+
+def _shortcut(compiled: CompiledSystem, choices: list[int]) -> list[int] | None:
+    """The first shorter trace found by a bounded search from a state of the trace (from the
+    front): a path to a later state of the trace or to a bad state, fewer steps than the trace's."""
+    states = list(compiled.walk(choices))
+    position = {s: n for n, s in enumerate(states)}  # the last visit of each state
+    end = len(choices)
+    for start in range(end):
+        seen: dict[CState, tuple[CState, int] | None] = {states[start]: None}
+        frontier = [states[start]]
+        for distance in range(1, min(SHORTCUT_DEPTH, end - start - 1) + 1):
+            layer = []
+            for s in frontier:
+                for i, t in compiled.moves(s):
+                    if t in seen:
+                        continue
+                    seen[t] = (s, i)
+                    layer.append(t)
+                    later = end if compiled.is_bad(t) else position.get(t, -1)
+                    if later - start > distance:
+                        path = []
+                        while (link := seen[t]) is not None:
+                            t, step = link
+                            path.append(step)
+                        return choices[:start] + path[::-1] + choices[later:]
+            if len(seen) > SHORTCUT_STATES:
+                break
+            frontier = layer
+    return None
+
+
+def minimise(problem: Problem, choices: list[int], explored: int, budget: Budget, deadline: Deadline) -> list[int]:
+    """``choices`` (original instances) or a shorter trace by BMC; minimal unless BMC ran out of
+    time. ``explored``: the depth up to which the enumeration found no bad state."""
+    if len(choices) <= explored + 1:
+        return choices
+    seconds = min(MINIMISE_SECONDS, deadline.remaining())
+    shallower = dataclasses.replace(budget, depth=len(choices) - 1, timeout=seconds)
+    found = bmc.find_counterexample(problem, shallower, Deadline(shallower))
+    return choices if isinstance(found, str) else found
+
+
+# ---- the race ---------------------------------------------------------------------------------
+
+
+Report = tuple[int, int, object]  # (participant: 0 enumeration, 1.. walkers; round; payload)
+
+
+def _participant(run: Callable[[], Iterator[object]], who: int, reports: mp.Queue[Report], parent: int) -> None:
+    """A forked process: report each round; stop when the parent is gone."""
+    try:
+        for n, payload in enumerate(run()):
+            reports.put((who, n, payload))
+            if os.getppid() != parent:
+                return
+        reports.put((who, -1, "done"))
+    except Exception as e:  # a model error in a step: reported, never a verdict
+        reports.put((who, -1, f"error: {type(e).__name__}: {e}"))
+
+
+def _enumeration_rounds(compiled: CompiledSystem, max_states: int) -> Iterator[object]:
+    search = Breadth(compiled, max_states)
+    while (result := search.run(ROUND_WORK)) is None:
+        yield search.depth
+    yield result
+
+
+def check(problem: Problem, budget: Budget) -> Verdict:
+    """Race the enumeration and the walkers on the problem's slice (see the module doc)."""
+    return search(problem, budget, WALKERS)
+
+
+def search(problem: Problem, budget: Budget, walkers: int) -> Verdict:
+    deadline = Deadline(budget)
+    sliced = cone_of_influence(problem.task.system, problem.task.bad)
+    compiled = CompiledSystem(sliced.system, sliced.predicate)
+    walks = walks_of(sliced, problem)
+    steps = WALK_STEPS_PER_STATE * budget.max_states
+    runs: list[Callable[[], Iterator[object]]] = [lambda: _enumeration_rounds(compiled, budget.max_states)]
+    runs += [lambda k=k: walker(compiled, walks, budget.seed, k, steps) for k in range(walkers)]  # type: ignore[misc]
+    ctx = mp.get_context("fork")
+    reports: mp.Queue[Report] = ctx.Queue()
+    procs = [ctx.Process(target=_participant, args=(run, who, reports, os.getpid()), daemon=True)
+             for who, run in enumerate(runs)]
+    for p in procs:
+        p.start()
+    try:
+        outcome = _race(reports, len(runs), deadline)
+    finally:
+        for p in procs:
+            p.kill()
+            p.join()
+    if isinstance(outcome, str):
+        return Unknown(ENGINE, deadline.elapsed(), outcome)
+    if isinstance(outcome, Enumeration):
+        return _proof(problem, sliced, outcome, deadline)
+    found, explored = outcome
+    choices = [sliced.original_instance[c] for c in shorten(compiled, found)]
+    return violated_or_unknown(problem, ENGINE, minimise(problem, choices, explored, budget, deadline), deadline)
+
+
+def _race(reports: mp.Queue[Report], participants: int,
+          deadline: Deadline) -> tuple[list[int], int] | Enumeration | str:
+    """The first round with a find decides (the enumeration first, then walkers by index): a
+    trace and the depth the enumeration had explored; or the complete enumeration; or why not."""
+    rounds = [0] * participants         # rounds reported so far
+    finished = [False] * participants
+    depth = [0]                         # the enumeration's explored depth after each round
+    finds: dict[int, dict[int, list[int]]] = {}
+    end: Enumeration | None = None
+    why: list[str] = []
+    while True:
+        if finds:
+            first = min(finds)
+            if all(finished[p] or rounds[p] > first for p in range(participants)):
+                who = min(finds[first])
+                explored = depth[min(first + 1, len(depth) - 1)]
+                return finds[first][who], explored
+        if all(finished):
+            if end is not None:
+                return end if end.complete else f"state limit: {end.states} states explored to depth {end.depth}, " \
+                                                 "and no walk found a bad state"
+            return "; ".join(why) or "no process reported"
+        try:
+            who, n, payload = reports.get(timeout=max(0.01, min(0.5, deadline.remaining())))
+        except queues.Empty:
+            if deadline.expired():
+                return f"timeout (wall clock) after {sum(rounds)} rounds of {ROUND_WORK} states or steps"
+            continue
+        if n < 0:
+            finished[who] = True
+            if payload != "done":
+                why.append(str(payload))
+            continue
+        rounds[who] = n + 1
+        if who == 0 and isinstance(payload, int):
+            depth.append(payload)
+        elif who == 0 and isinstance(payload, Enumeration):
+            finished[0] = True
+            end = payload
+            depth.append(payload.depth)
+            if payload.bad is not None:
+                finds.setdefault(n, {})[0] = payload.bad
+            elif payload.complete:
+                return payload
+        elif isinstance(payload, list):
+            finished[who] = True
+            finds.setdefault(n, {})[who] = payload
+
+
+def _proof(problem: Problem, sliced: Slice, found: Enumeration, deadline: Deadline) -> Verdict:
+    """A complete enumeration, re-checked by the reference interpreter before it is a proof."""
+    start = time.monotonic()
+    again = reenumerate(sliced.system, sliced.predicate, found.states, deadline)
+    if isinstance(again, str):
+        return Unknown(ENGINE, deadline.elapsed(), f"all {found.states} reachable states are safe, but the "
+                                                   f"certificate was not re-checked: {again}")
+    if again != (found.states, found.digest):
+        return Unknown(ENGINE, deadline.elapsed(), f"certificate rejected: the reference interpreter reaches "
+                                                   f"{again[0]} states, the compiled search {found.states}")
+    text = (f"; reachable-set of the cone-of-influence slice ({len(sliced.system.variables)} variables, "
+            f"{len(sliced.system.instances)} action instances): {found.states} states, sha256 {found.digest} "
+            "of the sorted states (codes joined by commas, one state per line); re-check by re-enumeration")
+    return Proved(ENGINE, deadline.elapsed(), Certificate("reachable-set", text, found.states, True,
+                                                          time.monotonic() - start))
