@@ -286,7 +286,6 @@ class _Builder:
         self.bad = bad
         self.gen = _Generator()
         self.compact = compact
-        self.monitored = {m.var.index for m in system.monitors}
         self.bad_reads = {n.index for n in walk(bad) if isinstance(n, Var)} | \
             {n.var.index for n in walk(bad) if isinstance(n, Next)} if bad is not None else set()
 
@@ -340,8 +339,10 @@ class _Builder:
         if len(items) == 1 and self.compact:
             i, name = items[0]
             return [f"t = s[:{i}] + _B[{name}] + s[{i + 1}:]"]
-        mk, fz = ("bytearray", "bytes") if self.compact else ("list", "tuple")
-        return [f"b = {mk}(s)"] + [f"b[{i}] = {name}" for i, name in items] + [f"t = {fz}(b)"]
+        if self.compact:
+            return ["b = bytearray(s)"] + [f"b[{i}] = {name}" for i, name in items] + ["t = bytes(b)"]
+        # int(): a comparison's value is a Python bool, and a tuple keeps it as one
+        return ["b = list(s)"] + [f"b[{i}] = int({name})" for i, name in items] + ["t = tuple(b)"]
 
     def bad_check(self, writes: dict[int, str], where: str) -> list[str]:
         """``return t`` if the successor is bad; nothing when the step writes nothing the bad

@@ -30,7 +30,7 @@ import pytest
 from otaproof.model.compiled import CompiledSystem
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.explicit import Interpreter
-from otaproof.model.lang import BOOL, IntSort, ModelError, Next
+from otaproof.model.lang import BOOL, FALSE, IntSort, ModelError, Next
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.system import MonitorUpdate, System, SystemBuilder, assign, case, monitor_var, otherwise, outcome
 from otaproof.model.variants import build
@@ -165,6 +165,22 @@ def test_a_branch_not_taken_does_not_raise_and_a_monitor_overflow_does() -> None
     _, compiled, interp = _counter("fine", monitor=True)
     s = interp.step(interp.initial_state(), 0)
     _same_error(lambda: interp.step(s, 0), lambda: compiled.step(compiled.pack(s), 0))
+
+
+def test_a_domain_wider_than_a_byte_gives_tuple_states_with_the_same_meaning() -> None:
+    b = SystemBuilder("wide")
+    m = b.machine("M")
+    n = m.var("n", IntSort(0, 300), 0)
+    flag = m.var("flag", BOOL, False)
+    m.action("add", lambda k: case(n + k <= 300, assign(n, n + k)), params={"k": (1, 7, 100)})
+    m.action("flip", lambda: case(n > 250, assign(flag, ~flag)))
+    system = b.build()
+    compiled = CompiledSystem(system)
+    assert not compiled.compact and isinstance(compiled.initial_state(), tuple)
+    assert _agree_on_walks(system, n >= 299, walks=5, steps=60, seed=4) >= 100
+    found = swarm.enumerate_states(compiled, 10_000)
+    assert found.complete and found.states == 301 + 50  # the flag flips only above 250
+    assert swarm.reenumerate(system, FALSE, 10_000, Deadline(GENEROUS)) == (found.states, found.digest)
 
 
 # ---- (b) enumeration ------------------------------------------------------------------------------

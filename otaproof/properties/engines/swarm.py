@@ -15,12 +15,14 @@ Several forked processes race in fixed-size rounds of work:
   ends with).
 
 The outcome is deterministic for a seed and a number of walkers: every process reports each
-round, and the first round with a find decides (the enumeration before walker 0, 1, ...). A found
-trace is shortened (cycles cut, single steps dropped while it still ends in a bad state) and then
-minimised: it is minimal when the enumeration had already explored every shorter depth, and
-otherwise BMC (``engines.bmc``) searches the shorter depths, within ``MINIMISE_SECONDS``. Every
-trace is replayed on the full system before it is reported. The wall clock is an outer cap only:
-when it expires the answer is unknown and says so.
+round, and the first round with a find decides (the enumeration before walker 0, 1, ...). A
+walker's trace is shortened (steps dropped, then the shortest trace over the actions it uses) and
+proved minimal before it is reported: by the enumeration, which goes on (the walkers stop) until
+it has explored every shorter depth, unless its growth says that needs more than its state
+limit; otherwise by BMC (``engines.bmc``) over the shorter depths, within ``MINIMISE_SECONDS``
+(a trace BMC could not confirm in that time is reported as shortened, not as minimal). Every
+trace is replayed on the full system before it is reported. Budgets are states and steps; the
+wall clock is an outer cap only, and when it expires the answer is unknown and says so.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ WALKERS = 2                # walker processes beside the enumeration
 ROUND_WORK = 20_000        # states expanded (enumeration) or steps taken (walker) per round
 WALK_DEPTH = (20, 120)     # a walk's depth bound is drawn from this range
 WALK_STEPS_PER_STATE = 50  # a walker's step budget per state of the enumeration's budget
+SHORTEN_STATES = 200_000   # shortening: states of the search restricted to a trace's actions
 SHORTCUT_DEPTH = 6         # shortening: steps searched from each state of a trace
 SHORTCUT_STATES = 1_000    # shortening: states searched from each state of a trace
 MINIMISE_SECONDS = 20.0    # BMC time for proving a shortened trace minimal (wall clock, capped by the budget)
@@ -67,6 +70,7 @@ class Enumeration:
     bad: list[int] | None    # choices (slice instances) of a shortest path to a bad state
     digest: str              # of the sorted reachable states, when complete
     seconds: float
+    reached: tuple[int, ...] = ()  # states within each explored depth
 
 
 def state_digest(states: Iterable[CState]) -> str:
@@ -90,6 +94,7 @@ class Breadth:
         self.next: list[CState] = []
         self.position = 0
         self.depth = 0  # layers fully expanded
+        self.reached = [1]  # states known when each depth was fully expanded (the initial state: depth 0)
         self.start = time.monotonic()
         self.bad: CState | None = init if compiled.is_bad(init) else None
 
@@ -103,6 +108,7 @@ class Breadth:
                 self.frontier, self.next, self.position = self.next, [], 0
                 push = self.next.append
                 self.depth += 1
+                self.reached.append(len(seen))
             if len(seen) >= self.max_states:
                 return self.result(False)
             if work <= 0:
@@ -119,10 +125,11 @@ class Breadth:
 
     def result(self, complete: bool) -> Enumeration:
         seconds = time.monotonic() - self.start
+        reached = tuple(self.reached)
         if self.bad is not None:
-            return Enumeration(len(self.seen), self.depth, False, self.path(self.bad), "", seconds)
+            return Enumeration(len(self.seen), self.depth, False, self.path(self.bad), "", seconds, reached)
         digest = state_digest(self.seen) if complete else ""
-        return Enumeration(len(self.seen), self.depth, complete, None, digest, seconds)
+        return Enumeration(len(self.seen), self.depth, complete, None, digest, seconds, reached)
 
     def path(self, end: CState) -> list[int]:
         """Instance choices from the initial state to ``end`` along the parent links (the lowest
@@ -241,32 +248,67 @@ def _to_bad(compiled: CompiledSystem, choices: Sequence[int]) -> list[int] | Non
 
 
 def shorten(compiled: CompiledSystem, choices: Sequence[int]) -> list[int]:
-    """A shorter trace to a bad state, until none of these applies: a single step dropped (the
-    rest still replays to a bad state), or a stretch replaced by a shorter path that a bounded
-    breadth-first search from its first state finds (to a later state of the trace, or to any
-    bad state). Deterministic."""
+    """A shorter trace to a bad state, deterministic: single steps dropped while the rest still
+    replays to a bad state; then the shortest trace that uses only the actions left (every
+    instance of each: other parameters too), by breadth-first search within ``SHORTEN_STATES``
+    states. Walks wander, but the actions a violation needs are few and span a small state
+    space. When they do not, stretches of the trace are first replaced by shorter paths that a
+    small search from their first state finds, and the action-restricted search is tried again."""
     best = _to_bad(compiled, choices)
     if best is None:
         raise ValueError("the trace does not reach a bad state")
-    changed = True
-    while changed:
-        changed = False
-        k = 0
-        while k < len(best):
-            shorter = _to_bad(compiled, best[:k] + best[k + 1:])
-            if shorter is not None:
-                best, changed = shorter, True
-            else:
-                k += 1
-        shortcut = _shortcut(compiled, best)
-        if shortcut is not None:
-            best, changed = shortcut, True
+    best = _drop_steps(compiled, best)
+    restricted = _restricted_search(compiled, best)
+    if restricted is None:
+        while (shortcut := _shortcut(compiled, best)) is not None:
+            best = _drop_steps(compiled, shortcut)
+        restricted = _restricted_search(compiled, best)
+    return restricted or best
+
+
+def _drop_steps(compiled: CompiledSystem, choices: list[int]) -> list[int]:
+    best, k = choices, 0
+    while k < len(best):
+        shorter = _to_bad(compiled, best[:k] + best[k + 1:])
+        if shorter is not None:
+            best = shorter
+        else:
+            k += 1
     return best
 
 
+def _restricted_search(compiled: CompiledSystem, choices: list[int]) -> list[int] | None:
+    """The shortest trace to a bad state shorter than ``choices`` over the instances of the
+    actions ``choices`` uses; None if there is none or the search outgrows ``SHORTEN_STATES``."""
+    instances = compiled.system.instances
+    actions = {instances[i].action for i in choices}
+    allowed = [inst.action in actions for inst in instances]
+    init = compiled.initial_state()
+    seen: dict[CState, tuple[CState, int] | None] = {init: None}
+    frontier = [init]
+    for _ in range(len(choices) - 1):
+        layer = []
+        for s in frontier:
+            for i, t in compiled.moves(s):
+                if not allowed[i] or t in seen:
+                    continue
+                seen[t] = (s, i)
+                if compiled.is_bad(t):
+                    path = []
+                    while (link := seen[t]) is not None:
+                        t, step = link
+                        path.append(step)
+                    return path[::-1]
+                layer.append(t)
+        if len(seen) > SHORTEN_STATES:
+            return None
+        frontier = layer
+    return None
+
+
 def _shortcut(compiled: CompiledSystem, choices: list[int]) -> list[int] | None:
-    """The first shorter trace found by a bounded search from a state of the trace (from the
-    front): a path to a later state of the trace or to a bad state, fewer steps than the trace's."""
+    """The first shorter trace found by a small search from a state of the trace (from the
+    front): a path to a later state of the trace or to a bad state, in fewer steps."""
     states = list(compiled.walk(choices))
     position = {s: n for n, s in enumerate(states)}  # the last visit of each state
     end = len(choices)
@@ -324,9 +366,10 @@ def _participant(run: Callable[[], Iterator[object]], who: int, reports: mp.Queu
 
 
 def _enumeration_rounds(compiled: CompiledSystem, max_states: int) -> Iterator[object]:
+    """Each round: the states within each explored depth; at the end, the Enumeration."""
     search = Breadth(compiled, max_states)
     while (result := search.run(ROUND_WORK)) is None:
-        yield search.depth
+        yield tuple(search.reached)
     yield result
 
 
@@ -335,7 +378,10 @@ def check(problem: Problem, budget: Budget) -> Verdict:
     return search(problem, budget, WALKERS)
 
 
-def search(problem: Problem, budget: Budget, walkers: int) -> Verdict:
+def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, float] | None = None) -> Verdict:
+    """``check`` with ``walkers`` walker processes; ``phases`` (if given) receives when each phase
+    of a violation ended (seconds) and its trace length: found, shortened, minimised."""
+    phases = {} if phases is None else phases
     deadline = Deadline(budget)
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     compiled = CompiledSystem(sliced.system, sliced.predicate)
@@ -349,68 +395,106 @@ def search(problem: Problem, budget: Budget, walkers: int) -> Verdict:
              for who, run in enumerate(runs)]
     for p in procs:
         p.start()
+    race = _Race(reports, len(runs), deadline)
     try:
-        outcome = _race(reports, len(runs), deadline)
+        outcome = race.decide()
+        for p in procs[1:]:  # the walkers are done; the enumeration may still prove the trace minimal
+            p.kill()
+        if isinstance(outcome, str):
+            return Unknown(ENGINE, deadline.elapsed(), outcome)
+        if isinstance(outcome, Enumeration):
+            return _proof(problem, sliced, outcome, deadline)
+        found, first = outcome
+        phases.update(found=deadline.elapsed(), found_depth=len(found))
+        short = shorten(compiled, found)
+        phases.update(shortened=deadline.elapsed(), shortened_depth=len(short))
+        explored, shallower = race.follow_enumeration(first, len(short) - 1, budget.max_states)
     finally:
         for p in procs:
             p.kill()
             p.join()
-    if isinstance(outcome, str):
-        return Unknown(ENGINE, deadline.elapsed(), outcome)
-    if isinstance(outcome, Enumeration):
-        return _proof(problem, sliced, outcome, deadline)
-    found, explored = outcome
-    choices = [sliced.original_instance[c] for c in shorten(compiled, found)]
-    return violated_or_unknown(problem, ENGINE, minimise(problem, choices, explored, budget, deadline), deadline)
+    choices = [sliced.original_instance[c] for c in (shallower or short)]
+    choices = minimise(problem, choices, explored, budget, deadline)
+    phases.update(minimised=deadline.elapsed(), minimised_depth=len(choices))
+    return violated_or_unknown(problem, ENGINE, choices, deadline)
 
 
-def _race(reports: mp.Queue[Report], participants: int,
-          deadline: Deadline) -> tuple[list[int], int] | Enumeration | str:
-    """The first round with a find decides (the enumeration first, then walkers by index): a
-    trace and the depth the enumeration had explored; or the complete enumeration; or why not."""
-    rounds = [0] * participants         # rounds reported so far
-    finished = [False] * participants
-    depth = [0]                         # the enumeration's explored depth after each round
-    finds: dict[int, dict[int, list[int]]] = {}
-    end: Enumeration | None = None
-    why: list[str] = []
-    while True:
-        if finds:
-            first = min(finds)
-            if all(finished[p] or rounds[p] > first for p in range(participants)):
-                who = min(finds[first])
-                explored = depth[min(first + 1, len(depth) - 1)]
-                return finds[first][who], explored
-        if all(finished):
-            if end is not None:
-                return end if end.complete else f"state limit: {end.states} states explored to depth {end.depth}, " \
-                                                 "and no walk found a bad state"
-            return "; ".join(why) or "no process reported"
+class _Race:
+    """The parent's view of the processes' rounds, read in the order they report."""
+
+    def __init__(self, reports: mp.Queue[Report], participants: int, deadline: Deadline) -> None:
+        self.reports, self.deadline = reports, deadline
+        self.rounds = [0] * participants    # rounds reported so far
+        self.finished = [False] * participants
+        self.history: list[tuple[int, ...]] = []  # the enumeration's states within each depth, by round
+        self.finds: dict[int, dict[int, list[int]]] = {}  # round -> participant -> trace
+        self.end: Enumeration | None = None
+        self.why: list[str] = []
+
+    def decide(self) -> tuple[list[int], int] | Enumeration | str:
+        """The first round with a find decides (the enumeration first, then walkers by index):
+        its trace and round; or the complete enumeration; or why neither."""
+        while True:
+            if self.finds:
+                first = min(self.finds)
+                if all(done or n > first for done, n in zip(self.finished, self.rounds, strict=True)):
+                    return self.finds[first][min(self.finds[first])], first
+            if self.end is not None and self.end.complete:
+                return self.end
+            if all(self.finished):
+                if self.end is not None:
+                    return f"state limit: {self.end.states} states explored to depth {self.end.depth}, " \
+                           "and no walk found a bad state"
+                return "; ".join(self.why) or "no process reported"
+            if not self.read():
+                return f"timeout (wall clock) after {sum(self.rounds)} rounds of {ROUND_WORK} states or steps"
+
+    def follow_enumeration(self, first: int, depth: int, max_states: int) -> tuple[int, list[int] | None]:
+        """Follow the enumeration's rounds from ``first`` until it has explored ``depth`` steps,
+        found a bad state or stopped, or its growth says ``depth`` needs more than ``max_states``
+        states: the depth it explored, and its trace if shorter than ``depth + 1`` steps (then
+        minimal). Deterministic: it depends on the enumeration's reports alone, in round order."""
+        explored, n = 0, first
+        while True:
+            while len(self.history) <= n and not self.finished[0]:
+                if not self.read():
+                    return explored, None  # out of time
+            if len(self.history) <= n:  # the enumeration has stopped
+                end = self.end
+                if end is None:
+                    return explored, None
+                shorter = end.bad if end.bad is not None and len(end.bad) <= depth else None
+                return max(explored, end.depth), shorter
+            reached = self.history[n]
+            explored = len(reached) - 1
+            if explored >= depth:
+                return explored, None
+            if explored >= 2 and reached[-1] * (reached[-1] / reached[-2]) ** (depth - explored) > max_states:
+                return explored, None
+            n += 1
+
+    def read(self) -> bool:
+        """Take in one report; False once the wall clock has run out."""
         try:
-            who, n, payload = reports.get(timeout=max(0.01, min(0.5, deadline.remaining())))
+            who, n, payload = self.reports.get(timeout=max(0.01, min(0.5, self.deadline.remaining())))
         except queues.Empty:
-            if deadline.expired():
-                return f"timeout (wall clock) after {sum(rounds)} rounds of {ROUND_WORK} states or steps"
-            continue
+            return not self.deadline.expired()
         if n < 0:
-            finished[who] = True
+            self.finished[who] = True
             if payload != "done":
-                why.append(str(payload))
-            continue
-        rounds[who] = n + 1
-        if who == 0 and isinstance(payload, int):
-            depth.append(payload)
+                self.why.append(str(payload))
+            return True
+        self.rounds[who] = n + 1
+        if who == 0 and isinstance(payload, tuple):
+            self.history.append(payload)
         elif who == 0 and isinstance(payload, Enumeration):
-            finished[0] = True
-            end = payload
-            depth.append(payload.depth)
+            self.finished[0], self.end = True, payload
             if payload.bad is not None:
-                finds.setdefault(n, {})[0] = payload.bad
-            elif payload.complete:
-                return payload
+                self.finds.setdefault(n, {})[0] = payload.bad
         elif isinstance(payload, list):
-            finished[who] = True
-            finds.setdefault(n, {})[who] = payload
+            self.finished[who] = True
+            self.finds.setdefault(n, {})[who] = payload
+        return True
 
 
 def _proof(problem: Problem, sliced: Slice, found: Enumeration, deadline: Deadline) -> Verdict:
