@@ -19,11 +19,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import re
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -339,3 +341,16 @@ def test_a_violation_replays_is_minimal_and_is_the_same_on_every_run(max_states:
     budget = Budget(timeout=600, depth=30)
     shortest = bmc.find_counterexample(problem, budget, Deadline(budget))
     assert isinstance(shortest, list) and len(choices) == len(shortest) == 9
+
+
+def _check_in(problem: Problem, budget: Budget, answers: Any) -> None:
+    answers.put(swarm.check(problem, budget).verdict)
+
+
+def test_the_engine_runs_in_a_daemonic_process_as_the_portfolio_starts_it() -> None:
+    ctx = multiprocessing.get_context("fork")
+    answers = ctx.Queue()
+    proc = ctx.Process(target=_check_in, args=(_cpl_now(), Budget(timeout=600), answers), daemon=True)
+    proc.start()
+    assert answers.get(timeout=600) == "violated"
+    proc.join()

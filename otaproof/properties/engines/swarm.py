@@ -30,13 +30,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import multiprocessing as mp
 import os
-import queue as queues
 import random
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe, wait
 
 from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.explicit import Interpreter, State, compile_expr
@@ -353,16 +353,36 @@ def minimise(problem: Problem, choices: list[int], explored: int, budget: Budget
 Report = tuple[int, int, object]  # (participant: 0 enumeration, 1.. walkers; round; payload)
 
 
-def _participant(run: Callable[[], Iterator[object]], who: int, reports: mp.Queue[Report], parent: int) -> None:
-    """A forked process: report each round; stop when the parent is gone."""
-    try:
-        for n, payload in enumerate(run()):
-            reports.put((who, n, payload))
-            if os.getppid() != parent:
-                return
-        reports.put((who, -1, "done"))
-    except Exception as e:  # a model error in a step: reported, never a verdict
-        reports.put((who, -1, f"error: {type(e).__name__}: {e}"))
+class _Participant:
+    """A forked process that sends each round's report down a pipe (``os.fork``: an engine may
+    itself run in a daemonic process, which ``multiprocessing`` forbids to have children). It
+    stops on its own when the parent is gone."""
+
+    def __init__(self, run: Callable[[], Iterator[object]], who: int) -> None:
+        self.reader, writer = Pipe(duplex=False)
+        parent = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.reader.close()
+            try:
+                for n, payload in enumerate(run()):
+                    writer.send((who, n, payload))
+                    if os.getppid() != parent:
+                        os._exit(0)
+                writer.send((who, -1, "done"))
+            except Exception as e:  # a model error in a step: reported, never a verdict
+                writer.send((who, -1, f"error: {type(e).__name__}: {e}"))
+            finally:
+                os._exit(0)
+        writer.close()
+        self.alive = True
+
+    def stop(self) -> None:
+        if self.alive:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.reader.close()
+            self.alive = False
 
 
 def _enumeration_rounds(compiled: CompiledSystem, max_states: int) -> Iterator[object]:
@@ -389,17 +409,13 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
     steps = WALK_STEPS_PER_STATE * budget.max_states
     runs: list[Callable[[], Iterator[object]]] = [lambda: _enumeration_rounds(compiled, budget.max_states)]
     runs += [lambda k=k: walker(compiled, walks, budget.seed, k, steps) for k in range(walkers)]  # type: ignore[misc]
-    ctx = mp.get_context("fork")
-    reports: mp.Queue[Report] = ctx.Queue()
-    procs = [ctx.Process(target=_participant, args=(run, who, reports, os.getpid()), daemon=True)
-             for who, run in enumerate(runs)]
-    for p in procs:
-        p.start()
-    race = _Race(reports, len(runs), deadline)
+    procs: list[_Participant] = []
     try:
+        procs += [_Participant(run, who) for who, run in enumerate(runs)]
+        race = _Race([p.reader for p in procs], deadline)
         outcome = race.decide()
         for p in procs[1:]:  # the walkers are done; the enumeration may still prove the trace minimal
-            p.kill()
+            p.stop()
         if isinstance(outcome, str):
             return Unknown(ENGINE, deadline.elapsed(), outcome)
         if isinstance(outcome, Enumeration):
@@ -411,8 +427,7 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
         explored, shallower = race.follow_enumeration(first, len(short) - 1, budget.max_states)
     finally:
         for p in procs:
-            p.kill()
-            p.join()
+            p.stop()
     choices = [sliced.original_instance[c] for c in (shallower or short)]
     choices = minimise(problem, choices, explored, budget, deadline)
     phases.update(minimised=deadline.elapsed(), minimised_depth=len(choices))
@@ -422,8 +437,10 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
 class _Race:
     """The parent's view of the processes' rounds, read in the order they report."""
 
-    def __init__(self, reports: mp.Queue[Report], participants: int, deadline: Deadline) -> None:
-        self.reports, self.deadline = reports, deadline
+    def __init__(self, readers: list[Connection], deadline: Deadline) -> None:
+        self.readers, self.deadline = readers, deadline
+        participants = len(readers)
+        self.pending: list[Report] = []     # reports received, not yet taken in
         self.rounds = [0] * participants    # rounds reported so far
         self.finished = [False] * participants
         self.history: list[tuple[int, ...]] = []  # the enumeration's states within each depth, by round
@@ -475,10 +492,18 @@ class _Race:
 
     def read(self) -> bool:
         """Take in one report; False once the wall clock has run out."""
-        try:
-            who, n, payload = self.reports.get(timeout=max(0.01, min(0.5, self.deadline.remaining())))
-        except queues.Empty:
-            return not self.deadline.expired()
+        if not self.pending:
+            open_ = [r for r, done in zip(self.readers, self.finished, strict=True) if not done and not r.closed]
+            for reader in wait(open_, timeout=max(0.01, min(0.5, self.deadline.remaining()))):
+                assert isinstance(reader, Connection)
+                try:
+                    self.pending.append(reader.recv())
+                except (EOFError, OSError):  # the process died without a last word
+                    self.pending.append((self.readers.index(reader), -1, "error: a process ended without a report"))
+            self.pending.sort(key=lambda r: (r[0], r[1] < 0, r[1]))
+            if not self.pending:
+                return not self.deadline.expired()
+        who, n, payload = self.pending.pop(0)
         if n < 0:
             self.finished[who] = True
             if payload != "done":
