@@ -33,7 +33,8 @@ from otaproof.model.config import Parameters, Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import parts
-from otaproof.properties.engines import Problem, bmc, swarm
+from otaproof.properties.engines import bmc, swarm
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.verdict import Budget, Violated
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -81,7 +81,8 @@ def main() -> None:
         e = r.exact
         table.add_row(policy, f"{seconds:.3f}", f"×{seconds / fastest:.1f}", f"{plot_seconds:.2f}", _fmt(e.peak, 1),
                       _fmt(mc.peak.mean, 1) if mc else "—", _fmt(mc.peak.p999, 1) if mc else "—",
-                      f"{e.seconds_over_capacity:,}" + (f" (MC mean {mc.seconds_over_capacity.mean:,.1f})" if mc else ""),
+                      f"{e.seconds_over_capacity:,}"
+                      + (f" (MC mean {mc.seconds_over_capacity.mean:,.1f})" if mc else ""),
                       _fmt(e.max_backlog), _fmt(e.worst_delay))
     console.print(table)
     if args.multinomial_baseline:

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from otaproof.arguments import fraction, int_in, seconds, split, unknown
+from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
 from otaproof.generators.coverage import coverage_table
 from otaproof.generators.mutants import (
@@ -31,20 +33,15 @@ from otaproof.generators.mutants import (
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
-from otaproof.model.variants import REGISTRY, get_variant
+from otaproof.model.variants import REGISTRY
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.verdict import Budget
-from otaproof.reports.files import write_json_atomic
 
 EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class GenerateError(Exception):
     """Bad input to generate or mutants: one line, exit code 2."""
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [x.strip() for v in values or [] for x in v.split(",") if x.strip()]
 
 
 # By default a suite covers the approved design with no attacker and with every attacker at once:
@@ -54,11 +51,11 @@ DEFAULT_THREAT_MODELS = ("none", "han_mitm+old_supplier+compromised_key")
 
 def _threat_models(values: list[str] | None) -> list[frozenset[str]]:
     out = []
-    for t in _split(values) or list(DEFAULT_THREAT_MODELS):
+    for t in split(values) or list(DEFAULT_THREAT_MODELS):
         parts = frozenset() if t == "none" else frozenset(t.split("+"))
         for p in parts:
             if p not in THREATS:
-                raise GenerateError(f"unknown threat {p!r} in --threat-model {t!r}; known: none, {', '.join(THREATS)}")
+                raise GenerateError(unknown("threat", p, THREATS) + f" (in --threat-model {t!r}; or none)")
         out.append(parts)
     return out
 
@@ -78,24 +75,20 @@ def load_factory(spec: str) -> Callable[[], Adapter]:
 
 
 def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
-    variants = _split(args.variant) or list(REGISTRY)
+    variants = split(args.variant) or list(REGISTRY)
     for v in variants:
-        get_variant(v)
+        if v not in REGISTRY:
+            raise GenerateError(unknown("variant", v, REGISTRY))
     models = _threat_models(args.threat_model)
-    faults = frozenset(_split(args.fault))
+    faults = frozenset(split(args.fault))
     for f in faults:
         if f not in FAULTS:
-            raise GenerateError(f"unknown fault {f!r}; known: {', '.join(FAULTS)}")
-    props = [get_property(p) for p in _split(args.property)] or list(CATALOGUE)
-    if args.timeout <= 0 or not 0 <= args.depth <= 200 or not 1 <= args.coverage_depth <= 200:
-        raise GenerateError("--timeout must be positive, --depth in 0..200 and --coverage-depth in 1..200")
-    out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        raise GenerateError(f"--out {out}: directory {out.resolve().parent} does not exist")
-    if out.exists() and not args.force:
-        raise GenerateError(f"--out {out} exists: choose another directory or pass --force to replace it")
+            raise GenerateError(unknown("fault", f, FAULTS))
+    props = [get_property(p) for p in split(args.property)] or list(CATALOGUE)
+    out = check_output_dir(args.out, "--out", args.force)
     load_factory(args.sut)
-    params = Parameters().with_values({k[6:]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None})
+    params = Parameters().with_values({k[6:]: v for k, v in vars(args).items()
+                                       if k.startswith("param_") and v is not None})
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
     approved = [Scenario("secmp0007", t, faults, params) for t in models]
     budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
@@ -130,14 +123,12 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     suite = Path(args.suite)
     if not (suite / "conftest.py").is_file():
         raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
-    names = _split(args.mutant) or list(MUTANTS)
+    names = split(args.mutant) or list(MUTANTS)
     for n in names:
         if n not in MUTANTS:
-            raise GenerateError(f"unknown mutant {n!r}; known: {', '.join(MUTANTS)}")
-    if args.jobs < 1 or not 0 <= args.min_kill_rate <= 1:
-        raise GenerateError("--jobs must be at least 1 and --min-kill-rate in 0..1")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise GenerateError(f"--json {args.json}: directory does not exist")
+            raise GenerateError(unknown("mutant", n, MUTANTS))
+    if args.json:
+        check_output_file(args.json, "--json")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -169,7 +160,8 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                     "the model as oracle. Every test replays a trace step by step through an adapter and compares "
                     "the observed abstract state with the model's after each step. Exit 0 written, 2 bad input.")
     g.add_argument("--out", required=True, metavar="DIR", help="directory to create (must not exist unless --force)")
-    g.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    g.add_argument("--force", action="store_true",
+                   help="replace DIR if an earlier otaproof generate wrote it (anything else is refused)")
     g.add_argument("--sut", default=DEFAULT_SUT, metavar="MODULE:FACTORY",
                    help=f"adapter factory of the system under test (default: {DEFAULT_SUT}); the suite's "
                         "conftest also honours OTAPROOF_SUT at run time")
@@ -180,16 +172,18 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                    help=f"fault models for every scenario: {', '.join(FAULTS)}")
     g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")
-    g.add_argument("--depth", type=int, default=25, help="BMC bound for counterexamples (default: 25)")
-    g.add_argument("--timeout", type=float, default=30.0, help="seconds per engine and property (default: 30)")
-    g.add_argument("--coverage-depth", type=int, default=20, help="BMC bound for coverage goals (default: 20)")
-    g.add_argument("--coverage-timeout", type=float, default=120.0,
+    g.add_argument("--depth", type=int_in(0, 200), default=25, help="BMC bound for counterexamples (default: 25)")
+    g.add_argument("--timeout", type=seconds, default=30.0, help="seconds per engine and property (default: 30)")
+    g.add_argument("--coverage-depth", type=int_in(1, 200), default=20,
+                   help="BMC bound for coverage goals (default: 20)")
+    g.add_argument("--coverage-timeout", type=seconds, default=120.0,
                    help="seconds for the coverage search per scenario (default: 120)")
     g.add_argument("--no-coverage", action="store_true", help="no conformance-coverage tests")
     g.add_argument("--no-oracle", action="store_true", help="no model-as-oracle (Hypothesis) test")
-    g.add_argument("--oracle-examples", type=int, default=40, help="Hypothesis examples per scenario (default: 40)")
+    g.add_argument("--oracle-examples", type=int_in(1), default=40,
+                   help="Hypothesis examples per scenario (default: 40)")
     g.add_argument("--seed", type=int, default=0, help="Z3 seed (default: 0)")
-    g.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    g.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
     add_parameter_flags(g)
     g.set_defaults(func=_cmd_generate)
     mu = sub.add_parser(
@@ -201,8 +195,9 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                     "--min-kill-rate, 1 below it, 2 on bad input.")
     mu.add_argument("--suite", required=True, metavar="DIR", help="a suite written by otaproof generate")
     mu.add_argument("--mutant", action="append", metavar="NAME", help="mutants to run (default: all)")
-    mu.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run in parallel (default: CPU count)")
-    mu.add_argument("--timeout", type=float, default=600.0, help="seconds per suite run; longer counts as killed")
-    mu.add_argument("--min-kill-rate", type=float, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
+    mu.add_argument("--jobs", type=int_in(1), default=os.cpu_count() or 1,
+                    help="mutants run in parallel (default: CPU count)")
+    mu.add_argument("--timeout", type=seconds, default=600.0, help="seconds per suite run; longer counts as killed")
+    mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
     mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/1)")
     mu.set_defaults(func=_cmd_mutants)

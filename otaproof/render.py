@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from otaproof.properties.check import Outcome
+from otaproof.properties.recheck import Recheck
 from otaproof.properties.trace import Trace
 from otaproof.properties.verdict import Proved, Violated
 
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
+RECHECK_COLUMN = "re-checked by (obligation files)"
 _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
+# the model's provenance ghosts (who authorised, which image the DSP validated, CPL history,
+# accepted counters): bookkeeping for properties, folded away in step tables
+_HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter)(\[[^\]]*\])?$")
 
 
-def verdict_table(outcomes: list[Outcome], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)"):
-        table.add_column(col, no_wrap=col != "depth / invariant")
+LEGEND = ("proved: holds in every reachable state (its certificate re-checked); violated: a counterexample, replayed; "
+          "unknown: not decided within the budget. Kinds: INV a state invariant, HIST a property of every step, BR a "
+          "bounded response, REACH recovery always possible. The invariant column gives the proof's size (clauses "
+          "found by the engine + candidate lemmas it kept); depth is the counterexample's number of steps.")
+
+
+def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Recheck] | None = None) -> Table:
+    """One row per property; with ``rechecks``, a column saying which solvers independently
+    accepted each proof from its obligation files, and how long they took."""
+    table = Table(title=title, title_justify="left", caption=LEGEND, caption_justify="left")
+    columns = ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)")
+    wrapped = ("depth / invariant", RECHECK_COLUMN)
+    for col in columns + ((RECHECK_COLUMN,) if rechecks is not None else ()):
+        table.add_column(col, no_wrap=col not in wrapped)
     for o in outcomes:
         v = o.verdict
         if isinstance(v, Proved):
@@ -28,8 +44,12 @@ def verdict_table(outcomes: list[Outcome], title: str) -> Table:
             detail = v.detail
         else:
             detail = v.detail
-        table.add_row(o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
-                      f"{v.seconds:.2f}")
+        row = [o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
+               f"{v.seconds:.2f}"]
+        if rechecks is not None:
+            r = rechecks.get(o.property.id)
+            row.append(r.summary() if r is not None else "-")
+        table.add_row(*row)
     return table
 
 
@@ -52,15 +72,14 @@ def _summarise_changes(changes: dict[str, list[Any]], state: dict[str, Any]) -> 
         else:
             lines.append(f"takes a message from {chan}")
     for name, (old, new) in changes.items():
-        if name.endswith(".len") or (_SLOT.match(name) and _SLOT.match(name).group("chan") in channels):  # type: ignore[union-attr]
-            continue
         m = _SLOT.match(name)
+        if name.endswith(".len") or (m and m.group("chan") in channels):
+            continue
         if m and m.group("field").startswith("g_"):
             continue
         if m:
             lines.append(f"{m.group('chan')} head {m.group('field')}: {old} -> {new}")
-        elif ".g_" in name or name.endswith((".validated", ".authoriser")) or "ever_listed" in name \
-                or "max_accepted" in name:
+        elif _HISTORY.search(name):
             continue
         else:
             lines.append(f"{name}: {old} -> {new}")
@@ -78,8 +97,9 @@ def step_table(trace: Trace) -> Table:
     return table
 
 
-def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_traces: bool = True) -> None:
-    console.print(verdict_table(outcomes, title))
+def print_outcomes(console: Console, outcomes: list[Outcome], title: str, show_traces: bool = True,
+                   rechecks: Mapping[str, Recheck] | None = None) -> None:
+    console.print(verdict_table(outcomes, title, rechecks))
     if show_traces:
         for o in outcomes:
             if isinstance(o.verdict, Violated):

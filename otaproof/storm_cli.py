@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from otaproof.reports.files import write_bytes_atomic, write_json_atomic
+from otaproof.files import OutputError, check_output_file, write_bytes_atomic, write_json_atomic
 from otaproof.reports.storm import (
     DEFAULT_CAPACITY,
     DEFAULT_CHANGE_RATE,
@@ -86,8 +86,8 @@ def add_parser(subparsers: Any) -> None:
                    help=f"alerts per second the DCC can absorb on top of its other traffic (default: "
                         f"{DEFAULT_CAPACITY:g}; {SOURCES['capacity']})")
     p.add_argument("--change-rate", default=DEFAULT_CHANGE_RATE, metavar="PER_DAY",
-                   help=f"on-change only: firmware changes per device per day, a Poisson rate; a fraction such as 4/365 "
-                        f"is accepted (default: 4/365 = "
+                   help="on-change only: firmware changes per device per day, a Poisson rate; a fraction such as "
+                        f"4/365 is accepted (default: 4/365 = "
                         f"{DEFAULT_CHANGE_RATE:.5f}; source: {SOURCES['change_rate']})")
     p.add_argument("--start", "--window-start", dest="start", default=clock(DEFAULT_START), metavar="HH:MM[:SS]",
                    help="fixed-time: the second every hub sends; uniform-window and on-change:HOURS: the window's "
@@ -229,6 +229,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         console = Console() if sys.stdout.isatty() else Console(width=140)
     try:
         inp = _inputs(args)
+        for option, path in (("--plot", args.plot), ("--json", args.json)):
+            if path:
+                check_output_file(path, option)
         result = analyse(inp)
         png = None
         if args.plot:
@@ -239,7 +242,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
             write_bytes_atomic(args.plot, png)
         if args.json:
             write_json_atomic(args.json, storm_document(result))
-    except (StormError, OSError) as e:
+    except (StormError, OutputError, OSError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     console.print(_table(result))

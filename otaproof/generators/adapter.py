@@ -13,15 +13,16 @@ images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID
     M.d.running, M.d.held            image running / held for activation ("none")
     M.d.supplier_anchor              supplier whose key the device trusts for critical commands
     HCALCS.d.scheduled               a future-dated CS06 is waiting for its execution time
-    DSP.SMI[d].firmware_version      the SMI's recorded firmware *version number* (int)
-    DSP.SMI[d].status                current | update_in_progress | failed
+    DSP.SMI[d].DeviceFirmwareVersion the SMI's recorded firmware *version number* (int)
+    DSP.SMI[d].DeviceFirmwareVersionStatus
+                                     current | update_in_progress | failed (SR 8.2 names)
     DSP.registered_supplier          supplier registered for the premises
     CPL.listed[img]                  the image's hash is listed on the CPL
     CH.ota_image[d]                  image the hub holds for a PPMID's OTA transfer ("none")
     channel names (DSP->CH[d], CH->DSP[d], CH->d, d->CH)
                                      message kinds in flight, oldest first (a tuple); a device's
                                      version report also states its version and an alert or
-                                     response its outcome: "CS09(v2)", "CS06_RESPONSE(v1, stale_counter)"
+                                     response its outcome: "CS09(v2)", "CS06_RESPONSE(v1, counter_failure)"
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from otaproof.model.config import Parameters
-from otaproof.model.secmp0007 import image_catalogue
+from otaproof.model.vocabulary import image_catalogue
 
 _DEVICE_VARS = re.compile(r"^(PPMID|HCALCS)\.(\w+)\.(running|held|supplier_anchor|scheduled)$")
-_PLAIN_VARS = re.compile(r"^(DSP\.SMI\[\w+\]\.status|DSP\.registered_supplier|CPL\.listed\[\w+\]|CH\.ota_image\[\w+\])$")
-_SMI_VERSION = re.compile(r"^DSP\.SMI\[\w+\]\.firmware_version$")
+_PLAIN_VARS = re.compile(
+    r"^(DSP\.SMI\[\w+\]\.DeviceFirmwareVersionStatus|DSP\.registered_supplier|CPL\.listed\[\w+\]|CH\.ota_image\[\w+\])$")
+_SMI_VERSION = re.compile(r"^DSP\.SMI\[\w+\]\.DeviceFirmwareVersion$")
 _CHANNEL_LEN = re.compile(r"^(.+)\.len$")
 REPORTS = ("CS09", "CS06_RESPONSE", "CS08_RESPONSE")  # messages whose stated version is observed
-OUTCOMES = ("CCS08", "FDR", "CS06_RESPONSE")  # alerts and responses whose outcome code is observed
+OUTCOMES = ("CCS08", "FW_DISTRIBUTION_RECEIPT", "CS06_RESPONSE")  # whose outcome is observed
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Step:
 
 
 class Unsupported(Exception):
-    """The SUT cannot be configured this way or cannot carry out this action (test is skipped)."""
+    """The SUT cannot be configured this way or cannot carry out this action. The test is skipped
+    only when the adapter declares the gap in its ``unsupported`` mapping; otherwise it fails."""
 
 
 class Refused(Exception):
@@ -78,6 +81,10 @@ class Refused(Exception):
 @runtime_checkable
 class Adapter(Protocol):
     """What a system under test implements to run generated suites (see README, "Adapters")."""
+
+    # Optionally, an attribute ``unsupported: Mapping[str, str]`` declares what the adapter cannot
+    # drive, each with its reason: keys ``variant:NAME``, ``threat:NAME``, ``fault:NAME`` and
+    # ``action:NAME``. Unsupported raised for a declared key skips the test; for any other, it fails.
 
     def start(self, setup: Setup) -> None:
         """Build a fresh SUT configured as ``setup``; raise Unsupported if it cannot be."""
@@ -107,7 +114,7 @@ def abstract_state(state: Mapping[str, Any], parameters: Mapping[str, Any]) -> d
 
 
 def in_flight_label(kind: str, version: int | None, outcome: str | None) -> str:
-    """How a message in flight is observed: ``CS06_RESPONSE(v1, stale_counter)``, ``CS09(v2)``, ``CS05c``."""
+    """How a message in flight is observed: ``CS06_RESPONSE(v1, counter_failure)``, ``CS09(v2)``, ``CS05c``."""
     parts = ([f"v{version}"] if kind in REPORTS else []) + ([str(outcome)] if kind in OUTCOMES else [])
     return f"{kind}({', '.join(parts)})" if parts else kind
 

@@ -49,14 +49,13 @@ def guard_for(rep: Reproduction, approved: BuiltModel | None = None) -> Guard | 
     sc = rep.scenario
     approved = approved or build(Scenario(APPROVED, sc.threats, sc.faults, sc.parameters))
     system, interp = approved.system, Interpreter(approved.system)
-    state, choices = interp.initial_state(), []
+    state, choices = interp.initial_state(), list[int]()
     for s in rep.trace.steps:
         try:
-            index = instance_index(system, s)
+            index: int | None = instance_index(system, s)
         except ReplayError:
             index = None
-        enabled = index is not None and index in interp.enabled(state)
-        if not enabled:
+        if index is None or index not in interp.enabled(state):
             prefix = _trace(approved, choices, rep)
             refused = {"step": s.step, "machine": s.machine, "action": s.action, "parameters": s.parameters,
                        "branch": s.branch}

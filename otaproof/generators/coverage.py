@@ -48,6 +48,7 @@ import queue
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import assert_never, cast
 
 import z3
 from rich.table import Table
@@ -55,6 +56,8 @@ from rich.table import Table
 from otaproof.model.explicit import Interpreter, State, compile_expr
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import (
+    ARITHMETIC,
+    COMPARISONS,
     TRUE,
     And,
     Arith,
@@ -65,26 +68,29 @@ from otaproof.model.lang import (
     Ite,
     Lookup,
     Member,
+    Next,
     Not,
     Or,
     Select,
+    SetUpdate,
     Sort,
     Var,
     all_of,
     any_of,
     implies,
-    walk,
+    select_index,
 )
-from otaproof.model.slicing import cone_of_influence
+from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import Channel, Instance, System
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.boundaries import boundaries
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import run_engine
-from otaproof.properties.engines import Deadline
 from otaproof.properties.engines.strengthen import NONE, Strengthening, model_lemmas
 from otaproof.properties.formulas import StepInvariant
+from otaproof.properties.pool import ENDED, ForkPool, Report
+from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
 from otaproof.properties.trace import ReplayError, Trace, make_trace, replay
 from otaproof.properties.verdict import Budget, Proved
 
@@ -222,54 +228,67 @@ def _domain(sort: Sort) -> frozenset[int] | None:
 
 def _values(e: Expr, env: Env) -> frozenset[int] | None:
     """The codes ``e`` may take in some state allowed by ``env`` (None: not worked out, any)."""
-    if isinstance(e, Const):
-        return frozenset({e.code})
-    if isinstance(e, Var):
-        return env.get(e.index, _domain(e.sort))
-    if isinstance(e, Not):
-        v = _values(e.arg, env)
-        return None if v is None else frozenset(1 - x for x in v)
-    if isinstance(e, (And, Or)):
-        vals = [_values(a, env) for a in e.args]
-        can = [frozenset({0, 1}) if v is None else v for v in vals]
-        unit, zero = (1, 0) if isinstance(e, And) else (0, 1)
-        out = set()
-        if all(unit in v for v in can):
-            out.add(unit)
-        if any(zero in v for v in can):
-            out.add(zero)
-        return frozenset(out)
-    if isinstance(e, Cmp):
-        left, right = _values(e.left, env), _values(e.right, env)
-        if left is None or right is None:
+    match e:
+        case Const(code=code):
+            return frozenset({code})
+        case Var(index=i, sort=sort):
+            return env.get(i, _domain(sort))
+        case Not(arg):
+            v = _values(arg, env)
+            return None if v is None else frozenset(1 - x for x in v)
+        case And(args):
+            return _connective(args, env, unit=1)
+        case Or(args):
+            return _connective(args, env, unit=0)
+        case Cmp(op, left, right):
+            xs, ys = _values(left, env), _values(right, env)
+            if xs is None or ys is None:
+                return frozenset({0, 1})
+            holds = COMPARISONS[op].codes
+            return frozenset(int(holds(x, y)) for x in xs for y in ys)
+        case Arith(op, left, right):
+            xs, ys = _values(left, env), _values(right, env)
+            if xs is None or ys is None:
+                return None
+            value = ARITHMETIC[op].codes
+            return frozenset(r for x in xs for y in ys if (r := value(x, y)) >= 0)  # below zero: an error
+        case Ite(cond, then, other):
+            c = _values(cond, env)
+            return _union(([then] if c is None or 1 in c else []) + ([other] if c is None or 0 in c else []), env)
+        case Lookup(key, table):
+            keys = _values(key, env)
+            return frozenset(table) if keys is None else frozenset(table[k] for k in keys if k < len(table))
+        case Select(items, index):
+            idx = _values(index, env)
+            return _union(items if idx is None else [items[select_index(i, len(items))] for i in sorted(idx)], env)
+        case Member():
             return frozenset({0, 1})
-        ops = {"==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
-               "<=": lambda x, y: x <= y}[e.op]
-        return frozenset(int(ops(x, y)) for x in left for y in right)
-    if isinstance(e, Arith):
-        left, right = _values(e.left, env), _values(e.right, env)
-        if left is None or right is None:
+        case SetUpdate() | Next() | Fired():  # not in guards or sends
             return None
-        if e.op == "+":
-            return frozenset(x + y for x in left for y in right)
-        return frozenset(x - y for x in left for y in right if x >= y)
-    if isinstance(e, Ite):
-        c = _values(e.cond, env)
-        parts = ([_values(e.then, env)] if c is None or 1 in c else []) + \
-                ([_values(e.other, env)] if c is None or 0 in c else [])
-        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
-    if isinstance(e, Lookup):
-        keys = _values(e.key, env)
-        return frozenset(e.table) if keys is None else frozenset(e.table[k] for k in keys if k < len(e.table))
-    if isinstance(e, Select):
-        idx = _values(e.index, env)
-        last = len(e.items) - 1
-        chosen = e.items if idx is None else [e.items[min(i, last)] for i in sorted(idx)]
-        parts = [_values(x, env) for x in chosen]
-        return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
-    if isinstance(e, Member):
-        return frozenset({0, 1})
-    return None  # set updates, Next and Fired (not in guards or sends)
+        case _:
+            assert_never(e)
+
+
+def _connective(args: tuple[Expr, ...], env: Env, unit: int) -> frozenset[int]:
+    """The values of a conjunction (``unit`` 1) or disjunction (0) of ``args``."""
+    can = [frozenset({0, 1}) if v is None else v for v in (_values(a, env) for a in args)]
+    out = set()
+    if all(unit in v for v in can):
+        out.add(unit)
+    if any(1 - unit in v for v in can):
+        out.add(1 - unit)
+    return frozenset(out)
+
+
+def _union(es: Sequence[Expr], env: Env) -> frozenset[int] | None:
+    """The codes any of ``es`` may take (None: some of them any)."""
+    out: set[int] = set()
+    for e in es:
+        v = _values(e, env)
+        if v is None:
+            return None
+        out |= v
+    return frozenset(out)
 
 
 def _may_hold(e: Expr, env: Env) -> bool:
@@ -280,9 +299,11 @@ def _may_hold(e: Expr, env: Env) -> bool:
 def _sent(value: Expr, ch: Channel) -> Expr | None:
     """The field value of a message this assignment puts on ``ch`` (a send writes
     ``ite(length == i, value, old)``), or None when it only keeps, shifts or clears a slot."""
-    if isinstance(value, Ite) and any(isinstance(n, Var) and n.index == ch.length.index for n in walk(value.cond)):
-        return value.then
-    return None
+    match value:
+        case Ite(cond, then) if ch.length.index in reads(cond):
+            return then
+        case _:
+            return None
 
 
 def _worlds(channels: list[Channel], pairs: dict[str, set[tuple[int, int]]]) -> Iterable[Env]:
@@ -324,8 +345,7 @@ def message_pairs(system: System, channels: list[Channel]) -> dict[str, set[tupl
                         continue
                     kv, ov = kv if kv is not None else k, ov if ov is not None else o
                     exprs = [inst.guard, b.cond, kv, ov]
-                    read = {by_var[n.index].name for e in exprs for n in walk(e)
-                            if isinstance(n, Var) and n.index in by_var}
+                    read = {by_var[i].name for e in exprs for i in reads(e) if i in by_var}
                     sends.append((inst, b, ch, kv, ov, [c for c in channels if c.name in read]))
     changed = True
     while changed:
@@ -358,42 +378,40 @@ def goal_lemmas(bm: BuiltModel) -> tuple[Lemma, ...]:
         if g.kind == "outcome":
             kind, code = g.id.split(":", 1)[1].split("/")
             held = [(ch.length > i) & (slot["kind"] == kind) & (slot["outcome"] == code) for ch in channels
-                    if kind in getattr(ch.fields["kind"], "values", ()) and code in getattr(ch.fields["outcome"], "values", ())
+                    if kind in getattr(ch.fields["kind"], "values", ())
+                    and code in getattr(ch.fields["outcome"], "values", ())
                     for i, slot in enumerate(ch.slots)]
             out.append(Lemma(f"never[{g.id}]", f"no {kind} with outcome {code} is ever in flight", ~any_of(held)))
             continue
         if g.kind == "boundary":
             out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~_enabled(event)))
             continue
-        terms = []
-        for inst in s.instances_of(g.action):
-            earlier: list[Expr] = []
-            for b in inst.branches:
-                if g.branch is None or b.name == g.branch:
-                    terms.append(all_of([inst.guard, b.cond, *[~c for c in earlier]]))
-                earlier.append(b.cond)
+        terms = [all_of(inst.takes(k)) for inst in s.instances_of(g.action)
+                 for k, b in enumerate(inst.branches) if g.branch is None or b.name == g.branch]
         out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~any_of(terms)))
     pairs = message_pairs(s, channels)
     for ch in channels:
         ks, os_ = ch.fields["kind"], ch.fields["outcome"]
         allowed = sorted(pairs[ch.name])
         for i, slot in enumerate(ch.slots):
+            sendable = any_of((slot["kind"] == ks.decode(k)) & (slot["outcome"] == os_.decode(o)) for k, o in allowed)
             out.append(Lemma(f"only-sendable-pairs[{ch.name}][{i}]", "a queue holds only messages some send produces",
-                             implies(ch.length > i, any_of((slot["kind"] == ks.decode(k)) & (slot["outcome"] == os_.decode(o))
-                                                          for k, o in allowed))))
+                             implies(ch.length > i, sendable)))
     return tuple(out)
 
 
 def _enabled(event: Expr) -> Expr:
     """The state part of a step event: the event with every "this instance fired" replaced by
     True (``System.took`` conjoins each with the instance's guard and branch condition)."""
-    if isinstance(event, Fired):
-        return TRUE
-    if isinstance(event, And):
-        return And(tuple(_enabled(a) for a in event.args))
-    if isinstance(event, Or):
-        return Or(tuple(_enabled(a) for a in event.args))
-    return event
+    match event:
+        case Fired():
+            return TRUE
+        case And(args):
+            return And(tuple(_enabled(a) for a in args))
+        case Or(args):
+            return Or(tuple(_enabled(a) for a in args))
+        case _:  # below the event's And/Or structure: state conditions, kept as they are
+            return event
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -470,14 +488,13 @@ class _Search:
         solver unknown), so a goal left has not been searched to the bound."""
         sliced = cone_of_influence(self.system, any_of(self.events[g] for g in gids))
         assert isinstance(sliced.predicate, Or) and len(sliced.predicate.args) == len(gids)
-        event = dict(zip(gids, sliced.predicate.args))
+        event = dict(zip(gids, sliced.predicate.args, strict=True))
         enc = Encoder(sliced.system, ctx=self.ctx)
         lemmas = [x for e in self.known.exprs if (x := sliced.project(e)) is not None]
-        solver = z3.SolverFor("QF_BV", ctx=self.ctx)  # much faster than the default solver on deep unrollings here
-        solver.set("random_seed", SEED)
-        states = [enc.state("0")]
-        actions: list[z3.BitVecRef] = []
-        solver.add(enc.init(states[0]))
+        # QF_BV: much faster than the default solver on deep unrollings here
+        path = Unrolling(enc, Solver(SEED, Deadline.until(self.end), "QF_BV", self.ctx))
+        solver = path.solver
+        solver.add(enc.init(path.last))
         for k in range(self.depth):
             alive = [g for g in gids if g in self.remaining]
             if not alive:
@@ -485,21 +502,15 @@ class _Search:
             if self.left() <= 0:
                 self.progress(f"coverage: BMC stopped by the budget at depth {k}")
                 return False
-            a, t = enc.action(str(k)), enc.state(str(k + 1))
-            solver.add(enc.trans(states[k], a, t))
-            if lemmas:
-                solver.add(z3.And(enc.exprs(lemmas, t)))
-            states.append(t)
-            actions.append(a)
+            a, t = path.step((lambda s: z3.And(enc.exprs(lemmas, s))) if lemmas else None)
             if k + 1 <= self.searched:
                 continue
-            hits = {g: enc.expr(event[g], states[k], t, a) for g in alive}
+            hits = {g: enc.expr(event[g], path.states[k], t, a) for g in alive}
             before, query = len(self.found), 0
             while alive:
                 query += 1
                 q = z3.Bool(f"goal@{k}#{query}", self.ctx)
                 solver.add(z3.Implies(q, z3.Or([hits[g] for g in alive])))
-                solver.set("timeout", max(1, int(self.left() * 1000)))
                 r = solver.check(q)
                 if r == z3.unsat:
                     break
@@ -507,7 +518,7 @@ class _Search:
                     self.progress(f"coverage: BMC stopped at depth {k + 1}: {solver.reason_unknown()}")
                     return False
                 model = solver.model()
-                choices = [sliced.original_instance[enc.decode_action(model, x)] for x in actions]
+                choices = path.choices(model, sliced.original_instance)
                 claimed = [g for g in alive if z3.is_true(model.eval(hits[g], model_completion=True))]
                 try:
                     covered = self.add_trace(choices)
@@ -553,7 +564,9 @@ class _Search:
         them (all in one proof; one by one only if that fails)."""
         kept = set(self.known.names)
         dead = [g for g in self.remaining if f"never[{g}]" in kept]
-        seconds = lambda: min(LEMMA_SECONDS, self.left())  # noqa: E731
+        def seconds() -> float:
+            return min(LEMMA_SECONDS, self.left())
+
         if dead and not self.prove(dead, "lemmas", seconds()):
             for g in dead:
                 self.prove([g], "lemmas", seconds())
@@ -583,81 +596,77 @@ class _Search:
 
 
 class _Prover:
-    """A forked worker that proves goals' trap properties with PDR, taking the jobs the parent
-    submits (goals its search found no trace for). It only reports proofs; traces come from
-    the parent alone, so which process gets somewhere first changes no trace."""
+    """A worker (``properties.pool``) that proves goals' trap properties with PDR, taking the jobs
+    the parent submits (goals its search found no trace for) from a queue the parent also takes
+    from. It only reports proofs; traces come from the parent alone, so which process gets
+    somewhere first changes no trace."""
 
     def __init__(self, search: _Search) -> None:
         self.search = search
-        self.ctx = mp.get_context("fork")
-        self.jobs: mp.Queue[str] = self.ctx.Queue()
-        self.results: mp.Queue[tuple[str, str]] = self.ctx.Queue()
+        self.pool = ForkPool()
+        self.jobs: mp.Queue[str] = self.pool.ctx.Queue()
         self.local: list[str] = []        # jobs when there is no worker
         self.submitted = 0
         self.taken: set[str] = set()      # by the worker, not yet reported
         self.taken_count = 0              # by the worker
         self.parent_taken = 0
-        self.proc: mp.process.BaseProcess | None = None
+        self.forked = False               # a worker takes jobs too
+        self.alive = False                # ... and has not ended
 
     def __enter__(self) -> _Prover:
         if (os.cpu_count() or 1) > 1:
-            self.proc = self.ctx.Process(target=self._work, daemon=True)
-            self.proc.start()
+            self.pool.start(0, self._work)
+            self.forked = self.alive = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join()
+        self.pool.close()
 
-    def _work(self) -> None:
+    def _work(self, report: Report) -> None:
         s = self.search
         s.progress = lambda _m: None
         while True:
             g = self.jobs.get()
-            self.results.put((g, "taken"))
-            self.results.put((g, "proved" if s.prove([g], "pdr", s.left()) else "open"))
+            report((g, "taken"))
+            report((g, "proved" if s.prove([g], "pdr", s.left()) else "open"))
 
     def submit(self, g: str) -> None:
         """A goal the search found no trace for: prove it unreachable (whoever is free first)."""
         self.submitted += 1
-        if self.proc is None:
-            self.local.append(g)
-        else:
+        if self.forked:
             self.jobs.put(g)
+        else:
+            self.local.append(g)
 
     def collect(self, block: float = 0.0) -> None:
-        """Take the worker's news (jobs taken, proofs)."""
-        if self.proc is None:
-            return
-        try:
-            while True:
-                g, what = self.results.get(timeout=block) if block else self.results.get_nowait()
-                block = 0.0
-                if what == "taken":
-                    self.taken.add(g)
-                    self.taken_count += 1
-                    continue
-                self.taken.discard(g)
-                if g in self.search.remaining:
-                    self.search.progress(f"coverage: {g}: " + ("proved unreachable" if what == "proved" else "not proved"))
-                if what == "proved" and g in self.search.remaining:
-                    self.search.unreachable.append(g)
-                    self.search.drop([g])
-        except queue.Empty:
-            pass
+        """Take the worker's news (jobs taken, proofs), waiting up to ``block`` seconds for the first."""
+        while self.forked and (answer := self.pool.next_answer(block)) is not None:
+            block = 0.0
+            if answer[1] is ENDED:
+                self.alive = False
+                continue
+            g, what = cast(tuple[str, str], answer[1])
+            if what == "taken":
+                self.taken.add(g)
+                self.taken_count += 1
+                continue
+            self.taken.discard(g)
+            if g in self.search.remaining:
+                self.search.progress(f"coverage: {g}: " + ("proved unreachable" if what == "proved" else "not proved"))
+            if what == "proved" and g in self.search.remaining:
+                self.search.unreachable.append(g)
+                self.search.drop([g])
 
     def next_job(self) -> str | None:
         """A submitted job nobody has taken yet, for the parent (None: none left)."""
-        if self.proc is None:
+        if not self.forked:
             return self.local.pop(0) if self.local else None
         while self.search.left() > 0:
             try:
                 g = self.jobs.get(timeout=0.05)
             except queue.Empty:
                 self.collect()
-                if self.taken_count + self.parent_taken >= self.submitted or not self.proc.is_alive():
+                if self.taken_count + self.parent_taken >= self.submitted or not self.alive:
                     return None
                 continue
             self.parent_taken += 1
@@ -666,9 +675,9 @@ class _Prover:
 
     def wait(self) -> None:
         """Wait, within the budget, for the worker's proofs of goals still open."""
-        while self.proc is not None and self.search.left() > 0:
+        while self.forked and self.search.left() > 0:
             self.collect(block=min(0.5, self.search.left()))
-            if not any(g in self.search.remaining for g in self.taken) or not self.proc.is_alive():
+            if not any(g in self.search.remaining for g in self.taken) or not self.alive:
                 return
 
 
@@ -696,9 +705,11 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = 120.0,
     say = progress or (lambda _m: None)
     goals = _goals_with_events(bm)
     proving = dataclasses.replace(bm, lemmas=bm.lemmas + goal_lemmas(bm))  # more candidates, same model
-    known = model_lemmas(bm.system, proving.lemmas, Deadline(Budget(timeout=budget_seconds)), SEED)
-    search = _Search(proving, goals, depth, start + budget_seconds, say,
-                     known if isinstance(known, Strengthening) else NONE)
+    try:
+        known = model_lemmas(bm.system, proving.lemmas, Deadline(budget_seconds), SEED)
+    except GaveUp:
+        known = NONE
+    search = _Search(proving, goals, depth, start + budget_seconds, say, known)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)
@@ -737,7 +748,7 @@ def coverage_table(result: CoverageResult) -> Table:
         ids = [g.id for g in result.goals if g.kind == kind]
         row = [len(ids), sum(g in result.covered for g in ids), sum(g in dead for g in ids),
                sum(g in unknown for g in ids)]
-        totals = [a + b for a, b in zip(totals, row)]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
         table.add_row(kind, *map(str, row), end_section=kind == KINDS[-1])
     table.add_row("total", *map(str, totals))
     return table

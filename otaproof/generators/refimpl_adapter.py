@@ -18,11 +18,18 @@ from dataclasses import replace
 from typing import Any
 
 from otaproof.generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
-from otaproof.model.environment import MISADDRESSED_CS02B
+from otaproof.model.vocabulary import (
+    CCS08_OUTCOME,
+    CS06_OUTCOME,
+    DEVICE_REFUSAL,
+    FW_DISTRIBUTION_RECEIPT_RESULT,
+    MISADDRESSED_CS02B,
+)
 from otaproof.refimpl import messages as msg
 from otaproof.refimpl.commands import MessageCode, encode_command
-from otaproof.refimpl.config import Variants
+from otaproof.refimpl.config import PRESETS, Variants
 from otaproof.refimpl.crypto import sha256
+from otaproof.refimpl.devices import PPMID
 from otaproof.refimpl.errors import (
     HashMismatch,
     NotAuthorised,
@@ -36,17 +43,17 @@ from otaproof.refimpl.image import parse_image
 from otaproof.refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT, Message
 from otaproof.refimpl.scenario import Premises, PremisesConfig
 
-PRESET_OF_VARIANT = {"secmp0007": "secmp0007", "pre-secmp0007": "local_updates", "geo-local-hub-stores": "local_hub_stores_versions",
-                     "geo-local-daily-alert": "local_daily_alert", "gateway-screening": "local_gateway_screening",
-                     "ihd-in-scope": "ihd_in_scope"}
 SUPPORTED_THREATS = {"han_mitm", "compromised_key", "old_supplier", "local_physical"}
 SUPPORTED_FAULTS = {"loss", "duplication", "reordering", "delay"}
+# the gaps this adapter declares (generated tests that need them are skipped, anything else fails)
+UNSUPPORTED = {"fault:power": "the reference implementation has no power-loss model of the hub or devices"}
 FUTURE = 3600  # seconds ahead for a future-dated CS06
 OTHER_HARDWARE = (2, 0xFFFF)  # the "hwB" revision's range; devices in the field are hardware 1
 
 # refimpl message kind -> the model's kind on WAN and HAN links
 _KIND = {msg.CS05C: "CS05c", msg.CS06: "CS06", msg.CS08_READ: "CS08_READ", msg.CS02B: "CS02b",
-         msg.CCS08: "CCS08", msg.CS09: "CS09", msg.FDR: "FDR", msg.CS06_RESPONSE: "CS06_RESPONSE",
+         msg.FW_DISTRIBUTION: "FW_DISTRIBUTION", msg.CCS08: "CCS08", msg.CS09: "CS09",
+         msg.FDR: "FW_DISTRIBUTION_RECEIPT", msg.CS06_RESPONSE: "CS06_RESPONSE",
          msg.CS08_RESPONSE: "CS08_RESPONSE", msg.DAILY_VERSION_ALERT: "CS08_RESPONSE",
          msg.IMAGE_NOTIFY: "IMAGE_NOTIFY", msg.QUERY_NEXT_IMAGE: "QUERY_NEXT_IMAGE",
          msg.QUERY_NEXT_IMAGE_RESPONSE: "IMAGE_BLOCK", msg.UPGRADE_END: "UPGRADE_END",
@@ -61,13 +68,15 @@ _REJECTION = {NotAuthorised: "rejected_not_authorised", UnknownDevice: "rejected
 class RefimplAdapter:
     """Drives one :class:`refimpl.scenario.Premises` action by action (see the module docstring)."""
 
+    unsupported = UNSUPPORTED
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     # --- configuration ------------------------------------------------------------------------
     def start(self, setup: Setup) -> None:
         """Build the premises for the variant; devices P1.. are PPMIDs, H1.. HCALCSs."""
-        if setup.variant not in PRESET_OF_VARIANT:
+        if setup.variant not in PRESETS:
             raise Unsupported(f"the reference implementation has no configuration for variant {setup.variant!r}")
         for name, known in (("threat", SUPPORTED_THREATS), ("fault", SUPPORTED_FAULTS)):
             unknown = set(setup.threats if name == "threat" else setup.faults) - known
@@ -76,7 +85,7 @@ class RefimplAdapter:
         p = setup.parameters
         self.versions = int(p.get("versions", 2))
         self.anti_rollback = bool(p.get("anti_rollback", True))
-        variants = replace(Variants.named(PRESET_OF_VARIANT[setup.variant]), anti_rollback=self.anti_rollback,
+        variants = replace(Variants.named(setup.variant), anti_rollback=self.anti_rollback,
                            ota_timeout=10 ** 9)  # timeouts happen when the model says (fire_now)
         ppmids, hcalcs = int(p.get("ppmids", 1)), int(p.get("hcalcs", 1))
         ihds = 1 if setup.variant == "ihd-in-scope" else 0
@@ -166,7 +175,7 @@ class RefimplAdapter:
         if not queue:
             raise AssertionError(f"the SUT has no message in flight on {link}; the model expects one of {kinds}")
         head = queue[0]
-        if self._model_kind(head, link) not in kinds:
+        if self._model_kind(head) not in kinds:
             raise AssertionError(f"the oldest message on {link} is {head.kind}; the model expects one of {kinds}")
         queue.popleft()
         self.premises.network.deliver(head)
@@ -174,12 +183,10 @@ class RefimplAdapter:
 
     def _in_flight(self, m: Message, link: str) -> str:
         """A message in flight as observed: its kind, a report's version, an alert's outcome."""
-        kind = self._model_kind(m, link)
+        kind = self._model_kind(m)
         return in_flight_label(kind, m.body.get("firmware_version"), _outcome(m))
 
-    def _model_kind(self, m: Message, link: str) -> str:
-        if m.kind == msg.FW_DISTRIBUTION:
-            return "FW_DISTRIBUTE" if link.startswith("DSP->") else "FW_IMAGE"
+    def _model_kind(self, m: Message) -> str:
         if m.kind == msg.CS02B and m.src == HUB_ENDPOINT and m.dst != m.device:  # a copy sent to another device
             return MISADDRESSED_CS02B
         return _KIND.get(m.kind, m.kind)
@@ -227,12 +234,12 @@ class RefimplAdapter:
     def _stated(self, image: bytes, hash_ok: bool) -> bytes:
         return sha256(image) if hash_ok else sha256(image + b" (wrong hash)")
 
-    def _do_SR11_4_submit(self, p: dict[str, Any]) -> str:
+    def _do_SR11_4_update_PPMID_firmware(self, p: dict[str, Any]) -> str:
         image = self._image(p["img"], p["d"])
         return self._request(lambda: self.premises.dsp.submit_sr11_4(
             self._sender(p["by"]), image, self._stated(image, p["hash_ok"]), _version(image), [self._target(p["d"])]))
 
-    def _do_SR11_1_submit(self, p: dict[str, Any]) -> str:
+    def _do_SR11_1_update_firmware(self, p: dict[str, Any]) -> str:
         image = self._image(p["img"], p["d"])
         return self._request(lambda: self.premises.dsp.submit_sr11_1(
             self._sender(p["by"]), image, self._stated(image, p["hash_ok"]), _version(image), [self._target(p["d"])]))
@@ -243,7 +250,7 @@ class RefimplAdapter:
         return encode_command(MessageCode.CS06_ACTIVATE_FIRMWARE, signer.keys, signer.originator_id, counter,
                               self._target(d), sha256(self._image(img, d)), at)
 
-    def _do_SR11_3_submit(self, p: dict[str, Any]) -> str:
+    def _do_SR11_3_activate_firmware(self, p: dict[str, Any]) -> str:
         # the model's supplier counter moves only when the DSP accepts; the adapter signs likewise
         # ``signed_by`` (compromised_key): the CS06 carries another supplier's signature
         sender = self._sender(p["by"])
@@ -258,7 +265,7 @@ class RefimplAdapter:
                 self.schedules[p["d"]] = at
         return outcome
 
-    def _do_SR11_2_submit(self, p: dict[str, Any]) -> str:
+    def _do_SR11_2_read_firmware_version(self, p: dict[str, Any]) -> str:
         return self._request(lambda: self.premises.dsp.submit_sr11_2(p["by"], self._target(p["d"])))
 
     def _do_SR8_2_read_inventory(self, p: dict[str, Any]) -> str:
@@ -271,7 +278,7 @@ class RefimplAdapter:
         finally:
             self.holding_cs02b = False
 
-    def _do_CS02b_update_security_credentials(self, p: dict[str, Any]) -> None:
+    def _do_DSP_send_CS02b(self, p: dict[str, Any]) -> None:
         # the DSP signs CS02b when it sends it: its DCC counter then follows any screening token
         due = self.cs02b_due.pop(p["d"], None)
         if due is None:
@@ -291,11 +298,11 @@ class RefimplAdapter:
             if name == p["img"]:
                 self.premises.cpl.remove(self.premises.models[device_type], sha256(image))
 
-    def _do_CS05c_receive(self, p: dict[str, Any]) -> None:
+    def _do_CH_receive_CS05c(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"DSP->CH[{p['d']}]", ("CS05c",))
 
     def _do_CH_relay_to_device(self, p: dict[str, Any]) -> None:
-        self._deliver_head(f"DSP->CH[{p['d']}]", ("FW_DISTRIBUTE", "CS06", "CS08_READ", "CS02b"))
+        self._deliver_head(f"DSP->CH[{p['d']}]", ("FW_DISTRIBUTION", "CS06", "CS08_READ", "CS02b"))
 
     def _do_CH_answer_version_read(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"DSP->CH[{p['d']}]", ("CS08_READ",))
@@ -303,7 +310,9 @@ class RefimplAdapter:
     def _version_report(self, p: dict[str, Any]) -> None:
         """The PPMID's latest version report reaches the hub (one is sent now if none is waiting)."""
         if p["d"] not in self.version_reports:
-            self.premises.devices[self.device_id[p["d"]]].report_version()
+            device = self.premises.devices[self.device_id[p["d"]]]
+            assert isinstance(device, PPMID), f"{p['d']} is no OTA client of the hub"
+            device.report_version()
         self.premises.network.deliver(self.version_reports.pop(p["d"]))
 
     def _do_CH_store_version(self, p: dict[str, Any]) -> None:
@@ -312,29 +321,29 @@ class RefimplAdapter:
     def _do_CH_daily_version_alert(self, p: dict[str, Any]) -> None:
         self._version_report(p)
 
-    def _do_OTA_image_block(self, p: dict[str, Any]) -> None:
+    def _do_CH_answer_query_next_image(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"{p['d']}->CH", ("QUERY_NEXT_IMAGE",))
 
-    def _do_CCS08_alert(self, p: dict[str, Any]) -> None:
+    def _do_CH_receive_upgrade_end(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"{p['d']}->CH", ("UPGRADE_END",))
 
     def _do_CH_relay_to_DSP(self, p: dict[str, Any]) -> None:
-        self._deliver_head(f"{p['d']}->CH", ("CS09", "FDR", "CS06_RESPONSE", "CS08_RESPONSE"))
+        self._deliver_head(f"{p['d']}->CH", ("CS09", "FW_DISTRIBUTION_RECEIPT", "CS06_RESPONSE", "CS08_RESPONSE"))
 
-    def _do_OTA_transfer_timeout(self, p: dict[str, Any]) -> None:
+    def _do_CH_transfer_timeout(self, p: dict[str, Any]) -> None:
         timer = self.premises.hub.transfers[self.device_id[p["d"]]].timer
         if timer is None or not timer.pending:
             raise AssertionError(f"the hub has no OTA transfer to {p['d']} that could time out")
         self.premises.sim.fire_now(timer)
 
-    def _do_DSP_receive_CCS08(self, p: dict[str, Any]) -> None:
+    def _do_DSP_receive_CCS08_alert(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"CH->DSP[{p['d']}]", ("CCS08",))
 
-    def _do_DSP_receive_CS09(self, p: dict[str, Any]) -> None:
+    def _do_DSP_receive_CS09_alert(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"CH->DSP[{p['d']}]", ("CS09",))
 
-    def _do_DSP_receive_FDR(self, p: dict[str, Any]) -> None:
-        self._deliver_head(f"CH->DSP[{p['d']}]", ("FDR",))
+    def _do_DSP_receive_distribution_receipt(self, p: dict[str, Any]) -> None:
+        self._deliver_head(f"CH->DSP[{p['d']}]", ("FW_DISTRIBUTION_RECEIPT",))
 
     def _do_DSP_receive_CS06_response(self, p: dict[str, Any]) -> None:
         self._deliver_head(f"CH->DSP[{p['d']}]", ("CS06_RESPONSE",))
@@ -348,28 +357,25 @@ class RefimplAdapter:
     def _han_down_any(self, p: dict[str, Any], kinds: tuple[str, ...]) -> None:
         self._deliver_head(f"CH->{p['d']}", kinds)
 
-    def _do_OTA_query_next_image(self, p: dict[str, Any]) -> None:
+    def _do_query_next_image(self, p: dict[str, Any]) -> None:
         self._han_down(p, "IMAGE_NOTIFY")
 
-    def _do_OTA_upgrade_end(self, p: dict[str, Any]) -> None:
-        self._han_down(p, "IMAGE_BLOCK")
+    def _do_verify_image(self, p: dict[str, Any]) -> None:
+        self._han_down(p, "IMAGE_BLOCK" if self.type_of[p["d"]] in ("PPMID", "IHD") else "FW_DISTRIBUTION")
 
-    def _do_CS09_activate(self, p: dict[str, Any]) -> None:
+    def _do_activate_at_upgrade_time(self, p: dict[str, Any]) -> None:
         self._han_down(p, "UPGRADE_END_RESPONSE")
 
-    def _do_CS08_read_firmware_version(self, p: dict[str, Any]) -> None:
+    def _do_report_firmware_version(self, p: dict[str, Any]) -> None:
         self._han_down(p, "CS08_READ")
 
-    def _do_CS02b_update_supplier_anchor(self, p: dict[str, Any]) -> None:
+    def _do_replace_supplier_anchor(self, p: dict[str, Any]) -> None:
         self._han_down_any(p, ("CS02b", MISADDRESSED_CS02B))
 
-    def _do_FW_receive_image(self, p: dict[str, Any]) -> None:
-        self._han_down(p, "FW_IMAGE")
-
-    def _do_CS06_activate_firmware(self, p: dict[str, Any]) -> None:
+    def _do_activate_on_CS06(self, p: dict[str, Any]) -> None:
         self._han_down(p, "CS06")
 
-    def _do_CS06_execute_scheduled(self, p: dict[str, Any]) -> None:
+    def _do_activate_at_execution_time(self, p: dict[str, Any]) -> None:
         at = self.schedules.get(p["d"])
         if at is None or self.premises.devices[self.device_id[p["d"]]].state != "activation_scheduled":
             raise AssertionError(f"{p['d']} has no scheduled activation in the SUT")
@@ -469,7 +475,7 @@ class RefimplAdapter:
     # --- observation ------------------------------------------------------------------------------
     def observe(self) -> dict[str, Any]:
         """The premises as the model's abstract state (generators.adapter docstring)."""
-        pr, out = self.premises, {}
+        pr, out = self.premises, dict[str, Any]()
         for name, dev_id in self.device_id.items():
             dev = pr.devices[dev_id]
             machine = "HCALCS" if name.startswith("H") else "PPMID"
@@ -480,11 +486,11 @@ class RefimplAdapter:
             if machine == "HCALCS":
                 out[f"HCALCS.{name}.scheduled"] = dev.state == "activation_scheduled"
             record = pr.smi.record(dev_id)
-            out[f"DSP.SMI[{name}].firmware_version"] = record.firmware_version
-            out[f"DSP.SMI[{name}].status"] = record.state
+            out[f"DSP.SMI[{name}].DeviceFirmwareVersion"] = record.firmware_version
+            out[f"DSP.SMI[{name}].DeviceFirmwareVersionStatus"] = record.state
             if machine == "PPMID":
-                image = pr.hub.transfers[dev_id].image
-                out[f"CH.ota_image[{name}]"] = self._image_name(image.raw) if image else "none"
+                held = pr.hub.transfers[dev_id].image
+                out[f"CH.ota_image[{name}]"] = self._image_name(held.raw) if held else "none"
             for link in (f"DSP->CH[{name}]", f"CH->DSP[{name}]", f"CH->{name}", f"{name}->CH"):
                 out[link] = tuple(self._in_flight(m, link) for m in self.queues.get(link, ()))
         out["DSP.registered_supplier"] = pr.dsp.registration[next(iter(self.name_of))]
@@ -499,25 +505,17 @@ class RefimplAdapter:
         return self.name_of_hash.get(sha256(raw), "unknown image")
 
 
-_TRANSFER = {msg.TransferOutcome.SUCCESS: "success", msg.TransferOutcome.IMAGE_DISCARDED: "image_discarded",
-             msg.TransferOutcome.HARDWARE_VERSION_MISMATCH: "hw_mismatch",
-             msg.TransferOutcome.FILE_TRANSFER_FAILURE: "transfer_failure"}
-_ACTIVATION = {msg.ActivationOutcome.SUCCESS: "success", msg.ActivationOutcome.NO_IMAGE_HELD: "no_image_held",
-               msg.ActivationOutcome.HASH_MISMATCH: "hash_mismatch",
-               msg.ActivationOutcome.ACTIVATION_FAILURE: "activation_failure"}
-_COMMAND_ERROR = {msg.CommandError.AUTHENTICATION_FAILURE: "auth_failed", msg.CommandError.COUNTER_FAILURE: "stale_counter"}
-
-
 def _outcome(m: Message) -> str | None:
-    """The model's outcome code of a CCS08, FDR or CS06 response."""
+    """The model's outcome of a CCS08, Firmware Distribution Receipt or CS06 response, read from
+    the code the reference implementation reports (an outcome the model lacks keeps its code)."""
     if m.kind == msg.CCS08:
-        return _TRANSFER[m["outcome"]]
+        return CCS08_OUTCOME.outcome_of(int(m["outcome"]))
     if m.kind == msg.FDR:
-        return "verify_ok" if m["alert_code"] == hex(msg.ALERT_FIRMWARE_VERIFICATION_SUCCESSFUL) else "verify_failed"
+        return FW_DISTRIBUTION_RECEIPT_RESULT.outcome_of(int(m["alert_code"], 16))
     if m.kind == msg.CS06_RESPONSE:
         if "error" in m.body:
-            return _COMMAND_ERROR.get(m["error"], str(m["error"]))
-        return _ACTIVATION[m["outcome"]]
+            return DEVICE_REFUSAL.outcome_of(int(m["error"]))
+        return CS06_OUTCOME.outcome_of(int(m["outcome"]))
     return None
 
 

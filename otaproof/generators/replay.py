@@ -1,37 +1,118 @@
 """Replay a model trace on a system under test, comparing abstract states after every step.
 
-Generated tests call this: ``Replay(sut, trace).start()``, then ``.step(n)`` for each step (which
-performs it and fails, naming the step and every diverging observation, if the SUT disagrees
-with the model), then the test's own assertion on ``.observed``. ``.refused(n)`` checks the
-opposite: that the SUT refuses (or does nothing for) a step the model says cannot happen.
+Generated tests call this: ``Replay(sut, load_trace(path)).start()``, then ``.step(n)`` for each
+step (which performs it and fails, naming the step and every diverging observation, if the SUT
+disagrees with the model), then the test's own assertion on ``.observed``. ``.refused(n)`` checks
+the opposite: that the SUT refuses (or does nothing for) a step the model says cannot happen.
+
+A trace file is checked against the model before it is used (``load_trace``): a corrupt or
+truncated file, an action the model does not have, or a recorded state the model does not reach
+fails the test with the file's name, so a tampered suite cannot pass. Only what the adapter
+declares it cannot drive (``Adapter.unsupported``) is skipped.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from otaproof.generators.adapter import Adapter, Refused, Setup, Step, Unsupported, abstract_state, divergences
+from otaproof.model.config import Parameters, Scenario
+from otaproof.model.explicit import Interpreter
+from otaproof.model.lang import ModelError
+from otaproof.model.system import System
+from otaproof.model.variants import build
+from otaproof.properties.trace import SCHEMA, ReplayError, Trace, TraceStep, instance_index, readable
 
-SR_ACTIONS = ("SR11_4_submit", "SR11_1_submit", "SR11_3_submit", "SR11_2_submit", "SR8_2_read_inventory")
+SR_ACTIONS = ("SR11_4_update_PPMID_firmware", "SR11_1_update_firmware", "SR11_3_activate_firmware",
+              "SR11_2_read_firmware_version", "SR8_2_read_inventory")
 
 
 class Divergence(AssertionError):
     """The SUT did something other than the model at a step (the message says what and where)."""
 
 
+class BadTrace(Exception):
+    """A trace file that is not a trace of the model (corrupt, truncated, tampered, or stale)."""
+
+
 def load_trace(path: Path | str) -> dict[str, Any]:
-    """A trace file written beside the tests (schema otaproof.trace/1)."""
-    return json.loads(Path(path).read_text())
+    """A trace file written beside the tests (schema otaproof.trace/1), checked against the model;
+    a file that is not a faithful trace fails the calling test, naming the file."""
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        check_trace(data)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, BadTrace) as e:
+        pytest.fail(f"{file}: not a valid trace: {e}", pytrace=False)
+    return data  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=16)
+def _system(variant: str, threats: tuple[str, ...], faults: tuple[str, ...], parameters: str) -> System:
+    values = json.loads(parameters)
+    scenario = Scenario(variant, frozenset(threats), frozenset(faults), Parameters().with_values(values))
+    return build(scenario).system
+
+
+def check_trace(data: Any) -> None:
+    """Raise BadTrace unless ``data`` replays step by step in the model it names: every action
+    exists with its parameters, takes the recorded branch and reaches the recorded state; a guard
+    trace's ``refused`` step exists and is not enabled at the end."""
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise BadTrace(f"schema is not {SCHEMA!r}")
+    try:
+        trace = Trace.from_json(data)
+        system = _system(trace.variant, tuple(trace.threats), tuple(trace.faults),
+                         json.dumps(trace.parameters, sort_keys=True))
+    except (KeyError, TypeError, ValueError, ModelError) as e:
+        raise BadTrace(f"{type(e).__name__}: {e}") from None
+    interp = Interpreter(system)
+    state = interp.initial_state()
+    if readable(system, state) != trace.initial_state:
+        raise BadTrace("the initial state is not the model's")
+    for step in trace.steps:
+        where = f"step {step.step} ({step.action})"
+        try:
+            index = instance_index(system, step)
+            branch = interp.branch_taken(state, index)
+            state = interp.step(state, index)
+        except (ReplayError, ModelError) as e:
+            raise BadTrace(f"{where}: {e}") from None
+        if branch != step.branch or readable(system, state) != step.state:
+            raise BadTrace(f"{where}: the model does not take this step as recorded")
+    if "refused" in data:  # a step of another design that this one must not take
+        r = data["refused"]
+        try:
+            refused = TraceStep(r["step"], r["machine"], r["action"], r["parameters"], "", {}, {})
+        except (KeyError, TypeError) as e:
+            raise BadTrace(f"refused step: {type(e).__name__}: {e}") from None
+        try:
+            index = instance_index(system, refused)
+        except ReplayError:
+            return  # this design has no such action at all: refusing it is what the test checks
+        if index in interp.enabled(state):
+            raise BadTrace(f"refused step {refused.step} ({refused.action}): the model can take it")
 
 
 def step_of(trace: dict[str, Any], n: int) -> Step:
     """Step ``n`` (1-based) of a trace as an adapter step."""
     s = trace["steps"][n - 1]
     return Step(s["step"], s["machine"], s["action"], s["parameters"])
+
+
+def _declared(sut: Adapter, key: str, err: Unsupported) -> NoReturn:
+    """Skip for what the adapter declares it cannot drive; fail for anything else it gives up on."""
+    declared: Mapping[str, str] = getattr(sut, "unsupported", {})
+    if key in declared:
+        pytest.skip(f"the system under test declares it cannot drive {key}: {declared[key]}")
+    pytest.fail(f"the adapter cannot drive {key} ({err}), which it does not declare in its `unsupported` "
+                "mapping: an undeclared gap fails the test", pytrace=False)
 
 
 class Replay:
@@ -50,7 +131,10 @@ class Replay:
         try:
             self.sut.start(setup)
         except Unsupported as err:
-            pytest.skip(f"the system under test cannot be configured so: {err}")
+            missing = [f"variant:{setup.variant}", *(f"threat:{t}" for t in setup.threats),
+                       *(f"fault:{f}" for f in setup.faults)]
+            declared: Mapping[str, str] = getattr(self.sut, "unsupported", {})
+            _declared(self.sut, next((k for k in missing if k in declared), missing[0]), err)
         self._compare("the initial state", self.trace["initial_state"])
 
     def expected(self, n: int) -> dict[str, Any]:
@@ -65,11 +149,12 @@ class Replay:
         try:
             outcome = self.sut.perform(step)
         except Unsupported as err:
-            pytest.skip(f"{where}: {err}")
+            _declared(self.sut, f"action:{step.action}", err)
         except Divergence:
             raise
         except Refused as err:
-            raise Divergence(f"{where}: the model takes branch {recorded['branch']!r}, the SUT refuses: {err}") from None
+            raise Divergence(f"{where}: the model takes branch {recorded['branch']!r}, "
+                             f"the SUT refuses: {err}") from None
         except AssertionError as err:
             raise Divergence(f"{where}: the SUT cannot follow the model: {err}") from None
         if step.action in SR_ACTIONS and outcome != recorded["branch"]:
@@ -86,7 +171,7 @@ class Replay:
         try:
             outcome = self.sut.perform(step)
         except Unsupported as err:
-            pytest.skip(f"step {n} ({step.label()}): {err}")
+            _declared(self.sut, f"action:{step.action}", err)
         except Refused as err:
             how = str(err)
         except AssertionError as err:  # the message the step needs never came: nothing happens

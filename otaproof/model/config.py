@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 from otaproof.model.lang import ModelError
 
@@ -39,8 +40,9 @@ class Parameters:
     response_bound: int = 8    # k for bounded-response properties (system steps)
     alert_budget: int = 1      # B for P-ALERT-BUDGET: unsolicited alerts per device per day
 
-    LIMITS = {"ppmids": (0, 8), "hcalcs": (0, 8), "versions": (1, 4), "capacity": (1, 3),
-              "counter_max": (1, 7), "response_bound": (1, 40), "alert_budget": (1, 6)}
+    LIMITS: ClassVar[dict[str, tuple[int, int]]] = {
+        "ppmids": (0, 8), "hcalcs": (0, 8), "versions": (1, 4), "capacity": (1, 3), "counter_max": (1, 7),
+        "response_bound": (1, 40), "alert_budget": (1, 6)}
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in self.LIMITS.items():
@@ -56,13 +58,13 @@ class Parameters:
 
     def with_values(self, values: Mapping[str, str | int | bool]) -> Parameters:
         """A copy with parameters set from ``name=value`` strings or values (CLI ``--param``)."""
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for name, raw in values.items():
             if name not in self.names():
                 raise ModelError(f"unknown parameter {name!r}; known: {', '.join(self.names())}")
             default = getattr(self, name)
             changes[name] = _convert(name, raw, default)
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
     def as_dict(self) -> dict[str, object]:
         return {n: getattr(self, n) for n in self.names()}

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from otaproof.model.lang import (
+    ARITHMETIC,
+    COMPARISONS,
     And,
     Arith,
     Cmp,
@@ -27,6 +30,7 @@ from otaproof.model.lang import (
     Select,
     SetUpdate,
     Var,
+    select_index,
 )
 from otaproof.model.system import Instance, System
 
@@ -38,75 +42,76 @@ def compile_expr(e: Expr, where: str = "") -> Fn:
     """A closure evaluating ``e`` on (pre-state, post-state, action index) to an integer code.
 
     ``where`` (the action instance, for instance) is named by evaluation errors."""
-    return _compile(e, where)
+
+    def sub(x: Expr) -> Fn:
+        return compile_expr(x, where)
+
+    match e:  # bare class patterns, most frequent first (see ``lang.children``)
+        case Const():
+            c = e.code
+            return lambda s, t, a: c
+        case Var():
+            i = e.index
+            return lambda s, t, a: s[i]
+        case Cmp():
+            holds, left, right = COMPARISONS[e.op].codes, e.left, e.right
+            if isinstance(left, Var) and isinstance(right, Const):  # `v == "idle"`: read the state directly
+                i, c = left.index, right.code
+                return lambda s, t, a: int(holds(s[i], c))
+            lf, rf = sub(left), sub(right)
+            return lambda s, t, a: int(holds(lf(s, t, a), rf(s, t, a)))
+        case Ite():
+            cf, tf, of = sub(e.cond), sub(e.then), sub(e.other)
+            return lambda s, t, a: tf(s, t, a) if cf(s, t, a) else of(s, t, a)
+        case And():
+            fs = [sub(x) for x in e.args]
+            return lambda s, t, a: int(all(f(s, t, a) for f in fs))
+        case Or():
+            fs = [sub(x) for x in e.args]
+            return lambda s, t, a: int(any(f(s, t, a) for f in fs))
+        case Not():
+            f = sub(e.arg)
+            return lambda s, t, a: 1 - f(s, t, a)
+        case Arith():
+            return _arith(e, sub(e.left), sub(e.right), where)
+        case Lookup():
+            kf, table = sub(e.key), e.table
+            return lambda s, t, a: table[kf(s, t, a)]
+        case Select():
+            fs, idx, n = [sub(x) for x in e.items], sub(e.index), len(e.items)
+            return lambda s, t, a: fs[select_index(idx(s, t, a), n)](s, t, a)
+        case Fired():
+            chosen = e.instances
+            return lambda s, t, a: int(a in chosen)
+        case Next():
+            j = e.var.index
+            return lambda s, t, a: t[j]
+        case Member():
+            sf, ef = sub(e.set_expr), sub(e.element)
+            return lambda s, t, a: (sf(s, t, a) >> ef(s, t, a)) & 1
+        case SetUpdate():
+            sf, ef = sub(e.set_expr), sub(e.element)
+            if e.add:
+                return lambda s, t, a: sf(s, t, a) | (1 << ef(s, t, a))
+            return lambda s, t, a: sf(s, t, a) & ~(1 << ef(s, t, a))
+        case _:
+            assert_never(e)
 
 
-def _compile(e: Expr, where: str) -> Fn:
-    compile_expr = lambda x: _compile(x, where)  # noqa: E731
-    if isinstance(e, Var):
-        i = e.index
-        return lambda s, t, a: s[i]
-    if isinstance(e, Next):
-        i = e.var.index
-        return lambda s, t, a: t[i]
-    if isinstance(e, Const):
-        c = e.code
-        return lambda s, t, a: c
-    if isinstance(e, Fired):
-        chosen = e.instances
-        return lambda s, t, a: int(a in chosen)
-    if isinstance(e, Cmp):
-        lf, rf = compile_expr(e.left), compile_expr(e.right)
-        op = e.op
-        if op == "==":
-            return lambda s, t, a: int(lf(s, t, a) == rf(s, t, a))
-        if op == "!=":
-            return lambda s, t, a: int(lf(s, t, a) != rf(s, t, a))
-        if op == "<":
-            return lambda s, t, a: int(lf(s, t, a) < rf(s, t, a))
-        return lambda s, t, a: int(lf(s, t, a) <= rf(s, t, a))
-    if isinstance(e, Arith):
-        lf, rf = compile_expr(e.left), compile_expr(e.right)
-        if e.op == "+":
-            return lambda s, t, a: lf(s, t, a) + rf(s, t, a)
+def _arith(e: Arith, lf: Fn, rf: Fn, where: str) -> Fn:
+    """An arithmetic node: its operator's meaning on codes, and an error below zero (ints are
+    non-negative: the Z3 encoding would wrap around there)."""
+    op = ARITHMETIC[e.op]
 
-        def minus(s: State, t: State, a: int) -> int:
-            x, y = lf(s, t, a), rf(s, t, a)
-            if x < y:  # ints are non-negative: the Z3 encoding would wrap around here
-                raise ModelError(f"subtraction {e.left!r} - {e.right!r} goes below zero ({x} - {y}); "
-                                 "guard it or use ite(...)", where)
-            return x - y
+    def value(s: State, t: State, a: int) -> int:
+        x, y = lf(s, t, a), rf(s, t, a)
+        r = op.codes(x, y)
+        if r < 0:
+            raise ModelError(f"{op.name} {e.left!r} {e.op} {e.right!r} goes below zero ({x} {e.op} {y}); "
+                             "guard it or use ite(...)", where)
+        return r
 
-        return minus
-    if isinstance(e, And):
-        fs = [compile_expr(x) for x in e.args]
-        return lambda s, t, a: int(all(f(s, t, a) for f in fs))
-    if isinstance(e, Or):
-        fs = [compile_expr(x) for x in e.args]
-        return lambda s, t, a: int(any(f(s, t, a) for f in fs))
-    if isinstance(e, Not):
-        f = compile_expr(e.arg)
-        return lambda s, t, a: 1 - f(s, t, a)
-    if isinstance(e, Ite):
-        cf, tf, of = compile_expr(e.cond), compile_expr(e.then), compile_expr(e.other)
-        return lambda s, t, a: tf(s, t, a) if cf(s, t, a) else of(s, t, a)
-    if isinstance(e, Member):
-        sf, ef = compile_expr(e.set_expr), compile_expr(e.element)
-        return lambda s, t, a: (sf(s, t, a) >> ef(s, t, a)) & 1
-    if isinstance(e, SetUpdate):
-        sf, ef = compile_expr(e.set_expr), compile_expr(e.element)
-        if e.add:
-            return lambda s, t, a: sf(s, t, a) | (1 << ef(s, t, a))
-        return lambda s, t, a: sf(s, t, a) & ~(1 << ef(s, t, a))
-    if isinstance(e, Lookup):
-        kf, table = compile_expr(e.key), e.table
-        return lambda s, t, a: table[kf(s, t, a)]
-    if isinstance(e, Select):
-        items = [compile_expr(x) for x in e.items]
-        idx = compile_expr(e.index)
-        last = len(items) - 1
-        return lambda s, t, a: items[min(idx(s, t, a), last)](s, t, a)
-    raise ModelError(f"cannot evaluate expression node {type(e).__name__}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,33 @@ class _CompiledBranch:
     writes: tuple[tuple[int, Fn], ...]
 
 
+Selector = Callable[[State], _CompiledBranch | None]
+
+
 @dataclass(frozen=True)
 class _CompiledInstance:
     instance: Instance
     guard: Fn
     branches: tuple[_CompiledBranch, ...]
+    taken: Selector  # the branch taken in a state, None when the instance is disabled
+
+
+def _selector(index: int, guard: Fn, branches: tuple[_CompiledBranch, ...], always: bool) -> Selector:
+    """The branch an instance takes: once its guard holds, the first branch whose condition
+    holds (``system.branch_selected``). ``always``: a single branch without a condition."""
+    if always:
+        only = branches[0]
+        return lambda s: only if guard(s, s, index) else None
+
+    def taken(s: State) -> _CompiledBranch | None:
+        if not guard(s, s, index):
+            return None
+        for b in branches:
+            if b.cond(s, s, index):
+                return b
+        return None
+
+    return taken
 
 
 class Interpreter:
@@ -136,55 +163,41 @@ class Interpreter:
     @staticmethod
     def _compile_instance(inst: Instance) -> _CompiledInstance:
         where = f"{inst.machine}.{inst.label}"
-        return _CompiledInstance(
-            inst,
-            compile_expr(inst.guard, where),
-            tuple(_CompiledBranch(b.name, compile_expr(b.cond, where),
-                                  tuple((asg.var.index, compile_expr(asg.value, where)) for asg in b.assigns))
-                  for b in inst.branches),
-        )
+        guard = compile_expr(inst.guard, where)
+        branches = tuple(_CompiledBranch(b.name, compile_expr(b.cond, where),
+                                         tuple((asg.var.index, compile_expr(asg.value, where)) for asg in b.assigns))
+                         for b in inst.branches)
+        only = inst.branches[0].cond if len(inst.branches) == 1 else None
+        always = isinstance(only, Const) and only.code == 1
+        return _CompiledInstance(inst, guard, branches, _selector(inst.index, guard, branches, always))
 
     def initial_state(self) -> State:
         return tuple(v.init for v in self.system.variables)
 
     def branch_taken(self, s: State, index: int) -> str | None:
         """Name of the branch instance ``index`` takes in ``s``, or None if it is disabled."""
-        ci = self._compiled[index]
-        if not ci.guard(s, s, index):
-            return None
-        for b in ci.branches:
-            if b.cond(s, s, index):
-                return b.name
-        return None
+        b = self._compiled[index].taken(s)
+        return None if b is None else b.name
 
     def enabled(self, s: State) -> list[int]:
         """Indices of the action instances enabled in ``s``."""
-        out = []
-        for ci in self._compiled:
-            if ci.guard(s, s, ci.instance.index) and any(b.cond(s, s, ci.instance.index) for b in ci.branches):
-                out.append(ci.instance.index)
-        return out
+        return [ci.instance.index for ci in self._compiled if ci.taken(s) is not None]
 
     def step(self, s: State, index: int) -> State:
         """The successor of ``s`` by instance ``index``; raises ModelError if it is not enabled."""
         ci = self._compiled[index]
-        if not ci.guard(s, s, index):
-            raise ModelError(f"action {ci.instance.label} is not enabled (guard false)")
-        for b in ci.branches:
-            if b.cond(s, s, index):
-                return self._apply(s, ci, b)
-        raise ModelError(f"action {ci.instance.label} is not enabled (no branch applies)")
+        b = ci.taken(s)
+        if b is None:
+            why = "no branch applies" if ci.guard(s, s, index) else "guard false"
+            raise ModelError(f"action {ci.instance.label} is not enabled ({why})")
+        return self._apply(s, ci, b)
 
     def successors(self, s: State, among: Sequence[int] | None = None) -> Iterator[tuple[int, State]]:
         """(instance, successor) for every enabled instance (of ``among`` only, if given)."""
         for ci in self._compiled if among is None else (self._compiled[i] for i in among):
-            i = ci.instance.index
-            if not ci.guard(s, s, i):
-                continue
-            for b in ci.branches:
-                if b.cond(s, s, i):
-                    yield i, self._apply(s, ci, b)
-                    break
+            b = ci.taken(s)
+            if b is not None:
+                yield ci.instance.index, self._apply(s, ci, b)
 
     def _apply(self, s: State, ci: _CompiledInstance, b: _CompiledBranch) -> State:
         new = list(s)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from otaproof.model.lang import Const, Expr, ModelError, any_of, implies
-from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007
+from otaproof.model.lang import Const, EnumSort, Expr, ModelError, Var, any_of, implies
+from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.system import Channel
+from otaproof.model.vocabulary import SUPPLIERS
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,16 @@ class Lemma:
     expr: Expr
 
 
-def _messages(ch: Channel, kinds: tuple[str, ...]) -> Iterator[tuple[Expr, dict]]:  # type: ignore[type-arg]
+def _messages(ch: Channel, kinds: tuple[str, ...]) -> Iterator[tuple[Expr, dict[str, Var]]]:
     """(``slot i holds a message of one of these kinds``, the slot's fields) for every slot."""
+    sort = ch.fields["kind"]
+    assert isinstance(sort, EnumSort)
     for i, slot in enumerate(ch.slots):
-        present = (ch.length > i) & any_of(slot["kind"] == k for k in kinds if k in slot["kind"].sort.values)
+        present = (ch.length > i) & any_of(slot["kind"] == k for k in kinds if k in sort.values)
         yield present, slot
 
 
-IMAGE_MESSAGES = {"wan_down": ("CS05c", "FW_DISTRIBUTE"), "han_down": ("IMAGE_BLOCK", "FW_IMAGE")}
+IMAGE_MESSAGES = {"wan_down": ("CS05c", "FW_DISTRIBUTION"), "han_down": ("IMAGE_BLOCK", "FW_DISTRIBUTION")}
 
 
 def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
@@ -45,9 +48,9 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         names.add(name)
         out.append(Lemma(name, statement, expr))
 
-    for img, flag in m.cpl_listed.items():
+    for img, flag in m.listed.items():
         add(f"listed-was-listed[{img}]", "an image listed on the CPL now has been listed (ghost history)",
-            implies(flag, m.cpl_ever[img]))
+            implies(flag, m.ever_listed[img]))
     for r in m.hub_records:
         add(f"hub-record-set[{r.name}]", "a firmware record the hub keeps always names an image", r != "none")
     for name, statement, expr in m.variant_lemmas:
@@ -56,8 +59,9 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         for ch in (m.han_up[d], m.wan_up[d]):
             for i, (present, slot) in enumerate(_messages(ch, ("CS09", "CS08_RESPONSE"))):
                 add(f"version-report-names-an-image[{ch.name}][{i}]",
-                    "a version report in flight (CS09, CS08 response) names an image", implies(present, slot["img"] != "none"))
-            for i, (present, slot) in enumerate(_messages(ch, ("CS06_RESPONSE", "FDR"))):
+                    "a version report in flight (CS09, CS08 response) names an image",
+                    implies(present, slot["img"] != "none"))
+            for i, (present, slot) in enumerate(_messages(ch, ("CS06_RESPONSE", "FW_DISTRIBUTION_RECEIPT"))):
                 add(f"hcalcs-report-names-an-image[{ch.name}][{i}]",
                     "an HCALCS report in flight (CS06 response, distribution receipt) names an image",
                     implies(present, slot["img"] != "none"))
@@ -65,7 +69,7 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         add(f"held-certified[{d}]", "an image a device holds was on the CPL when the DSP accepted it",
             implies(m.held[d] != "none", m.ever_on_cpl(m.held[d])))
         add(f"held-validated[{d}]", "an image a device holds is the one the DSP validated for its request",
-            implies(m.held[d] != "none", m.g_held_req[d] == m.held[d]))
+            implies(m.held[d] != "none", m.held_validated[d] == m.held[d]))
         add(f"running-certified[{d}]", "a device runs an image that has been on the CPL",
             m.ever_on_cpl(m.running[d]))
         for side in ("wan_down", "han_down"):
@@ -77,7 +81,7 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
                 add(f"{ch.name}[{n}]-certified", "an image in flight was on the CPL when the DSP accepted it",
                     implies(present, m.ever_on_cpl(slot["img"])))
                 add(f"{ch.name}[{n}]-validated", "an image in flight is the one the DSP validated",
-                    implies(present, slot["g_req"] == slot["img"]))
+                    implies(present, slot["g_validated"] == slot["img"]))
     for d in m.devices:
         model = m.model_of(d)
         add(f"held-fits[{d}]", "a device holds only images for its model and hardware (it verified them)",
@@ -103,15 +107,15 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
                     implies(present, m.fits(slot["img"], model) & m.signed(slot["img"])))
         if d in m.hcalcs:
             add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
-                implies(m.pending[d], m.held[d] != "none"))
+                implies(m.scheduled[d], m.held[d] != "none"))
         add(f"smi-names-an-image[{d}]", "the SMI records some image (a spoofed report names one too)",
-            m.smi_version[d] != "none")
+            m.smi[d].DeviceFirmwareVersion != "none")
         add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
-            m.for_model(m.smi_version[d], model))
+            m.for_model(m.smi[d].DeviceFirmwareVersion, model))
         add(f"smi-not-newer[{d}]", "the SMI records no version newer than the device runs (reports only lag)",
-            m.version_of(m.smi_version[d]) <= m.version_of(m.running[d]))
+            m.version_of(m.smi[d].DeviceFirmwareVersion) <= m.version_of(m.running[d]))
         add(f"smi-names-runnable[{d}]", "the SMI records a signed image that fits the device",
-            m.fits(m.smi_version[d], model) & m.signed(m.smi_version[d]))
+            m.fits(m.smi[d].DeviceFirmwareVersion, model) & m.signed(m.smi[d].DeviceFirmwareVersion))
         for side in ("wan_down", "han_down", "han_up", "wan_up"):
             ch = getattr(m, side)[d]
             for i, slot in enumerate(ch.slots):
@@ -133,14 +137,14 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
         _protocol_lemmas(m, d, add)
     for d in m.ppmids:
         add(f"hub-image-certified[{d}]", "the image the hub holds for a PPMID was on the CPL when accepted",
-            implies(m.ch_image[d] != "none", m.ever_on_cpl(m.ch_image[d])))
+            implies(m.ota_image[d] != "none", m.ever_on_cpl(m.ota_image[d])))
         add(f"hub-image-validated[{d}]", "the image the hub holds is the one the DSP validated",
-            implies(m.ch_image[d] != "none", m.ch_g_req[d] == m.ch_image[d]))
+            implies(m.ota_image[d] != "none", m.ota_image_validated[d] == m.ota_image[d]))
     return out
 
 
 def in_flight(ch: Channel, kinds: tuple[str, ...], success: bool | None = None
-               ) -> list[tuple[str, Expr, dict]]:  # type: ignore[type-arg]
+               ) -> list[tuple[str, Expr, dict[str, Var]]]:
     """One (name, present, slot) per slot that may hold one of these kinds; ``success`` also
     restricts the message's outcome to success (True) or to any failure (False)."""
     out = []
@@ -157,26 +161,27 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
     """Per-device update pipeline: one update at a time, and the SMI lags only behind a success
     report that is on its way (what P-SMI, P-INVENTORY and P-REPLAY rest on)."""
     wd, hd, hu, wu = m.wan_down[d], m.han_down[d], m.han_up[d], m.wan_up[d]
-    in_progress = m.smi_status[d] == "update_in_progress"
+    in_progress = m.smi[d].DeviceFirmwareVersionStatus == "update_in_progress"
     if d in m.ppmids:
         reports = in_flight(hu, ("CS09",)) + in_flight(wu, ("CS09",))
         tokens = (in_flight(wd, ("CS05c",)) + in_flight(hd, ("IMAGE_NOTIFY",)) + in_flight(hu, ("QUERY_NEXT_IMAGE",))
                   + in_flight(hd, ("IMAGE_BLOCK",)) + in_flight(hu, ("UPGRADE_END",), True)
                   + in_flight(hu, ("UPGRADE_END",), False) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
                   + in_flight(wu, ("CCS08",), True) + in_flight(wu, ("CCS08",), False) + reports)
-        states = [(f"hub-holds-image[{d}]", m.ch_image[d] != "none"), (f"device-holds-image[{d}]", m.held[d] != "none")]
+        states = [(f"hub-holds-image[{d}]", m.ota_image[d] != "none"),
+                  (f"device-holds-image[{d}]", m.held[d] != "none")]
         exchange = (in_flight(hd, ("IMAGE_NOTIFY", "IMAGE_BLOCK")) + in_flight(hu, ("QUERY_NEXT_IMAGE", "UPGRADE_END")))
         add(f"hub-holds-image-only-during-exchange[{d}]",
             "the hub keeps a PPMID image only while the ZigBee OTA exchange is under way",
-            implies(m.ch_image[d] != "none", any_of(p for _, p, _ in exchange)))
+            implies(m.ota_image[d] != "none", any_of(p for _, p, _ in exchange)))
         for name, present, _ in exchange:
             add(f"exchange-needs-the-image[{name}]",
                 "a ZigBee OTA exchange message in flight means the hub still holds the PPMID's image",
-                implies(present, m.ch_image[d] != "none"))
+                implies(present, m.ota_image[d] != "none"))
         add(f"no-read-crosses-the-exchange[{d}]",
             "no firmware-version read is on its way to a PPMID while the hub holds its image (the hub "
             "holds reads back until the exchange ends)",
-            implies(m.ch_image[d] != "none", ~any_of(p for p, _ in _messages(hd, ("CS08_READ",)))))
+            implies(m.ota_image[d] != "none", ~any_of(p for p, _ in _messages(hd, ("CS08_READ",)))))
         awaiting = in_flight(hu, ("UPGRADE_END",), True) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
         add(f"device-holds-image-only-until-activation[{d}]",
             "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response",
@@ -185,21 +190,22 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
         reports = in_flight(hu, ("CS06_RESPONSE",), True) + in_flight(wu, ("CS06_RESPONSE",), True)
         tokens = (in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)) + in_flight(hu, ("CS06_RESPONSE",))
                   + in_flight(wu, ("CS06_RESPONSE",)))
-        states = [(f"activation-scheduled[{d}]", m.pending[d])]
+        states = [(f"activation-scheduled[{d}]", m.scheduled[d])]
         for s in SUPPLIERS:
             add(f"counter-ahead[{d},{s}]", "a supplier's counter is at least any counter the device accepted from it",
-                m.g_max_ctr[d, s] <= m.counter[s])
+                m.max_accepted_counter[d, s] <= m.originator_counter[s])
             add(f"last-counter-accepted[{d},{s}]", "the device's last counter, while it trusts a supplier, is one "
                 "it accepted from that supplier (or the reset value)",
-                implies(m.anchor[d] == s, m.last_ctr[d] <= m.g_max_ctr[d, s]))
+                implies(m.supplier_anchor[d] == s, m.last_counter[d] <= m.max_accepted_counter[d, s]))
             for name, present, slot in in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)):
                 add(f"fresh-counter[{name},{s}]", "a CS06 in flight carries a counter the device has not yet accepted",
-                    implies(present & (slot["orig"] == s), slot["ctr"] > m.g_max_ctr[d, s]))
+                    implies(present & (slot["originator"] == s), slot["counter"] > m.max_accepted_counter[d, s]))
                 add(f"counter-issued[{name},{s}]", "a CS06 in flight carries a counter its originator issued",
-                    implies(present & (slot["orig"] == s), slot["ctr"] <= m.counter[s]))
+                    implies(present & (slot["originator"] == s), slot["counter"] <= m.originator_counter[s]))
     add(f"smi-lags-only-behind-report[{d}]",
         "the SMI shows the running version, or a success report of the running version is on its way",
-        (m.smi_version[d] == m.running[d]) | any_of(p & (slot["img"] == m.running[d]) for _, p, slot in reports))
+        (m.smi[d].DeviceFirmwareVersion == m.running[d])
+        | any_of(p & (slot["img"] == m.running[d]) for _, p, slot in reports))
     for name, present, slot in reports:
         add(f"report-is-running[{name}]", "a success report in flight names the running image",
             implies(present, slot["img"] == m.running[d]))

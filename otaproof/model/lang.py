@@ -1,212 +1,141 @@
-"""The modelling language: finite sorts, state variables and a small typed expression AST.
+"""The modelling language: state variables and a small typed expression AST over finite sorts.
 
 A model is plain Python data. Expressions are trees of frozen dataclasses built with ordinary
 operators (``v == "idle"``, ``a & b``, ``n + 1``), so the same tree can be evaluated exactly
 (``model.explicit``) and compiled to Z3 bit-vectors (``model.symbolic``) with one meaning.
-Values are encoded as small non-negative integers: bool 0/1, enum index, int value, set bitmask.
+Values are encoded as small non-negative integers: bool 0/1, enum index, int value, set bitmask
+(the sorts and ``ModelError`` live in ``model.sorts`` and are re-exported here).
+
+``Expr`` is the closed union of the node classes: every pass over a tree is one ``match`` on it
+ending in ``assert_never`` (mypy then names each pass a new node is missing from), and the
+operators' meaning on codes and on Z3 terms is one table (``COMPARISONS``, ``ARITHMETIC``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Union
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, assert_never, cast
 
+import z3
 
-class ModelError(Exception):
-    """A mistake in a model or variant definition, with the place it was found."""
-
-    def __init__(self, message: str, where: str = "") -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
-
+from otaproof.model.sorts import BOOL as BOOL
+from otaproof.model.sorts import BoolSort as BoolSort
+from otaproof.model.sorts import EnumSort as EnumSort
+from otaproof.model.sorts import IntSort as IntSort
+from otaproof.model.sorts import ModelError as ModelError
+from otaproof.model.sorts import SetSort as SetSort
+from otaproof.model.sorts import Sort as Sort
 
 # --------------------------------------------------------------------------------------------
-# Sorts (finite domains)
+# Operators: one meaning for every semantics
 # --------------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Sort:
-    """A finite domain of values, encoded as integers 0..size-1 (sets: bitmasks)."""
-
-    @property
-    def size(self) -> int:  # number of encodable values
-        raise NotImplementedError
-
-    @property
-    def width(self) -> int:
-        """Bits needed to encode every value (at least 1)."""
-        return max(1, (self.size - 1).bit_length())
-
-    def encode(self, value: object, where: str = "") -> int:
-        raise NotImplementedError
-
-    def decode(self, code: int) -> object:
-        raise NotImplementedError
-
-    def contains_code(self, code: int) -> bool:
-        return 0 <= code < self.size
+CmpOp = Literal["==", "!=", "<", "<="]
+ArithOp = Literal["+", "-"]
+Bits: TypeAlias = Callable[[z3.ExprRef, z3.ExprRef], z3.ExprRef]
 
 
 @dataclass(frozen=True)
-class BoolSort(Sort):
-    @property
-    def size(self) -> int:
-        return 2
+class Operator:
+    """A binary operator's meaning, written once: on value codes (the explicit semantics,
+    constant folding, coverage's abstract evaluation) and on Z3 terms, either unsigned
+    bit-vectors of one width or Ints."""
 
-    def encode(self, value: object, where: str = "") -> int:
-        if not isinstance(value, bool):
-            raise ModelError(f"value {value!r} is not a bool", where)
-        return int(value)
-
-    def decode(self, code: int) -> object:
-        return bool(code)
-
-    def __str__(self) -> str:
-        return "bool"
-
-
-@dataclass(frozen=True)
-class EnumSort(Sort):
     name: str
-    values: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if not self.values:
-            raise ModelError(f"enum {self.name} has no values")
-        if len(set(self.values)) != len(self.values):
-            raise ModelError(f"enum {self.name} has duplicate values {self.values}")
-
-    @property
-    def size(self) -> int:
-        return len(self.values)
-
-    def encode(self, value: object, where: str = "") -> int:
-        if value not in self.values:
-            raise ModelError(
-                f"value {value!r} is not in enum {self.name} {list(self.values)}", where
-            )
-        return self.values.index(value)  # type: ignore[arg-type]
-
-    def decode(self, code: int) -> object:
-        return self.values[code]
-
-    def __str__(self) -> str:
-        return self.name
+    codes: Callable[[int, int], int]
+    bits: Bits
+    ints: Bits
 
 
 @dataclass(frozen=True)
-class IntSort(Sort):
-    lo: int
-    hi: int
-
-    def __post_init__(self) -> None:
-        if self.lo < 0 or self.hi < self.lo:
-            raise ModelError(f"bounded int range {self.lo}..{self.hi} must satisfy 0 <= lo <= hi")
-
-    @property
-    def size(self) -> int:
-        return self.hi + 1  # codes are the values themselves; 0..lo-1 are excluded by range
-
-    def contains_code(self, code: int) -> bool:
-        return self.lo <= code <= self.hi
-
-    def encode(self, value: object, where: str = "") -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not self.lo <= value <= self.hi:
-            raise ModelError(f"value {value!r} is not in int {self.lo}..{self.hi}", where)
-        return value
-
-    def decode(self, code: int) -> object:
-        return code
-
-    def __str__(self) -> str:
-        return f"int[{self.lo}..{self.hi}]"
+class Comparison(Operator):
+    ordering: bool = False  # defined on ints only
 
 
 @dataclass(frozen=True)
-class SetSort(Sort):
-    """Subsets of a small finite universe, encoded as a bitmask."""
-
-    universe: EnumSort
-
-    @property
-    def size(self) -> int:
-        return 1 << len(self.universe.values)
-
-    @property
-    def width(self) -> int:
-        return len(self.universe.values)
-
-    def encode(self, value: object, where: str = "") -> int:
-        if not isinstance(value, (set, frozenset, tuple, list)):
-            raise ModelError(f"value {value!r} is not a set of {self.universe.name}", where)
-        mask = 0
-        for item in value:
-            mask |= 1 << self.universe.encode(item, where)
-        return mask
-
-    def decode(self, code: int) -> object:
-        return frozenset(v for i, v in enumerate(self.universe.values) if code >> i & 1)
-
-    def __str__(self) -> str:
-        return f"set[{self.universe.name}]"
+class Arithmetic(Operator):
+    top: Callable[[int, int], int]  # the largest result, from the operands' largest values
 
 
-BOOL = BoolSort()
+COMPARISONS: dict[CmpOp, Comparison] = {
+    "==": Comparison("equality", operator.eq, operator.eq, operator.eq),
+    "!=": Comparison("inequality", operator.ne, operator.ne, operator.ne),
+    "<": Comparison("ordering <", operator.lt, z3.ULT, operator.lt, ordering=True),
+    "<=": Comparison("ordering <=", operator.le, z3.ULE, operator.le, ordering=True),
+}
+# on bit-vectors the encoder widens both operands by one bit first, so a sum never overflows; a
+# difference below zero is a model error (the explicit semantics reports it)
+ARITHMETIC: dict[ArithOp, Arithmetic] = {
+    "+": Arithmetic("addition", operator.add, operator.add, operator.add, top=operator.add),
+    "-": Arithmetic("subtraction", operator.sub, operator.sub, operator.sub, top=lambda a, b: a),
+}
+
+
+def select_index(code: int, items: int) -> int:
+    """Which of ``items`` items a ``Select`` reads at index ``code``: an index past the end reads
+    the last item (in Z3, the last item is the default of the ``If`` chain)."""
+    return min(code, items - 1)
 
 
 # --------------------------------------------------------------------------------------------
 # Expressions
 # --------------------------------------------------------------------------------------------
 
-ExprLike = Union["Expr", bool, int, str]
 
+class Node:
+    """What every expression node shares: operators that build new nodes (never evaluate).
 
-class Expr:
-    """Base of the expression AST; operators build new nodes, never evaluate."""
+    ``Expr``, the union of the node classes, is what passes match on: a pass is one ``match``
+    ending in ``assert_never``, so mypy names every pass a new node class is missing from."""
 
-    sort: Sort
+    if TYPE_CHECKING:  # a dataclass field in most nodes, computed from the children in others
+
+        @property
+        def sort(self) -> Sort: ...
+
+    def _expr(self) -> Expr:
+        return cast("Expr", self)  # every subclass is a member of Expr (tests/model check it)
 
     def __eq__(self, other: object) -> Expr:  # type: ignore[override]
-        return Cmp("==", self, lift(other, self.sort))
+        return Cmp("==", self._expr(), lift(other, self.sort))
 
     def __ne__(self, other: object) -> Expr:  # type: ignore[override]
-        return Cmp("!=", self, lift(other, self.sort))
+        return Cmp("!=", self._expr(), lift(other, self.sort))
 
     def __lt__(self, other: ExprLike) -> Expr:
-        return Cmp("<", self, lift(other, _need_int(self, "ordering <")))
+        return Cmp("<", self._expr(), lift(other, _need_int(self, "ordering <")))
 
     def __le__(self, other: ExprLike) -> Expr:
-        return Cmp("<=", self, lift(other, _need_int(self, "ordering <=")))
+        return Cmp("<=", self._expr(), lift(other, _need_int(self, "ordering <=")))
 
     def __gt__(self, other: ExprLike) -> Expr:
-        return Cmp("<", lift(other, _need_int(self, "ordering >")), self)
+        return Cmp("<", lift(other, _need_int(self, "ordering >")), self._expr())
 
     def __ge__(self, other: ExprLike) -> Expr:
-        return Cmp("<=", lift(other, _need_int(self, "ordering >=")), self)
+        return Cmp("<=", lift(other, _need_int(self, "ordering >=")), self._expr())
 
     def __add__(self, other: ExprLike) -> Expr:
-        return Arith("+", self, lift(other, _need_int(self, "arithmetic +")))
+        return Arith("+", self._expr(), lift(other, _need_int(self, "arithmetic +")))
 
     def __sub__(self, other: ExprLike) -> Expr:
-        return Arith("-", self, lift(other, _need_int(self, "arithmetic -")))
+        return Arith("-", self._expr(), lift(other, _need_int(self, "arithmetic -")))
 
     def __and__(self, other: ExprLike) -> Expr:
-        return And((self, lift(other, BOOL)))
+        return And((self._expr(), lift(other, BOOL)))
 
     def __rand__(self, other: ExprLike) -> Expr:
-        return And((lift(other, BOOL), self))
+        return And((lift(other, BOOL), self._expr()))
 
     def __or__(self, other: ExprLike) -> Expr:
-        return Or((self, lift(other, BOOL)))
+        return Or((self._expr(), lift(other, BOOL)))
 
     def __ror__(self, other: ExprLike) -> Expr:
-        return Or((lift(other, BOOL), self))
+        return Or((lift(other, BOOL), self._expr()))
 
     def __invert__(self) -> Expr:
-        return Not(self)
+        return Not(self._expr())
 
     def __bool__(self) -> bool:
         raise ModelError(
@@ -220,21 +149,21 @@ class Expr:
         """Set membership; the receiver must be a set-valued expression."""
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"contains() needs a set, got {self.sort}")
-        return Member(self, lift(element, self.sort.universe))
+        return Member(self._expr(), lift(element, self.sort.universe))
 
     def with_added(self, element: ExprLike) -> Expr:
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"with_added() needs a set, got {self.sort}")
-        return SetUpdate(self, lift(element, self.sort.universe), True)
+        return SetUpdate(self._expr(), lift(element, self.sort.universe), True)
 
     def with_removed(self, element: ExprLike) -> Expr:
         if not isinstance(self.sort, SetSort):
             raise ModelError(f"with_removed() needs a set, got {self.sort}")
-        return SetUpdate(self, lift(element, self.sort.universe), False)
+        return SetUpdate(self._expr(), lift(element, self.sort.universe), False)
 
 
 @dataclass(frozen=True, eq=False)
-class Var(Expr):
+class Var(Node):
     """A state variable; reading it in an expression means its value in the pre-state."""
 
     name: str
@@ -249,18 +178,18 @@ class Var(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Next(Expr):
+class Next(Node):
     """The value of a variable in the post-state (only in monitors and properties)."""
 
     var: Var
 
     @property
-    def sort(self) -> Sort:  # type: ignore[override]
+    def sort(self) -> Sort:
         return self.var.sort
 
 
 @dataclass(frozen=True, eq=False)
-class Fired(Expr):
+class Fired(Node):
     """True when the step's action instance is one of ``instances`` (monitors, properties)."""
 
     label: str
@@ -269,7 +198,7 @@ class Fired(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Const(Expr):
+class Const(Node):
     sort: Sort
     code: int
 
@@ -278,21 +207,21 @@ class Const(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Cmp(Expr):
-    op: str
+class Cmp(Node):
+    op: CmpOp
     left: Expr
     right: Expr
     sort: Sort = BOOL
 
     def __post_init__(self) -> None:
         _check_same_kind(self.left.sort, self.right.sort, self.op)
-        if self.op in ("<", "<=") and not isinstance(self.left.sort, IntSort):
+        if COMPARISONS[self.op].ordering and not isinstance(self.left.sort, IntSort):
             raise ModelError(f"ordering {self.op} needs ints, got {self.left.sort}")
 
 
 @dataclass(frozen=True, eq=False)
-class Arith(Expr):
-    op: str
+class Arith(Node):
+    op: ArithOp
     left: Expr
     right: Expr
 
@@ -301,16 +230,14 @@ class Arith(Expr):
             raise ModelError(f"arithmetic {self.op} needs ints, got {self.left.sort}, {self.right.sort}")
 
     @property
-    def sort(self) -> Sort:  # type: ignore[override]
+    def sort(self) -> Sort:
         a, b = self.left.sort, self.right.sort
         assert isinstance(a, IntSort) and isinstance(b, IntSort)
-        if self.op == "+":
-            return IntSort(0, a.hi + b.hi)
-        return IntSort(0, a.hi)  # subtraction below zero is a model error at evaluation
+        return IntSort(0, ARITHMETIC[self.op].top(a.hi, b.hi))  # below zero: an error at evaluation
 
 
 @dataclass(frozen=True, eq=False)
-class And(Expr):
+class And(Node):
     args: tuple[Expr, ...]
     sort: Sort = BOOL
 
@@ -320,7 +247,7 @@ class And(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Or(Expr):
+class Or(Node):
     args: tuple[Expr, ...]
     sort: Sort = BOOL
 
@@ -330,7 +257,7 @@ class Or(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Not(Expr):
+class Not(Node):
     arg: Expr
     sort: Sort = BOOL
 
@@ -339,7 +266,7 @@ class Not(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Ite(Expr):
+class Ite(Node):
     cond: Expr
     then: Expr
     other: Expr
@@ -349,7 +276,7 @@ class Ite(Expr):
         _check_same_kind(self.then.sort, self.other.sort, "ite")
 
     @property
-    def sort(self) -> Sort:  # type: ignore[override]
+    def sort(self) -> Sort:
         a, b = self.then.sort, self.other.sort
         if isinstance(a, IntSort) and isinstance(b, IntSort):
             return IntSort(min(a.lo, b.lo), max(a.hi, b.hi))
@@ -357,34 +284,34 @@ class Ite(Expr):
 
 
 @dataclass(frozen=True, eq=False)
-class Member(Expr):
+class Member(Node):
     set_expr: Expr
     element: Expr
     sort: Sort = BOOL
 
 
 @dataclass(frozen=True, eq=False)
-class SetUpdate(Expr):
+class SetUpdate(Node):
     set_expr: Expr
     element: Expr
     add: bool
 
     @property
-    def sort(self) -> Sort:  # type: ignore[override]
+    def sort(self) -> Sort:
         return self.set_expr.sort
 
 
 @dataclass(frozen=True, eq=False)
-class Lookup(Expr):
+class Lookup(Node):
     """A fixed finite function applied to an expression: ``table[key]`` (e.g. image → version)."""
 
     key: Expr
     table: tuple[int, ...]  # result code for each key code
-    sort: Sort = field(default=BOOL)
+    sort: Sort = BOOL
 
 
 @dataclass(frozen=True, eq=False)
-class Select(Expr):
+class Select(Node):
     """Dynamic array read: the element of ``items`` chosen by ``index`` (an int or enum)."""
 
     items: tuple[Expr, ...]
@@ -406,8 +333,13 @@ class Select(Expr):
                              f"ranges over {idx}")
 
     @property
-    def sort(self) -> Sort:  # type: ignore[override]
+    def sort(self) -> Sort:
         return self.items[0].sort
+
+
+Expr: TypeAlias = Var | Next | Fired | Const | Cmp | Arith | And | Or | Not | Ite | Member | SetUpdate | Lookup | Select
+Reader: TypeAlias = Var | Next | Fired  # the nodes that read the state or the step
+ExprLike: TypeAlias = Expr | bool | int | str
 
 
 def _kind(s: Sort) -> object:
@@ -419,7 +351,7 @@ def _check_same_kind(a: Sort, b: Sort, op: str) -> None:
         raise ModelError(f"'{op}' compares values of different sorts: {a} and {b}")
 
 
-def _need_int(e: Expr, op: str) -> Sort:
+def _need_int(e: Node, op: str) -> Sort:
     """The sort of ``e``, which must be a bounded int (checked before a literal is lifted, so the
     message names the operation rather than the literal)."""
     if not isinstance(e.sort, IntSort):
@@ -434,8 +366,8 @@ def _need_bool(e: Expr, op: str) -> None:
 
 def lift(value: object, sort: Sort) -> Expr:
     """Turn a Python literal into a constant of ``sort`` (expressions pass through)."""
-    if isinstance(value, Expr):
-        return value
+    if isinstance(value, Node):
+        return value._expr()
     if isinstance(sort, IntSort) and isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ModelError(f"negative constant {value}")
@@ -464,10 +396,10 @@ def any_of(items: Iterable[ExprLike]) -> Expr:
 
 def ite(cond: ExprLike, then: ExprLike, other: ExprLike) -> Expr:
     c = lift(cond, BOOL)
-    if isinstance(then, Expr):
-        return Ite(c, then, lift(other, then.sort))
-    if isinstance(other, Expr):
-        return Ite(c, lift(then, other.sort), other)
+    if isinstance(then, Node):
+        return Ite(c, then._expr(), lift(other, then.sort))
+    if isinstance(other, Node):
+        return Ite(c, lift(then, other.sort), other._expr())
     raise ModelError("ite() needs at least one branch to be an expression")
 
 
@@ -475,8 +407,9 @@ def implies(a: ExprLike, b: ExprLike) -> Expr:
     return Or((Not(lift(a, BOOL)), lift(b, BOOL)))
 
 
-def lookup(key: Expr, table: dict[object, object], result: Sort) -> Expr:
-    """Apply a fixed function, given for every value of the key's sort, to ``key``."""
+def lookup(key: Expr, table: Mapping[Any, object], result: Sort) -> Expr:
+    """Apply a fixed function, given for every value of the key's sort, to ``key`` (the table's
+    keys are the sort's values: enum names, bools or ints)."""
     sort = key.sort
     if isinstance(sort, (EnumSort, BoolSort, IntSort)):
         codes = []
@@ -496,42 +429,107 @@ def select(items: Sequence[Expr], index: Expr) -> Expr:
     return Select(tuple(items), index)
 
 
+# --------------------------------------------------------------------------------------------
+# Structural passes (every other pass builds on these or matches on Expr itself)
+# --------------------------------------------------------------------------------------------
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of ``e``, in field order."""
+    # hot passes match bare classes, most frequent first: a class pattern with sub-patterns costs
+    # about twice an isinstance test in CPython 3.11
+    match e:
+        case Const() | Var() | Fired():
+            return ()
+        case Cmp() | Arith():
+            return (e.left, e.right)
+        case Ite():
+            return (e.cond, e.then, e.other)
+        case And() | Or():
+            return e.args
+        case Not():
+            return (e.arg,)
+        case Lookup():
+            return (e.key,)
+        case Select():
+            return (*e.items, e.index)
+        case Next():
+            return (e.var,)
+        case Member() | SetUpdate():
+            return (e.set_expr, e.element)
+        case _:
+            assert_never(e)
+
+
 def map_children(e: Expr, fn: Callable[[Expr], Expr]) -> Expr:
-    """``e`` with ``fn`` applied to each direct sub-expression (``e`` itself if it has none)."""
-    changes: dict[str, object] = {}
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        val = getattr(e, f.name)
-        if isinstance(val, Expr):
-            changes[f.name] = fn(val)
-        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
-            changes[f.name] = tuple(fn(x) for x in val)
-    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
+    """``e`` with ``fn`` applied to each direct sub-expression (``e`` itself if none changes)."""
+    match e:
+        case Const() | Var() | Fired():
+            return e
+        case Cmp():
+            x, y = fn(e.left), fn(e.right)
+            return e if x is e.left and y is e.right else Cmp(e.op, x, y)
+        case Arith():
+            x, y = fn(e.left), fn(e.right)
+            return e if x is e.left and y is e.right else Arith(e.op, x, y)
+        case Ite():
+            c, x, y = fn(e.cond), fn(e.then), fn(e.other)
+            return e if c is e.cond and x is e.then and y is e.other else Ite(c, x, y)
+        case And():
+            args = tuple(fn(a) for a in e.args)
+            return e if _same(args, e.args) else And(args)
+        case Or():
+            args = tuple(fn(a) for a in e.args)
+            return e if _same(args, e.args) else Or(args)
+        case Not():
+            x = fn(e.arg)
+            return e if x is e.arg else Not(x)
+        case Lookup():
+            k = fn(e.key)
+            return e if k is e.key else Lookup(k, e.table, e.sort)
+        case Select():
+            items, i = tuple(fn(x) for x in e.items), fn(e.index)
+            return e if i is e.index and _same(items, e.items) else Select(items, i)
+        case Next():
+            v = fn(e.var)
+            if not isinstance(v, Var):
+                raise ModelError(f"Next({e.var.name}) rewritten to {v!r}, which is not a variable")
+            return e if v is e.var else Next(v)
+        case Member():
+            x, y = fn(e.set_expr), fn(e.element)
+            return e if x is e.set_expr and y is e.element else Member(x, y)
+        case SetUpdate():
+            x, y = fn(e.set_expr), fn(e.element)
+            return e if x is e.set_expr and y is e.element else SetUpdate(x, y, e.add)
+        case _:
+            assert_never(e)
 
 
-def walk(e: Expr) -> Iterable[Expr]:
+def _same(xs: tuple[Expr, ...], ys: tuple[Expr, ...]) -> bool:
+    return all(x is y for x, y in zip(xs, ys, strict=True))
+
+
+def walk(e: Expr) -> Iterator[Expr]:
     """Every node of an expression tree, depth first."""
     stack = [e]
     while stack:
         n = stack.pop()
         yield n
-        if isinstance(n, (Cmp, Arith)):
-            stack += [n.left, n.right]
-        elif isinstance(n, (And, Or)):
-            stack += list(n.args)
-        elif isinstance(n, Not):
-            stack.append(n.arg)
-        elif isinstance(n, Ite):
-            stack += [n.cond, n.then, n.other]
-        elif isinstance(n, Member):
-            stack += [n.set_expr, n.element]
-        elif isinstance(n, SetUpdate):
-            stack += [n.set_expr, n.element]
-        elif isinstance(n, Lookup):
-            stack.append(n.key)
-        elif isinstance(n, Select):
-            stack += list(n.items) + [n.index]
-        elif isinstance(n, Next):
-            stack.append(n.var)
+        stack += children(n)
+
+
+def readers(e: Expr) -> Iterator[Reader]:
+    """The nodes of ``e`` that read the state or the step: variables (now and, in ``Next``,
+    after the step) and ``Fired`` events."""
+    for n in walk(e):
+        match n:
+            case Var() | Next() | Fired():
+                yield n
+            case (Const() | Cmp() | Ite() | And() | Or() | Not() | Arith() | Lookup() | Select() | Member()
+                  | SetUpdate()):
+                pass
+            case _:
+                assert_never(n)
 
 
 def simplify(e: Expr) -> Expr:
@@ -541,23 +539,32 @@ def simplify(e: Expr) -> Expr:
     The result has the same value in every state; what it no longer reads (an attribute of a
     fixed image, say) is what lets cone-of-influence slicing drop variables."""
     e = map_children(e, simplify)
-    if isinstance(e, Lookup) and isinstance(e.key, Const):
-        return Const(e.sort, e.table[e.key.code])
-    if isinstance(e, Select) and isinstance(e.index, Const):
-        return e.items[min(e.index.code, len(e.items) - 1)]
-    if isinstance(e, Not) and isinstance(e.arg, Const):
-        return Const(BOOL, 1 - e.arg.code)
-    if isinstance(e, (And, Or)):
-        absorbing, neutral = (0, 1) if isinstance(e, And) else (1, 0)
-        if any(isinstance(a, Const) and a.code == absorbing for a in e.args):
-            return Const(BOOL, absorbing)
-        rest = tuple(a for a in e.args if not (isinstance(a, Const) and a.code == neutral))
-        if not rest:
-            return Const(BOOL, neutral)
-        return rest[0] if len(rest) == 1 else type(e)(rest)
-    if isinstance(e, Ite) and isinstance(e.cond, Const):
-        return e.then if e.cond.code else e.other
-    if isinstance(e, Cmp) and isinstance(e.left, Const) and isinstance(e.right, Const):
-        a, b = e.left.code, e.right.code
-        return Const(BOOL, int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b}[e.op]))
-    return e
+    match e:
+        case Lookup(Const(code=key), table, sort):
+            return Const(sort, table[key])
+        case Select(items, Const(code=index)):
+            return items[select_index(index, len(items))]
+        case Not(Const(code=code)):
+            return Const(BOOL, 1 - code)
+        case And(args):
+            return _fold(e, args, absorbing=0)
+        case Or(args):
+            return _fold(e, args, absorbing=1)
+        case Ite(Const(code=code), then, other):
+            return then if code else other
+        case Cmp(op, Const(code=a), Const(code=b)):
+            return Const(BOOL, int(COMPARISONS[op].codes(a, b)))
+        case _:  # nothing to fold: every node kind has been simplified through map_children
+            return e
+
+
+def _fold(e: And | Or, args: tuple[Expr, ...], absorbing: int) -> Expr:
+    """A conjunction (``absorbing`` 0) or disjunction (1) without its neutral constants."""
+    if any(isinstance(a, Const) and a.code == absorbing for a in args):
+        return Const(BOOL, absorbing)
+    rest = tuple(a for a in args if not (isinstance(a, Const) and a.code == 1 - absorbing))
+    if not rest:
+        return Const(BOOL, 1 - absorbing)
+    if len(rest) == 1:
+        return rest[0]
+    return e if len(rest) == len(args) else type(e)(rest)

@@ -8,10 +8,10 @@ of original instances and are replayed on the full system before they are report
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import assert_never
 
-from otaproof.model.lang import Const, Expr, Fired, Next, Var, simplify, walk
+from otaproof.model.lang import Expr, Fired, Next, Var, map_children, readers, simplify
 from otaproof.model.system import Assign, Branch, Instance, MonitorUpdate, System
 
 
@@ -35,13 +35,14 @@ def _reads(e: Expr) -> tuple[set[int], set[int]]:
     """Variable indices and fired instance indices an expression reads."""
     vs: set[int] = set()
     fs: set[int] = set()
-    for n in walk(e):
-        if isinstance(n, Var):
-            vs.add(n.index)
-        elif isinstance(n, Next):
-            vs.add(n.var.index)
-        elif isinstance(n, Fired):
-            fs |= n.instances
+    for n in readers(e):
+        match n:
+            case Var(index=i) | Next(Var(index=i)):
+                vs.add(i)
+            case Fired(instances=chosen):
+                fs |= chosen
+            case _:
+                assert_never(n)
     return vs, fs
 
 
@@ -115,19 +116,11 @@ def constant_folded(system: System) -> System:
 
 
 def _renumber(e: Expr, vars_: dict[int, Var], insts: dict[int, int]) -> Expr:
-    if isinstance(e, Var):
-        return vars_[e.index]
-    if isinstance(e, Next):
-        return Next(vars_[e.var.index])
-    if isinstance(e, Fired):
-        return Fired(e.label, frozenset(insts[i] for i in e.instances if i in insts))
-    if isinstance(e, Const):
-        return e
-    changes = {}
-    for f in dataclasses.fields(e):  # type: ignore[arg-type]
-        val = getattr(e, f.name)
-        if isinstance(val, Expr):
-            changes[f.name] = _renumber(val, vars_, insts)
-        elif isinstance(val, tuple) and val and isinstance(val[0], Expr):
-            changes[f.name] = tuple(_renumber(x, vars_, insts) for x in val)
-    return dataclasses.replace(e, **changes) if changes else e  # type: ignore[type-var]
+    """``e`` over the slice: its variables and fired instances renumbered to the slice's."""
+    match e:
+        case Var(index=i):
+            return vars_[i]
+        case Fired(label, instances):
+            return Fired(label, frozenset(insts[i] for i in instances if i in insts))
+        case _:  # every other node: its children renumbered (``map_children`` knows every node)
+            return map_children(e, lambda x: _renumber(x, vars_, insts))

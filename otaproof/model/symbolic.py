@@ -9,11 +9,14 @@ the explicit interpreter can reach. Meaning is identical to ``model.explicit`` (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeAlias, assert_never
 
 import z3
 
 from otaproof.model.lang import (
+    ARITHMETIC,
+    COMPARISONS,
     And,
     Arith,
     BoolSort,
@@ -35,12 +38,13 @@ from otaproof.model.lang import (
     Sort,
     Var,
 )
-from otaproof.model.system import System
+from otaproof.model.system import Instance, System, branch_selected
 
-Term = z3.ExprRef
-
-
-_TRANS_CACHE: dict[tuple[int, bool, int], tuple] = {}  # type: ignore[type-arg]
+Term: TypeAlias = z3.ExprRef
+Step: TypeAlias = tuple[int, str, z3.BoolRef, list[Term]]  # instance, branch, when it fires, successor
+# instances, template pre-state, action and post-state, Trans over them (without monitors)
+_Template: TypeAlias = tuple[tuple[Instance, ...], list[Term], z3.BitVecRef, list[Term], z3.BoolRef]
+_TRANS_CACHE: dict[tuple[int, int, bool, int], _Template] = {}
 
 
 def _max_code(sort: Sort) -> int:
@@ -93,11 +97,15 @@ class Encoder:
         return z3.BitVec(f"action@{tag}", self.action_width, self.ctx)
 
     def value(self, var: Var, code: int) -> Term:
-        if isinstance(var.sort, BoolSort):
+        return self._code(var.sort, code)
+
+    def _code(self, sort: Sort, code: int) -> Term:
+        """The constant ``code`` of ``sort`` in this encoding."""
+        if isinstance(sort, BoolSort):
             return z3.BoolVal(bool(code), self.ctx)
         if self.integer:
             return z3.IntVal(code, self.ctx)
-        return z3.BitVecVal(code, var.sort.width, self.ctx)
+        return z3.BitVecVal(code, sort.width, self.ctx)
 
     # ---- formulas -------------------------------------------------------------------------
     def init(self, s: Sequence[Term]) -> z3.BoolRef:
@@ -140,7 +148,7 @@ class Encoder:
                 _TRANS_CACHE.pop(next(iter(_TRANS_CACHE)))
             _TRANS_CACHE[key] = cached
         _, ts, ta, tt, template = cached
-        parts = [z3.substitute(template, *zip(ts, s), (ta, a), *zip(tt, t))]
+        parts = [z3.substitute(template, *zip(ts, s, strict=False), (ta, a), *zip(tt, t, strict=False))]
         memo: dict[int, Term] = {}
         for m in self.system.monitors:
             parts.append(t[m.var.index] == self._fit(m.var, self._expr(m.value, s, t, a, memo), parts, None))
@@ -149,7 +157,10 @@ class Encoder:
     def _base_trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
         """Guards and frame conditions of every non-monitor variable (``s``, ``t``: base prefix)."""
         memo: dict[int, Term] = {}
-        ex = lambda e: self._expr(e, s, t, a, memo)  # noqa: E731
+
+        def ex(e: Expr) -> Term:
+            return self._expr(e, s, t, a, memo)
+
         taken: dict[tuple[int, int], z3.BoolRef] = {}  # (instance, branch) -> that branch fires
         n = len(self.system.instances)
         parts: list[z3.BoolRef] = [z3.ULT(a, n)] if n < (1 << self.action_width) else []
@@ -171,31 +182,36 @@ class Encoder:
             parts.extend(wide_checks)
         return z3.And(parts)
 
-    def steps(self, s: Sequence[Term]) -> list[tuple[int, str, z3.BoolRef, list[Term]]]:
+    def steps(self, s: Sequence[Term]) -> list[Step]:
         """One entry per (instance, branch): the condition under which that branch fires in
-        ``s`` (guard, branch condition, earlier branches false, new values in their domains) and
-        the successor state as terms over ``s``. Their union is exactly Trans (one rule each)."""
-        out = []
-        for inst in self.system.instances:
-            a = z3.BitVecVal(inst.index, self.action_width, self.ctx)
-            memo: dict[int, Term] = {}
-            ex = lambda e: self._expr(e, s, None, a, memo)  # noqa: E731
-            earlier: list[z3.BoolRef] = []
-            for b in inst.branches:
-                checks: list[z3.BoolRef] = []
-                new = list(s)
-                for asg in b.assigns:
-                    new[asg.var.index] = self._fit(asg.var, ex(asg.value), checks, None)
-                memo_t: dict[int, Term] = {}
-                for m in self.system.monitors:
-                    new[m.var.index] = self._fit(m.var, self._expr(m.value, s, new, a, memo_t), checks, None)
-                cond = z3.And(ex(inst.guard), ex(b.cond), *[z3.Not(c) for c in earlier], *checks)
-                out.append((inst.index, b.name, cond, new))
-                earlier.append(ex(b.cond))
+        ``s`` (guard, branch selected, new values in their domains) and the successor state as
+        terms over ``s``. Their union is exactly Trans (one rule each)."""
+        return [step for inst in self.system.instances for step in self._steps_of(inst, s)]
+
+    def _steps_of(self, inst: Instance, s: Sequence[Term]) -> list[Step]:
+        a = z3.BitVecVal(inst.index, self.action_width, self.ctx)
+        memo: dict[int, Term] = {}
+
+        def ex(e: Expr) -> Term:
+            return self._expr(e, s, None, a, memo)
+
+        out: list[Step] = []
+        conds: list[z3.BoolRef] = []
+        for k, b in enumerate(inst.branches):
+            checks: list[z3.BoolRef] = []
+            new = list(s)
+            for asg in b.assigns:
+                new[asg.var.index] = self._fit(asg.var, ex(asg.value), checks, None)
+            memo_t: dict[int, Term] = {}
+            for m in self.system.monitors:
+                new[m.var.index] = self._fit(m.var, self._expr(m.value, s, new, a, memo_t), checks, None)
+            guard = ex(inst.guard)
+            conds.append(ex(b.cond))
+            out.append((inst.index, b.name, z3.And(guard, *branch_selected(conds, k, z3.Not), *checks), new))
         return out
 
-    def _branch_value(self, v: Var, branches: list[tuple[Expr, Expr | None]], old: Term, ex,  # type: ignore[no-untyped-def]
-                      checks: list[z3.BoolRef], a: z3.BitVecRef, inst_idx: int,
+    def _branch_value(self, v: Var, branches: list[tuple[Expr, Expr | None]], old: Term,
+                      ex: Callable[[Expr], Term], checks: list[z3.BoolRef], a: z3.BitVecRef, inst_idx: int,
                       taken: dict[tuple[int, int], z3.BoolRef]) -> Term:
         vals = []
         for k, (cond, val) in enumerate(branches):
@@ -203,14 +219,15 @@ class Encoder:
             # a later branch's out-of-domain value must not disable an earlier branch
             key = (inst_idx, k)
             if val is not None and key not in taken:
-                taken[key] = z3.And(a == inst_idx, ex(cond), *[z3.Not(ex(c)) for c, _ in branches[:k]])
+                conds = [ex(c) for c, _ in branches[:k + 1]]
+                taken[key] = z3.And(a == inst_idx, *branch_selected(conds, k, z3.Not))
             vals.append((cond, old if val is None else self._fit(v, ex(val), checks, taken[key])))
         result = vals[-1][1]
         for cond, val in reversed(vals[:-1]):
             result = z3.If(ex(cond), val, result)
         return result
 
-    def _fit(self, v: Var, term: Term, checks: list, when: z3.BoolRef | None) -> Term:  # type: ignore[type-arg]
+    def _fit(self, v: Var, term: Term, checks: list[z3.BoolRef], when: z3.BoolRef | None) -> Term:
         """Narrow an expression value to ``v``'s width, requiring it to lie in ``v``'s domain."""
         if isinstance(v.sort, BoolSort):
             return term
@@ -220,7 +237,7 @@ class Encoder:
             checks.append(c if when is None else z3.Implies(when, c))
             return term
         w = v.sort.width
-        tw = term.size()  # type: ignore[attr-defined]
+        tw = term.size()
         top = _max_code(v.sort)
         conds = []
         if top < (1 << tw) - 1:
@@ -258,90 +275,82 @@ class Encoder:
 
     def _build(self, e: Expr, s: Sequence[Term], t: Sequence[Term] | None, a: z3.BitVecRef | None,
                memo: dict[int, Term]) -> Term:
-        ex = lambda x: self._expr(x, s, t, a, memo)  # noqa: E731
+        def ex(x: Expr) -> Term:
+            return self._expr(x, s, t, a, memo)
+
         ctx = self.ctx
-        if isinstance(e, Var):
-            return s[e.index]
-        if isinstance(e, Next):
-            if t is None:
-                raise ModelError("Next(...) used where there is no post-state")
-            return t[e.var.index]
-        if isinstance(e, Fired):
-            if a is None:
-                raise ModelError("fired(...) used where there is no action")
-            if not e.instances:
-                return z3.BoolVal(False, ctx)
-            return z3.Or([a == i for i in sorted(e.instances)])
-        if isinstance(e, Const):
-            if isinstance(e.sort, BoolSort):
-                return z3.BoolVal(bool(e.code), ctx)
-            if self.integer:
-                return z3.IntVal(e.code, ctx)
-            return z3.BitVecVal(e.code, e.sort.width, ctx)
-        if self.integer and not isinstance(e, (Member, SetUpdate, Lookup, Select)):
-            integer = self._build_int(e, ex)
-            if integer is not None:
-                return integer
-        if isinstance(e, Cmp):
-            x, y = ex(e.left), ex(e.right)
-            if not isinstance(e.left.sort, BoolSort):
-                x, y = _align(x, y)
-            if e.op == "==":
-                return x == y
-            if e.op == "!=":
-                return x != y
-            if e.op == "<":
-                return z3.ULT(x, y)
-            return z3.ULE(x, y)
-        if isinstance(e, Arith):
-            x, y = _align(ex(e.left), ex(e.right))
-            x, y = z3.ZeroExt(1, x), z3.ZeroExt(1, y)
-            return x + y if e.op == "+" else x - y
-        if isinstance(e, And):
-            return z3.And([ex(x) for x in e.args]) if e.args else z3.BoolVal(True, ctx)
-        if isinstance(e, Or):
-            return z3.Or([ex(x) for x in e.args]) if e.args else z3.BoolVal(False, ctx)
-        if isinstance(e, Not):
-            return z3.Not(ex(e.arg))
-        if isinstance(e, Ite):
-            x, y = ex(e.then), ex(e.other)
-            if not isinstance(e.then.sort, BoolSort):
-                x, y = _align(x, y)
-            return z3.If(ex(e.cond), x, y)
-        if isinstance(e, Member):
-            st, el = ex(e.set_expr), ex(e.element)
-            st, el = _align(st, el)
-            return z3.Extract(0, 0, z3.LShR(st, el)) == 1
-        if isinstance(e, SetUpdate):
-            st, el = ex(e.set_expr), ex(e.element)
-            w = st.size()  # type: ignore[attr-defined]
-            st2, el2 = _align(st, el)
-            bit = z3.BitVecVal(1, st2.size(), ctx) << el2  # type: ignore[attr-defined]
-            r = st2 | bit if e.add else st2 & ~bit
-            return z3.Extract(w - 1, 0, r) if r.size() > w else r  # type: ignore[attr-defined]
-        if isinstance(e, Lookup):
-            k = ex(e.key)
-            isbool = isinstance(e.sort, BoolSort)
-            mk = (lambda c: z3.BoolVal(bool(c), ctx)) if isbool else (
-                (lambda c: z3.IntVal(c, ctx)) if self.integer else (lambda c: z3.BitVecVal(c, e.sort.width, ctx)))
-            result = mk(e.table[-1])
-            for code in range(len(e.table) - 2, -1, -1):
-                kc = self._key(e.key.sort, k, code)
-                result = z3.If(k == kc, mk(e.table[code]), result)
-            return result
-        if isinstance(e, Select):
-            idx = ex(e.index)
-            items = [ex(x) for x in e.items]
-            if not isinstance(e.items[0].sort, BoolSort) and not self.integer:
-                w = max(x.size() for x in items)  # type: ignore[attr-defined]
-                items = [z3.ZeroExt(w - x.size(), x) if x.size() < w else x for x in items]  # type: ignore[attr-defined]
-            result = items[-1]
-            for i in range(len(items) - 2, -1, -1):
-                if not isinstance(e.index.sort, BoolSort) and not self.integer and i >= (1 << idx.size()):  # type: ignore[attr-defined]
-                    continue
-                result = z3.If(idx == self._key(e.index.sort, idx, i), items[i], result)
-            return result
-        raise ModelError(f"cannot encode expression node {type(e).__name__}")
+        match e:  # bare class patterns, most frequent first (see ``lang.children``)
+            case Const():
+                return self._code(e.sort, e.code)
+            case Var():
+                return s[e.index]
+            case Cmp():
+                x, y = ex(e.left), ex(e.right)
+                if self.integer:
+                    return COMPARISONS[e.op].ints(x, y)
+                if not isinstance(e.left.sort, BoolSort):
+                    x, y = _align(x, y)
+                return COMPARISONS[e.op].bits(x, y)
+            case Ite():
+                if self.integer and not isinstance(e.then.sort, BoolSort):
+                    return z3.If(ex(e.cond), ex(e.then), ex(e.other))
+                x, y = ex(e.then), ex(e.other)
+                if not isinstance(e.then.sort, BoolSort):
+                    x, y = _align(x, y)
+                return z3.If(ex(e.cond), x, y)
+            case And():
+                return z3.And([ex(x) for x in e.args]) if e.args else z3.BoolVal(True, ctx)
+            case Or():
+                return z3.Or([ex(x) for x in e.args]) if e.args else z3.BoolVal(False, ctx)
+            case Not():
+                return z3.Not(ex(e.arg))
+            case Arith():
+                if self.integer:
+                    return ARITHMETIC[e.op].ints(ex(e.left), ex(e.right))
+                x, y = _align(ex(e.left), ex(e.right))
+                return ARITHMETIC[e.op].bits(z3.ZeroExt(1, x), z3.ZeroExt(1, y))
+            case Lookup():
+                k = ex(e.key)
+                result = self._code(e.sort, e.table[-1])
+                for code in range(len(e.table) - 2, -1, -1):
+                    kc = self._key(e.key.sort, k, code)
+                    result = z3.If(k == kc, self._code(e.sort, e.table[code]), result)
+                return result
+            case Select():
+                # an index past the last item reads the last one (``lang.select_index``)
+                idx = ex(e.index)
+                items = [ex(x) for x in e.items]
+                if not isinstance(e.items[0].sort, BoolSort) and not self.integer:
+                    w = max(x.size() for x in items)
+                    items = [z3.ZeroExt(w - x.size(), x) if x.size() < w else x for x in items]
+                result = items[-1]
+                for i in range(len(items) - 2, -1, -1):
+                    if not isinstance(e.index.sort, BoolSort) and not self.integer and i >= (1 << idx.size()):
+                        continue
+                    result = z3.If(idx == self._key(e.index.sort, idx, i), items[i], result)
+                return result
+            case Fired():
+                if a is None:
+                    raise ModelError("fired(...) used where there is no action")
+                if not e.instances:
+                    return z3.BoolVal(False, ctx)
+                return z3.Or([a == i for i in sorted(e.instances)])
+            case Next():
+                if t is None:
+                    raise ModelError("Next(...) used where there is no post-state")
+                return t[e.var.index]
+            case Member():
+                st, el = _align(ex(e.set_expr), ex(e.element))
+                return z3.Extract(0, 0, z3.LShR(st, el)) == 1
+            case SetUpdate():
+                st, el = ex(e.set_expr), ex(e.element)
+                w = st.size()
+                st2, el2 = _align(st, el)
+                bit = z3.BitVecVal(1, st2.size(), ctx) << el2
+                r = st2 | bit if e.add else st2 & ~bit
+                return z3.Extract(w - 1, 0, r) if r.size() > w else r
+            case _:
+                assert_never(e)
 
     def _key(self, sort: Sort, term: Term, code: int) -> Term:
         """The constant ``code`` in the encoding of a key or index term of ``sort``."""
@@ -349,35 +358,23 @@ class Encoder:
             return z3.BoolVal(bool(code), self.ctx)
         if self.integer:
             return z3.IntVal(code, self.ctx)
-        return z3.BitVecVal(code, term.size(), self.ctx)  # type: ignore[attr-defined]
-
-    def _build_int(self, e: Expr, ex) -> Term | None:  # type: ignore[no-untyped-def]
-        """Integer-encoding cases of comparisons and arithmetic (None: same as bit-vectors)."""
-        if isinstance(e, Cmp) and not isinstance(e.left.sort, BoolSort):
-            x, y = ex(e.left), ex(e.right)
-            return {"==": lambda: x == y, "!=": lambda: x != y, "<": lambda: x < y, "<=": lambda: x <= y}[e.op]()
-        if isinstance(e, Arith):
-            x, y = ex(e.left), ex(e.right)
-            return x + y if e.op == "+" else x - y
-        if isinstance(e, Ite) and not isinstance(e.then.sort, BoolSort):
-            return z3.If(ex(e.cond), ex(e.then), ex(e.other))
-        return None
+        return z3.BitVecVal(code, term.size(), self.ctx)
 
     # ---- reading models ------------------------------------------------------------------
     def decode_state(self, model: z3.ModelRef, s: Sequence[Term]) -> tuple[int, ...]:
-        out = []
+        out: list[int] = []
         for v in self.system.variables:
             val = model.eval(s[v.index], model_completion=True)
-            out.append(int(z3.is_true(val)) if isinstance(v.sort, BoolSort) else val.as_long())  # type: ignore[attr-defined]
+            out.append(int(z3.is_true(val)) if isinstance(v.sort, BoolSort) else val.as_long())
         return tuple(out)
 
     def decode_action(self, model: z3.ModelRef, a: z3.BitVecRef) -> int:
-        return model.eval(a, model_completion=True).as_long()  # type: ignore[attr-defined]
+        return int(model.eval(a, model_completion=True).as_long())
 
 
 def _align(x: Term, y: Term) -> tuple[Term, Term]:
     """Zero-extend two bit-vectors to a common width (codes are unsigned)."""
-    wx, wy = x.size(), y.size()  # type: ignore[attr-defined]
+    wx, wy = x.size(), y.size()
     if wx < wy:
         return z3.ZeroExt(wy - wx, x), y
     if wy < wx:

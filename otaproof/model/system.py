@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, assert_never
 
 from otaproof.model.config import FAULTS, THREATS
 from otaproof.model.lang import (
@@ -33,6 +34,7 @@ from otaproof.model.lang import (
     IntSort,
     ModelError,
     Next,
+    Not,
     Sort,
     Var,
     all_of,
@@ -40,7 +42,7 @@ from otaproof.model.lang import (
     ite,
     lift,
     map_children,
-    walk,
+    readers,
 )
 
 ROLES = ("system", "environment", "attacker", "fault")
@@ -81,11 +83,23 @@ def otherwise(name: str, *effects: Iterable[Assign] | Assign) -> Branch:
 
 def case(guard: ExprLike, *branches: Branch | Iterable[Assign] | Assign) -> Case:
     """A guard with branches; plain assignments mean a single branch named ``ok``."""
-    if branches and all(isinstance(b, Branch) for b in branches):
-        return Case(lift(guard, BOOL), tuple(branches))  # type: ignore[arg-type]
-    if any(isinstance(b, Branch) for b in branches):
+    named = [b for b in branches if isinstance(b, Branch)]
+    if named and len(named) == len(branches):
+        return Case(lift(guard, BOOL), tuple(named))
+    if named:
         raise ModelError("case() takes either branches or assignments, not both")
-    return Case(lift(guard, BOOL), (Branch("ok", TRUE, tuple(_flatten(branches))),))  # type: ignore[arg-type]
+    return Case(lift(guard, BOOL), (Branch("ok", TRUE, tuple(_flatten(branches))),))
+
+
+T = TypeVar("T")
+
+
+def branch_selected(conditions: Sequence[T], k: int, negate: Callable[[T], T]) -> list[T]:
+    """Branch ``k`` of an enabled instance is the one taken: its condition holds and no earlier
+    branch's does. The one definition of branch selection, as conjuncts over model expressions
+    and Z3 terms alike; the explicit semantics evaluates it as "the first branch whose condition
+    holds" (``explicit.Interpreter``)."""
+    return [conditions[k], *(negate(c) for c in conditions[:k])]
 
 
 def _flatten(items: Iterable[object]) -> Iterable[Assign]:
@@ -111,6 +125,7 @@ class ActionDef:
     fault: str | None = None
     doc: str = ""
     joint: tuple[str, ...] = ()  # other machines taking part (a synchronous request/response)
+    category: str | None = None  # what properties select the action by (e.g. "local_update")
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,11 @@ class Instance:
     def label(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params)
         return f"{self.action}({args})"
+
+    def takes(self, k: int) -> list[Expr]:
+        """The conjuncts under which a step of this instance takes its branch ``k``: the guard
+        holds and ``k`` is the branch selected (``branch_selected``)."""
+        return [self.guard, *branch_selected([b.cond for b in self.branches], k, Not)]
 
 
 @dataclass(frozen=True)
@@ -270,14 +290,14 @@ class Machine:
 
     def action(self, name: str, body: Callable[..., Case | None], role: str = "system",
                params: Mapping[str, Sequence[object]] | None = None, threat: str | None = None,
-               fault: str | None = None, doc: str = "", joint: Sequence[str] = ()) -> None:
+               fault: str | None = None, doc: str = "", joint: Sequence[str] = (), category: str | None = None) -> None:
         """Declare an action; ``body(**params)`` returns its Case (or None: no such instance).
 
         ``joint`` names other machines that take part synchronously (e.g. a DUIS Service Request
         and the DSP's synchronous validation); the action may write their variables too.
         """
         self.builder.add_action(ActionDef(self.name, name, {k: tuple(v) for k, v in (params or {}).items()},
-                                          body, role, threat, fault, doc, tuple(joint)))
+                                          body, role, threat, fault, doc, tuple(joint), category))
 
 
 @dataclass
@@ -323,12 +343,8 @@ class System:
             unknown = wanted - set(names)
             if unknown:
                 raise ModelError(f"action {action} has no branch {sorted(unknown)}; branches: {names}")
-            earlier: list[Expr] = []
-            for b in inst.branches:
-                if b.name in wanted:
-                    terms.append(all_of([Fired(inst.label, frozenset({inst.index})), inst.guard, b.cond,
-                                         *[~c for c in earlier]]))
-                earlier.append(b.cond)
+            terms += [all_of([Fired(inst.label, frozenset({inst.index})), *inst.takes(k)])
+                      for k, b in enumerate(inst.branches) if b.name in wanted]
         if action not in self.actions:
             raise ModelError(f"unknown action {action!r}; known: {sorted(self.actions)}")
         return any_of(terms)
@@ -353,11 +369,11 @@ class System:
 
 def _rebind(e: Expr, mapping: dict[int, Var]) -> Expr:
     """Replace monitor variables declared before numbering by their numbered copies."""
-    if isinstance(e, Var):
-        return mapping.get(id(e), e)
-    if isinstance(e, (Const, Fired)):
-        return e
-    return map_children(e, lambda x: _rebind(x, mapping))
+    match e:
+        case Var():
+            return mapping.get(id(e), e)
+        case _:  # every other node: its children rebound (``map_children`` knows every node)
+            return map_children(e, lambda x: _rebind(x, mapping))
 
 
 def monitor_var(name: str, sort: Sort, init: object) -> Var:
@@ -510,14 +526,17 @@ class SystemBuilder:
             raise ModelError(f"effect writes {v.name}, a variable of machine {v.owner}", where)
 
     def _validate_expr(self, e: Expr, known: set[int], where: str, ghost_ok: bool) -> None:
-        for n in walk(e):
-            if isinstance(n, Var):
-                if id(n) not in known:
-                    raise ModelError(f"unknown variable {n.name!r} (declared in another system?)", where)
-                if n.ghost and not ghost_ok:
-                    raise ModelError(f"ghost variable {n.name} may only be read by ghost assignments", where)
-            elif isinstance(n, (Next, Fired)):
-                raise ModelError("Next(...) and fired(...) are only allowed in monitors and properties", where)
+        for n in readers(e):
+            match n:
+                case Var():
+                    if id(n) not in known:
+                        raise ModelError(f"unknown variable {n.name!r} (declared in another system?)", where)
+                    if n.ghost and not ghost_ok:
+                        raise ModelError(f"ghost variable {n.name} may only be read by ghost assignments", where)
+                case Next() | Fired():
+                    raise ModelError("Next(...) and fired(...) are only allowed in monitors and properties", where)
+                case _:
+                    assert_never(n)
 
 
 def _check_assignable(v: Var, value: Expr, where: str) -> None:
@@ -555,6 +574,7 @@ __all__ = [
     "System",
     "SystemBuilder",
     "assign",
+    "branch_selected",
     "case",
     "monitor_var",
     "otherwise",

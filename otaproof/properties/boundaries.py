@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from otaproof.model.lang import FALSE, TRUE, Expr, any_of, const
-from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007
+from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.variants import BuiltModel
+from otaproof.model.vocabulary import SUPPLIERS
+from otaproof.properties.events import any_or_false, in_category, took, took_where
 
 
 @dataclass(frozen=True)
@@ -31,26 +33,7 @@ class Boundary:
     event: Expr
 
 
-def _took_where(bm: BuiltModel, action: str, branches: Iterable[str],
-                where: Callable[[dict[str, object]], Expr]) -> Expr:
-    """The step took one of ``branches`` of ``action`` on an instance whose parameters satisfy
-    ``where`` (evaluated on the pre-state); False when the design lacks the action or branches."""
-    s, wanted = bm.system, set(branches)
-    terms = []
-    for inst in s.instances_of(action) if action in s.actions else []:
-        if wanted <= {b.name for b in inst.branches}:
-            params = dict(inst.params)
-            condition = where(params)
-            if condition is not FALSE:
-                step = s.took(action, wanted, **params) if wanted else s.fired(action, **params)
-                terms.append(step if condition is TRUE else step & condition)
-    return _any(terms)
-
-
-def _any(terms: Iterable[Expr]) -> Expr:
-    """The disjunction of the terms that are not FALSE (FALSE itself when none is left)."""
-    kept = [t for t in terms if t is not FALSE]
-    return any_of(kept) if kept else FALSE
+IMAGE_REQUESTS = ("SR11_4_update_PPMID_firmware", "SR11_1_update_firmware")  # the DSP checks the CPL
 
 
 def _sr_not_on_cpl(bm: BuiltModel, ever_listed: bool) -> Expr:
@@ -65,7 +48,7 @@ def _sr_not_on_cpl(bm: BuiltModel, ever_listed: bool) -> Expr:
         img = const(m.IMAGE, str(p["img"]))
         listed_before = m.ever_on_cpl(img)
         return m.for_model(img, m.model_of(d)) & (listed_before if ever_listed else ~listed_before)
-    return _any(_took_where(bm, a, ("rejected_not_on_cpl",), where) for a in ("SR11_4_submit", "SR11_1_submit"))
+    return any_or_false(took_where(bm, a, ("rejected_not_on_cpl",), where) for a in IMAGE_REQUESTS)
 
 
 def _device_refuses(bm: BuiltModel, fault: str) -> Expr:
@@ -82,23 +65,27 @@ def _device_refuses(bm: BuiltModel, fault: str) -> Expr:
                   "other-hardware": m.for_model(img, kind) & ~m.fits(img, kind),
                   "other-model": m.fits(img, other) & ~older}[fault] & m.signed(img)
         if d in m.ppmids:
-            branch = "rollback_discarded" if fault == "older" else "hw_mismatch"
-            terms.append(_took_where(bm, f"OTA_upgrade_end[{d}]", (branch,), lambda p, r=reason: r))
+            branch = "rollback_discarded" if fault == "older" else "hardware_mismatch_discarded"
         else:
-            terms.append(_took_where(bm, f"FW_receive_image[{d}]", ("verification_failed",), lambda p, r=reason: r))
-    return _any(terms)
+            branch = "verification_failed"
+        terms.append(took_where(bm, f"verify_image[{d}]", (branch,), _always(reason)))
+    return any_or_false(terms)
+
+
+def _always(condition: Expr) -> Callable[[dict[str, object]], Expr]:
+    """A ``where`` that ignores the instance's parameters."""
+    return lambda _: condition
 
 
 def _hcalcs_cs06(bm: BuiltModel, branch: str, where: Callable[[str], Expr]) -> Expr:
     """An HCALCS's CS06 handling took ``branch`` with ``where(d)`` on the pre-state."""
-    return _any(_took_where(bm, f"CS06_activate_firmware[{d}]", (branch,), lambda p, d=d: where(d))
-                for d in bm.model.hcalcs)
+    return any_or_false(took_where(bm, f"activate_on_CS06[{d}]", (branch,), _always(where(d))) for d in bm.model.hcalcs)
 
 
 def _per_device(bm: BuiltModel, action: str, branches: Iterable[str], where: Callable[[str], Expr]) -> Expr:
     """``action`` (an instance per device, parameter ``d``) took ``branches`` with ``where(d)``."""
     m = bm.model
-    return _took_where(bm, action, branches, lambda p: where(str(p["d"])) if p.get("d") in m.devices else FALSE)
+    return took_where(bm, action, branches, lambda p: where(str(p["d"])) if p.get("d") in m.devices else FALSE)
 
 
 def boundaries(bm: BuiltModel) -> list[Boundary]:
@@ -107,112 +94,122 @@ def boundaries(bm: BuiltModel) -> list[Boundary]:
     if not isinstance(bm.model, Secmp0007):
         return []
     m: Secmp0007 = bm.model
-    s = bm.system
-    sr = ("SR11_4_submit", "SR11_1_submit")
-    devices_verify = tuple(f"OTA_upgrade_end[{d}]" for d in m.ppmids) + tuple(f"FW_receive_image[{d}]" for d in m.hcalcs)
-    cs06 = tuple(f"CS06_activate_firmware[{d}]" for d in m.hcalcs)
-    local = tuple(a for a in s.actions if a.startswith("LOCAL_"))
-    power = tuple(a for a in s.actions if a.startswith("POWER_loss"))
+    sr = IMAGE_REQUESTS
+    devices_verify = tuple(f"verify_image[{d}]" for d in m.devices)
+    cs06 = tuple(f"activate_on_CS06[{d}]" for d in m.hcalcs)
+    local, power, requests = (in_category(bm, c) for c in ("local_update", "power_loss", "service_request"))
+    alerts = m.unsolicited_alert_sources
+
+    def in_progress(d: str) -> Expr:
+        return m.smi[d].DeviceFirmwareVersionStatus == "update_in_progress"
+
+    def new_version(d: str) -> Expr:
+        return m.wan_up[d].head("img") != m.smi[d].DeviceFirmwareVersion
+
+    def anywhere(d: str) -> Expr:
+        return TRUE
+
+    def other_supplier(p: dict[str, object]) -> Expr:
+        return m.registered_supplier != str(p["by"]) if p.get("by") in SUPPLIERS else FALSE
+
+    def foreign_signature(p: dict[str, object]) -> Expr:
+        signer = m.signer(str(p["by"]))
+        return m.registered_supplier == signer if p["signed_by"] != signer else FALSE
+
+    def replaced_supplier(d: str) -> Expr:
+        anchor = m.supplier_anchor[d]
+        return (m.han_down[d].head("originator") != anchor) & (anchor != m.SUPPLIER.decode(anchor.init))
+
+    def equal_counter(d: str) -> Expr:
+        head = m.han_down[d].head
+        return (head("counter") == m.last_counter[d]) & (head("originator") == m.supplier_anchor[d])
+
+    def staged(d: str) -> Expr:
+        return (m.held[d] != "none") & (m.version_of(m.held[d]) != m.version_of(m.running[d]))
+
+    def to_unsupporting(d: str) -> Expr:
+        head = m.han_down[d].head
+        return (head("kind") == "CS02b") & any_of(head("originator") == s for s in SUPPLIERS
+                                                  if not m.supports_firmware[s])
+
+    def holding(p: dict[str, object]) -> Expr:  # where power is cut: a device (parameter d) or the hub
+        d = p.get("d")
+        if d is None:
+            return any_or_false(m.ota_image[e] != "none" for e in m.ppmids)
+        return m.held[str(d)] != "none"
+
+    failures = (("DSP_receive_CCS08_alert", "transfer_failed"), ("DSP_receive_distribution_receipt",
+                                                                   "verification_failed"))
+    successes = (("DSP_receive_CS09_alert", "ok"), ("DSP_receive_CS06_response", "activation_success"))
+    version_reports = (("DSP_receive_CS09_alert", "ok"), ("DSP_receive_CS08_response", "ok"))
+    anchors = tuple(f"replace_supplier_anchor[{d}]" for d in m.ppmids)
+    reads = tuple(f"report_firmware_version[{d}]" for d in m.devices)
     candidates = [
         Boundary("P-CPL", "never-listed", "the DSP refuses an image of the right model that was never on the CPL",
                  sr, _sr_not_on_cpl(bm, ever_listed=False)),
         Boundary("P-CPL-NOW", "removed-entry", "the DSP refuses an image whose CPL entry has been removed",
                  sr, _sr_not_on_cpl(bm, ever_listed=True)),
         Boundary("P-AUTH", "other-supplier-request", "the DSP refuses a request from a DCC User supplier that is "
-                 "not the device's registered supplier", tuple(a for a in s.actions if a.startswith("SR")),
-                 _any(_took_where(bm, a, ("rejected_not_authorised",),
-                                    lambda p: m.registered != str(p["by"]) if p.get("by") in SUPPLIERS else FALSE)
-                        for a in s.actions if a.startswith("SR"))),
+                 "not the device's registered supplier", requests,
+                 any_or_false(took_where(bm, a, ("rejected_not_authorised",), other_supplier) for a in requests)),
         Boundary("P-AUTH", "foreign-signature", "the DSP refuses an SR 11.3 from the registered supplier whose "
-                 "CS06 is signed by another supplier", ("SR11_3_submit",),
-                 _took_where(bm, "SR11_3_submit", ("rejected_not_authorised",),
-                             lambda p: m.registered == m.signer(str(p["by"]))
-                             if p.get("signed_by", m.signer(str(p["by"]))) != m.signer(str(p["by"])) else FALSE)),
+                 "CS06 is signed by another supplier", ("SR11_3_activate_firmware",),
+                 took_where(bm, "SR11_3_activate_firmware", ("rejected_not_authorised",), foreign_signature)),
         Boundary("P-AUTH", "replaced-supplier", "a device whose supplier anchor CS02b has replaced refuses a "
                  "command signed by the supplier it trusted before", cs06,
-                 _hcalcs_cs06(bm, "auth_failed", lambda d: (m.han_down[d].head("orig") != m.anchor[d])
-                              & (m.anchor[d] != m.SUPPLIER.decode(m.anchor[d].init)))),
+                 _hcalcs_cs06(bm, "authentication_failure", replaced_supplier)),
         Boundary("P-INTEGRITY", "listed-other-image", "a device refuses to activate a genuine, CPL-listed image "
                  "other than the one the command names", cs06,
                  _hcalcs_cs06(bm, "hash_mismatch", lambda d: m.signed(m.held[d]) & m.ever_on_cpl(m.held[d]))),
         Boundary("P-NO-ROLLBACK", "older-genuine-image", "a device refuses a genuine image for it that is older "
                  "than the one it runs", devices_verify, _device_refuses(bm, "older")),
         Boundary("P-REPLAY", "equal-counter", "a device refuses a command from its trusted supplier whose counter "
-                 "equals the last one it accepted", cs06,
-                 _hcalcs_cs06(bm, "stale_counter", lambda d: (m.han_down[d].head("ctr") == m.last_ctr[d])
-                              & (m.han_down[d].head("orig") == m.anchor[d]))),
+                 "equals the last one it accepted", cs06, _hcalcs_cs06(bm, "counter_failure", equal_counter)),
         Boundary("P-COMPAT", "other-model", "a device refuses a genuine image for the other device model",
                  devices_verify, _device_refuses(bm, "other-model")),
         Boundary("P-COMPAT", "other-hardware", "a device refuses a genuine image of its model for another "
                  "hardware revision", devices_verify, _device_refuses(bm, "other-hardware")),
         Boundary("P-SMI", "failed-transfer", "a failure report reaches the DSP while the SMI shows an update in "
-                 "progress", ("DSP_receive_CCS08", "DSP_receive_FDR"),
-                 _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",),
-                                       lambda d: m.smi_status[d] == "update_in_progress"),
-                         _per_device(bm, "DSP_receive_FDR", ("verification_failed",),
-                                       lambda d: m.smi_status[d] == "update_in_progress")])),
+                 "progress", tuple(a for a, _ in failures),
+                 any_or_false(_per_device(bm, a, (b,), in_progress) for a, b in failures)),
         Boundary("P-SMI", "read-while-staged", "a device answers a firmware-version read while it holds a "
-                 "verified image of another version that it has not activated",
-                 tuple(f"CS08_read_firmware_version[{d}]" for d in m.devices),
-                 _any(_took_where(bm, f"CS08_read_firmware_version[{d}]", (),
-                                  lambda p, d=d: (m.held[d] != "none")
-                                  & (m.version_of(m.held[d]) != m.version_of(m.running[d])))
-                      for d in m.devices)),
+                 "verified image of another version that it has not activated", reads,
+                 any_or_false(_per_device(bm, a, (), staged) for a in reads)),
         Boundary("P-SMI-BOUNDED", "new-version-report", "a device's report of a version other than the SMI's "
-                 "reaches the DSP", ("DSP_receive_CS09", "DSP_receive_CS06_response"),
-                 _any([_per_device(bm, "DSP_receive_CS09", ("ok",),
-                                       lambda d: m.wan_up[d].head("img") != m.smi_version[d]),
-                         _per_device(bm, "DSP_receive_CS06_response", ("activation_success",),
-                                       lambda d: m.wan_up[d].head("img") != m.smi_version[d])])),
+                 "reaches the DSP", tuple(a for a, _ in successes),
+                 any_or_false(_per_device(bm, a, (b,), new_version) for a, b in successes)),
         Boundary("P-INVENTORY", "read-during-update", "an SR 8.2 inventory read is answered while the device's "
                  "update is in progress", ("SR8_2_read_inventory",),
-                 _per_device(bm, "SR8_2_read_inventory", ("answered",),
-                             lambda d: m.smi_status[d] == "update_in_progress")),
+                 _per_device(bm, "SR8_2_read_inventory", ("answered",), in_progress)),
         Boundary("P-REPORT-AUTH", "spoofed-report", "a firmware-version report the device did not send reaches "
-                 "the DSP", ("DSP_receive_CS09", "DSP_receive_CS08_response"),
-                 _any([_per_device(bm, a, ("ok",), lambda d: ~m.wan_up[d].head("g_genuine"))
-                         for a in ("DSP_receive_CS09", "DSP_receive_CS08_response")])),
+                 "the DSP", tuple(a for a, _ in version_reports),
+                 any_or_false(_per_device(bm, a, (b,), lambda d: ~m.wan_up[d].head("g_genuine"))
+                              for a, b in version_reports)),
         Boundary("P-LOCAL-BANNED", "local-attempt", "a local firmware update is attempted at the premises",
-                 local, _any(s.fired(a) for a in local)),
+                 local, any_or_false(took(bm, a) for a in local)),
         Boundary("P-HUB-TRANSIENT", "failed-exchange", "a PPMID's OTA exchange ends in a refusal (the hub must "
-                 "drop the image all the same)", ("CCS08_alert", "OTA_image_block"),
-                 _any([_took_where(bm, "CCS08_alert", ("failure_alert",), lambda p: TRUE),
-                       _took_where(bm, "OTA_image_block", ("hw_mismatch",), lambda p: TRUE)])),
+                 "drop the image all the same)", ("CH_receive_upgrade_end", "CH_answer_query_next_image"),
+                 any_or_false([_per_device(bm, "CH_receive_upgrade_end", ("failure_alert",), anywhere),
+                               _per_device(bm, "CH_answer_query_next_image", ("hardware_version_mismatch",),
+                                           anywhere)])),
         Boundary("P-ALERT-BUDGET", "last-alert-of-the-day", "the hub raises a device's last unsolicited alert "
-                 "the budget allows today", ("CH_relay_to_DSP", "CH_daily_version_alert"),
-                 _any([_per_device(bm, "CH_relay_to_DSP", (), lambda d: _last_allowed(m, d) & _unasked_report(m, d)),
-                       _per_device(bm, "CH_daily_version_alert", (), lambda d: _last_allowed(m, d))])),
+                 "the budget allows today", tuple(alerts),
+                 any_or_false(_per_device(bm, a, (), _and(_last_allowed(m), when)) for a, when in alerts.items())),
         Boundary("P-FAIL-VISIBLE", "refusal-alerted", "a device's refusal of an image reaches the DSP as a failure",
-                 ("DSP_receive_CCS08", "DSP_receive_FDR"),
-                 _any([_per_device(bm, "DSP_receive_CCS08", ("transfer_failed",), lambda d: TRUE),
-                         _per_device(bm, "DSP_receive_FDR", ("verification_failed",), lambda d: TRUE)])),
+                 tuple(a for a, _ in failures), any_or_false(_per_device(bm, a, (b,), anywhere) for a, b in failures)),
         Boundary("P-NO-STRAND", "anchor-to-unsupporting-supplier", "a PPMID's trust anchor is replaced by a "
                  "supplier that does not support its firmware (from then on only that supplier can update it "
-                 "over the air)", tuple(f"CS02b_update_supplier_anchor[{d}]" for d in m.ppmids),
-                 _any(_took_where(bm, f"CS02b_update_supplier_anchor[{d}]", (),
-                                  lambda p, d=d: (m.han_down[d].head("kind") == "CS02b")
-                                  & any_of(m.han_down[d].head("orig") == s for s in SUPPLIERS
-                                           if not m.supports_firmware[s]))
-                      for d in m.ppmids)),
+                 "over the air)", anchors, any_or_false(_per_device(bm, a, (), to_unsupporting) for a in anchors)),
         Boundary("P-BOOTABLE", "power-loss-holding", "power is lost while a device or the hub holds an image that "
-                 "has not been activated", power,
-                 _any(_took_where(bm, a, (), lambda p, a=a: _holding(m, a)) for a in power)),
+                 "has not been activated", power, any_or_false(took_where(bm, a, (), holding) for a in power)),
     ]
     return [b for b in candidates if b.event is not FALSE]
 
 
-def _last_allowed(m: Secmp0007, d: str) -> Expr:
-    return m.g_alerts_today[d] == m.p.alert_budget - 1
+def _last_allowed(m: Secmp0007) -> Callable[[str], Expr]:
+    """The device's next unsolicited alert is the last one the day's budget allows."""
+    return lambda d: m.unsolicited_alerts_today[d] == m.p.alert_budget - 1
 
 
-def _unasked_report(m: Secmp0007, d: str) -> Expr:
-    """The hub relays an activation report about ``d`` while the DSP awaits none (as the model counts it)."""
-    kind = m.han_up[d].head("kind")
-    return ((kind == "CS09") | (kind == "CS06_RESPONSE")) & (m.smi_status[d] != "update_in_progress")
-
-
-def _holding(m: Secmp0007, action: str) -> Expr:
-    """Some image is held and not yet activated where ``action`` cuts the power."""
-    if action == "POWER_loss_hub":
-        return _any(m.ch_image[d] != "none" for d in m.ppmids)
-    return _any(m.held[d] != "none" for d in m.devices if action.endswith(f"[{d}]"))
+def _and(a: Callable[[str], Expr], b: Callable[[str], Expr]) -> Callable[[str], Expr]:
+    return lambda d: a(d) & b(d)

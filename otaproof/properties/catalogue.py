@@ -1,6 +1,6 @@
 """The property catalogue (docs/properties.md) as data: ID, statement, kind, rationale, formula.
 
-Formulas are written against the model's named handles (``m.running[d]``, ``m.smi_version[d]``)
+Formulas are written against the model's named handles (``m.running[d]``, ``m.smi[d].DeviceFirmwareVersion``)
 and events (``took(action, branches)``); verdicts are always computed, never stored here.
 """
 
@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from otaproof.model.invariants import in_flight
-from otaproof.model.lang import FALSE, Expr, Fired, ModelError, Next, all_of, any_of, implies
-from otaproof.model.secmp0007 import SUPPLIERS, Secmp0007
+from otaproof.model.lang import Expr, Fired, ModelError, Next, Var, all_of, any_of, implies
+from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.variants import BuiltModel
+from otaproof.model.vocabulary import SUPPLIERS
+from otaproof.properties.events import in_category, instances_about, took
 from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, Reach, StepInvariant, changed
 
 
@@ -23,16 +25,6 @@ class Property:
     kind: str  # INV | HIST | BR | REACH
     rationale: str
     formula: Callable[[BuiltModel], Formula | list[Formula]]
-
-
-def _took(bm: BuiltModel, action: str, branches: tuple[str, ...] = (), **params: object) -> Expr:
-    """The step took one of ``branches`` of ``action`` (any branch if none given); False if absent."""
-    s = bm.system
-    if action not in s.actions:
-        return FALSE
-    if not branches:
-        return s.fired(action, **params) if s.instances_of(action) else FALSE
-    return s.took(action, branches, **params) if s.instances_of(action) else FALSE
 
 
 def _same_supplier(auth: Expr, supplier: Expr) -> Expr:
@@ -53,13 +45,14 @@ def p_cpl_now(bm: BuiltModel) -> Formula:
 
 def p_auth(bm: BuiltModel) -> Formula:
     m = bm.model
-    return StepInvariant(all_of(implies(changed(m.running[d]), _same_supplier(Next(m.g_act_auth[d]), m.registered))
+    return StepInvariant(all_of(implies(changed(m.running[d]),
+                                        _same_supplier(Next(m.activation_authoriser[d]), m.registered_supplier))
                                 for d in m.devices))
 
 
 def p_integrity(bm: BuiltModel) -> Formula:
     m = bm.model
-    return StepInvariant(all_of(implies(changed(m.running[d]), Next(m.g_act_req[d]) == Next(m.running[d]))
+    return StepInvariant(all_of(implies(changed(m.running[d]), Next(m.activation_validated[d]) == Next(m.running[d]))
                                 for d in m.devices))
 
 
@@ -75,8 +68,8 @@ def p_replay(bm: BuiltModel) -> Formula:
     parts = []
     for d in m.hcalcs:
         head = m.han_down[d].head
-        fresh = any_of((head("orig") == s) & (head("ctr") > m.g_max_ctr[d, s]) for s in SUPPLIERS)
-        parts.append(implies(_took(bm, f"CS06_activate_firmware[{d}]", accepted), fresh))
+        fresh = any_of((head("originator") == s) & (head("counter") > m.max_accepted_counter[d, s]) for s in SUPPLIERS)
+        parts.append(implies(took(bm, f"activate_on_CS06[{d}]", accepted), fresh))
     return StepInvariant(all_of(parts))
 
 
@@ -87,20 +80,21 @@ def p_compat(bm: BuiltModel) -> Formula:
 
 def p_smi(bm: BuiltModel) -> Formula:
     m = bm.model
-    return Invariant(all_of(implies(m.smi_status[d] != "update_in_progress", m.smi_version[d] == m.running[d])
+    return Invariant(all_of(implies(m.smi[d].DeviceFirmwareVersionStatus != "update_in_progress",
+                                    m.smi[d].DeviceFirmwareVersion == m.running[d])
                             for d in m.devices))
 
 
-REPORT_HOPS = ("CH_relay_to_DSP", "CCS08_alert", "OTA_transfer_timeout", "DSP_receive_CCS08", "DSP_receive_CS09",
-               "DSP_receive_FDR", "DSP_receive_CS06_response", "DSP_receive_CS08_response")
+# the hub's and the DSP's steps that move a device's report towards the SMI
+REPORT_HOPS = ("CH_relay_to_DSP", "CH_receive_upgrade_end", "CH_transfer_timeout", "DSP_receive_CCS08_alert",
+               "DSP_receive_CS09_alert", "DSP_receive_distribution_receipt", "DSP_receive_CS06_response",
+               "DSP_receive_CS08_response")
 
 
 def _report_hops(bm: BuiltModel, d: str) -> Expr:
     """A step that moves one of device ``d``'s reports towards the DSP (a hub relay or alert, a
     DSP receipt): what a BR bound counts, so k bounds the reporting chain, not other traffic."""
-    chosen = frozenset(i.index for i in bm.system.instances
-                       if i.role == "system" and i.action in REPORT_HOPS and dict(i.params).get("d") == d)
-    return Fired(f"report hop for {d}", chosen)
+    return Fired(f"report hop for {d}", instances_about(bm, REPORT_HOPS, d))
 
 
 def _busy(m: Secmp0007, d: str, stages: tuple[Expr, ...]) -> tuple[Expr, ...]:
@@ -108,10 +102,10 @@ def _busy(m: Secmp0007, d: str, stages: tuple[Expr, ...]) -> tuple[Expr, ...]:
     report may have to wait behind it); ``stages`` are per slot, device-to-hub queue first."""
     slots = [(ch, i) for ch in (m.han_up[d], m.wan_up[d]) for i in range(ch.capacity)]
     assert len(slots) == len(stages)
-    return tuple((ch.length > i) & ~stage for (ch, i), stage in zip(slots, stages))
+    return tuple((ch.length > i) & ~stage for (ch, i), stage in zip(slots, stages, strict=True))
 
 
-def _stages(*groups: list[tuple[str, Expr, dict]]) -> tuple[Expr, ...]:  # type: ignore[type-arg]
+def _stages(*groups: list[tuple[str, Expr, dict[str, Var]]]) -> tuple[Expr, ...]:
     return tuple(present for group in groups for _, present, _ in group)
 
 
@@ -127,7 +121,7 @@ def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
                        for _, present, slot in in_flight(hu, report, success) + in_flight(wu, report, success))
         busy = _busy(m, d, stages)
         stages += tuple(m.extra_report_stages.get(d, ()))
-        out.append(BoundedResponse(changed(m.running[d]), Next(m.smi_version[d]) == Next(m.running[d]),
+        out.append(BoundedResponse(changed(m.running[d]), Next(m.smi[d].DeviceFirmwareVersion) == Next(m.running[d]),
                                    m.p.response_bound, _report_hops(bm, d), stages, busy))
     return out
 
@@ -135,21 +129,21 @@ def p_smi_bounded(bm: BuiltModel) -> list[Formula]:
 def p_inventory(bm: BuiltModel) -> Formula:
     m = bm.model
     return StepInvariant(all_of(
-        implies(_took(bm, "SR8_2_read_inventory", ("answered",), d=d),
-                (m.smi_status[d] != "current") | (m.smi_version[d] == m.running[d]))
+        implies(took(bm, "SR8_2_read_inventory", ("answered",), d=d),
+                (m.smi[d].DeviceFirmwareVersionStatus != "current") | (m.smi[d].DeviceFirmwareVersion == m.running[d]))
         for d in m.devices))
 
 
 def p_report_auth(bm: BuiltModel) -> Formula:
     m = bm.model
-    return StepInvariant(all_of(implies(changed(m.smi_version[d]), m.wan_up[d].head("g_genuine"))
+    return StepInvariant(all_of(implies(changed(m.smi[d].DeviceFirmwareVersion), m.wan_up[d].head("g_genuine"))
                                 for d in m.devices))
 
 
 def p_local_banned(bm: BuiltModel) -> Formula:
     m = bm.model
-    local = [a for a in bm.system.actions if a.startswith("LOCAL_")]
-    return StepInvariant(all_of(~(any_of(_took(bm, a) for a in local) & changed(m.running[d]))
+    local = in_category(bm, "local_update")
+    return StepInvariant(all_of(~(any_of(took(bm, a) for a in local) & changed(m.running[d]))
                                 for d in m.devices))
 
 
@@ -159,34 +153,35 @@ def p_fail_visible(bm: BuiltModel) -> list[Formula]:
     for d in m.devices:
         if d in m.ppmids:
             failed = any_of([
-                _took(bm, f"OTA_upgrade_end[{d}]", ("bad_signature_discarded", "hw_mismatch", "rollback_discarded")),
-                _took(bm, "OTA_transfer_timeout", d=d),
-                _took(bm, "POWER_loss_hub") & (m.ch_image[d] != "none"),
-                _took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none"),
+                took(bm, f"verify_image[{d}]",
+                     ("bad_signature_discarded", "hardware_mismatch_discarded", "rollback_discarded")),
+                took(bm, "CH_transfer_timeout", d=d),
+                took(bm, "POWER_loss_hub") & (m.ota_image[d] != "none"),
+                took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none"),
             ])
-            reported = _took(bm, "DSP_receive_CCS08", ("transfer_failed",), d=d)
+            reported = took(bm, "DSP_receive_CCS08_alert", ("transfer_failed",), d=d)
             stages = _stages(in_flight(m.han_up[d], ("UPGRADE_END",), False), in_flight(m.wan_up[d], ("CCS08",), False))
         else:
-            failed = any_of([_took(bm, f"FW_receive_image[{d}]", ("verification_failed",)),
-                             _took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none")])
-            reported = _took(bm, "DSP_receive_FDR", ("verification_failed",), d=d)
-            failed_fdr = [(n, p & (slot["outcome"] == "verify_failed"), slot)
-                          for ch in (m.han_up[d], m.wan_up[d]) for n, p, slot in in_flight(ch, ("FDR",))]
+            failed = any_of([took(bm, f"verify_image[{d}]", ("verification_failed",)),
+                             took(bm, f"POWER_loss_device[{d}]") & (m.held[d] != "none")])
+            reported = took(bm, "DSP_receive_distribution_receipt", ("verification_failed",), d=d)
+            failed_fdr = [(n, p & (slot["outcome"] == "verification_failed"), slot)
+                          for ch in (m.han_up[d], m.wan_up[d])
+                          for n, p, slot in in_flight(ch, ("FW_DISTRIBUTION_RECEIPT",))]
             stages = _stages(failed_fdr)
-        out.append(BoundedResponse(failed, reported, m.p.response_bound, _report_hops(bm, d), stages, _busy(m, d, stages)))
+        out.append(BoundedResponse(failed, reported, m.p.response_bound, _report_hops(bm, d), stages,
+                                   _busy(m, d, stages)))
     return out
 
 
-OTA_HOPS = ("OTA_image_block", "CCS08_alert", "OTA_transfer_timeout")  # the hub's steps of an OTA exchange
-DEVICE_OTA_HOPS = ("OTA_query_next_image", "OTA_upgrade_end", "CS09_activate")  # the PPMID's (suffix [d])
+OTA_HOPS = ("CH_answer_query_next_image", "CH_receive_upgrade_end", "CH_transfer_timeout")  # the hub's steps
+DEVICE_OTA_HOPS = ("query_next_image", "verify_image", "activate_at_upgrade_time")  # the PPMID's (suffix [d])
 
 
 def _ota_hops(bm: BuiltModel, d: str) -> Expr:
     """A step of PPMID ``d``'s OTA exchange, by the hub or the device: what P-HUB-TRANSIENT's bound counts."""
-    chosen = frozenset(i.index for i in bm.system.instances
-                       if (i.action in OTA_HOPS and dict(i.params).get("d") == d)
-                       or i.action in {f"{a}[{d}]" for a in DEVICE_OTA_HOPS})
-    return Fired(f"OTA exchange step for {d}", chosen)
+    steps = (*OTA_HOPS, *(f"{a}[{d}]" for a in DEVICE_OTA_HOPS))
+    return Fired(f"OTA exchange step for {d}", instances_about(bm, steps, d))
 
 
 def p_hub_transient(bm: BuiltModel) -> list[Formula]:
@@ -196,8 +191,8 @@ def p_hub_transient(bm: BuiltModel) -> list[Formula]:
         hd, hu = m.han_down[d], m.han_up[d]
         stages = _stages(in_flight(hd, ("IMAGE_NOTIFY",)), in_flight(hu, ("QUERY_NEXT_IMAGE",)),
                          in_flight(hd, ("IMAGE_BLOCK",)), in_flight(hu, ("UPGRADE_END",)))
-        out.append(BoundedResponse(_took(bm, "CS05c_receive", ("image_notify",), d=d),
-                                   Next(m.ch_image[d]) == "none", m.p.response_bound, _ota_hops(bm, d), stages))
+        out.append(BoundedResponse(took(bm, "CH_receive_CS05c", ("image_notify",), d=d),
+                                   Next(m.ota_image[d]) == "none", m.p.response_bound, _ota_hops(bm, d), stages))
     if m.hub_records:
         out.append(StepInvariant(all_of(~changed(r) for r in m.hub_records)))
     return out
@@ -205,7 +200,7 @@ def p_hub_transient(bm: BuiltModel) -> list[Formula]:
 
 def p_alert_budget(bm: BuiltModel) -> Formula:
     m = bm.model
-    return Invariant(all_of(m.g_alerts_today[d] <= m.p.alert_budget for d in m.devices))
+    return Invariant(all_of(m.unsolicited_alerts_today[d] <= m.p.alert_budget for d in m.devices))
 
 
 def p_no_strand(bm: BuiltModel) -> list[Formula]:
@@ -217,8 +212,8 @@ def p_no_strand(bm: BuiltModel) -> list[Formula]:
     legit = frozenset(i.index for i in bm.system.instances if m.legitimate_recovery(i))
     out: list[Formula] = []
     for d in m.ppmids:
-        newest = [implies(m.cpl_listed[i], m.version_of(m.running[d]) >= info.version)
-                  for i, info in m.catalogue.items() if i in m.cpl_listed and info.model == "PPMID" and info.hw_ok]
+        newest = [implies(m.listed[i], m.version_of(m.running[d]) >= info.version)
+                  for i, info in m.catalogue.items() if i in m.listed and info.model == "PPMID" and info.hw_ok]
         out.append(Reach(all_of(newest), legitimate=legit,
                          subject=f"{d} runs the newest CPL-listed firmware for its model"))
     return out

@@ -8,7 +8,6 @@ timeout, unparsable text) rejects it, and the engine's verdict becomes Unknown.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import z3
@@ -17,6 +16,7 @@ from otaproof.model.lang import Expr
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.formulas import SafetyTask
+from otaproof.properties.solver import Deadline, Solver
 
 TAG = "c"
 
@@ -30,7 +30,7 @@ class CheckResult:
 
 def certificate_text(inv: z3.BoolRef) -> str:
     """SMT-LIB text of an invariant built over ``Encoder.state(TAG)`` variables."""
-    return inv.sexpr()
+    return str(inv.sexpr())
 
 
 def parse_invariant(enc: Encoder, text: str, state: list[Term]) -> z3.BoolRef:
@@ -42,33 +42,30 @@ def parse_invariant(enc: Encoder, text: str, state: list[Term]) -> z3.BoolRef:
 
 def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: int = 0) -> CheckResult:
     """Re-check ``Init ⇒ Inv``, ``Inv ∧ Trans ⇒ Inv'`` and ``Inv ⇒ ¬Bad`` independently."""
-    start = time.monotonic()
+    deadline = Deadline(timeout)
     enc = Encoder(task.system)
     s, a, t = enc.state(TAG), enc.action(TAG), enc.state("next")
     try:
         inv_s = parse_invariant(enc, text, s)
         inv_t = parse_invariant(enc, text, t)
     except z3.Z3Exception as e:
-        return CheckResult(False, f"certificate does not parse: {e}", time.monotonic() - start)
+        return CheckResult(False, f"certificate does not parse: {e}", deadline.elapsed())
     obligations = (
         ("Init => Inv", z3.And(enc.init(s), z3.Not(inv_s))),
         ("Inv & Trans => Inv'", z3.And(inv_s, enc.domain(s), enc.trans(s, a, t), z3.Not(inv_t))),
         ("Inv => P", z3.And(inv_s, enc.domain(s), enc.expr(task.bad, s))),
     )
     for name, query in obligations:
-        if time.monotonic() - start >= timeout:
-            return CheckResult(False, f"obligation {name} undecided: out of time", time.monotonic() - start)
-        solver = z3.Solver()
-        solver.set("random_seed", seed)
-        solver.set("timeout", max(1, int((timeout - (time.monotonic() - start)) * 1000)))
+        if deadline.expired():
+            return CheckResult(False, f"obligation {name} undecided: out of time", deadline.elapsed())
+        solver = Solver(seed, deadline)
         solver.add(query)
         r = solver.check()
         if r == z3.sat:
-            return CheckResult(False, f"obligation {name} fails", time.monotonic() - start)
+            return CheckResult(False, f"obligation {name} fails", deadline.elapsed())
         if r != z3.unsat:
-            return CheckResult(False, f"obligation {name} undecided: {solver.reason_unknown()}",
-                               time.monotonic() - start)
-    return CheckResult(True, "all three obligations hold", time.monotonic() - start)
+            return CheckResult(False, f"obligation {name} undecided: {solver.reason_unknown()}", deadline.elapsed())
+    return CheckResult(True, "all three obligations hold", deadline.elapsed())
 
 
 def check_recovery_certificate(system: System, target: Expr, legitimate: frozenset[int], timeout: float = 60.0,
@@ -77,18 +74,16 @@ def check_recovery_certificate(system: System, target: Expr, legitimate: frozens
     type-correct state off ``target`` has every legitimate step (some instance, some successor)
     miss the target. The successor is universally quantified, so this does not rely on the
     per-branch step encoding the engine used."""
-    start = time.monotonic()
+    deadline = Deadline(timeout)
     enc = Encoder(system)
     s, a, t = enc.state(TAG), enc.action(TAG), enc.state("next")
     legit = z3.Or([a == i for i in sorted(legitimate)]) if legitimate else z3.BoolVal(False)
     no_step_recovers = z3.ForAll([a, *t], z3.Implies(z3.And(legit, enc.trans(s, a, t)), z3.Not(enc.expr(target, t))))
-    solver = z3.Solver()
-    solver.set("random_seed", seed)
-    solver.set("timeout", max(1, int(timeout * 1000)))
+    solver = Solver(seed, deadline)
     solver.add(enc.domain(s), z3.Not(enc.expr(target, s)), no_step_recovers)
     r = solver.check()
     if r == z3.unsat:
-        return CheckResult(True, "every state off the target has a legitimate step into it", time.monotonic() - start)
+        return CheckResult(True, "every state off the target has a legitimate step into it", deadline.elapsed())
     if r == z3.sat:
-        return CheckResult(False, "a state off the target has no legitimate step into it", time.monotonic() - start)
-    return CheckResult(False, f"undecided: {solver.reason_unknown()}", time.monotonic() - start)
+        return CheckResult(False, "a state off the target has no legitimate step into it", deadline.elapsed())
+    return CheckResult(False, f"undecided: {solver.reason_unknown()}", deadline.elapsed())

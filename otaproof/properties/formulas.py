@@ -185,7 +185,7 @@ def to_safety(system: System, formula: Formula | list[Formula], first_response: 
         err = monitor_var("monitor.violated", BOOL, False)
         updates.append(MonitorUpdate(err, err | ~all_of(steps)))
     interference = [_interference(system, n, br) for n, br in enumerate(responses, first_response)]
-    for (n, br), restarts in zip(enumerate(responses, first_response), interference):
+    for (n, br), restarts in zip(enumerate(responses, first_response), interference, strict=True):
         updates += _response_monitor(system, n, br, restarts)
     mon = system.with_monitor(updates) if updates else system
     extra = list(mon.variables[len(system.variables):])
@@ -241,11 +241,13 @@ def _in_the_state(e: Expr) -> Expr | None:
     """``e`` with every ``Next(x)`` read as ``x`` (a one-state predicate), or None if ``e`` also
     reads a pre-state variable or the action, and so says something about a step."""
     def now(x: Expr) -> Expr:
-        if isinstance(x, Next):
-            return x.var
-        if isinstance(x, (Var, Fired)):
-            raise _ReadsTheStep
-        return map_children(x, now)
+        match x:
+            case Next(var):
+                return var
+            case Var() | Fired():
+                raise _ReadsTheStep
+            case _:  # every other node: its children read now (``map_children`` knows every node)
+                return map_children(x, now)
     try:
         return now(e)
     except _ReadsTheStep:

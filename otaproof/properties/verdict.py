@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from otaproof.properties.trace import Trace
+
+
+class VerdictKind(StrEnum):
+    """What a verdict says; the value is the word reports and JSON files print."""
+
+    PROVED = "proved"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+
+class CertificateKind(StrEnum):
+    """What a proof's certificate is; the value is the name reports and JSON files print."""
+
+    INDUCTIVE_INVARIANT = "inductive-invariant"  # PDR and the lemma proof: clauses of H ∧ Inv
+    K_INDUCTIVE = "k-inductive"  # k-induction: H ∧ Inv_k
+    REACHABLE_SET = "reachable-set"  # explicit: every reachable state
+    RANKING = "ranking"  # explicit REACH: distance to the target over every reachable state
+    ONE_STEP_RECOVERY = "one-step-recovery"  # REACH: every state off the target has a legitimate step into it
+    CONJUNCTION = "conjunction"  # the property's parts, each proved on its own slice (``parts``)
+
+    @property
+    def unit(self) -> str:
+        """What a certificate's ``size`` counts."""
+        return {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states", "ranking": "states",
+                "one-step-recovery": "recovery steps", "conjunction": "parts"}[self.value]
 
 
 @dataclass(frozen=True)
 class Certificate:
     """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
 
-    kind: str  # "inductive-invariant" (PDR), "k-inductive" (k-induction), "reachable-set" (explicit),
-    #            "ranking" (explicit REACH: distance to the target over every reachable state),
-    #            "one-step-recovery" (REACH: every state off the target has a legitimate step into it),
-    #            "conjunction" (the property's parts, each proved on its own slice: ``parts``)
+    kind: CertificateKind
     smtlib: str
     size: int  # clauses (PDR), k (k-induction), states (explicit), parts (conjunction)
     checked: bool = False
@@ -28,7 +51,7 @@ class Proved:
     engine: str
     seconds: float
     certificate: Certificate
-    verdict: str = field(default="proved", init=False)
+    verdict: VerdictKind = field(default=VerdictKind.PROVED, init=False)
 
     @property
     def detail(self) -> str:
@@ -39,10 +62,8 @@ class Proved:
 
 
 def _describe(c: Certificate) -> str:
-    unit = {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states",
-            "ranking": "states", "one-step-recovery": "recovery steps"}[c.kind]
     lemmas = f" + {len(c.lemmas)} lemmas" if c.lemmas else ""
-    return f"{c.kind}, {unit}={c.size}{lemmas}"
+    return f"{c.kind}, {c.kind.unit}={c.size}{lemmas}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ class Violated:
     engine: str
     seconds: float
     trace: Trace
-    verdict: str = field(default="violated", init=False)
+    verdict: VerdictKind = field(default=VerdictKind.VIOLATED, init=False)
 
     @property
     def detail(self) -> str:
@@ -62,7 +83,7 @@ class Unknown:
     engine: str
     seconds: float
     reason: str
-    verdict: str = field(default="unknown", init=False)
+    verdict: VerdictKind = field(default=VerdictKind.UNKNOWN, init=False)
 
     @property
     def detail(self) -> str:

@@ -60,9 +60,9 @@ class Variants:
 _APPROVED = Variants()
 PRESETS: dict[str, Variants] = {
     "secmp0007": _APPROVED,
-    "local_updates": replace(_APPROVED, local_update_port=True, hcalcs_local_update_port=True),
-    "local_hub_stores_versions": replace(_APPROVED, local_update_port=True, hub_stores_versions=True),
-    "local_daily_alert": replace(_APPROVED, local_update_port=True, daily_version_alert=True),
-    "local_gateway_screening": replace(_APPROVED, local_update_port=True, gateway_screening=True),
-    "ihd_in_scope": replace(_APPROVED, ihd_in_scope=True),
+    "pre-secmp0007": replace(_APPROVED, local_update_port=True, hcalcs_local_update_port=True),
+    "geo-local-hub-stores": replace(_APPROVED, local_update_port=True, hub_stores_versions=True),
+    "geo-local-daily-alert": replace(_APPROVED, local_update_port=True, daily_version_alert=True),
+    "gateway-screening": replace(_APPROVED, local_update_port=True, gateway_screening=True),
+    "ihd-in-scope": replace(_APPROVED, ihd_in_scope=True),
 }

@@ -48,16 +48,16 @@ class _Printer:
             self.say(f"{'':21}    {event.data['summary']}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the walk-through; returns 0, or 2 on bad arguments or an unexpected rejection."""
-    parser = argparse.ArgumentParser(prog="python -m otaproof.refimpl", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The walk-through's options (shared by ``python -m otaproof.refimpl`` and ``otaproof simulate``)."""
     parser.add_argument("--seed", type=int, default=0, help="seed for keys, device IDs and network (default 0)")
-    parser.add_argument("--variant", default="secmp0007", choices=sorted(PRESETS),
-                        help="configuration preset (default: the approved SECMP0007 design)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return 0 if exc.code == 0 else 2
+    parser.add_argument("--variant", default="secmp0007", choices=list(PRESETS), metavar="VARIANT",
+                        help=f"design variant, named as in the model: {', '.join(PRESETS)} "
+                             "(default: secmp0007, the approved design)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Walk through the updates with parsed options; returns 0, or 2 on an unexpected rejection."""
     try:
         walk(args.seed, args.variant, sys.stdout)
     except BrokenPipeError:  # the reader (e.g. ``| head``) stopped early: not an error
@@ -66,6 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unexpected rejection: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the walk-through; returns 0, or 2 on bad arguments or an unexpected rejection."""
+    parser = argparse.ArgumentParser(prog="python -m otaproof.refimpl", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    return run(args)
 
 
 def walk(seed: int, variant: str, out: TextIO) -> Premises:

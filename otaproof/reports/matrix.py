@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +48,15 @@ def matrix_table(rows: list[Row]) -> Table:
     return table
 
 
-def matrix_document(rows: list[Row], engine: str, budget: Budget) -> dict[str, Any]:
-    """Plain data (deterministic except ``seconds``): one entry per design, threat model, property."""
+def run_facts(started: float, wall_seconds: float, load_average: tuple[float, float, float]) -> dict[str, Any]:
+    """How a run went (the part of a document that is not deterministic): when, how long, on how
+    many cores, and how busy the machine was when it started (``os.getloadavg()``)."""
+    return {"date": time.strftime("%Y-%m-%d", time.gmtime(started)), "wall_seconds": round(wall_seconds, 1),
+            "cpus": os.cpu_count() or 1, "load_average": [round(x, 2) for x in load_average]}
+
+
+def matrix_document(rows: list[Row], engine: str, budget: Budget, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Plain data (deterministic except ``seconds`` and ``run``): one entry per design, threat model, property."""
     entries = []
     for row in rows:
         for o in row.outcomes:
@@ -63,4 +72,5 @@ def matrix_document(rows: list[Row], engine: str, budget: Budget) -> dict[str, A
             entries.append(entry)
     return {"schema": SCHEMA, "engine": engine,
             "budget": {"timeout": budget.timeout, "depth": budget.depth, "seed": budget.seed},
-            "parameters": rows[0].scenario.parameters.as_dict() if rows else {}, "entries": entries}
+            "parameters": rows[0].scenario.parameters.as_dict() if rows else {}, "entries": entries,
+            **({"run": run} if run else {})}

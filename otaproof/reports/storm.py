@@ -583,7 +583,7 @@ def _profile(load: np.ndarray) -> list[list[float | int | None]]:
     edges = np.flatnonzero(np.diff(load)) + 1
     starts = np.concatenate([[0], edges])
     ends = np.concatenate([edges, [load.size]])
-    return [[int(a), int(b - a), _num(float(load[a]))] for a, b in zip(starts, ends)]
+    return [[int(a), int(b - a), _num(float(load[a]))] for a, b in zip(starts, ends, strict=True)]
 
 
 def storm_document(result: StormResult) -> dict[str, Any]:

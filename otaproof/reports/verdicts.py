@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from otaproof.model.config import Scenario
 from otaproof.properties.check import Outcome
+from otaproof.properties.recheck import Recheck
 from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
 SCHEMA = "otaproof.verdicts/1"
@@ -19,8 +21,16 @@ def _certificate(c: Certificate) -> dict[str, Any]:
     return out
 
 
-def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, budget: Budget) -> dict[str, Any]:
-    """Verdicts and traces as plain data; deterministic except the ``seconds`` fields."""
+def _recheck(r: Recheck) -> dict[str, Any]:
+    return {"status": r.status, "reason": r.reason, "bytes": r.size,
+            "solvers": {s: {"verdict": r.verdict_of(s), "seconds": round(r.seconds(s), 3)} for s in r.solvers},
+            "files": [f.filename for f in r.files]}
+
+
+def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, budget: Budget,
+                      rechecks: Mapping[str, Recheck] | None = None) -> dict[str, Any]:
+    """Verdicts and traces as plain data; deterministic except the ``seconds`` fields. With
+    ``rechecks``, each re-checked proof says which solvers accepted its obligation files."""
     results = []
     for o in outcomes:
         v = o.verdict
@@ -35,6 +45,8 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
             entry["trace"] = v.trace.to_json()
         elif isinstance(v, Unknown):
             entry["reason"] = v.reason
+        if rechecks is not None and o.property.id in rechecks:
+            entry["recheck"] = _recheck(rechecks[o.property.id])
         results.append(entry)
     return {
         "schema": SCHEMA, "variant": scenario.variant, "threats": sorted(scenario.threats),

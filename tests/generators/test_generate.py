@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from otaproof.cli import main
+from otaproof.files import OutputError
 from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
 from otaproof.generators.counterexamples import Reproduction, guard_for
 from otaproof.generators.mutants import applied
@@ -25,18 +26,19 @@ from otaproof.model.variants import build
 from otaproof.properties.trace import Trace, make_trace
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
-                ("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True}),
-                ("CS05c_receive", {"d": "P1"}), ("OTA_query_next_image[P1]", {"d": "P1"}),
-                ("OTA_image_block", {"d": "P1"}), ("OTA_upgrade_end[P1]", {"d": "P1"}),
-                ("CCS08_alert", {"d": "P1"}), ("CS09_activate[P1]", {"d": "P1"}),
-                ("DSP_receive_CCS08", {"d": "P1"}), ("CH_relay_to_DSP", {"d": "P1"}),
-                ("DSP_receive_CS09", {"d": "P1"})]
+                ("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True}),
+                ("CH_receive_CS05c", {"d": "P1"}), ("query_next_image[P1]", {"d": "P1"}),
+                ("CH_answer_query_next_image", {"d": "P1"}), ("verify_image[P1]", {"d": "P1"}),
+                ("CH_receive_upgrade_end", {"d": "P1"}), ("activate_at_upgrade_time[P1]", {"d": "P1"}),
+                ("DSP_receive_CCS08_alert", {"d": "P1"}), ("CH_relay_to_DSP", {"d": "P1"}),
+                ("DSP_receive_CS09_alert", {"d": "P1"})]
 HCALCS_UPDATE = [("CPL_list_entry", {"img": "HCALCS_v2"}),
-                 ("SR11_1_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True}),
-                 ("CH_relay_to_device", {"d": "H1"}), ("FW_receive_image[H1]", {"d": "H1"}),
-                 ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_FDR", {"d": "H1"}),
-                 ("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "future": False, "signed_by": "S1"}),
-                 ("CH_relay_to_device", {"d": "H1"}), ("CS06_activate_firmware[H1]", {"d": "H1"}),
+                 ("SR11_1_update_firmware", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True}),
+                 ("CH_relay_to_device", {"d": "H1"}), ("verify_image[H1]", {"d": "H1"}),
+                 ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_distribution_receipt", {"d": "H1"}),
+                 ("SR11_3_activate_firmware",
+                  {"by": "S1", "d": "H1", "img": "HCALCS_v2", "future": False, "signed_by": "S1"}),
+                 ("CH_relay_to_device", {"d": "H1"}), ("activate_on_CS06[H1]", {"d": "H1"}),
                  ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_CS06_response", {"d": "H1"})]
 
 
@@ -67,14 +69,15 @@ def test_approved_flows_replay_step_by_step_on_the_refimpl(steps: list[tuple[str
     run = replay(trace_of(steps))
     device = "PPMID.P1" if steps is PPMID_UPDATE else "HCALCS.H1"
     assert run.observed[f"{device}.running"].endswith("_v2")
-    assert run.observed[f"DSP.SMI[{device.split('.')[1]}].firmware_version"] == 2
+    assert run.observed[f"DSP.SMI[{device.split('.')[1]}].DeviceFirmwareVersion"] == 2
 
 
 def test_the_abstract_state_of_a_model_state_names_every_observation() -> None:
     trace = trace_of(PPMID_UPDATE[:3])
     obs = abstract_state(trace.steps[-1].state, trace.parameters)
     assert obs["CH.ota_image[P1]"] == "PPMID_v2" and obs["CH->P1"] == ("IMAGE_NOTIFY",)
-    assert obs["DSP.SMI[P1].firmware_version"] == 1 and obs["DSP.SMI[P1].status"] == "update_in_progress"
+    assert obs["DSP.SMI[P1].DeviceFirmwareVersion"] == 1
+    assert obs["DSP.SMI[P1].DeviceFirmwareVersionStatus"] == "update_in_progress"
     sut = RefimplAdapter()
     sut.start(Setup("secmp0007", (), (), trace.parameters))
     assert set(sut.observe()) == set(abstract_state(trace.initial_state, trace.parameters))
@@ -85,20 +88,22 @@ def test_a_broken_refimpl_fails_at_the_step_that_diverges_and_says_how() -> None
     with applied("smi-on-distribution"), pytest.raises(Divergence) as e:
         replay(trace)
     message = str(e.value)
-    assert message.startswith("step 9 (DSP: DSP_receive_CCS08(d=P1))")
-    assert "DSP.SMI[P1].firmware_version: model 1, SUT 2" in message
+    assert message.startswith("step 9 (DSP: DSP_receive_CCS08_alert(d=P1))")
+    assert "DSP.SMI[P1].DeviceFirmwareVersion: model 1, SUT 2" in message
 
 
 def test_a_dsp_answer_other_than_the_models_branch_is_a_divergence() -> None:
-    trace = trace_of([("SR11_4_submit", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True})])
+    trace = trace_of([("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True})])
     assert trace.steps[0].branch == "rejected_not_on_cpl"
-    with applied("skip-cpl-check"), pytest.raises(Divergence, match="DSP answers 'rejected_not_on_cpl', the SUT's 'accepted'"):
+    expected = "DSP answers 'rejected_not_on_cpl', the SUT's 'accepted'"
+    with applied("skip-cpl-check"), pytest.raises(Divergence, match=expected):
         replay(trace)
 
 
 def test_a_cs06_signed_by_another_supplier_is_refused_by_the_dsp_unless_its_check_is_skipped() -> None:
     """The P-AUTH boundary: the registered supplier's SR 11.3 carries S2's signature (compromised_key)."""
-    steps = [("SR11_3_submit", {"by": "S1", "d": "H1", "img": "HCALCS_v1", "future": False, "signed_by": "S2"})]
+    steps = [("SR11_3_activate_firmware",
+              {"by": "S1", "d": "H1", "img": "HCALCS_v1", "future": False, "signed_by": "S2"})]
     trace = trace_of(steps, threats=frozenset({"compromised_key"}))
     assert trace.steps[0].branch == "rejected_not_authorised"
     replay(trace)
@@ -109,9 +114,9 @@ def test_a_cs06_signed_by_another_supplier_is_refused_by_the_dsp_unless_its_chec
 
 def test_a_cs02b_copied_to_another_device_is_refused_unless_the_target_check_is_skipped() -> None:
     """han_mitm: the P1's CS02b, copied byte for byte onto H1's link, names P1 as its business target."""
-    steps = [("CoS_change_of_supplier", {"new": "S2"}), ("CS02b_update_security_credentials", {"d": "P1"}),
+    steps = [("CoS_change_of_supplier", {"new": "S2"}), ("DSP_send_CS02b", {"d": "P1"}),
              ("CH_relay_to_device", {"d": "P1"}), ("HAN_redirect_credentials[H1]", {"other": "P1"}),
-             ("CS02b_update_supplier_anchor[H1]", {"d": "H1"})]
+             ("replace_supplier_anchor[H1]", {"d": "H1"})]
     trace = trace_of(steps, threats=frozenset({"han_mitm"}))
     assert trace.steps[-1].branch == "wrong_target"
     assert replay(trace).observed["HCALCS.H1.supplier_anchor"] == "S1"
@@ -122,7 +127,7 @@ def test_a_cs02b_copied_to_another_device_is_refused_unless_the_target_check_is_
 
 def test_the_man_in_the_middle_substitution_is_served_block_by_block() -> None:
     steps = PPMID_UPDATE[:5] + [("HAN_substitute_image[P1]", {"img": "PPMID_rogue"}),
-                                ("OTA_upgrade_end[P1]", {"d": "P1"}), ("CCS08_alert", {"d": "P1"})]
+                                ("verify_image[P1]", {"d": "P1"}), ("CH_receive_upgrade_end", {"d": "P1"})]
     run = replay(trace_of(steps, threats=frozenset({"han_mitm"})))
     assert run.observed["PPMID.P1.held"] == "none" and run.observed["CH->DSP[P1]"] == ("CCS08(image_discarded)",)
 
@@ -160,7 +165,7 @@ def test_written_suite_passes_serially_and_with_xdist_and_fails_under_a_mutant(t
     proc = subprocess.run([sys.executable, "-m", "pytest", str(out / "test_p_cpl.py"), "-q"],
                           env={**env, "OTAPROOF_MUTANT": "skip-signature-verification"}, capture_output=True, text=True)
     assert proc.returncode == 0  # this suite has no unsigned image: the mutant survives it
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError, match="pass --force"):
         write_suite(plan, out)
 
 

@@ -309,7 +309,8 @@ def test_the_refimpl_functions_mutants_copy_are_unchanged(where: str) -> None:
 
 
 # --- patching: exactly where it says, restored afterwards ---------------------------------------
-MODULES: tuple[ModuleType, ...] = (otaproof.refimpl.commands, otaproof.refimpl.cpl, otaproof.refimpl.devices, otaproof.refimpl.dsp, otaproof.refimpl.hub,
+MODULES: tuple[ModuleType, ...] = (otaproof.refimpl.commands, otaproof.refimpl.cpl, otaproof.refimpl.devices,
+                                   otaproof.refimpl.dsp, otaproof.refimpl.hub,
                                    otaproof.refimpl.image, otaproof.refimpl.smi)
 
 
@@ -436,7 +437,8 @@ def _check_renderings(report: MutationReport) -> None:
     console = Console(record=True, width=400)
     console.print(report_table(report))
     text = console.export_text()
-    assert "kill rate 50.0% (1/2 non-equivalent mutants killed; 1 equivalent; 1/3 = 33.3% of all)" in text and "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
+    assert "kill rate 50.0% (1/2 non-equivalent mutants killed; 1 equivalent; 1/3 = 33.3% of all)" in text
+    assert "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
     assert "not killed: a gap in the suite's coverage" in text and "equivalent: the PPMID's own" in text
 
 

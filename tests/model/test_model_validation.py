@@ -7,6 +7,7 @@ variants, threat and fault models and parameters, which must name the known valu
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable
 
 import pytest
@@ -36,7 +37,8 @@ from otaproof.model.system import (
     otherwise,
     outcome,
 )
-from otaproof.model.variants import REGISTRY, Variant, build, get_variant, register
+from otaproof.model.variants import REGISTRY, build, get_variant, registry_of, variant_of
+from otaproof.model.variants import approved as approved_variant
 
 PHASE = EnumSort("Phase", ("closed", "open"))
 COLOUR = EnumSort("Colour", ("red", "green"))
@@ -527,9 +529,25 @@ def test_unknown_variant_names_the_known_ones() -> None:
         build(Scenario(variant="secmp0008"))
 
 
-def test_variant_registered_twice() -> None:
-    with raises("variant 'secmp0007' is registered twice"):
-        register(Variant("secmp0007", "again", "test"))
+def test_variant_defined_twice() -> None:
+    with raises("variant 'secmp0007' is defined twice"):
+        registry_of((approved_variant, approved_variant))
+
+
+def test_a_variant_module_needs_its_constants_and_apply() -> None:
+    module = types.ModuleType("my_variant")
+    module.NAME, module.DOC = "mine", "a design change"  # no SOURCE
+    with raises("a variant module needs a string SOURCE"):
+        variant_of(module)
+    module.SOURCE = "a public document"
+    with raises("a variant module needs a function apply(m)"):
+        variant_of(module)
+    module.apply = lambda m: None
+    module.PARAMETERS = ["local_updates"]
+    with raises("PARAMETERS must be a dict"):
+        variant_of(module)
+    module.PARAMETERS = {"local_updates": True}
+    assert variant_of(module).parameters == {"local_updates": True}
 
 
 def test_unknown_threat_in_a_scenario_names_the_known_ones() -> None:

@@ -28,14 +28,15 @@ def violation(variant: str, pid: str) -> Violated:
 
 def test_pre_secmp0007_has_no_ota_and_an_installer_can_install_unlisted_firmware() -> None:
     b = build(Scenario(variant="pre-secmp0007"))
-    assert not ({"SR11_4_submit", "SR11_1_submit", "SR11_3_submit"} & set(b.system.actions))
+    for request in ("SR11_4_update_PPMID_firmware", "SR11_1_update_firmware", "SR11_3_activate_firmware"):
+        assert request in b.system.actions and not b.system.instances_of(request)  # withdrawn, still named
     trace = violation("pre-secmp0007", "P-CPL").trace
     assert len(trace.steps) == 1 and trace.steps[0].action.startswith("LOCAL_installer_update[")
 
 
 def test_gateway_screening_allows_only_screened_local_updates() -> None:
     b = build(Scenario(variant="gateway-screening", threats=frozenset({"local_physical"})))
-    local = [a for a in b.system.actions if a.startswith("LOCAL_")]
+    local = [a for a, d in b.system.actions.items() if d.category == "local_update" and b.system.instances_of(a)]
     assert local == ["LOCAL_screened_update[P1]"]
     trace = violation("gateway-screening", "P-LOCAL-BANNED").trace  # local updates exist, by design
     assert trace.steps[-1].action == "LOCAL_screened_update[P1]"
@@ -46,7 +47,7 @@ def test_geo_proposals_let_a_local_update_outdate_the_smi(variant: str) -> None:
     trace = violation(variant, "P-SMI").trace
     assert trace.steps[-1].action == "LOCAL_installer_update[P1]"
     b = build(Scenario(variant=variant))
-    assert "LOCAL_installer_update[H1]" not in b.system.actions  # the proposal concerns PPMIDs
+    assert not b.system.instances_of("LOCAL_installer_update[H1]")  # the proposal concerns PPMIDs
 
 
 def test_hub_stores_answers_version_reads_from_its_store() -> None:
@@ -64,7 +65,7 @@ def test_hub_stores_alone_leaves_the_smi_stale_for_ever() -> None:
     trace = violation("geo-local-hub-stores", "P-SMI-BOUNDED").trace
     assert "LOCAL_installer_update[P1]" in [s.action for s in trace.steps]
     final = trace.steps[-1].state  # the system has come to rest with the SMI still on the old version
-    assert final["DSP.SMI[P1].firmware_version"] != final["PPMID.P1.running"]
+    assert final["DSP.SMI[P1].DeviceFirmwareVersion"] != final["PPMID.P1.running"]
 
 
 def test_ihd_in_scope_adds_a_second_ota_client() -> None:
@@ -73,7 +74,7 @@ def test_ihd_in_scope_adds_a_second_ota_client() -> None:
 
 def test_removing_an_unknown_action_names_the_known_ones() -> None:
     b = build(Scenario())
-    with pytest.raises(ModelError, match="unknown action 'SR99_submit'.*SR11_4_submit"):
+    with pytest.raises(ModelError, match=r"unknown action 'SR99_submit'.*SR11_4_update_PPMID_firmware"):
         b.model.b.remove_action("SR99_submit")
 
 
@@ -104,13 +105,15 @@ def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
         assert index in interp.enabled(state), action
         state = interp.step(state, index)
 
-    do("SR11_4_submit", by="S1", d="P1", img="PPMID_v1", hash_ok=True)
-    do("CS05c_receive", d="P1")
-    do("OTA_query_next_image[P1]", d="P1")
-    do("SR11_2_submit", by="S1", d="P1")
-    relay = next(i.index for i in system.instances if i.action == "CH_relay_to_device" and dict(i.params) == {"d": "P1"})
+    do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v1", hash_ok=True)
+    do("CH_receive_CS05c", d="P1")
+    do("query_next_image[P1]", d="P1")
+    do("SR11_2_read_firmware_version", by="S1", d="P1")
+    relay = next(i.index for i in system.instances
+                 if i.action == "CH_relay_to_device" and dict(i.params) == {"d": "P1"})
     assert relay not in interp.enabled(state)
-    for action in ("OTA_image_block", "OTA_upgrade_end[P1]", "CCS08_alert", "CS09_activate[P1]"):
+    for action in ("CH_answer_query_next_image", "verify_image[P1]", "CH_receive_upgrade_end",
+                   "activate_at_upgrade_time[P1]"):
         do(action, d="P1")
     assert relay in interp.enabled(state)  # the exchange is over: the read goes on
 

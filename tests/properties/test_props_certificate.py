@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import z3
@@ -30,10 +31,10 @@ INIT, TRANS, PROP = "obligation Init => Inv fails", "obligation Inv & Trans => I
 
 
 def _holds(enc: Encoder, inv: z3.BoolRef, vars_: list[z3.ExprRef], state: State) -> bool:
-    pins = [(x, enc.value(v, state[v.index])) for x, v in zip(vars_, enc.system.variables)]
+    pins = [(x, enc.value(v, state[v.index])) for x, v in zip(vars_, enc.system.variables, strict=True)]
     value = z3.simplify(z3.substitute(inv, *pins))
     assert z3.is_true(value) or z3.is_false(value), "the invariant does not evaluate on a concrete state"
-    return z3.is_true(value)
+    return bool(z3.is_true(value))
 
 
 _RELATIONS: dict[int, tuple[System, Encoder, z3.BoolRef]] = {}
@@ -146,7 +147,7 @@ def test_a_non_inductive_strengthening_is_rejected_at_the_step(genuine: Genuine)
     changed = next(k for _, post in interp.successors(init) for k in range(len(init)) if post[k] != init[k])
     v = system.variables[changed]
     enc = Encoder(system)
-    c = enc.state(TAG)
+    c: list[Any] = enc.state(TAG)
     strong = z3.And(parse_invariant(enc, genuine.text, c), c[v.index] == enc.value(v, init[v.index])).sexpr()
     rejected(genuine.task, strong, TRANS)
 

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import pytest
 
 from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter
-from otaproof.model.lang import BOOL, IntSort, Next, ite
+from otaproof.model.lang import BOOL, IntSort, Next, Var, ite
+from otaproof.model.secmp0007 import Secmp0007
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.system import System, SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, get_variant
 from otaproof.properties import check as check_module
+from otaproof.properties import portfolio
 from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import check_certificate
-from otaproof.properties.engines import Problem, explicit
+from otaproof.properties.engines import explicit
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.formulas import (
     BoundedResponse,
     Formula,
@@ -49,7 +53,8 @@ def wrapping_counter(top: int = 7, wrap: int = 3) -> System:
     b = SystemBuilder("counter")
     m = b.machine("M")
     n = m.var("n", IntSort(0, top), 0)
-    m.action("tick", lambda: case(n < top, outcome("wrap", n == wrap, assign(n, 0)), otherwise("inc", assign(n, n + 1))))
+    m.action("tick", lambda: case(n < top, outcome("wrap", n == wrap, assign(n, 0)),
+                                  otherwise("inc", assign(n, n + 1))))
     return b.build()
 
 
@@ -113,7 +118,7 @@ class Case_:
         return Problem(to_safety(system, self.formula(system)), self.name, (), ())
 
 
-def n(system: System) -> object:
+def n(system: System) -> Var:
     return system.var("M.n")
 
 
@@ -154,7 +159,8 @@ def expect(case_: Case_, verdict: Verdict, engine: str) -> None:
     if case_.depth is not None:
         assert isinstance(verdict, Violated), verdict
         steps = len(verdict.trace.steps)  # tail: a replayed trace, not always of minimal depth
-        assert steps == case_.depth or (engine == "tail" and steps > case_.depth), [s.action for s in verdict.trace.steps]
+        assert steps == case_.depth or (engine == "tail" and steps > case_.depth), \
+            [s.action for s in verdict.trace.steps]
         task = case_.problem().task
         states = replay(task.system, task.bad, [s.instance for s in verdict.trace.steps])
         interp = Interpreter(task.system)
@@ -258,6 +264,10 @@ def test_a_tiny_budget_gives_unknown_or_a_genuine_counterexample() -> None:
 # ---- the portfolio --------------------------------------------------------------------------------
 
 
+def _toy_formula(name: str) -> Callable[[BuiltModel], Formula]:
+    return lambda bm: BY_NAME[name].formula(bm.system)
+
+
 def test_the_portfolio_verdict_is_consistent_with_the_engines(monkeypatch: pytest.MonkeyPatch) -> None:
     """``check`` on toy properties (the toy system stands in for the built model)."""
     names = ["reaches-5-at-depth-5", "3-inductive", "not-k-inductive", "br-dawdling"]
@@ -265,13 +275,13 @@ def test_the_portfolio_verdict_is_consistent_with_the_engines(monkeypatch: pytes
     current: dict[str, System] = {}
 
     def fake_build(scenario: Scenario) -> BuiltModel:
-        return BuiltModel(scenario=scenario, variant=get_variant("secmp0007"), model=None,  # type: ignore[arg-type]
+        return BuiltModel(scenario=scenario, variant=get_variant("secmp0007"), model=cast(Secmp0007, None),
                           system=current["system"])
 
-    monkeypatch.setattr(check_module, "build", fake_build)
+    monkeypatch.setattr(portfolio, "build", fake_build)
     for name in names:
         current["system"] = systems[name]
-        prop = Property(name, "toy", "INV", "toy", lambda bm, name=name: BY_NAME[name].formula(bm.system))
+        prop = Property(name, "toy", "INV", "toy", _toy_formula(name))
         [outcome_] = check_module.check(Scenario(), [prop], "portfolio", Budget(timeout=20, depth=8), workers=2)
         verdict = outcome_.verdict
         engines = {e: ENGINES[e](BY_NAME[name].problem(), Budget(timeout=20, depth=8))

@@ -6,20 +6,20 @@ import dataclasses
 
 from otaproof.model.config import Scenario
 from otaproof.model.invariants import Lemma
-from otaproof.model.variants import build
+from otaproof.model.variants import BuiltModel, build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import run_engine
-from otaproof.properties.engines import Deadline
 from otaproof.properties.engines.strengthen import model_lemmas
+from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Proved, Violated
 
 BUDGET = Budget(timeout=60, depth=12)
 
 
-def with_false_lemmas() -> tuple:  # type: ignore[type-arg]
+def with_false_lemmas() -> tuple[BuiltModel, set[str]]:
     built = build(Scenario())
     m = built.model
-    never_listed = ~m.cpl_listed["PPMID_v2"] & ~m.cpl_listed["HCALCS_v2"]
+    never_listed = ~m.listed["PPMID_v2"] & ~m.listed["HCALCS_v2"]
     bogus = (Lemma("bogus-no-cs05c-ever", "false: the DSP never sends CS05c", m.wan_down["P1"].length == 0),
              Lemma("bogus-no-new-versions", "false: version 2 is never listed (assumed, it would hide the "
                    "P-CPL-NOW counterexample)", never_listed))
@@ -28,16 +28,14 @@ def with_false_lemmas() -> tuple:  # type: ignore[type-arg]
 
 def test_houdini_drops_false_lemmas_and_keeps_the_true_ones() -> None:
     built, bogus = with_false_lemmas()
-    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
-    assert not isinstance(found, str)
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
     assert not bogus & set(found.names)
     assert "held-certified[P1]" in found.names and "listed-was-listed[PPMID_v1]" in found.names
 
 
 def test_a_false_lemma_neither_proves_a_violated_property_nor_blocks_a_proof() -> None:
     built, bogus = with_false_lemmas()
-    known = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
-    assert not isinstance(known, str)
+    known = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
     violated = run_engine(built, get_property("P-CPL-NOW"), "bmc", BUDGET, known)
     assert isinstance(violated, Violated)  # pruning by the (true) lemmas loses no real path
     lemma_proof = run_engine(built, get_property("P-CPL-NOW"), "lemmas", BUDGET, known)
@@ -52,8 +50,7 @@ def test_generic_message_lemmas_keep_the_channel_facts_and_drop_the_false_ones()
     """A slot past the queue's length is blank (the channels clear what they remove); a report
     queue does carry the images a device can run, so 'never carries PPMID_v2' is dropped."""
     built = build(Scenario())
-    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET))
-    assert not isinstance(found, str)
+    found = model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout))
     kept = set(found.names)
     assert {"CH->DSP[P1][0].img-blank-when-empty", "P1->CH[0].outcome-blank-when-empty"} <= kept
     assert "CH->DSP[P1][0].img-never-PPMID_v2" not in kept

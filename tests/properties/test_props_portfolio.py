@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.certificate import check_certificate
-from otaproof.properties.check import _problem, check, check_rows, parts
+from otaproof.properties.check import check, check_rows, parts
+from otaproof.properties.jobs import whole
+from otaproof.properties.solver import GaveUp
 from otaproof.properties.trace import replay
 from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
 
@@ -45,17 +49,19 @@ def test_the_parts_certificates_together_are_an_invariant_of_the_whole_property(
     v = outcome.verdict
     assert isinstance(v, Proved) and v.certificate.kind == "conjunction", v
     assert len(v.certificate.parts) == 2 and all(c.checked for c in v.certificate.parts)
-    whole = _problem(build(Scenario()), prop)
-    assert not isinstance(whole, list)
-    assert check_certificate(whole.task, v.certificate.smtlib, timeout=120).ok
-    assert not check_certificate(whole.task, v.certificate.parts[0].smtlib, timeout=120).ok  # one part is not enough
+    whole_task = whole(build(Scenario()), prop)
+    assert not isinstance(whole_task, list)
+    assert check_certificate(whole_task.task, v.certificate.smtlib, timeout=120).ok
+    one_part = v.certificate.parts[0].smtlib
+    assert not check_certificate(whole_task.task, one_part, timeout=120).ok  # one part is not enough
 
 
 def test_a_violated_part_decides_the_property() -> None:
     [outcome] = check(Scenario(variant="geo-local-daily-alert"), [get_property("P-HUB-TRANSIENT")], "portfolio",
                       Budget(timeout=60, depth=12), workers=2)
     assert isinstance(outcome.verdict, Violated)
-    replay(build(Scenario(variant="geo-local-daily-alert")).system, None, [s.instance for s in outcome.verdict.trace.steps])
+    steps = [s.instance for s in outcome.verdict.trace.steps]
+    replay(build(Scenario(variant="geo-local-daily-alert")).system, None, steps)
 
 
 def test_rows_share_one_pool_and_come_back_in_row_and_property_order() -> None:
@@ -70,11 +76,16 @@ def test_rows_share_one_pool_and_come_back_in_row_and_property_order() -> None:
     assert sorted(seen) == [(0, "P-CPL"), (0, "P-LOCAL-BANNED"), (1, "P-CPL"), (1, "P-LOCAL-BANNED")]
 
 
-def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemmas(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_row_whose_lemma_search_fails_is_still_checked_without_the_shared_lemmas(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The lemma search is a pool job: when it gives up, the row's engines run without the
     shared lemmas (the lemma engine then finds its own on the slice) rather than the row being lost."""
-    import otaproof.properties.check as check_module
-    monkeypatch.setattr(check_module, "model_lemmas", lambda *args, **kw: "Houdini gave up (test)")
+    import otaproof.properties.jobs as jobs
+
+    def gives_up(*args: object, **kw: object) -> None:
+        raise GaveUp("Houdini gave up (test)")
+
+    monkeypatch.setattr(jobs, "model_lemmas", gives_up)
     props = [get_property("P-LOCAL-BANNED"), get_property("P-CPL-NOW")]
     [outcomes] = check_rows([(Scenario(), props)], "portfolio", Budget(timeout=60, depth=12), workers=2)
     assert isinstance(outcomes[0].verdict, Proved) and outcomes[0].verdict.certificate.checked

@@ -11,9 +11,13 @@ from otaproof.model.symbolic import Encoder
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.certificate import TAG
-from otaproof.properties.check import _problem, check_rows
-from otaproof.properties.engines import Problem, pdr
+from otaproof.properties.check import check_rows
+from otaproof.properties.engines import pdr
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused
+from otaproof.properties.jobs import EngineRun, whole
+from otaproof.properties.pool import ForkPool, Work
+from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.verdict import Budget, Proved, Unknown
 
 # On the pre-SECMP0007 design the model's lemmas do not prove P-COMPAT: PDR is needed, with or
@@ -23,7 +27,7 @@ PROP = get_property("P-COMPAT")
 
 
 def _task(threats: frozenset[str] = frozenset()) -> Problem:
-    job = _problem(build(Scenario("pre-secmp0007", threats)), PROP)
+    job = whole(build(Scenario("pre-secmp0007", threats)), PROP)
     assert isinstance(job, Problem)
     return job
 
@@ -67,24 +71,26 @@ def test_no_proof_is_reused_from_a_later_row() -> None:
     assert not any(n.startswith("reused") for n in old.verdict.certificate.lemmas)
 
 
-def test_under_a_threat_the_engine_that_decided_the_part_without_the_attacker_runs_alone_first(
-        tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+class _Logged(ForkPool):
+    """The real pool, logging which engine starts on which scenario."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[str] = []
+
+    def start(self, key: int, job: Work) -> None:
+        if isinstance(job, EngineRun):
+            self.started.append(f"{'+'.join(sorted(job.built.scenario.threats)) or 'none'} {job.engine}")
+        super().start(key, job)
+
+
+def test_under_a_threat_the_engine_that_decided_the_part_without_the_attacker_runs_alone_first() -> None:
     """P-CPL-NOW is violated on the approved design with or without the old supplier: BMC found it
     without the attacker, so under the threat BMC runs first and PDR never starts."""
-    import otaproof.properties.check as check_module
-    log = tmp_path / "started"
-    child = check_module._child
-
-    def logged(built, job, prop, engine, budget, queue, key):  # type: ignore[no-untyped-def]
-        with open(log, "a") as f:
-            f.write(f"{'+'.join(sorted(built.scenario.threats)) or 'none'} {engine}\n")
-        child(built, job, prop, engine, budget, queue, key)
-
-    monkeypatch.setattr(check_module, "_child", logged)
     prop = get_property("P-CPL-NOW")
     rows = [(Scenario(), [prop]), (Scenario(threats=frozenset({"old_supplier"})), [prop])]
-    [[plain], [old]] = check_rows(rows, "portfolio", Budget(timeout=60, depth=12), workers=2)
+    with _Logged() as pool:
+        [[plain], [old]] = Portfolio(rows, "portfolio", Budget(timeout=60, depth=12), 2, pool).run()
     assert plain.verdict.engine == "bmc" and old.verdict.engine == "bmc"
-    started = log.read_text().split("\n")
-    assert "none pdr" in started  # without the attacker the engines race
-    assert [line for line in started if line.startswith("old_supplier")] == ["old_supplier lemmas", "old_supplier bmc"]
+    assert "none pdr" in pool.started  # without the attacker the engines race
+    assert [s for s in pool.started if s.startswith("old_supplier")] == ["old_supplier lemmas", "old_supplier bmc"]

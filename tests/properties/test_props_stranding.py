@@ -53,7 +53,9 @@ def test_the_recovery_checker_rejects_a_false_claim() -> None:
     """On the approved design no legitimate single step brings an outdated PPMID up to date."""
     for variant, recovers in (("secmp0007", False), ("pre-secmp0007", True)):
         bm = build(Scenario(variant))
-        [formula] = STRAND.formula(bm)
+        formulas = STRAND.formula(bm)
+        assert isinstance(formulas, list)
+        [formula] = formulas
         assert isinstance(formula, Reach)
         part = reach_slice(constant_folded(bm.system), formula)
         assert check_recovery_certificate(part.slice.system, part.target, part.legitimate).ok == recovers, variant
@@ -65,20 +67,22 @@ def test_legitimate_recovery_excludes_churn_cpl_changes_and_unsupporting_parties
     by_label = {i.label: m.legitimate_recovery(i) for i in bm.system.instances}
     assert not by_label["CoS_change_of_supplier(new=S2)"]
     assert not by_label["CPL_list_entry(img=PPMID_v2)"]
-    assert by_label["SR11_4_submit(by=S1, d=P1, img=PPMID_v2, hash_ok=True)"]
-    assert not by_label["SR11_4_submit(by=S2, d=P1, img=PPMID_v2, hash_ok=True)"]
-    assert not by_label["SR11_4_submit(by=Attacker, d=P1, img=PPMID_v2, hash_ok=True)"]
+    assert by_label["SR11_4_update_PPMID_firmware(by=S1, d=P1, img=PPMID_v2, hash_ok=True)"]
+    assert not by_label["SR11_4_update_PPMID_firmware(by=S2, d=P1, img=PPMID_v2, hash_ok=True)"]
+    assert not by_label["SR11_4_update_PPMID_firmware(by=Attacker, d=P1, img=PPMID_v2, hash_ok=True)"]
     assert by_label["LOCAL_screened_update[P1](by=S1, img=PPMID_v2)"]
     assert not by_label["LOCAL_screened_update[P1](by=S2, img=PPMID_v2)"]
-    assert by_label["DAY_tick()"] and by_label["CS09_activate[P1](d=P1)"]
+    assert by_label["DAY_tick()"] and by_label["activate_at_upgrade_time[P1](d=P1)"]
 
 
 def test_the_target_is_the_newest_listed_image_that_fits() -> None:
     """Per PPMID: running at least every listed image of its model and hardware (hwB excluded)."""
     bm = build(Scenario("ihd-in-scope"))
     formulas = STRAND.formula(bm)
-    assert isinstance(formulas, list) and [f.subject.split()[0] for f in formulas] == ["P1", "P2"]
+    assert isinstance(formulas, list) and all(isinstance(f, Reach) for f in formulas)
+    reach = [f for f in formulas if isinstance(f, Reach)]
+    assert [f.subject.split()[0] for f in reach] == ["P1", "P2"]
     m = bm.model
-    expected = all_of(implies(m.cpl_listed[i], m.version_of(m.running["P1"]) >= v)
+    expected = all_of(implies(m.listed[i], m.version_of(m.running["P1"]) >= v)
                       for i, v in (("PPMID_v1", 1), ("PPMID_v2", 2)))
-    assert repr(formulas[0].target) == repr(expected)
+    assert repr(reach[0].target) == repr(expected)

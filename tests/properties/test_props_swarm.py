@@ -38,8 +38,10 @@ from otaproof.model.system import MonitorUpdate, System, SystemBuilder, assign, 
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import check, parts
-from otaproof.properties.engines import Deadline, Problem, bmc, swarm
+from otaproof.properties.engines import bmc, swarm
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, SafetyTask, StepInvariant, to_safety
+from otaproof.properties.solver import Deadline
 from otaproof.properties.trace import Trace, instance_index, replay
 from otaproof.properties.verdict import Budget, Proved, Violated
 
@@ -182,7 +184,7 @@ def test_a_domain_wider_than_a_byte_gives_tuple_states_with_the_same_meaning() -
     assert _agree_on_walks(system, n >= 299, walks=5, steps=60, seed=4) >= 100
     found = swarm.enumerate_states(compiled, 10_000)
     assert found.complete and found.states == 301 + 50  # the flag flips only above 250
-    assert swarm.reenumerate(system, FALSE, 10_000, Deadline(GENEROUS)) == (found.states, found.digest)
+    assert swarm.reenumerate(system, FALSE, 10_000, Deadline(GENEROUS.timeout)) == (found.states, found.digest)
 
 
 # ---- (b) enumeration ------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ def test_enumeration_reaches_the_states_the_interpreter_reaches() -> None:
     sliced = cone_of_influence(task.system, task.bad)
     found = swarm.enumerate_states(CompiledSystem(sliced.system, sliced.predicate), 1_000_000)
     assert found.complete and found.bad is None and found.states > 10_000
-    again = swarm.reenumerate(sliced.system, sliced.predicate, 1_000_000, Deadline(GENEROUS))
+    again = swarm.reenumerate(sliced.system, sliced.predicate, 1_000_000, Deadline(GENEROUS.timeout))
     assert again == (found.states, found.digest)
 
 
@@ -339,7 +341,7 @@ def test_a_violation_replays_is_minimal_and_is_the_same_on_every_run(max_states:
     choices = [instance_index(problem.task.system, step) for step in Trace.from_json(first).steps]
     replay(problem.task.system, problem.task.bad, choices)
     budget = Budget(timeout=600, depth=30)
-    shortest = bmc.find_counterexample(problem, budget, Deadline(budget))
+    shortest = bmc.find_counterexample(problem, budget, Deadline(budget.timeout))
     assert isinstance(shortest, list) and len(choices) == len(shortest) == 9
 
 

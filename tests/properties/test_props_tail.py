@@ -9,16 +9,18 @@ from test_props_engines import shop
 from otaproof.model.config import Scenario
 from otaproof.model.lang import Next
 from otaproof.model.symbolic import Encoder
+from otaproof.model.system import System
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
-from otaproof.properties.check import PORTFOLIO, TAIL, _racers, parts
-from otaproof.properties.engines import Problem, bmc, tail
-from otaproof.properties.formulas import BoundedResponse, Invariant, StepInvariant, to_safety
+from otaproof.properties.engines import bmc, tail
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, StepInvariant, to_safety
+from otaproof.properties.jobs import PORTFOLIO, TAIL, parts, racers
 from otaproof.properties.trace import replay
 from otaproof.properties.verdict import Budget, Unknown, Violated
 
 
-def _order_served(system):  # type: ignore[no-untyped-def]
+def _order_served(system: System) -> BoundedResponse:
     return BoundedResponse(system.fired("order"), system.fired("serve"), 3)
 
 
@@ -26,6 +28,7 @@ def test_every_restart_step_sets_every_count_to_zero() -> None:
     """The premise of the search: after a restart step the counts are 0, whatever the state."""
     built = build(Scenario("geo-local-daily-alert", frozenset({"han_mitm"})))
     for job in parts(built, get_property("P-SMI-BOUNDED")):
+        assert isinstance(job, Problem)
         restart = job.task.restart
         assert restart is not None and restart.steps and len(restart.counts) == 1
         enc = Encoder(job.task.system)
@@ -40,7 +43,7 @@ def test_only_bounded_responses_have_a_restart() -> None:
     system = shop(dawdles=True)
     assert to_safety(system, _order_served(system)).restart is not None
     assert to_safety(system, Invariant(system.var("Shop.tidy") != 3)).restart is None
-    mixed = [_order_served(system), StepInvariant(Next(system.var("Shop.tidy")) >= 0)]
+    mixed: list[Formula] = [_order_served(system), StepInvariant(Next(system.var("Shop.tidy")) >= 0)]
     assert to_safety(system, mixed).restart is None  # a step invariant's flag never resets
 
 
@@ -69,8 +72,8 @@ def test_the_portfolio_races_tail_on_bounded_responses_only() -> None:
     built = build(Scenario("secmp0007"))
     br = parts(built, get_property("P-SMI-BOUNDED"))[0]
     inv = parts(built, get_property("P-COMPAT"))[0]
-    assert TAIL in _racers(br) and TAIL not in _racers(inv)
-    assert set(_racers(inv)) == set(PORTFOLIO)
+    assert TAIL in racers(br) and TAIL not in racers(inv)
+    assert set(racers(inv)) == set(PORTFOLIO)
 
 
 @pytest.mark.slow
@@ -79,6 +82,7 @@ def test_daily_alert_smi_lag_under_han_mitm_is_found() -> None:
     update when the attacker breaks an OTA exchange (a trace deeper than BMC reaches)."""
     built = build(Scenario("geo-local-daily-alert", frozenset({"han_mitm"})))
     problem = parts(built, get_property("P-SMI-BOUNDED"))[0]
+    assert isinstance(problem, Problem)
     verdict = tail.check(problem, Budget(timeout=300, depth=25))
     assert isinstance(verdict, Violated), verdict
     assert len(verdict.trace.steps) > 25

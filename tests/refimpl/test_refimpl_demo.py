@@ -35,6 +35,7 @@ def test_demo_bad_argument_returns_2(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_demo_runs_as_module() -> None:
-    result = subprocess.run([sys.executable, "-m", "otaproof.refimpl", "--variant", "local_updates"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "otaproof.refimpl", "--variant", "pre-secmp0007"],
+                            capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "CS09 PPMID Firmware Activation Alert" in result.stdout

@@ -66,7 +66,7 @@ def test_hcalcs_has_no_local_update_port_in_the_2019_proposals(make: Make) -> No
 
 def test_pre_secmp0007_hcalcs_local_update_drops_the_held_image(make: Make) -> None:
     # Before SECMP0007 installers updated HCALCSs locally too: the image is checked, nothing is reported
-    p = Premises(PremisesConfig(variants=PRESETS["local_updates"]))
+    p = Premises(PremisesConfig(variants=PRESETS["pre-secmp0007"]))
     p.distribute(p.firmware("HCALCS", 2))
     assert p.hcalcs.held is not None and p.hcalcs.state == "image_held"
     with pytest.raises(BadSignature):
@@ -159,7 +159,7 @@ def test_screening_needs_the_local_port() -> None:
 
 def test_presets_are_valid_variants() -> None:
     assert PRESETS["secmp0007"] == Variants()
-    screened = Premises(PremisesConfig(variants=Variants.named("local_gateway_screening")))
+    screened = Premises(PremisesConfig(variants=Variants.named("gateway-screening")))
     assert screened.config.variants.gateway_screening
     with pytest.raises(UsageError):
         Variants.named("nope")

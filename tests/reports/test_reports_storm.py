@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from otaproof import storm_cli
-from otaproof.reports.files import write_bytes_atomic
+from otaproof.files import OutputError, write_bytes_atomic
 from otaproof.reports.storm import (
     SECONDS_PER_DAY,
     Policy,
@@ -367,7 +367,7 @@ def test_write_bytes_atomic_keeps_the_old_file_on_error(tmp_path: Path, monkeypa
     with pytest.raises(OSError):
         write_bytes_atomic(target, b"newer")
     assert target.read_bytes() == PNG_MAGIC + b"new" and os.listdir(tmp_path) == ["x.png"]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(OutputError, match="does not exist"):
         write_bytes_atomic(tmp_path / "missing" / "x.png", b"")
 
 

@@ -6,22 +6,16 @@ import z3
 
 from otaproof.model.slicing import Slice, cone_of_influence
 from otaproof.model.symbolic import Encoder
-from otaproof.properties.engines import Deadline, Problem, new_solver, violated_or_unknown
+from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Strengthening
-from otaproof.properties.verdict import Budget, Unknown, Verdict
+from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
+from otaproof.properties.verdict import Budget, Verdict
 
 
-def check(problem: Problem, budget: Budget) -> Verdict:
+@engine("bmc")
+def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """Unroll one step at a time; at each depth ask for a bad state under a fresh assumption."""
-    deadline = Deadline(budget)
-    found = find_counterexample(problem, budget, deadline)
-    if isinstance(found, str):
-        return Unknown("bmc", deadline.elapsed(), found)
-    return report(problem, "bmc", found, deadline)
-
-
-def report(problem: Problem, engine: str, choices: list[int], deadline: Deadline) -> Verdict:
-    return violated_or_unknown(problem, engine, choices, deadline)
+    return counterexample(problem, "bmc", find_counterexample(problem, budget, deadline), deadline)
 
 
 def _projected(problem: Problem, sliced: Slice) -> Strengthening:
@@ -29,37 +23,33 @@ def _projected(problem: Problem, sliced: Slice) -> Strengthening:
     reachable state, so adding them to the unrolling removes no real path; it prunes the search."""
     if problem.known is None:
         return NONE
-    pairs = [(n, e) for n, x in zip(problem.known.names, problem.known.exprs) if (e := sliced.project(x)) is not None]
+    known = zip(problem.known.names, problem.known.exprs, strict=False)  # reused clauses have names, no exprs
+    pairs = [(n, e) for n, x in known if (e := sliced.project(x)) is not None]
     return Strengthening(tuple(n for n, _ in pairs), tuple(e for _, e in pairs))
 
 
-def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) -> list[int] | str:
-    """Original-system action choices of a shortest counterexample, or why none was found.
+def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) -> list[int]:
+    """Original-system action choices of a shortest counterexample; ``GaveUp`` says why none
+    was found.
 
     Works on the cone-of-influence slice; the choices are mapped back to the full system.
     """
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     enc = Encoder(sliced.system)
     known = _projected(problem, sliced)
-    solver = new_solver(budget, deadline)
-    states = [enc.state("0")]
-    actions: list[z3.BitVecRef] = []
-    solver.add(enc.init(states[0]))
+    path = Unrolling(enc, Solver(budget.seed, deadline))
+    path.solver.add(enc.init(path.last))
     for k in range(budget.depth + 1):
         if k > 0:
-            a, t = enc.action(str(k - 1)), enc.state(str(k))
-            solver.add(enc.trans(states[-1], a, t), known.at(enc, t))
-            actions.append(a)
-            states.append(t)
+            path.step(lambda t: known.at(enc, t))
         goal = z3.Bool(f"bad@{k}")
-        solver.add(z3.Implies(goal, enc.expr(sliced.predicate, states[k])))
+        path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
         if deadline.expired():
-            return f"timeout after depth {k - 1} without a counterexample"
-        solver.set("timeout", deadline.remaining_ms())
-        result = solver.check(goal)
+            raise GaveUp(f"timeout after depth {k - 1} without a counterexample")
+        result = path.solver.check(goal)
         if result == z3.sat:
-            model = solver.model()
-            return [sliced.original_instance[enc.decode_action(model, a)] for a in actions]
+            return path.choices(path.solver.model(), sliced.original_instance)
         if result == z3.unknown:
-            return f"no counterexample up to depth {k - 1}; solver stopped at depth {k}: {solver.reason_unknown()}"
-    return f"no counterexample up to depth {budget.depth} (a bounded check, not a proof)"
+            raise GaveUp(f"no counterexample up to depth {k - 1}; solver stopped at depth {k}: "
+                         f"{path.solver.reason_unknown()}")
+    raise GaveUp(f"no counterexample up to depth {budget.depth} (a bounded check, not a proof)")

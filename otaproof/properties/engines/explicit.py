@@ -12,6 +12,7 @@ is still a violation; otherwise the answer is unknown.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,10 +26,11 @@ from otaproof.model.slicing import cone_of_influence, constant_folded
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, check_certificate
-from otaproof.properties.engines import Deadline, Problem, violated_or_unknown
+from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.formulas import Reach, SafetyTask, reach_slice
+from otaproof.properties.solver import Deadline, GaveUp
 from otaproof.properties.trace import ReplayError, make_trace
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict, Violated
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
 
 CERTIFICATE_STATES = 3000  # largest reachable set re-checked as a Z3 formula
 
@@ -70,30 +72,33 @@ def explore(system: System, budget: Budget, deadline: Deadline, stop: Expr | Non
 
 def _path_choices(graph: nx.DiGraph, init: State, goal: State) -> list[int]:
     path = nx.shortest_path(graph, init, goal)
-    return [graph.edges[a, b]["instance"] for a, b in zip(path, path[1:])]
+    return [graph.edges[a, b]["instance"] for a, b in itertools.pairwise(path)]
 
 
-def check(problem: Problem, budget: Budget) -> Verdict:
-    deadline = Deadline(budget)
+@engine("explicit")
+def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
+    """Breadth-first search of the slice's state graph: a shortest path to a bad state, or the
+    reachable set as the certificate."""
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     graph, init, bad_state, cut = explore(sliced.system, budget, deadline, sliced.predicate)
     if bad_state is not None:
         choices = [sliced.original_instance[c] for c in _path_choices(graph, init, bad_state)]
-        return violated_or_unknown(problem, "explicit", choices, deadline)
+        return counterexample(problem, "explicit", choices, deadline)
     if cut:
-        return Unknown("explicit", deadline.elapsed(), cut)
+        raise GaveUp(cut)
     n = graph.number_of_nodes()
     if n > CERTIFICATE_STATES:
-        return Unknown("explicit", deadline.elapsed(), f"all {n} reachable states are safe, but a certificate "
-                                                       f"of more than {CERTIFICATE_STATES} states is not re-checked")
+        raise GaveUp(f"all {n} reachable states are safe, but a certificate of more than {CERTIFICATE_STATES} "
+                     f"states is not re-checked")
     task = SafetyTask(sliced.system, sliced.predicate)
     enc = Encoder(task.system)
     c = enc.state(TAG)
     text = z3.Or([enc.state_equals(c, s) for s in graph.nodes]).sexpr()
     checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
-        return Unknown("explicit", deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
-    return Proved("explicit", deadline.elapsed(), Certificate("reachable-set", text, n, True, checked.seconds))
+        raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
+    return Proved("explicit", deadline.elapsed(),
+                  Certificate(CertificateKind.REACHABLE_SET, text, n, True, checked.seconds))
 
 
 def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: str, threats: tuple[str, ...],
@@ -103,7 +108,7 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
 
     The slice is exact for REACH: a dropped instance only stutters on the kept variables, so the
     kept variables' reachable valuations and legitimate paths are those of the full system."""
-    deadline = Deadline(budget)
+    deadline = Deadline(budget.timeout)
     folded = constant_folded(system)
     states, cuts = 0, []
     for formula in [formulas] if isinstance(formulas, Reach) else formulas:
@@ -138,8 +143,8 @@ def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: 
         return Violated("explicit", deadline.elapsed(), trace)
     if cuts:
         return Unknown("explicit", deadline.elapsed(), "; ".join(cuts))
-    return Proved("explicit", deadline.elapsed(), Certificate("ranking", f"distance-to-target ranking over "
-                                                              f"{states} states", states, True, 0.0))
+    ranking = f"distance-to-target ranking over {states} states"
+    return Proved("explicit", deadline.elapsed(), Certificate(CertificateKind.RANKING, ranking, states, True, 0.0))
 
 
 def _distance_to_target(graph: nx.DiGraph, target: Callable[[State, State, int], int],
@@ -172,6 +177,7 @@ def _stranded_state(system: System, graph: nx.DiGraph, target: Callable[[State, 
     no target state. Such a state is stranded whatever the rest of the graph holds."""
     interp, among = Interpreter(system), sorted(legit)
     good: set[State] = set()  # states known to reach the target (shared by every search)
+    root: State
     for root in graph.nodes:
         if deadline.expired():
             return None
@@ -217,10 +223,10 @@ def _check_ranking(system: System, graph: nx.DiGraph, distance: dict[State, int]
         if witness is None:
             return False, "a state has no edge towards the target"
         t, inst = witness
-        now = [(x, enc.value(v, s[v.index])) for x, v in zip(s_vars, system.variables)]
+        now = [(x, enc.value(v, s[v.index])) for x, v in zip(s_vars, system.variables, strict=True)]
         successor = [enc.value(v, t[v.index]) for v in system.variables]
-        if not any(z3.is_true(z3.simplify(z3.substitute(z3.And(cond, *[n == m for n, m in zip(new, successor)]),
-                                                         *now)))
+        if not any(z3.is_true(z3.simplify(z3.substitute(
+                z3.And(cond, *[n == m for n, m in zip(new, successor, strict=True)]), *now)))
                    for cond, new in steps.get(inst, [])):
             return False, "a witness edge is not a transition of the Z3 semantics"
     return True, ""

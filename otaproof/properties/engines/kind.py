@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import z3
 
+from otaproof.model.lang import Expr
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.properties.certificate import TAG, certificate_text, check_certificate
-from otaproof.properties.engines import Deadline, Problem, bmc, new_solver
+from otaproof.properties.engines import bmc
+from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Strengthening, inductive_lemmas
 from otaproof.properties.formulas import SafetyTask
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
+from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Verdict
 
 
 def _distinct(a: list[Term], b: list[Term]) -> z3.BoolRef:
-    return z3.Or([x != y for x, y in zip(a, b)])
+    return z3.Or([x != y for x, y in zip(a, b, strict=True)])
 
 
-def k_invariant(enc: Encoder, bad_expr, k: int, helper: Strengthening = NONE) -> z3.BoolRef:  # type: ignore[no-untyped-def]
+def k_invariant(enc: Encoder, bad_expr: Expr, k: int, helper: Strengthening = NONE) -> z3.BoolRef:
     """H ∧ Inv_k over ``<name>@c``: the inductive lemmas H hold, and the state is good now and
     after every path of up to k-1 further steps through states satisfying H."""
     s0 = enc.state(TAG)
@@ -33,67 +36,59 @@ def k_invariant(enc: Encoder, bad_expr, k: int, helper: Strengthening = NONE) ->
     if k <= 1:
         return good
     path = [s0]
+    actions: list[z3.BitVecRef] = []
     bound: list[Term] = []
     for i in range(1, k):
         a, t = enc.action(f"q{i}"), enc.state(f"q{i}")
         bound += [a, *t]
+        actions.append(a)
         path.append(t)
     body: z3.BoolRef = z3.Not(enc.expr(bad_expr, path[-1]))
     for i in range(k - 1, 0, -1):
-        a = bound[(i - 1) * (len(path[0]) + 1)]
-        step = z3.And(enc.domain(path[i]), helper.at(enc, path[i]),
-                      enc.trans(path[i - 1], a, path[i]))  # type: ignore[arg-type]
+        step = z3.And(enc.domain(path[i]), helper.at(enc, path[i]), enc.trans(path[i - 1], actions[i - 1], path[i]))
         body = z3.Implies(step, z3.And(z3.Not(enc.expr(bad_expr, path[i])), body))
     return z3.And(good, z3.ForAll(bound, body))
 
 
-def check(problem: Problem, budget: Budget) -> Verdict:
-    deadline = Deadline(budget)
+@engine("kind")
+def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
+    """Base and step case side by side, one k at a time (two solvers, two unrollings)."""
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     task = SafetyTask(sliced.system, sliced.predicate)
     helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
-    if isinstance(helper, str):
-        return Unknown("kind", deadline.elapsed(), helper)
     enc = Encoder(task.system)
-    base = new_solver(budget, deadline)
-    base_path, base_actions = [enc.state("b0")], []
-    base.add(enc.init(base_path[0]))
-    step = new_solver(budget, deadline)
-    path = [enc.state("k0")]
-    step.add(enc.domain(path[0]), helper.at(enc, path[0]))
-    step.add(z3.Not(enc.expr(task.bad, path[0])))
+    base = Unrolling(enc, Solver(budget.seed, deadline), "b")
+    base.solver.add(enc.init(base.last))
+    step = Unrolling(enc, Solver(budget.seed, deadline), "k")
+    step.solver.add(enc.domain(step.last), helper.at(enc, step.last))
+    step.solver.add(z3.Not(enc.expr(task.bad, step.last)))
     for k in range(1, budget.depth + 1):
         # base case: no bad state at depth k-1 from Init
         goal_b = z3.Bool(f"bad@b{k - 1}")
-        base.add(z3.Implies(goal_b, enc.expr(task.bad, base_path[-1])))
-        base.set("timeout", deadline.remaining_ms())
-        rb = base.check(goal_b)
+        base.solver.add(z3.Implies(goal_b, enc.expr(task.bad, base.last)))
+        rb = base.solver.check(goal_b)
         if rb == z3.sat:  # re-derive with BMC so every engine reports the same canonical trace
-            found = bmc.find_counterexample(problem, Budget(budget.timeout, k - 1, budget.seed), deadline)
-            if isinstance(found, str):
-                return Unknown("kind", deadline.elapsed(), f"base case failed at depth {k - 1} but BMC: {found}")
-            return bmc.report(problem, "kind", found, deadline)
+            try:
+                found = bmc.find_counterexample(problem, Budget(budget.timeout, k - 1, budget.seed), deadline)
+            except GaveUp as e:
+                raise GaveUp(f"base case failed at depth {k - 1} but BMC: {e.reason}") from None
+            return counterexample(problem, "kind", found, deadline)
         if rb == z3.unknown:
-            return Unknown("kind", deadline.elapsed(), f"base case at k={k}: {base.reason_unknown()}")
-        ab, tb = enc.action(f"b{k - 1}"), enc.state(f"b{k}")
-        base.add(enc.trans(base_path[-1], ab, tb))
-        base_actions.append(ab)
-        base_path.append(tb)
+            raise GaveUp(f"base case at k={k}: {base.solver.reason_unknown()}")
+        base.step()
         # step case: a simple path of k good states cannot be followed by a bad one
-        a, t = enc.action(f"k{k - 1}"), enc.state(f"k{k}")
-        step.add(enc.trans(path[-1], a, t), helper.at(enc, t))
-        step.add(*[_distinct(p, t) for p in path])
-        path.append(t)
+        before = list(step.states)
+        _, t = step.step(lambda t: helper.at(enc, t))
+        step.solver.add(*[_distinct(p, t) for p in before])
         goal = z3.Bool(f"bad@k{k}")
-        step.add(z3.Implies(goal, enc.expr(task.bad, t)))
-        step.set("timeout", deadline.remaining_ms())
-        r = step.check(goal)
+        step.solver.add(z3.Implies(goal, enc.expr(task.bad, t)))
+        r = step.solver.check(goal)
         if r == z3.unsat:
             return _proved(task, enc, k, helper, budget, deadline)
         if r == z3.unknown:
-            return Unknown("kind", deadline.elapsed(), f"step case at k={k}: {step.reason_unknown()}")
-        step.add(z3.Not(enc.expr(task.bad, t)))
-    return Unknown("kind", deadline.elapsed(), f"not k-inductive up to k={budget.depth}")
+            raise GaveUp(f"step case at k={k}: {step.solver.reason_unknown()}")
+        step.solver.add(z3.Not(enc.expr(task.bad, t)))
+    raise GaveUp(f"not k-inductive up to k={budget.depth}")
 
 
 def _proved(task: SafetyTask, enc: Encoder, k: int, helper: Strengthening, budget: Budget,
@@ -101,6 +96,6 @@ def _proved(task: SafetyTask, enc: Encoder, k: int, helper: Strengthening, budge
     text = certificate_text(k_invariant(enc, task.bad, k, helper))
     checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
-        return Unknown("kind", deadline.elapsed(), f"k-induction succeeded at k={k} but the checker "
-                                                    f"did not accept Inv_k: {checked.reason}")
-    return Proved("kind", deadline.elapsed(), Certificate("k-inductive", text, k, True, checked.seconds, helper.names))
+        raise GaveUp(f"k-induction succeeded at k={k} but the checker did not accept Inv_k: {checked.reason}")
+    return Proved("kind", deadline.elapsed(),
+                  Certificate(CertificateKind.K_INDUCTIVE, text, k, True, checked.seconds, helper.names))

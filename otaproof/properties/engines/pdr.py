@@ -15,10 +15,12 @@ from otaproof.model.lang import BoolSort, Expr
 from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
 from otaproof.properties.certificate import TAG, certificate_text, check_certificate
-from otaproof.properties.engines import Deadline, Problem, bmc
+from otaproof.properties.engines import bmc
+from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
 from otaproof.properties.formulas import SafetyTask
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
+from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Verdict
 
 
 def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline
@@ -26,9 +28,7 @@ def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget
     """``H ∧ ¬Bad`` over ``<name>@c`` if it is inductive (one query), else None."""
     enc = Encoder(task.system)
     s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
-    solver = z3.Solver()
-    solver.set("random_seed", budget.seed)
-    solver.set("timeout", deadline.remaining_ms())
+    solver = Solver(budget.seed, deadline)
     solver.add(helper.at(enc, s), enc.domain(s), z3.Not(enc.expr(task.bad, s)), enc.trans(s, a, t),
                enc.expr(task.bad, t))
     if solver.check() != z3.unsat:
@@ -37,18 +37,15 @@ def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget
 
 
 def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper: Strengthening = NONE
-                    ) -> z3.BoolRef | str | None:
-    """An invariant over ``<name>@c`` that is inductive together with ``helper`` (safe), None
-    (unsafe), or why Spacer gave up."""
+                    ) -> z3.BoolRef | None:
+    """An invariant over ``<name>@c`` that is inductive together with ``helper`` (safe), or None
+    (unsafe); ``GaveUp`` says why Spacer gave up."""
     enc = Encoder(task.system)
     sorts = [z3.BoolSort() if isinstance(v.sort, BoolSort) else z3.BitVecSort(v.sort.width)
              for v in task.system.variables]
     inv = z3.Function("Inv", *sorts, z3.BoolSort())
     s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
-    fp = z3.Fixedpoint()
-    fp.set("engine", "spacer")
-    fp.set("spacer.random_seed", budget.seed)
-    fp.set("timeout", deadline.remaining_ms())
+    fp = spacer(budget.seed, deadline)
     fp.register_relation(inv)
     fp.declare_var(*s, a, *t)
     fp.rule(inv(*s), enc.init(s))
@@ -56,37 +53,35 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper
     try:
         result = fp.query(z3.And(inv(*s), helper.at(enc, s), enc.expr(task.bad, s)))
     except z3.Z3Exception as e:  # Spacer reports its timeout as an exception ("canceled")
-        return f"Spacer stopped: {e}"
+        raise GaveUp(f"Spacer stopped: {e}") from None
     if result == z3.sat:
         return None
     if result != z3.unsat:
-        return f"Spacer gave up: {fp.reason_unknown()}"
+        raise GaveUp(f"Spacer gave up: {fp.reason_unknown()}")
     answer = fp.get_answer()  # ForAll(args, Inv(args) == body), body over de Bruijn indices
     body = answer.body().arg(1) if z3.is_quantifier(answer) else answer
     return z3.substitute_vars(body, *reversed(enc.state(TAG)))
 
 
-def check_by_lemmas(problem: Problem, budget: Budget) -> Verdict:
+@engine("lemmas")
+def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """The cheap half of ``check``: a proof only if the inductive lemmas make P inductive
     (Houdini plus one query; no Spacer). The portfolio tries it first on every property."""
-    deadline = Deadline(budget)
     if problem.known is not None:  # the portfolio proved the model's lemmas once for all properties
         task = problem.task
         own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
-        extra = inductive_subset(task.system, own, deadline, budget.seed, problem.known, problem.reused)
-        helper = extra if isinstance(extra, str) else problem.known + extra
+        helper = problem.known + inductive_subset(task.system, own, deadline, budget.seed, problem.known,
+                                                  problem.reused)
     else:
         task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
-    if isinstance(helper, str):
-        return Unknown("lemmas", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
-        return Unknown("lemmas", deadline.elapsed(), f"the {len(helper.names)} inductive lemmas do not make it inductive")
+        raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
     return _certified("lemmas", task, helper, solved, budget, deadline)
 
 
 def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused: Reused | None = None
-                        ) -> tuple[SafetyTask, Strengthening | str]:
+                        ) -> tuple[SafetyTask, Strengthening]:
     """The property's cone-of-influence slice and the inductive subset of the lemmas it can express."""
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     return SafetyTask(sliced.system, sliced.predicate), inductive_lemmas(sliced, problem.task.lemmas, deadline, seed,
@@ -98,32 +93,31 @@ def _reads_monitor(task: SafetyTask, e: Expr) -> bool:
     return any(task.system.variables[i].owner == "monitor" for i in reads(e))
 
 
-def check(problem: Problem, budget: Budget) -> Verdict:
-    deadline = Deadline(budget)
+@engine("pdr")
+def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
+    """The lemmas alone if they make P inductive, else Spacer with them; a violation is
+    re-derived by BMC (Spacer's answer is not a trace)."""
     task, helper = _sliced_with_lemmas(problem, deadline, budget.seed)
-    if isinstance(helper, str):
-        return Unknown("pdr", deadline.elapsed(), helper)
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         solved = solve_invariant(task, budget, deadline, helper)
-    if isinstance(solved, str):
-        return Unknown("pdr", deadline.elapsed(), solved)
     if solved is None:
-        found = bmc.find_counterexample(problem, budget, deadline)
-        if isinstance(found, str):
-            return Unknown("pdr", deadline.elapsed(), f"Spacer reports a violation; BMC found no trace: {found}")
-        return bmc.report(problem, "pdr", found, deadline)
+        try:
+            found = bmc.find_counterexample(problem, budget, deadline)
+        except GaveUp as e:
+            raise GaveUp(f"Spacer reports a violation; BMC found no trace: {e.reason}") from None
+        return counterexample(problem, "pdr", found, deadline)
     return _certified("pdr", task, helper, solved, budget, deadline)
 
 
-def _certified(engine: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
+def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
                deadline: Deadline) -> Verdict:
-    """Proved with certificate H ∧ solved, if the checker accepts it; otherwise Unknown."""
+    """Proved with certificate H ∧ solved, if the checker accepts it; otherwise ``GaveUp``."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
     checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed)
     if not checked.ok:
-        return Unknown(engine, deadline.elapsed(), f"certificate rejected by the checker: {checked.reason}")
+        raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
     size = len(solved.children()) if z3.is_and(solved) else 1
-    return Proved(engine, deadline.elapsed(),
-                  Certificate("inductive-invariant", text, size, True, checked.seconds, helper.names))
+    return Proved(engine_name, deadline.elapsed(),
+                  Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, size, True, checked.seconds, helper.names))

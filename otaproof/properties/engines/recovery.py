@@ -12,16 +12,16 @@ from otaproof.model.slicing import constant_folded
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, check_recovery_certificate
-from otaproof.properties.engines import Deadline
 from otaproof.properties.formulas import Reach, reach_slice
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
+from otaproof.properties.solver import Deadline, Solver
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict
 
 
 def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
     """Proved if, for every formula, every type-correct state off the target has a legitimate
     step into the target (an over-approximation of the reachable states, so sound); otherwise
     Unknown (the explicit engine decides)."""
-    deadline = Deadline(budget)
+    deadline = Deadline(budget.timeout)
     folded = constant_folded(system)
     rules = 0
     for formula in formulas:
@@ -30,9 +30,7 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
         enc = Encoder(sliced.system)
         s = enc.state(TAG)
         into_target = [z3.And(cond, enc.expr(target, new)) for inst, _, cond, new in enc.steps(s) if inst in legit]
-        solver = z3.Solver()
-        solver.set("random_seed", budget.seed)
-        solver.set("timeout", deadline.remaining_ms())
+        solver = Solver(budget.seed, deadline)
         solver.add(enc.domain(s), z3.Not(enc.expr(target, s)), *[z3.Not(r) for r in into_target])
         answer = solver.check()
         if answer != z3.unsat:
@@ -46,6 +44,6 @@ def check(system: System, formulas: list[Reach], budget: Budget) -> Verdict:
                                                            f"{checked.reason}")
         rules += len(into_target)
     return Proved("recovery", deadline.elapsed(),
-                  Certificate("one-step-recovery", f"every type-correct state off the target of each of "
+                  Certificate(CertificateKind.ONE_STEP_RECOVERY, f"every type-correct state off the target of each of "
                               f"{len(formulas)} formula(s) has one of {rules} legitimate steps into it",
                               rules, True, 0.0))

@@ -24,7 +24,7 @@ from otaproof.model.slicing import Slice, reads
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, parse_invariant
-from otaproof.properties.engines import Deadline
+from otaproof.properties.solver import Deadline, GaveUp, Solver
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Strengthening:
             reused = [parse_invariant(enc, text, template) for text in self.texts]
             self._encoded[key] = (template, z3.And(enc.exprs(self.exprs, template) + reused))
         template, conj = self._encoded[key]
-        return z3.substitute(conj, *zip(template, state[:width]))
+        return z3.substitute(conj, *zip(template, state[:width], strict=False))
 
     def __add__(self, other: Strengthening) -> Strengthening:
         return Strengthening(self.names + other.names, self.exprs + other.exprs, self.texts + other.texts,
@@ -112,19 +112,19 @@ NONE = Strengthening((), ())
 
 
 def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0,
-                     reused: Reused | None = None) -> Strengthening | str:
+                     reused: Reused | None = None) -> Strengthening:
     """The largest inductive subset of the lemmas that the slice can express (and of the reused
-    proof's clauses), or why not found."""
+    proof's clauses); ``GaveUp`` if Houdini stopped."""
     projected = [(lm.name, e) for lm in lemmas if (e := sliced.project(lm.expr)) is not None]
     return inductive_subset(sliced.system, projected, deadline, seed, reused=reused)
 
 
-def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0
-                 ) -> Strengthening | str:
+def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0) -> Strengthening:
     """The inductive subset of a whole model's lemmas, computed once and shared by every property
-    (monitors add variables but never change the model's own steps, so it stays inductive)."""
+    (monitors add variables but never change the model's own steps, so it stays inductive);
+    ``GaveUp`` if Houdini stopped."""
     found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed)
-    return shared_lemmas(lemmas, found.names) if isinstance(found, Strengthening) else found
+    return shared_lemmas(lemmas, found.names)
 
 
 def shared_lemmas(lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strengthening:
@@ -138,9 +138,10 @@ def shared_lemmas(lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strength
 
 
 def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int = 0,
-                     background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening | str:
+                     background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening:
     """Houdini: the largest inductive subset of the candidates (and of the ``reused`` proof's
-    clauses), assuming ``background`` (already known to be inductive) in the pre-state."""
+    clauses), assuming ``background`` (already known to be inductive) in the pre-state;
+    ``GaveUp`` if the solver stopped first."""
     if not candidates and reused is None:
         return NONE
     enc = Encoder(system)
@@ -152,9 +153,8 @@ def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadlin
     active = [k for k, f in enumerate(holds) if f(init, init, -1)] + \
         [len(holds) + k for k, c in enumerate(clauses) if z3.is_true(z3.simplify(z3.substitute(c, *initially)))]
     now = enc.exprs([e for _, e in candidates], s) + clauses
-    nxt = [z3.substitute(term, *zip(s, t)) for term in now]
-    solver = z3.Solver()
-    solver.set("random_seed", seed)
+    nxt = [z3.substitute(term, *zip(s, t, strict=True)) for term in now]
+    solver = Solver(seed, deadline)
     solver.add(enc.domain(s), background.at(enc, s), enc.trans(s, a, t))
     use = [z3.Bool(f"lemma#{k}") for k in range(len(now))]
     for k in range(len(now)):
@@ -164,12 +164,11 @@ def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadlin
         rounds += 1
         broken = z3.Bool(f"broken#{rounds}")
         solver.add(z3.Implies(broken, z3.Or([z3.Not(nxt[k]) for k in active])))
-        solver.set("timeout", deadline.remaining_ms())
         r = solver.check(*[use[k] for k in active], broken)
         if r == z3.unsat:
             break
         if r != z3.sat:
-            return f"Houdini stopped after {rounds} rounds: {solver.reason_unknown()}"
+            raise GaveUp(f"Houdini stopped after {rounds} rounds: {solver.reason_unknown()}")
         model = solver.model()
         after = enc.decode_state(model, t)
         active = [k for k in active if (holds[k](after, after, -1) if k < len(holds)
@@ -179,5 +178,5 @@ def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadlin
     tagged = enc.state(TAG)
     return Strengthening(tuple(candidates[k][0] for k in exprs) + tuple(f"{reused.source}#{k}" for k in kept if reused),
                          tuple(candidates[k][1] for k in exprs),
-                         tuple(z3.substitute(clauses[k], *zip(s, tagged)).sexpr() for k in kept))
+                         tuple(z3.substitute(clauses[k], *zip(s, tagged, strict=True)).sexpr() for k in kept))
 

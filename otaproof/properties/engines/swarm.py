@@ -43,8 +43,10 @@ from otaproof.model.explicit import Interpreter, State, compile_expr
 from otaproof.model.lang import Expr, ModelError
 from otaproof.model.slicing import Slice, cone_of_influence
 from otaproof.model.system import System
-from otaproof.properties.engines import Deadline, Problem, bmc, violated_or_unknown
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Verdict
+from otaproof.properties.engines import bmc
+from otaproof.properties.engines.problem import Problem, counterexample
+from otaproof.properties.solver import Deadline, GaveUp
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict
 
 ENGINE = "swarm"
 WALKERS = 2                # walker processes beside the enumeration
@@ -343,8 +345,10 @@ def minimise(problem: Problem, choices: list[int], explored: int, budget: Budget
         return choices
     seconds = min(MINIMISE_SECONDS, deadline.remaining())
     shallower = dataclasses.replace(budget, depth=len(choices) - 1, timeout=seconds)
-    found = bmc.find_counterexample(problem, shallower, Deadline(shallower))
-    return choices if isinstance(found, str) else found
+    try:
+        return bmc.find_counterexample(problem, shallower, Deadline(seconds))
+    except GaveUp:
+        return choices
 
 
 # ---- the race ---------------------------------------------------------------------------------
@@ -402,7 +406,7 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
     """``check`` with ``walkers`` walker processes; ``phases`` (if given) receives when each phase
     of a violation ended (seconds) and its trace length: found, shortened, minimised."""
     phases = {} if phases is None else phases
-    deadline = Deadline(budget)
+    deadline = Deadline(budget.timeout)
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     compiled = CompiledSystem(sliced.system, sliced.predicate)
     walks = walks_of(sliced, problem)
@@ -431,7 +435,7 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
     choices = [sliced.original_instance[c] for c in (shallower or short)]
     choices = minimise(problem, choices, explored, budget, deadline)
     phases.update(minimised=deadline.elapsed(), minimised_depth=len(choices))
-    return violated_or_unknown(problem, ENGINE, choices, deadline)
+    return counterexample(problem, ENGINE, choices, deadline)
 
 
 class _Race:
@@ -535,5 +539,5 @@ def _proof(problem: Problem, sliced: Slice, found: Enumeration, deadline: Deadli
     text = (f"; reachable-set of the cone-of-influence slice ({len(sliced.system.variables)} variables, "
             f"{len(sliced.system.instances)} action instances): {found.states} states, sha256 {found.digest} "
             "of the sorted states (codes joined by commas, one state per line); re-check by re-enumeration")
-    return Proved(ENGINE, deadline.elapsed(), Certificate("reachable-set", text, found.states, True,
+    return Proved(ENGINE, deadline.elapsed(), Certificate(CertificateKind.REACHABLE_SET, text, found.states, True,
                                                           time.monotonic() - start))

@@ -1,0 +1,59 @@
+"""What an engine checks (``Problem``), and the two ways every engine ends: a counterexample
+reported only after it replays, and a search that gave up reported as Unknown."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from otaproof.properties.engines.strengthen import Reused, Strengthening
+from otaproof.properties.formulas import SafetyTask
+from otaproof.properties.solver import Deadline, GaveUp
+from otaproof.properties.trace import ReplayError, make_trace
+from otaproof.properties.verdict import Budget, Unknown, Verdict, Violated
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A safety task with the labels its traces carry."""
+
+    task: SafetyTask
+    property_id: str
+    threats: tuple[str, ...]
+    faults: tuple[str, ...]
+    known: Strengthening | None = None  # the model's lemmas already proved inductive (shared work)
+    reused: Reused | None = None  # a proof of this part in another scenario: candidate lemmas
+
+
+Engine = Callable[[Problem, Budget], Verdict]
+Search = Callable[[Problem, Budget, Deadline], Verdict]
+
+
+def engine(name: str) -> Callable[[Search], Engine]:
+    """Make a search an engine: its deadline starts when it is called, and a search that gives
+    up (``GaveUp``) becomes Unknown with the reason, under the engine's name."""
+
+    def wrap(search: Search) -> Engine:
+        @functools.wraps(search)
+        def check(problem: Problem, budget: Budget) -> Verdict:
+            deadline = Deadline(budget.timeout)
+            try:
+                return search(problem, budget, deadline)
+            except GaveUp as e:
+                return Unknown(name, deadline.elapsed(), e.reason)
+
+        return check
+
+    return wrap
+
+
+def counterexample(problem: Problem, engine_name: str, choices: Sequence[int], deadline: Deadline) -> Verdict:
+    """Violated with the trace of ``choices``, only if it replays in the explicit semantics
+    (otherwise Unknown: the two semantics disagree, and nothing is reported)."""
+    try:
+        trace = make_trace(problem.task.system, problem.task.bad, choices, problem.property_id,
+                           problem.threats, problem.faults)
+    except ReplayError as e:
+        return Unknown(engine_name, deadline.elapsed(), f"counterexample did not replay: {e}")
+    return Violated(engine_name, deadline.elapsed(), trace)

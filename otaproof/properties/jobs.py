@@ -1,0 +1,142 @@
+"""What the engines check: a property split into independently checked parts, one engine run on
+one part (what a worker process executes), and the model's lemma search for one row.
+
+A property that is a conjunction of bounded responses (one per device) is checked part by part:
+each part's cone of influence holds one device's report chain, not every device's. REACH
+formulas stay one job (a list of formulas) for the REACH engines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from otaproof.model.variants import BuiltModel
+from otaproof.properties.catalogue import Property
+from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, tail
+from otaproof.properties.engines.problem import Engine, Problem
+from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
+from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
+from otaproof.properties.pool import Report
+from otaproof.properties.solver import Deadline
+from otaproof.properties.verdict import Budget, Unknown, Verdict
+
+ENGINES: dict[str, Engine] = {
+    "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
+    "lemmas": pdr.check_by_lemmas, "tail": tail.check,
+}
+FIRST_STAGE = "lemmas"
+PORTFOLIO = ("bmc", "pdr", "kind")
+TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
+REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
+ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A property's verdict."""
+
+    property: Property
+    verdict: Verdict
+
+
+Job = Problem | list[Reach]  # what one engine run checks: a safety task, or REACH formulas
+
+
+def whole(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> Job:
+    """What the engines check for the whole property: one safety task, or the REACH formulas
+    (their conjunction)."""
+    formula = prop.formula(built)
+    reach = [f for f in (formula if isinstance(formula, list) else [formula]) if isinstance(f, Reach)]
+    if reach:
+        if isinstance(formula, list) and len(reach) != len(formula):
+            raise TypeError(f"{prop.id}: REACH formulas cannot be mixed with other kinds")
+        return reach
+    return _safety(built, prop, formula, 0, known)
+
+
+def _safety(built: BuiltModel, prop: Property, formula: Formula | list[Formula], first_response: int,
+            known: Strengthening | None) -> Problem:
+    sc = built.scenario
+    task = to_safety(built.system, formula, first_response)
+    task = dataclasses.replace(task, lemmas=built.lemmas + task.lemmas)
+    return Problem(task, prop.id, tuple(sorted(sc.threats)), tuple(sorted(sc.faults)), known)
+
+
+def parts(built: BuiltModel, prop: Property, known: Strengthening | None = None) -> list[Job]:
+    """The property as independently checked parts: each bounded response alone (one device's
+    report chain: its slice leaves the other devices out), the invariants together; REACH
+    formulas stay one job. The property holds iff every part does; a part's counterexample is
+    one of the property."""
+    formula = prop.formula(built)
+    listed = formula if isinstance(formula, list) else []
+    responses = [f for f in listed if isinstance(f, BoundedResponse)]
+    rest: list[Formula] = [f for f in listed if not isinstance(f, BoundedResponse)]
+    if len(responses) + bool(rest) <= 1 or any(isinstance(f, Reach) for f in rest):
+        return [whole(built, prop, known)]
+    split: list[Job] = [_safety(built, prop, br, n, known) for n, br in enumerate(responses)]
+    return split + ([_safety(built, prop, rest, len(responses), known)] if rest else [])
+
+
+def racers(job: Job) -> tuple[str, ...]:
+    """The engines that race on a part after its first stage."""
+    if isinstance(job, Problem) and job.task.restart is not None:  # k-induction rarely bounds a response: last
+        return ("bmc", "pdr", TAIL, "kind")
+    return PORTFOLIO
+
+
+def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
+    """One engine on one job, in this process; only the lemma proof and BMC use the shared model
+    lemmas."""
+    sc = built.scenario
+    if isinstance(job, list):
+        if engine == "recovery":
+            return recovery.check(built.system, job, budget)
+        if engine not in ("explicit", "portfolio"):
+            return Unknown(engine, 0.0, "REACH properties are checked by the recovery and explicit engines only")
+        return explicit.check_reach(built.system, job, prop.id, tuple(sorted(sc.threats)),
+                                    tuple(sorted(sc.faults)), budget)
+    if engine == "recovery":
+        return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
+    if engine not in (FIRST_STAGE, "bmc"):
+        job = dataclasses.replace(job, known=None)
+    return ENGINES[engine](job, budget)
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """A worker's job: one engine on one part; it reports one verdict (an engine crash is
+    reported as Unknown, never as a verdict)."""
+
+    built: BuiltModel
+    job: Job
+    prop: Property
+    engine: str
+    budget: Budget
+
+    def __call__(self, report: Report) -> None:
+        try:
+            verdict = run(self.built, self.job, self.prop, self.engine, self.budget)
+        except Exception as e:
+            verdict = Unknown(self.engine, 0.0, f"engine error: {type(e).__name__}: {e}")
+        report(verdict)
+
+
+@dataclass(frozen=True)
+class LemmaSearch:
+    """A worker's job: the model's lemma search (Houdini) for one row; it reports the names of
+    the inductive lemmas, or None if the search gave up (the row's engines then work without)."""
+
+    built: BuiltModel
+    budget: Budget
+
+    def __call__(self, report: Report) -> None:
+        report(inductive_names(self.built, self.budget))
+
+
+def inductive_names(built: BuiltModel, budget: Budget) -> tuple[str, ...] | None:
+    """The names of the model's inductive lemmas, or None if the search gave up or failed."""
+    try:
+        return model_lemmas(built.system, built.lemmas, Deadline(budget.timeout), budget.seed).names
+    except Exception:  # GaveUp, or a crash: the row's engines work without the shared lemmas
+        return None

@@ -1,0 +1,350 @@
+"""The portfolio: engines race on the parts of many rows' properties in one pool of workers.
+
+Stages: first the cheap lemma proof (Houdini + one query) of every part, then, for the parts it
+did not decide, PDR, BMC and k-induction race (and tail on bounded responses; recovery and the
+explicit engine on REACH). For each part the first definitive answer wins (a proof with a
+checker-accepted certificate, or a replayed counterexample) and the part's other engines are
+stopped; all unknown gives Unknown with every reason. A property is decided by its first
+violated part, or once every part is decided (their conjunction).
+
+A row (a scenario and its properties) is opened (its model built, its lemma search started as a
+job of its own) when a worker would otherwise idle, so the long engines of one row overlap the
+next row's work. A row under a threat model learns from the earlier row of the same design
+without the attacker (its source row): a part's first stage waits for the same part there and,
+if PDR proved it, tries that proof's clauses as candidate lemmas; and the engine that decided
+the part there runs first, the others only if it gives up.
+
+Each rule is a method of ``Portfolio``; processes are behind ``pool.Executor``, so the rules are
+tested with a fake executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from otaproof.model.config import Scenario
+from otaproof.model.variants import BuiltModel, build
+from otaproof.properties.catalogue import Property
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.engines.strengthen import Reused, shared_lemmas
+from otaproof.properties.jobs import (
+    FIRST_STAGE,
+    PORTFOLIO,
+    REACH_ENGINES,
+    TAIL,
+    EngineRun,
+    Job,
+    LemmaSearch,
+    Outcome,
+    parts,
+    racers,
+)
+from otaproof.properties.pool import ENDED, Executor
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
+
+LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
+NOT_YET = -1  # a part's source part does not exist yet
+POLL_SECONDS = 0.5  # how long to wait for an answer before looking for overdue workers
+GRACE_SECONDS = 5.0  # beyond its budget, before a silent worker counts as overrun
+
+Row = tuple[Scenario, list[Property]]
+OnDone = Callable[[int, Outcome], None]
+
+
+@dataclass
+class Part:
+    """One independently checked part of a property of a row."""
+
+    row: int
+    prop: int  # the property's index in its row
+    number: int  # the part's index among its property's parts
+    job: Job
+    expected: int = 0  # engine runs queued on it: the part is unknown once all of them gave up
+
+
+@dataclass(frozen=True)
+class Running:
+    """A job in a worker: an engine on a part, or a row's lemma search (``part`` is ``~row``)."""
+
+    part: int
+    engine: str
+    started: float
+
+
+class Portfolio:
+    """The state of one race over ``rows``; ``run`` plays it to the end."""
+
+    def __init__(self, rows: list[Row], engine: str, budget: Budget, workers: int | None, executor: Executor,
+                 on_done: OnDone | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rows, self.engine, self.budget = rows, engine, budget
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.executor, self.on_done, self.clock = executor, on_done, clock
+        self.parts: list[Part] = []
+        self.builts: dict[int, BuiltModel] = {}
+        self.queued: set[int] = set()  # rows whose parts exist
+        self.next_row = 0
+        self.pending: list[tuple[int, str]] = []  # (part, engine), in queue order
+        self.running: dict[int, Running] = {}  # by executor key
+        self.next_key = 0
+        self.unknowns: dict[int, list[Verdict]] = defaultdict(list)  # per part
+        self.settled: dict[int, Verdict] = {}  # per part
+        self.decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
+        self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def run(self) -> list[list[Outcome]]:
+        """Check everything; results in row, then property order."""
+        while True:
+            self.fill()  # returns with no job running only once every row is open
+            if not self.running:
+                if self.pending:
+                    raise RuntimeError(f"portfolio stalled: {len(self.pending)} jobs wait for nothing")
+                break
+            answer = self.executor.next_answer(POLL_SECONDS)
+            if answer is None:
+                self.overdue()
+            else:
+                self.receive(*answer)
+        return [[Outcome(prop, self.decided[row, p]) for p, prop in enumerate(props)]
+                for row, (_, props) in enumerate(self.rows)]
+
+    def fill(self) -> None:
+        """Start jobs while a worker is free; open the next row when no queued job is ready."""
+        while len(self.running) < self.workers:
+            job = self.next_job()
+            if job is None and self.next_row < len(self.rows):
+                self.open_row(self.next_row)
+                self.next_row += 1
+                continue
+            if job is None:
+                return
+            self.pending.remove(job)
+            u, e = job
+            part = self.parts[u]
+            task = self.reuse(u) if e == FIRST_STAGE else part.job
+            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget), u, e)
+
+    def launch(self, job: EngineRun | LemmaSearch, part: int, engine: str) -> None:
+        self.executor.start(self.next_key, job)
+        self.running[self.next_key] = Running(part, engine, self.clock())
+        self.next_key += 1
+
+    def receive(self, key: int, answer: object) -> None:
+        """A worker's answer: a row's lemma names, or a verdict on a part."""
+        if key not in self.running:  # stopped after it answered
+            return
+        if answer is ENDED:
+            self.lost(key)
+            return
+        job = self.running.pop(key)
+        self.executor.stop(key)
+        if job.engine == LEMMA_SEARCH:
+            self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
+            return
+        if job.part in self.settled:
+            return
+        if isinstance(answer, (Proved, Violated)):
+            self.settle(job.part, answer)
+            return
+        verdict = answer if isinstance(answer, Unknown) else \
+            Unknown(job.engine, self.clock() - job.started, f"engine process answered {type(answer).__name__}")
+        self.give_up(job.part, verdict)
+
+    # ---- rows ----------------------------------------------------------------------------------
+    def open_row(self, row: int) -> None:
+        """Build a row's model; under the portfolio its lemma search runs as a job of its own."""
+        self.builts[row] = build(self.rows[row][0])
+        if self.engine in ("portfolio", FIRST_STAGE):
+            self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
+        else:
+            self.queue_row(row, None)
+
+    def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
+        """Queue a row's jobs, given the names of the model's inductive lemmas (if found)."""
+        built, props = self.builts[row], self.rows[row][1]
+        known = shared_lemmas(built.lemmas, names) if names is not None else None
+        first = len(self.parts)
+        for p, prop in enumerate(props):
+            self.parts += [Part(row, p, n, job) for n, job in enumerate(parts(built, prop, known))]
+        self.queued.add(row)
+        mine = range(first, len(self.parts))
+        new = self.part_major(row, mine)
+        self.pending.extend(new)
+        for u in mine:
+            self.parts[u].expected = sum(1 for q, _ in new if q == u)
+
+    def part_major(self, row: int, mine: range) -> list[tuple[int, str]]:
+        """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
+        responses first: they have the most lemmas), then part by part its racing engines, so a
+        part's engines run side by side (BMC stops as soon as PDR proves). REACH parts get their
+        own engines (both race under the portfolio)."""
+        reach = {u for u in mine if isinstance(self.parts[u].job, list)}
+        safety = [u for u in mine if u not in reach]
+        if self.engine == "portfolio":
+            props = self.rows[row][1]
+            longest_first = sorted(safety, key=lambda u: props[self.parts[u].prop].kind != "BR")
+            new = [(u, FIRST_STAGE) for u in longest_first]
+            new += [(u, e) for u in safety for e in racers(self.parts[u].job)]
+        else:
+            new = [(u, self.engine) for u in safety]
+        own = REACH_ENGINES if self.engine == "portfolio" else \
+            (self.engine,) if self.engine in REACH_ENGINES else ("explicit",)
+        return new + [(u, e) for u in sorted(reach) for e in own]
+
+    # ---- which job next ------------------------------------------------------------------------
+    def next_job(self) -> tuple[int, str] | None:
+        """The next job to start: the short lemma proofs first, then the race of the earliest
+        undecided part, engine by engine. So the engines of one part run side by side and the
+        loser is stopped early, instead of a BMC of a safe part running out its whole budget
+        while that part's PDR waits for a worker."""
+        engaged = self.engaged()
+        ready = [j for j in self.pending if self.ready(j, engaged)]
+        return min(ready, key=lambda j: j[1] != FIRST_STAGE) if ready else None  # stable: queue order
+
+    def engaged(self) -> dict[int, set[str]]:
+        """Each part's engines pending or running."""
+        out: dict[int, set[str]] = defaultdict(set)
+        for u, e in [*self.pending, *((r.part, r.engine) for r in self.running.values())]:
+            out[u].add(e)
+        return out
+
+    def ready(self, job: tuple[int, str], engaged: dict[int, set[str]]) -> bool:
+        """A part's first stage waits for its source part to be decided; its race starts once
+        its first stage is over, with the source part's decider alone until it gives up."""
+        u, e = job
+        if e == FIRST_STAGE:
+            return self.source_done(u)
+        first = self.leader(u)
+        return FIRST_STAGE not in engaged[u] and (first is None or first == e or first not in engaged[u])
+
+    # ---- learning from the source row ----------------------------------------------------------
+    def source(self, u: int) -> int | None:
+        """The same part in the row's source row (``source_row``): its index, None if there is
+        none, or ``NOT_YET`` while the source row's parts do not exist yet."""
+        if u in self.sources:
+            return self.sources[u]
+        part = self.parts[u]
+        origin = source_row(self.rows, part.row)
+        if origin is None:
+            self.sources[u] = None
+            return None
+        if origin not in self.queued:
+            return NOT_YET
+        pid = self.rows[part.row][1][part.prop].id
+        same = [w for w, q in enumerate(self.parts) if q.row == origin and self.rows[origin][1][q.prop].id == pid]
+        siblings = sum(1 for q in self.parts if (q.row, q.prop) == (part.row, part.prop))
+        self.sources[u] = same[part.number] if len(same) == siblings else None
+        return self.sources[u]
+
+    def source_done(self, u: int) -> bool:
+        w = self.source(u)
+        return w is None or (w != NOT_YET and (w in self.settled or (self.parts[w].row, self.parts[w].prop)
+                                               in self.decided))
+
+    def reuse(self, u: int) -> Job:
+        """A part's job for its first stage: if its source part needed more than its own lemmas
+        to be proved (PDR), that proof's clauses come along as candidate lemmas."""
+        job, w = self.parts[u].job, self.source(u)
+        if w is None or w == NOT_YET or not isinstance(job, Problem):
+            return job
+        proof, origin = self.settled.get(w), self.parts[w]
+        if not isinstance(proof, Proved) or proof.engine == FIRST_STAGE or not isinstance(origin.job, Problem) or \
+                proof.certificate.kind != CertificateKind.INDUCTIVE_INVARIANT:
+            return job
+        label = "reused from " + ("+".join(sorted(self.rows[origin.row][0].threats)) or "no attacker")
+        return dataclasses.replace(job, reused=Reused(label, origin.job.task.system, proof.certificate.smtlib))
+
+    def leader(self, u: int) -> str | None:
+        """The engine that decided the part's source part, if a racing one: it runs first."""
+        w = self.source(u)
+        decider = self.settled.get(w) if w is not None and w != NOT_YET else None
+        return decider.engine if decider is not None and decider.engine in (*PORTFOLIO, TAIL) else None
+
+    # ---- deciding ------------------------------------------------------------------------------
+    def settle(self, u: int, verdict: Verdict) -> None:
+        """A part is decided: stop its engines (and its property's other parts, if violated);
+        report the property once it is decided."""
+        self.settled[u] = verdict
+        part = self.parts[u]
+        siblings = [w for w, q in enumerate(self.parts) if (q.row, q.prop) == (part.row, part.prop)]
+        violated = isinstance(verdict, Violated)
+        self.stop({u, *siblings} if violated else {u})
+        if (part.row, part.prop) in self.decided or not (violated or all(w in self.settled for w in siblings)):
+            return
+        decided = verdict if violated else conjunction([self.settled[w] for w in siblings])
+        self.decided[part.row, part.prop] = decided
+        if self.on_done:
+            self.on_done(part.row, Outcome(self.rows[part.row][1][part.prop], decided))
+
+    def give_up(self, u: int, verdict: Verdict) -> None:
+        """One engine on a part gave up; when all have, the part is unknown with every reason."""
+        self.unknowns[u].append(verdict)
+        if u not in self.settled and len(self.unknowns[u]) == self.parts[u].expected:
+            self.settle(u, combine(self.unknowns[u]))
+
+    def stop(self, doomed: set[int]) -> None:
+        """Stop the engines of these parts, running or pending."""
+        for key, job in list(self.running.items()):
+            if job.part in doomed:
+                self.executor.stop(key)
+                del self.running[key]
+        self.pending[:] = [(u, e) for u, e in self.pending if u not in doomed]
+
+    def overdue(self) -> None:
+        """Stop workers that overran their budget (their answer is Unknown)."""
+        now = self.clock()
+        for key, job in list(self.running.items()):
+            if now - job.started > self.budget.timeout + GRACE_SECONDS:
+                self.executor.stop(key)
+                self.lost(key)
+
+    def lost(self, key: int) -> None:
+        """A worker that overran or died without answering: its engine gave up (a lost lemma
+        search leaves its row without the shared lemmas)."""
+        job = self.running.pop(key)
+        if job.engine == LEMMA_SEARCH:
+            self.queue_row(~job.part, None)
+            return
+        why = "engine process overran its budget or died"
+        self.give_up(job.part, Unknown(job.engine, self.clock() - job.started, why))
+
+
+def source_row(rows: list[Row], row: int) -> int | None:
+    """The earlier row that checks the same design without any attacker, if any: a proof found
+    there is a candidate proof under each threat model (its clauses that the attacker's steps
+    keep are still inductive)."""
+    scenario = rows[row][0]
+    if not scenario.threats:
+        return None
+    plain = dataclasses.replace(scenario, threats=frozenset())
+    return next((r for r in range(row) if rows[r][0] == plain), None)
+
+
+def conjunction(verdicts: list[Verdict]) -> Verdict:
+    """A property from its parts, none violated: proved if every part is (the certificate lists
+    the parts' certificates, each re-checked on its own slice), otherwise unknown."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    engines = "+".join(dict.fromkeys(e for v in verdicts for e in v.engine.split("+")))
+    seconds = max(v.seconds for v in verdicts)
+    unknown = [f"part {n + 1}: {v.detail}" for n, v in enumerate(verdicts) if isinstance(v, Unknown)]
+    if unknown:
+        return Unknown(engines, seconds, f"{len(unknown)} of {len(verdicts)} parts unknown: " + "; ".join(unknown))
+    certs = tuple(v.certificate for v in verdicts if isinstance(v, Proved))
+    text = "(and " + " ".join(c.smtlib for c in certs) + ")"
+    return Proved(engines, seconds, Certificate(CertificateKind.CONJUNCTION, text, len(certs),
+                                                all(c.checked for c in certs), sum(c.check_seconds for c in certs),
+                                                tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs))
+
+
+def combine(verdicts: list[Verdict]) -> Verdict:
+    """A part's verdict when every engine on it gave up: Unknown with each engine's reason."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    reasons = "; ".join(f"{v.engine}: {v.detail}" for v in verdicts)
+    return Unknown("+".join(v.engine for v in verdicts), max(v.seconds for v in verdicts), reasons)

@@ -1,0 +1,327 @@
+"""Independent re-check of proofs: their obligation files (``obligations.py``) solved by a fresh
+solver process each, Z3 (the z3-solver package's own ``z3`` executable) and optionally cvc5 (the
+PyPI ``cvc5`` package, through its SMT-LIB parser in a fresh Python process).
+
+Budgets are solver resource limits (Z3 ``rlimit``, cvc5 ``rlimit``), so an answer does not
+depend on the machine's load; a generous wall-clock cap only stops a hung process and is
+reported as such. A proof stays proved only if Z3 answers ``unsat`` for every obligation; any
+``sat`` (from either solver) refutes the certificate, and the verdict becomes unknown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from otaproof.model.variants import BuiltModel
+from otaproof.properties.catalogue import Property
+from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
+from otaproof.properties.verdict import Proved, Unknown, Verdict
+
+SOLVERS = ("z3", "cvc5")
+SCHEMA = "otaproof.certificates/1"
+ACCEPTED, REJECTED, UNDECIDED = "accepted", "rejected", "unknown"
+NOT_COVERED, REFUSED = "not covered", "refused"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Solver budgets per obligation file: resource limits (load-independent; the largest
+    obligation of the default check needs about 1.2 M Z3 units and 0.4 M cvc5 units), and a
+    wall-clock cap that only stops a hung process."""
+
+    z3_rlimit: int = 100_000_000
+    cvc5_rlimit: int = 10_000_000
+    wall_cap: float = 900.0
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """One solver on one file: accepted (unsat), rejected (sat) or unknown, with the reason."""
+
+    solver: str
+    answer: str
+    seconds: float
+    resources: int  # resource units the solver reports having used (-1: not reported)
+    detail: str
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One obligation file and every solver's answer on it."""
+
+    filename: str
+    label: str
+    claim: str
+    size: int  # bytes
+    runs: tuple[SolverRun, ...]
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """The independent re-check of one property's proof."""
+
+    property_id: str
+    status: str  # accepted | rejected | unknown (Z3 undecided) | not covered | refused
+    reason: str
+    files: tuple[FileCheck, ...] = ()
+
+    def verdict_of(self, solver: str) -> str | None:
+        """accepted, rejected or unknown for one solver (None if it did not run)."""
+        runs = [r for f in self.files for r in f.runs if r.solver == solver]
+        if not runs:
+            return None
+        if any(r.answer == REJECTED for r in runs):
+            return REJECTED
+        return ACCEPTED if all(r.answer == ACCEPTED for r in runs) else UNDECIDED
+
+    def seconds(self, solver: str) -> float:
+        return sum(r.seconds for f in self.files for r in f.runs if r.solver == solver)
+
+    @property
+    def solvers(self) -> tuple[str, ...]:
+        return tuple(s for s in SOLVERS if self.verdict_of(s) is not None)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def summary(self) -> str:
+        """One line for the verdict table: which solvers accepted, and their checking time."""
+        if self.status in (NOT_COVERED, REFUSED):
+            return f"not independently re-checked: {self.reason}" if self.status == NOT_COVERED \
+                else f"refused: {self.reason}"
+        mark = {ACCEPTED: "✓", REJECTED: "✗", UNDECIDED: "?"}
+        solvers = ", ".join(f"{s} {mark[self.verdict_of(s) or UNDECIDED]} {self.seconds(s):.1f} s"
+                            for s in self.solvers)
+        return solvers + ("" if self.status == ACCEPTED and not self.reason else f" ({self.reason})")
+
+
+# ---- running one solver on one file ---------------------------------------------------------
+
+_CVC5_RUNNER = r"""
+import json, sys
+import cvc5
+path, rlimit, eager = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+tm = cvc5.TermManager()
+solver = cvc5.Solver(tm)
+solver.setOption("rlimit", rlimit)
+if eager:
+    solver.setOption("bitblast", "eager")
+symbols = cvc5.SymbolManager(tm)
+parser = cvc5.InputParser(solver, symbols)
+parser.setFileInput(cvc5.InputLanguage.SMT_LIB_2_6, path)
+out = ""
+try:
+    while True:
+        command = parser.nextCommand()
+        if command.isNull():
+            break
+        out += command.invoke(solver, symbols)
+except Exception as e:
+    print(json.dumps({"error": str(e)}))
+    sys.exit(0)
+used = solver.getStatistics()["resource::resourceUnitsUsed"]
+print(json.dumps({"output": out, "resources": used["value"] if isinstance(used, dict) else used}))
+"""
+
+
+def z3_executable() -> str:
+    """The ``z3`` program the z3-solver package installs next to this Python."""
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / "z3"
+        if candidate.is_file():
+            return str(candidate)
+    raise FileNotFoundError("the z3 executable of the z3-solver package was not found next to this Python")
+
+
+def _logic(path: Path) -> str:
+    with path.open() as f:
+        for line in f:
+            if line.startswith("(set-logic "):
+                return line.split()[1].rstrip(")")
+    return "ALL"
+
+
+def run_solver(solver: str, path: Path, limits: Limits) -> SolverRun:
+    """``solver`` on one obligation file in a fresh process."""
+    if solver == "z3":
+        cmd = [z3_executable(), "-st", f"rlimit={limits.z3_rlimit}", str(path)]
+        limit = limits.z3_rlimit
+    elif solver == "cvc5":
+        eager = "1" if _logic(path).startswith("QF_") else "0"  # eager bit-blasting: quantifier-free only
+        cmd = [sys.executable, "-c", _CVC5_RUNNER, str(path), str(limits.cvc5_rlimit), eager]
+        limit = limits.cvc5_rlimit
+    else:
+        raise ValueError(f"unknown solver {solver!r}; known: {', '.join(SOLVERS)}")
+    start = time.monotonic()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limits.wall_cap, check=False)
+    except subprocess.TimeoutExpired:
+        return SolverRun(solver, UNDECIDED, time.monotonic() - start, -1,
+                         f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)")
+    seconds = time.monotonic() - start
+    if solver == "z3":
+        answer, resources, error = _read_z3(done.stdout)
+    else:
+        answer, resources, error = _read_cvc5(done.stdout)
+    if error or answer is None:
+        why = error or (done.stderr.strip().splitlines() or [f"no answer (exit {done.returncode})"])[-1]
+        return SolverRun(solver, UNDECIDED, seconds, resources, f"error: {why}")
+    if answer == "unsat":
+        return SolverRun(solver, ACCEPTED, seconds, resources, "unsat")
+    if answer == "sat":
+        return SolverRun(solver, REJECTED, seconds, resources, "sat: the claim fails")
+    return SolverRun(solver, UNDECIDED, seconds, resources, f"unknown (resource limit {limit:,})")
+
+
+def _read_z3(stdout: str) -> tuple[str | None, int, str]:
+    answer, resources, error = None, -1, ""
+    for line in stdout.splitlines():
+        text = line.strip()
+        if text in ("sat", "unsat", "unknown") and answer is None:
+            answer = text
+        elif text.startswith("(error"):
+            error = error or text
+        elif ":rlimit-count" in text:
+            resources = int(text.split(":rlimit-count")[1].split()[0].rstrip(")"))
+    return answer, resources, error
+
+
+def _read_cvc5(stdout: str) -> tuple[str | None, int, str]:
+    try:
+        result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None, -1, "cvc5 runner gave no answer"
+    if "error" in result:
+        return None, -1, str(result["error"])
+    words = str(result["output"]).split()
+    return (words[0] if words else None), int(result["resources"]), ""
+
+
+# ---- re-checking proved verdicts ------------------------------------------------------------
+
+class Outcome(Protocol):
+    """What the portfolio returns per property (``check.Outcome``)."""
+
+    @property
+    def verdict(self) -> Verdict: ...
+
+    @property
+    def property(self) -> Property: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=Outcome)
+
+
+def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: Sequence[str] = ("z3",),
+                     directory: Path | None = None, limits: Limits = Limits(), workers: int | None = None
+                     ) -> tuple[list[OutcomeT], dict[str, Recheck]]:
+    """Re-check every proved outcome from its obligation files with fresh solver processes.
+
+    Returns the outcomes (a proof Z3 does not confirm, or that a solver refutes, becomes Unknown
+    with the failing obligation named) and each proved property's ``Recheck``. The files are
+    kept in ``directory`` (created at the end, with ``manifest.json``) if given."""
+    if "z3" not in solvers:
+        raise ValueError("the re-check needs z3 (other solvers are extra evidence)")
+    for s in solvers:
+        if s not in SOLVERS:
+            raise ValueError(f"unknown solver {s!r}; known: {', '.join(SOLVERS)}")
+    with tempfile.TemporaryDirectory(prefix=".otaproof-certificates-",
+                                     dir=None if directory is None else directory.resolve().parent) as tmp:
+        root = Path(tmp) / "certificates"
+        rechecks: dict[str, Recheck] = {}
+        for o in outcomes:
+            if not isinstance(o.verdict, Proved):
+                continue
+            pid = o.property.id
+            try:
+                obs = obligations(built, o.property, o.verdict.certificate)
+            except NotCovered as e:
+                rechecks[pid] = Recheck(pid, NOT_COVERED, str(e))
+                continue
+            except CertificateError as e:
+                rechecks[pid] = Recheck(pid, REFUSED, str(e))
+                continue
+            rechecks[pid] = recheck_obligations(pid, obs, root, solvers, limits, workers)
+        if directory is not None:
+            root.mkdir(parents=True, exist_ok=True)
+            document = manifest(built, outcomes, rechecks, solvers, limits)
+            (root / "manifest.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            os.replace(root, directory)
+    return [_gated(o, rechecks.get(o.property.id)) for o in outcomes], rechecks
+
+
+def recheck_obligations(pid: str, obs: Sequence[Obligation], root: Path, solvers: Sequence[str] = ("z3",),
+                        limits: Limits = Limits(), workers: int | None = None) -> Recheck:
+    """Write one proof's obligation files under ``root`` and solve each with every solver, each
+    run a fresh process (``workers`` at a time)."""
+    jobs: list[tuple[str, Path]] = []
+    for ob in obs:
+        path = root / ob.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ob.text)
+        jobs += [(s, path) for s in solvers]
+    with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
+        answers = dict(zip(jobs, pool.map(lambda job: run_solver(job[0], job[1], limits), jobs), strict=True))
+    files = tuple(FileCheck(ob.filename, ob.label, ob.claim, len(ob.text.encode()),
+                            tuple(answers[s, root / ob.filename] for s in solvers)) for ob in obs)
+    return _judge(pid, files)
+
+
+def _judge(pid: str, files: tuple[FileCheck, ...]) -> Recheck:
+    """Rejected if any solver refutes an obligation; accepted if Z3 confirms every one."""
+    refuted = [f"{f.label} ({f.claim}) is sat for {r.solver}" for f in files for r in f.runs if r.answer == REJECTED]
+    if refuted:
+        return Recheck(pid, REJECTED, "; ".join(refuted), files)
+    open_z3 = [f"{f.label}: z3 {r.detail}" for f in files for r in f.runs if r.solver == "z3" and r.answer != ACCEPTED]
+    if open_z3:
+        return Recheck(pid, UNDECIDED, "; ".join(open_z3), files)
+    others = [f"{f.label}: {r.solver} {r.detail}" for f in files for r in f.runs if r.answer != ACCEPTED]
+    return Recheck(pid, ACCEPTED, "; ".join(others), files)
+
+
+def _gated(o: OutcomeT, recheck: Recheck | None) -> OutcomeT:
+    """The outcome as shown: a proof stays proved only if its re-check accepted it (or its
+    certificate kind has no standalone obligations yet, which the table says)."""
+    if recheck is None or recheck.status in (ACCEPTED, NOT_COVERED):
+        return o
+    v = o.verdict
+    what = "rejected the certificate" if recheck.status == REJECTED else \
+        "could not confirm the certificate" if recheck.status == UNDECIDED else "refused the certificate"
+    reason = f"independent re-check {what}: {recheck.reason}"
+    return dataclasses.replace(o, verdict=Unknown(v.engine, v.seconds, reason))  # type: ignore[type-var]
+
+
+def manifest(built: BuiltModel, outcomes: Sequence[Outcome], rechecks: dict[str, Recheck], solvers: Sequence[str],
+             limits: Limits) -> dict[str, Any]:
+    """The certificate directory's index: each proof's files, sizes and solver answers."""
+    sc = built.scenario
+    props = []
+    for o in outcomes:
+        r = rechecks.get(o.property.id)
+        if r is None or not isinstance(o.verdict, Proved):
+            continue
+        props.append({
+            "property": r.property_id, "engine": o.verdict.engine, "certificate": o.verdict.certificate.kind,
+            "status": r.status, "reason": r.reason,
+            "files": [{"file": f.filename, "obligation": f.label, "claim": f.claim, "bytes": f.size,
+                       "solvers": {run.solver: {"answer": run.answer, "seconds": round(run.seconds, 3),
+                                                "resources": run.resources, "detail": run.detail} for run in f.runs}}
+                      for f in r.files]})
+    return {"schema": SCHEMA, "variant": sc.variant, "threats": sorted(sc.threats), "faults": sorted(sc.faults),
+            "parameters": sc.parameters.as_dict(), "solvers": list(solvers),
+            "limits": {"z3_rlimit": limits.z3_rlimit, "cvc5_rlimit": limits.cvc5_rlimit,
+                       "wall_cap_seconds": limits.wall_cap},
+            "properties": props}

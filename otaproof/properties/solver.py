@@ -1,0 +1,158 @@
+"""The solver layer every engine, the certificate checker and coverage share: one place sets a Z3
+solver's seed and time limit, one helper unrolls the transition relation and decodes a model
+back into action instances, and ``GaveUp`` carries why a search stopped without an answer.
+
+A ``Solver`` gets the time left in its ``Deadline`` before each query, so a run's queries
+together never overrun its budget; the seed makes the same inputs give the same answers.
+Z3 is told not to catch Ctrl-C itself (it would cancel the query and the interrupt would be
+lost); instead ``interrupt`` stops the queries of this process when a signal arrives.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable, Sequence
+
+import z3
+
+from otaproof.model.symbolic import Encoder, Term
+
+
+class GaveUp(Exception):
+    """A search stopped without an answer (out of time, solver unknown, bound reached): the
+    engine's verdict becomes Unknown with this reason, never Proved or Violated."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Deadline:
+    """Wall-clock budget shared by the queries of one run."""
+
+    def __init__(self, seconds: float) -> None:
+        self.start = time.monotonic()
+        self.end = self.start + seconds
+
+    @classmethod
+    def until(cls, end: float) -> Deadline:
+        """A deadline at ``end`` (a ``time.monotonic`` instant), started now."""
+        deadline = cls(0.0)
+        deadline.end = end
+        return deadline
+
+    def remaining_ms(self) -> int:
+        """Milliseconds left, at least 1 (Z3 reads a timeout of 0 as no limit)."""
+        return max(1, int((self.end - time.monotonic()) * 1000))
+
+    def remaining(self) -> float:
+        """Seconds left (0 when expired): what the certificate checker may still spend, so a
+        proof that cannot be re-checked within the budget is reported as Unknown."""
+        return max(0.0, self.end - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+_CONTEXTS: list[weakref.ref[z3.Context]] = []  # the Z3 contexts solvers of this process were made in
+
+
+def _register(ctx: z3.Context | None) -> z3.Context:
+    ctx = ctx or z3.main_ctx()
+    if not any(ref() is ctx for ref in _CONTEXTS):
+        _CONTEXTS[:] = [ref for ref in _CONTEXTS if ref() is not None] + [weakref.ref(ctx)]
+    return ctx
+
+
+def interrupt() -> None:
+    """Stop every Z3 query running in this process (each returns unknown): called from another
+    thread when SIGINT or SIGTERM arrives, so the main thread gets back to Python promptly."""
+    for ref in list(_CONTEXTS):
+        ctx = ref()
+        if ctx is not None:
+            ctx.interrupt()
+
+
+class Solver:
+    """A Z3 solver with a fixed seed whose every query is limited to the time left."""
+
+    def __init__(self, seed: int, deadline: Deadline, logic: str | None = None,
+                 ctx: z3.Context | None = None) -> None:
+        ctx = _register(ctx)
+        self.z3 = z3.SolverFor(logic, ctx=ctx) if logic else z3.Solver(ctx=ctx)
+        self.z3.set("random_seed", seed)
+        self.z3.set("ctrl_c", False)
+        self.z3.set("timeout", deadline.remaining_ms())
+        self.deadline = deadline
+
+    def add(self, *constraints: z3.BoolRef) -> None:
+        self.z3.add(*constraints)
+
+    def check(self, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
+        """sat, unsat or unknown (also when the deadline passes during the query)."""
+        self.z3.set("timeout", self.deadline.remaining_ms())
+        return self.z3.check(*assumptions)
+
+    def model(self) -> z3.ModelRef:
+        return self.z3.model()
+
+    def reason_unknown(self) -> str:
+        return str(self.z3.reason_unknown())
+
+    def push(self) -> None:
+        self.z3.push()
+
+    def pop(self) -> None:
+        self.z3.pop()
+
+
+def spacer(seed: int, deadline: Deadline) -> z3.Fixedpoint:
+    """A Z3 fixedpoint engine running Spacer (PDR over Horn clauses), seeded, limited to the time left."""
+    fp = z3.Fixedpoint(ctx=_register(None))
+    fp.set("engine", "spacer")
+    fp.set("spacer.random_seed", seed)
+    fp.set("ctrl_c", False)
+    fp.set("timeout", deadline.remaining_ms())
+    return fp
+
+
+class Unrolling:
+    """A path of fresh state copies on a solver: ``states[0]`` is ``<name>@<prefix>0``; each
+    ``step`` adds action ``<prefix>k``, state ``<prefix>k+1`` and Trans between them (with an
+    optional invariant on the new state); a model of the solver decodes into the instances fired."""
+
+    def __init__(self, enc: Encoder, solver: Solver, prefix: str = "") -> None:
+        self.enc, self.solver, self.prefix = enc, solver, prefix
+        self.states: list[list[Term]] = [enc.state(f"{prefix}0")]
+        self.actions: list[z3.BitVecRef] = []
+
+    @property
+    def last(self) -> list[Term]:
+        return self.states[-1]
+
+    def __len__(self) -> int:
+        """Steps unrolled so far."""
+        return len(self.actions)
+
+    def step(self, invariant: Callable[[list[Term]], z3.BoolRef] | None = None) -> tuple[z3.BitVecRef, list[Term]]:
+        """One more step (Trans from the last state, ``invariant`` on the new one); returns the
+        step's action selector and new state, for constraints of the caller's own."""
+        k = len(self.actions)
+        a, t = self.enc.action(f"{self.prefix}{k}"), self.enc.state(f"{self.prefix}{k + 1}")
+        constraints = [self.enc.trans(self.states[-1], a, t)]
+        if invariant is not None:
+            constraints.append(invariant(t))
+        self.solver.add(*constraints)
+        self.actions.append(a)
+        self.states.append(t)
+        return a, t
+
+    def choices(self, model: z3.ModelRef, original: Sequence[int] | None = None) -> list[int]:
+        """The instances the model fires, step by step (mapped through ``original``, a slice's
+        instance numbers in the full system, if given)."""
+        fired = [self.enc.decode_action(model, a) for a in self.actions]
+        return [original[i] for i in fired] if original is not None else fired

@@ -1,0 +1,97 @@
+"""README figures generated from committed results, so a figure cannot drift from its run.
+
+The README holds blocks between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``;
+each is rendered from a file in ``results/`` (written by the command the block names). Run
+``python -m otaproof.reports.readme`` after refreshing a result, ``--check`` in the tests: it
+fails when the README and the results disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from otaproof.files import write_atomic
+
+ROOT = Path(__file__).resolve().parents[2]
+MARK = {"proved": "✔", "violated": "✘{depth}", "unknown": "?"}
+BLOCK = re.compile(r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /generated:(?P=name) -->)", re.S)
+
+
+def _threat_model(entry: dict[str, Any]) -> str:
+    return "+".join(entry["threats"]) or "none"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def matrix_block(doc: dict[str, Any]) -> str:
+    """The verdict matrix and its one-line summary, from an ``otaproof matrix --json`` document."""
+    entries = doc["entries"]
+    props = list(dict.fromkeys(e["property"] for e in entries))
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for e in entries:
+        mark = MARK[e["verdict"]].format(depth=e.get("depth", ""))
+        rows.setdefault((e["variant"], _threat_model(e)), {})[e["property"]] = mark
+    counts = {k: sum(e["verdict"] == k for e in entries) for k in MARK}
+    run = doc.get("run", {})
+    definite = counts["proved"] + counts["violated"]
+    summary = (f"{'All' if definite == len(entries) else ''} {definite} of {len(entries)} verdicts definite "
+               f"({counts['proved']} proved, {counts['violated']} violated, {counts['unknown']} unknown)").strip()
+    if run:
+        summary += (f"; {_duration(run['wall_seconds'])} wall time on {run['cpus']} cores, load average "
+                    f"{run['load_average'][0]:.1f} at the start, {run['date']}")
+    lines = [summary + ".", "",
+             "| variant | threats | " + " | ".join(p.removeprefix("P-") for p in props) + " |",
+             "|---|---|" + "---|" * len(props)]
+    for (variant, threats), cells in rows.items():
+        lines.append(f"| {variant} | {threats} | " + " | ".join(cells.get(p, "") for p in props) + " |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
+    "matrix": ("results/matrix.json", matrix_block),
+}
+
+
+def render(readme: str, root: Path = ROOT) -> str:
+    """``readme`` with every generated block re-rendered from its results file."""
+
+    def fill(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in RENDERERS:
+            raise KeyError(f"README block {name!r} has no renderer; known: {', '.join(RENDERERS)}")
+        path, renderer = RENDERERS[name]
+        doc = json.loads((root / path).read_text(encoding="utf-8"))
+        return m.group(1) + renderer(doc) + m.group(4)
+
+    return BLOCK.sub(fill, readme)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite README.md's generated blocks (exit 0), or with ``--check`` exit 1 if they are stale."""
+    parser = argparse.ArgumentParser(prog="python -m otaproof.reports.readme", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when the README is stale")
+    args = parser.parse_args(argv)
+    path = ROOT / "README.md"
+    current = path.read_text(encoding="utf-8")
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            print("README.md is stale: run python -m otaproof.reports.readme", file=sys.stderr)
+            return 1
+        return 0
+    if fresh != current:
+        write_atomic(path, fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The portfolio's race rules, played with a fake executor (no processes, no solver): each job is
+answered as a script says, in the order the jobs started, so every schedule is deterministic."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import pytest
+
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.jobs import FIRST_STAGE, EngineRun, LemmaSearch, parts
+from otaproof.properties.pool import ENDED, Work
+from otaproof.properties.portfolio import GRACE_SECONDS, Portfolio, Row
+from otaproof.properties.trace import Trace
+from otaproof.properties.verdict import (
+    Budget,
+    Certificate,
+    CertificateKind,
+    Proved,
+    Unknown,
+    Verdict,
+    VerdictKind,
+    Violated,
+)
+
+BUDGET = Budget(timeout=60, depth=5)
+SILENT = object()  # a job that never answers
+PLAIN, OLD = Scenario(), Scenario(threats=frozenset({"old_supplier"}))
+INV, BR = get_property("P-LOCAL-BANNED"), get_property("P-SMI-BOUNDED")  # BR: one part per device (two)
+
+
+def proved(engine: str, kind: CertificateKind = CertificateKind.INDUCTIVE_INVARIANT) -> Proved:
+    return Proved(engine, 1.0, Certificate(kind, "true", 1, True, 0.0, (f"{engine}-lemma",)))
+
+
+def violated(engine: str) -> Violated:
+    return Violated(engine, 1.0, Trace("secmp0007", [], [], {}, "P", {}, []))
+
+
+def unknown(engine: str) -> Unknown:
+    return Unknown(engine, 1.0, f"{engine} gave up")
+
+
+Script = Callable[[EngineRun], object]
+
+
+class FakePool:
+    """An executor whose jobs answer at once (``script``), first started, first answered."""
+
+    def __init__(self, script: Script, lemmas: object = ("no-lemma",)) -> None:
+        self.script, self.lemmas = script, lemmas
+        self.started: list[EngineRun | LemmaSearch] = []
+        self.answers: deque[tuple[int, object]] = deque()
+        self.live: set[int] = set()
+        self.stopped: list[int] = []
+        self.most = 0  # most jobs running at once
+
+    def start(self, key: int, job: Work) -> None:
+        assert isinstance(job, EngineRun | LemmaSearch)
+        self.started.append(job)
+        self.live.add(key)
+        self.most = max(self.most, len(self.live))
+        answer = self.lemmas if isinstance(job, LemmaSearch) else self.script(job)
+        if answer is not SILENT:
+            self.answers.append((key, answer))
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        while self.answers:
+            key, answer = self.answers.popleft()
+            if key in self.live:
+                return key, answer
+        return None
+
+    def stop(self, key: int) -> None:
+        self.live.discard(key)
+        self.stopped.append(key)
+
+
+class Played:
+    """A portfolio run with a fake pool: the outcomes, the pool, and each engine run as
+    (threats, property, part number, engine), in start order."""
+
+    def __init__(self, rows: list[Row], script: Script, workers: int = 2, engine: str = "portfolio",
+                 lemmas: object = ("no-lemma",)) -> None:
+        self.pool = FakePool(script, lemmas)
+        self.portfolio = Portfolio(rows, engine, BUDGET, workers, self.pool)
+        self.outcomes = self.portfolio.run()
+        number = {id(p.job.task): p.number for p in self.portfolio.parts if isinstance(p.job, Problem)}
+        self.runs = [("+".join(sorted(j.built.scenario.threats)) or "none", j.prop.id,
+                      number[id(j.job.task)] if isinstance(j.job, Problem) else 0, j.engine)
+                     for j in self.pool.started if isinstance(j, EngineRun)]
+        self.engine_runs = [j for j in self.pool.started if isinstance(j, EngineRun)]
+
+    def engines(self, threats: str = "none") -> list[str]:
+        return [e for t, _, _, e in self.runs if t == threats]
+
+
+def by_engine(answers: dict[str, Callable[[str], Verdict]]) -> Script:
+    return lambda job: answers.get(job.engine, unknown)(job.engine)
+
+
+def test_first_stages_come_first_bounded_responses_first_then_each_part_races_side_by_side() -> None:
+    """One worker shows the queue order itself: every first stage, then part by part its racers."""
+    run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=1)
+    assert isinstance(run.pool.started[0], LemmaSearch)
+    assert [(p, n) for _, p, n, e in run.runs if e == FIRST_STAGE] == [(BR.id, 0), (BR.id, 1), (INV.id, 0)]
+    races = [(p, n, e) for _, p, n, e in run.runs if e != FIRST_STAGE]
+    assert races == [(INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major, in property order
+                     (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"), (BR.id, 0, "kind"),  # tail joins BR
+                     (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
+    [[inv, br]] = run.outcomes
+    assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+bmc+pdr+kind"
+    assert "bmc: bmc gave up" in inv.verdict.detail
+    assert br.verdict.verdict == VerdictKind.UNKNOWN and "2 of 2 parts unknown" in br.verdict.detail
+
+
+def test_a_part_whose_first_stage_is_over_races_before_later_parts_in_the_queue() -> None:
+    run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=2)
+    assert run.pool.most == 2
+    assert run.runs.index(("none", INV.id, 0, "pdr")) < run.runs.index(("none", BR.id, 0, "pdr"))
+    assert run.runs[3] == ("none", BR.id, 0, "bmc")  # INV's first stage still ran: BR's race started first
+
+
+def test_the_first_definitive_answer_wins_and_stops_the_other_engines_of_the_part() -> None:
+    run = Played([(PLAIN, [INV])], by_engine({"bmc": violated}), workers=3)
+    [[inv]] = run.outcomes
+    assert isinstance(inv.verdict, Violated) and inv.verdict.engine == "bmc"
+    assert run.engines() == ["lemmas", "bmc", "pdr", "kind"]
+    assert not run.pool.live and len(run.pool.stopped) == len(run.pool.started)  # pdr and kind stopped unanswered
+
+
+def test_a_proof_ends_each_parts_race_and_parts_proved_make_a_conjunction() -> None:
+    run = Played([(PLAIN, [BR])], by_engine({"pdr": proved}))
+    [[br]] = run.outcomes
+    v = br.verdict
+    assert isinstance(v, Proved) and v.certificate.kind == CertificateKind.CONJUNCTION and v.certificate.size == 2
+    assert v.engine == "pdr" and v.certificate.lemmas == ("pdr-lemma",)
+    assert v.detail.startswith("conjunction of 2 parts: inductive-invariant, clauses=1")
+    assert run.engines() == ["lemmas", "lemmas", "bmc", "pdr", "tail", "bmc", "pdr", "tail"]  # pdr's proof stops tail
+    assert not run.pool.live
+
+
+def test_a_violated_part_decides_the_property_and_its_other_parts_never_race() -> None:
+    first, second = parts(build(PLAIN), BR)
+    assert isinstance(first, Problem) and isinstance(second, Problem) and repr(first.task.bad) != repr(second.task.bad)
+
+    def first_part_violated(job: EngineRun) -> object:
+        on_first = isinstance(job.job, Problem) and repr(job.job.task.bad) == repr(first.task.bad)
+        return violated(job.engine) if job.engine == "bmc" and on_first else unknown(job.engine)
+
+    run = Played([(PLAIN, [BR])], first_part_violated)
+    [[br]] = run.outcomes
+    assert isinstance(br.verdict, Violated)
+    assert [e for _, _, n, e in run.runs if n == 1] == [FIRST_STAGE]  # the second part's race never started
+
+
+def test_under_a_threat_the_source_rows_decider_runs_alone_first() -> None:
+    rows: list[Row] = [(PLAIN, [INV]), (OLD, [INV])]
+    run = Played(rows, by_engine({"bmc": violated}), workers=3)
+    assert [o.verdict.engine for [o] in run.outcomes] == ["bmc", "bmc"]
+    assert run.engines("none") == ["lemmas", "bmc", "pdr", "kind"]
+    assert run.engines("old_supplier") == ["lemmas", "bmc"]
+
+    def bmc_gives_up_under_the_threat(job: EngineRun) -> object:
+        decides = job.engine == "bmc" and not job.built.scenario.threats
+        return violated(job.engine) if decides else unknown(job.engine)
+
+    run = Played(rows, bmc_gives_up_under_the_threat, workers=3)
+    assert run.engines("old_supplier") == ["lemmas", "bmc", "pdr", "kind"]
+    assert isinstance(run.outcomes[1][0].verdict, Unknown)
+
+
+def test_a_first_stage_waits_for_its_source_part_and_reuses_a_pdr_proof_only() -> None:
+    rows: list[Row] = [(PLAIN, [INV]), (OLD, [INV])]
+    run = Played(rows, by_engine({"pdr": proved}), workers=4)
+    assert run.runs.index(("old_supplier", INV.id, 0, FIRST_STAGE)) > run.runs.index(("none", INV.id, 0, "pdr"))
+    [reusing] = [j for j in run.engine_runs if j.engine == FIRST_STAGE and j.built.scenario.threats]
+    assert isinstance(reusing.job, Problem) and reusing.job.reused is not None
+    assert reusing.job.reused.source == "reused from no attacker"
+    run = Played(rows, by_engine({"lemmas": proved}), workers=4)  # the lemmas alone: nothing to reuse
+    [first] = [j for j in run.engine_runs if j.built.scenario.threats]
+    assert isinstance(first.job, Problem) and first.job.reused is None
+
+
+def test_no_proof_is_reused_from_a_later_row() -> None:
+    run = Played([(OLD, [INV]), (PLAIN, [INV])], by_engine({"pdr": proved}))
+    assert all(isinstance(j.job, Problem) and j.job.reused is None for j in run.engine_runs)
+
+
+def test_a_silent_worker_is_stopped_when_overdue_and_counts_as_unknown() -> None:
+    now = [0.0]
+
+    class Clocked(FakePool):
+        def next_answer(self, timeout: float) -> tuple[int, object] | None:
+            answer = super().next_answer(timeout)
+            if answer is None:  # nothing came: time passes
+                now[0] += BUDGET.timeout + GRACE_SECONDS + 1
+            return answer
+
+    pool = Clocked(lambda job: SILENT if job.engine == "kind" else unknown(job.engine))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool, clock=lambda: now[0]).run()
+    assert isinstance(inv.verdict, Unknown) and "kind: engine process overran its budget or died" in inv.verdict.detail
+    assert not pool.live
+
+
+def test_a_dead_worker_counts_as_unknown_and_a_lost_lemma_search_leaves_the_row_without_lemmas() -> None:
+    run = Played([(PLAIN, [INV])], lambda job: ENDED if job.engine == "pdr" else unknown(job.engine), lemmas=ENDED)
+    [[inv]] = run.outcomes
+    assert isinstance(inv.verdict, Unknown) and "pdr: engine process overran its budget or died" in inv.verdict.detail
+    assert all(isinstance(j.job, Problem) and j.job.known is None for j in run.engine_runs)
+    run = Played([(PLAIN, [INV])], by_engine({}))
+    assert all(isinstance(j.job, Problem) and j.job.known is not None for j in run.engine_runs)
+
+
+def test_rows_come_back_in_row_and_property_order_and_each_property_is_reported_once() -> None:
+    seen: list[tuple[int, str]] = []
+    rows: list[Row] = [(PLAIN, [INV, BR]), (Scenario(variant="pre-secmp0007"), [BR, INV])]
+    pool = FakePool(by_engine({"bmc": violated}))
+    results = Portfolio(rows, "portfolio", BUDGET, 2, pool, lambda row, o: seen.append((row, o.property.id))).run()
+    assert [[o.property.id for o in r] for r in results] == [[INV.id, BR.id], [BR.id, INV.id]]
+    assert sorted(seen) == sorted([(0, INV.id), (0, BR.id), (1, BR.id), (1, INV.id)])
+
+
+@pytest.mark.parametrize("engine", ["bmc", "explicit"])
+def test_a_single_engine_runs_alone_without_a_lemma_search(engine: str) -> None:
+    reach = get_property("P-NO-STRAND")
+    run = Played([(PLAIN, [INV, reach])], by_engine({}), engine=engine)
+    assert not any(isinstance(j, LemmaSearch) for j in run.pool.started)
+    assert [(p, e) for _, p, _, e in run.runs] == [(INV.id, engine), (reach.id, "explicit")]
+
+
+def test_a_stalled_queue_is_an_error_not_a_hang() -> None:
+    class Stuck(Portfolio):
+        def ready(self, job: tuple[int, str], engaged: dict[int, set[str]]) -> bool:
+            return False
+
+    with pytest.raises(RuntimeError, match="stalled"):
+        Stuck([(PLAIN, [INV])], "portfolio", BUDGET, 2, FakePool(by_engine({}))).run()
