@@ -2,7 +2,10 @@
 
 Stages: first the cheap lemma proof (Houdini + one query) of every part, then, for the parts it
 did not decide, PDR, BMC and k-induction race (and tail on bounded responses; recovery and the
-explicit engine on REACH). For each part the first definitive answer wins (a proof with a
+explicit engine on REACH). The explicit-state ``swarm`` engine does not wait for any stage: a
+row's safety parts are queued for it as soon as the row is opened, so it hunts violations (and
+enumerates small slices) while the row's lemma search runs, and it races with the other engines.
+For each part the first definitive answer wins (a proof with a
 checker-accepted certificate, or a replayed counterexample) and the part's other engines are
 stopped; all unknown gives Unknown with every reason. A property is decided by its first
 violated part, or once every part is decided (their conjunction).
@@ -36,6 +39,7 @@ from otaproof.properties.jobs import (
     FIRST_STAGE,
     PORTFOLIO,
     REACH_ENGINES,
+    SWARM,
     TAIL,
     EngineRun,
     Job,
@@ -157,39 +161,69 @@ class Portfolio:
 
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
-        """Build a row's model; under the portfolio its lemma search runs as a job of its own."""
+        """Build a row's model; under the portfolio its lemma search runs as a job of its own,
+        and its safety parts are queued for the swarm at once."""
         self.builts[row] = build(self.rows[row][0])
         if self.engine in ("portfolio", FIRST_STAGE):
+            self.add_parts(row)
+            if self.engine == "portfolio":
+                self.enqueue([(u, SWARM) for u in self.row_parts(row) if isinstance(self.parts[u].job, Problem)])
             self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
         else:
             self.queue_row(row, None)
 
-    def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
-        """Queue a row's jobs, given the names of the model's inductive lemmas (if found)."""
-        built, props = self.builts[row], self.rows[row][1]
-        known = shared_lemmas(built.lemmas, names) if names is not None else None
-        first = len(self.parts)
-        for p, prop in enumerate(props):
-            self.parts += [Part(row, p, n, job) for n, job in enumerate(parts(built, prop, known))]
-        self.queued.add(row)
-        mine = range(first, len(self.parts))
-        new = self.part_major(row, mine)
-        self.pending.extend(new)
-        for u in mine:
-            self.parts[u].expected = sum(1 for q, _ in new if q == u)
+    def add_parts(self, row: int) -> None:
+        """Create a row's parts (without the model's inductive lemmas: the search for them runs)."""
+        built = self.builts[row]
+        for p, prop in enumerate(self.rows[row][1]):
+            self.parts += [Part(row, p, n, job) for n, job in enumerate(parts(built, prop))]
 
-    def part_major(self, row: int, mine: range) -> list[tuple[int, str]]:
+    def row_parts(self, row: int) -> list[int]:
+        return [u for u, part in enumerate(self.parts) if part.row == row]
+
+    def enqueue(self, new: list[tuple[int, str]]) -> None:
+        self.pending.extend(new)
+        for u, _ in new:
+            self.parts[u].expected += 1
+
+    def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
+        """Queue a row's jobs, given the names of the model's inductive lemmas (if found). A
+        part already decided (by the swarm) gets none; its swarm, if still waiting, moves to
+        just before its part's other engines."""
+        built = self.builts[row]
+        known = shared_lemmas(built.lemmas, names) if names is not None else None
+        if not self.row_parts(row):
+            self.add_parts(row)
+        mine = self.row_parts(row)
+        for u in mine:
+            job = self.parts[u].job
+            if known is not None and isinstance(job, Problem):
+                self.parts[u].job = dataclasses.replace(job, known=known)
+        self.queued.add(row)
+        waiting = {u for u, e in self.pending if e == SWARM and u in mine}
+        self.pending[:] = [(u, e) for u, e in self.pending if not (e == SWARM and u in waiting)]
+        open_ = [u for u in mine if u not in self.settled and (row, self.parts[u].prop) not in self.decided]
+        new = [(u, e) for u, e in self.part_major(row, open_)
+               if not (e == SWARM and u not in waiting)]  # a swarm that ran or runs is not queued again
+        for u, e in new:
+            self.parts[u].expected += e != SWARM  # a waiting swarm was counted when it was queued
+        self.pending.extend(new)
+        for u in open_:
+            if len(self.unknowns[u]) == self.parts[u].expected:  # every engine on it gave up already
+                self.settle(u, combine(self.unknowns[u]))
+
+    def part_major(self, row: int, mine: list[int]) -> list[tuple[int, str]]:
         """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
-        responses first: they have the most lemmas), then part by part its racing engines, so a
-        part's engines run side by side (BMC stops as soon as PDR proves). REACH parts get their
-        own engines (both race under the portfolio)."""
+        responses first: they have the most lemmas), then part by part the swarm and its racing
+        engines, so a part's engines run side by side (BMC stops as soon as PDR proves). REACH
+        parts get their own engines (both race under the portfolio)."""
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
             props = self.rows[row][1]
             longest_first = sorted(safety, key=lambda u: props[self.parts[u].prop].kind != "BR")
             new = [(u, FIRST_STAGE) for u in longest_first]
-            new += [(u, e) for u in safety for e in racers(self.parts[u].job)]
+            new += [(u, e) for u in safety for e in (SWARM, *racers(self.parts[u].job))]
         else:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \
@@ -217,6 +251,8 @@ class Portfolio:
         """A part's first stage waits for its source part to be decided; its race starts once
         its first stage is over, with the source part's decider alone until it gives up."""
         u, e = job
+        if e == SWARM:
+            return True
         if e == FIRST_STAGE:
             return self.source_done(u)
         first = self.leader(u)
@@ -284,7 +320,8 @@ class Portfolio:
     def give_up(self, u: int, verdict: Verdict) -> None:
         """One engine on a part gave up; when all have, the part is unknown with every reason."""
         self.unknowns[u].append(verdict)
-        if u not in self.settled and len(self.unknowns[u]) == self.parts[u].expected:
+        if u not in self.settled and self.parts[u].row in self.queued and \
+                len(self.unknowns[u]) == self.parts[u].expected:
             self.settle(u, combine(self.unknowns[u]))
 
     def stop(self, doomed: set[int]) -> None:

@@ -104,16 +104,18 @@ def by_engine(answers: dict[str, Callable[[str], Verdict]]) -> Script:
 
 
 def test_first_stages_come_first_bounded_responses_first_then_each_part_races_side_by_side() -> None:
-    """One worker shows the queue order itself: every first stage, then part by part its racers."""
+    """One worker shows the queue order itself: every first stage, then part by part the swarm
+    and its racers (the lemma search holds the one worker, so no swarm could start earlier)."""
     run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=1)
     assert isinstance(run.pool.started[0], LemmaSearch)
     assert [(p, n) for _, p, n, e in run.runs if e == FIRST_STAGE] == [(BR.id, 0), (BR.id, 1), (INV.id, 0)]
     races = [(p, n, e) for _, p, n, e in run.runs if e != FIRST_STAGE]
-    assert races == [(INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major, in property order
-                     (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"), (BR.id, 0, "kind"),  # tail joins BR
-                     (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
+    assert races == [(INV.id, 0, "swarm"), (INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major
+                     (BR.id, 0, "swarm"), (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"),  # tail joins BR
+                     (BR.id, 0, "kind"),
+                     (BR.id, 1, "swarm"), (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
     [[inv, br]] = run.outcomes
-    assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+bmc+pdr+kind"
+    assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+swarm+bmc+pdr+kind"
     assert "bmc: bmc gave up" in inv.verdict.detail
     assert br.verdict.verdict == VerdictKind.UNKNOWN and "2 of 2 parts unknown" in br.verdict.detail
 
@@ -122,14 +124,15 @@ def test_a_part_whose_first_stage_is_over_races_before_later_parts_in_the_queue(
     run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=2)
     assert run.pool.most == 2
     assert run.runs.index(("none", INV.id, 0, "pdr")) < run.runs.index(("none", BR.id, 0, "pdr"))
-    assert run.runs[3] == ("none", BR.id, 0, "bmc")  # INV's first stage still ran: BR's race started first
+    assert run.runs[0] == ("none", INV.id, 0, "swarm")  # while the lemma search ran
+    assert run.runs[4] == ("none", BR.id, 0, "swarm")  # INV's first stage still ran: BR's race started first
 
 
 def test_the_first_definitive_answer_wins_and_stops_the_other_engines_of_the_part() -> None:
     run = Played([(PLAIN, [INV])], by_engine({"bmc": violated}), workers=3)
     [[inv]] = run.outcomes
     assert isinstance(inv.verdict, Violated) and inv.verdict.engine == "bmc"
-    assert run.engines() == ["lemmas", "bmc", "pdr", "kind"]
+    assert run.engines() == ["swarm", "lemmas", "bmc", "pdr", "kind"]
     assert not run.pool.live and len(run.pool.stopped) == len(run.pool.started)  # pdr and kind stopped unanswered
 
 
@@ -140,8 +143,47 @@ def test_a_proof_ends_each_parts_race_and_parts_proved_make_a_conjunction() -> N
     assert isinstance(v, Proved) and v.certificate.kind == CertificateKind.CONJUNCTION and v.certificate.size == 2
     assert v.engine == "pdr" and v.certificate.lemmas == ("pdr-lemma",)
     assert v.detail.startswith("conjunction of 2 parts: inductive-invariant, clauses=1")
-    assert run.engines() == ["lemmas", "lemmas", "bmc", "pdr", "tail", "bmc", "pdr", "tail"]  # pdr's proof stops tail
+    assert run.engines() == ["swarm", "lemmas", "lemmas", "bmc", "pdr", "tail",  # pdr's proof stops tail
+                             "swarm", "bmc", "pdr", "tail"]
     assert not run.pool.live
+
+
+class LateLemmas(FakePool):
+    """The row's lemma search answers after every engine that answered meanwhile."""
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        engines = [(k, a) for k, a in self.answers if k in self.live and not isinstance(a, tuple)]
+        if engines:
+            self.answers.remove(engines[0])
+            return engines[0]
+        return super().next_answer(timeout)
+
+
+def test_the_swarm_of_every_safety_part_starts_while_the_lemma_search_runs() -> None:
+    reach = get_property("P-NO-STRAND")
+    run = Played([(PLAIN, [INV, BR, reach])], by_engine({}), workers=4)
+    assert isinstance(run.pool.started[0], LemmaSearch)
+    assert run.runs[:3] == [("none", INV.id, 0, "swarm"), ("none", BR.id, 0, "swarm"), ("none", BR.id, 1, "swarm")]
+    assert ("none", reach.id, 0, "swarm") not in run.runs  # REACH: the recovery and explicit engines only
+    assert sum(1 for _, _, _, e in run.runs if e == "swarm") == 3  # each part's swarm runs once
+
+
+def test_a_swarm_violation_decides_before_the_lemma_search_ends_and_nothing_else_races() -> None:
+    pool = LateLemmas(by_engine({"swarm": violated}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool).run()
+    assert isinstance(inv.verdict, Violated) and inv.verdict.engine == "swarm"
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)] == ["swarm"]
+    assert not pool.live
+
+
+def test_a_swarm_that_gives_up_before_the_lemma_search_ends_leaves_the_part_to_the_others() -> None:
+    pool = LateLemmas(by_engine({"pdr": proved}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool).run()
+    assert isinstance(inv.verdict, Proved) and inv.verdict.engine == "pdr"
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)][:3] == ["swarm", "lemmas", "bmc"]
+    pool = LateLemmas(by_engine({}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool).run()
+    assert isinstance(inv.verdict, Unknown) and inv.verdict.engine == "swarm+lemmas+bmc+pdr+kind"
 
 
 def test_a_violated_part_decides_the_property_and_its_other_parts_never_race() -> None:
@@ -162,15 +204,15 @@ def test_under_a_threat_the_source_rows_decider_runs_alone_first() -> None:
     rows: list[Row] = [(PLAIN, [INV]), (OLD, [INV])]
     run = Played(rows, by_engine({"bmc": violated}), workers=3)
     assert [o.verdict.engine for [o] in run.outcomes] == ["bmc", "bmc"]
-    assert run.engines("none") == ["lemmas", "bmc", "pdr", "kind"]
-    assert run.engines("old_supplier") == ["lemmas", "bmc"]
+    assert run.engines("none") == ["swarm", "lemmas", "bmc", "pdr", "kind"]
+    assert run.engines("old_supplier") == ["swarm", "lemmas", "bmc"]  # the swarm never waits
 
     def bmc_gives_up_under_the_threat(job: EngineRun) -> object:
         decides = job.engine == "bmc" and not job.built.scenario.threats
         return violated(job.engine) if decides else unknown(job.engine)
 
     run = Played(rows, bmc_gives_up_under_the_threat, workers=3)
-    assert run.engines("old_supplier") == ["lemmas", "bmc", "pdr", "kind"]
+    assert run.engines("old_supplier") == ["swarm", "lemmas", "bmc", "pdr", "kind"]
     assert isinstance(run.outcomes[1][0].verdict, Unknown)
 
 
@@ -182,7 +224,7 @@ def test_a_first_stage_waits_for_its_source_part_and_reuses_a_pdr_proof_only() -
     assert isinstance(reusing.job, Problem) and reusing.job.reused is not None
     assert reusing.job.reused.source == "reused from no attacker"
     run = Played(rows, by_engine({"lemmas": proved}), workers=4)  # the lemmas alone: nothing to reuse
-    [first] = [j for j in run.engine_runs if j.built.scenario.threats]
+    [first] = [j for j in run.engine_runs if j.built.scenario.threats and j.engine == FIRST_STAGE]
     assert isinstance(first.job, Problem) and first.job.reused is None
 
 
@@ -212,8 +254,9 @@ def test_a_dead_worker_counts_as_unknown_and_a_lost_lemma_search_leaves_the_row_
     [[inv]] = run.outcomes
     assert isinstance(inv.verdict, Unknown) and "pdr: engine process overran its budget or died" in inv.verdict.detail
     assert all(isinstance(j.job, Problem) and j.job.known is None for j in run.engine_runs)
-    run = Played([(PLAIN, [INV])], by_engine({}))
-    assert all(isinstance(j.job, Problem) and j.job.known is not None for j in run.engine_runs)
+    run = Played([(PLAIN, [INV])], by_engine({}))  # the swarm started before the lemmas were known
+    assert all(isinstance(j.job, Problem) and (j.job.known is not None) == (j.engine != "swarm")
+               for j in run.engine_runs)
 
 
 def test_rows_come_back_in_row_and_property_order_and_each_property_is_reported_once() -> None:

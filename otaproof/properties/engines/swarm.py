@@ -52,11 +52,10 @@ ENGINE = "swarm"
 WALKERS = 2                # walker processes beside the enumeration
 ROUND_WORK = 20_000        # states expanded (enumeration) or steps taken (walker) per round
 WALK_DEPTH = (20, 120)     # a walk's depth bound is drawn from this range
-WALK_STEPS_PER_STATE = 50  # a walker's step budget per state of the enumeration's budget
+WALK_STEPS = 500_000       # a walker's budget of steps
 SHORTEN_STATES = 200_000   # shortening: states of the search restricted to a trace's actions
 SHORTCUT_DEPTH = 6         # shortening: steps searched from each state of a trace
 SHORTCUT_STATES = 1_000    # shortening: states searched from each state of a trace
-MINIMISE_SECONDS = 20.0    # BMC time for proving a shortened trace minimal (wall clock, capped by the budget)
 
 
 # ---- enumeration ------------------------------------------------------------------------------
@@ -338,17 +337,12 @@ def _shortcut(compiled: CompiledSystem, choices: list[int]) -> list[int] | None:
     return None
 
 
-def minimise(problem: Problem, choices: list[int], explored: int, budget: Budget, deadline: Deadline) -> list[int]:
-    """``choices`` (original instances) or a shorter trace by BMC; minimal unless BMC ran out of
-    time. ``explored``: the depth up to which the enumeration found no bad state."""
-    if len(choices) <= explored + 1:
-        return choices
-    seconds = min(MINIMISE_SECONDS, deadline.remaining())
-    shallower = dataclasses.replace(budget, depth=len(choices) - 1, timeout=seconds)
-    try:
-        return bmc.find_counterexample(problem, shallower, Deadline(seconds))
-    except GaveUp:
-        return choices
+def minimise(problem: Problem, depth: int, explored: int, budget: Budget, deadline: Deadline) -> list[int]:
+    """The trace BMC reports for a violation known to exist within ``depth`` steps (original
+    instances): a shortest one, the same whichever process found the violation. ``explored``:
+    the depth up to which the enumeration found no bad state (BMC queries only deeper). Raises
+    ``GaveUp`` if BMC runs out of time."""
+    return bmc.find_counterexample(problem, dataclasses.replace(budget, depth=depth), deadline, explored + 1)
 
 
 # ---- the race ---------------------------------------------------------------------------------
@@ -410,9 +404,8 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     compiled = CompiledSystem(sliced.system, sliced.predicate)
     walks = walks_of(sliced, problem)
-    steps = WALK_STEPS_PER_STATE * budget.max_states
     runs: list[Callable[[], Iterator[object]]] = [lambda: _enumeration_rounds(compiled, budget.max_states)]
-    runs += [lambda k=k: walker(compiled, walks, budget.seed, k, steps) for k in range(walkers)]  # type: ignore[misc]
+    runs += [lambda k=k: walker(compiled, walks, budget.seed, k, WALK_STEPS) for k in range(walkers)]  # type: ignore[misc]
     procs: list[_Participant] = []
     try:
         procs += [_Participant(run, who) for who, run in enumerate(runs)]
@@ -424,16 +417,21 @@ def search(problem: Problem, budget: Budget, walkers: int, phases: dict[str, flo
             return Unknown(ENGINE, deadline.elapsed(), outcome)
         if isinstance(outcome, Enumeration):
             return _proof(problem, sliced, outcome, deadline)
-        found, first = outcome
+        who, found, first = outcome
         phases.update(found=deadline.elapsed(), found_depth=len(found))
-        short = shorten(compiled, found)
+        short = shorten(compiled, found) if who > 0 else found  # the enumeration's is shortest
         phases.update(shortened=deadline.elapsed(), shortened_depth=len(short))
-        explored, shallower = race.follow_enumeration(first, len(short) - 1, budget.max_states)
+        explored, shallower = race.follow_enumeration(first, len(short) - 1, budget.max_states) if who > 0 \
+            else (len(found) - 1, None)
     finally:
         for p in procs:
             p.stop()
-    choices = [sliced.original_instance[c] for c in (shallower or short)]
-    choices = minimise(problem, choices, explored, budget, deadline)
+    depth = len(shallower or short)
+    try:
+        choices = minimise(problem, depth, explored, budget, deadline)
+    except GaveUp as e:
+        return Unknown(ENGINE, deadline.elapsed(), f"found a violation within {depth} steps, but BMC did not "
+                                                   f"derive its shortest trace: {e.reason}")
     phases.update(minimised=deadline.elapsed(), minimised_depth=len(choices))
     return counterexample(problem, ENGINE, choices, deadline)
 
@@ -452,14 +450,16 @@ class _Race:
         self.end: Enumeration | None = None
         self.why: list[str] = []
 
-    def decide(self) -> tuple[list[int], int] | Enumeration | str:
+    def decide(self) -> tuple[int, list[int], int] | Enumeration | str:
         """The first round with a find decides (the enumeration first, then walkers by index):
-        its trace and round; or the complete enumeration; or why neither."""
+        who found it (0: the enumeration), its trace and round; or the complete enumeration; or
+        why neither."""
         while True:
             if self.finds:
                 first = min(self.finds)
                 if all(done or n > first for done, n in zip(self.finished, self.rounds, strict=True)):
-                    return self.finds[first][min(self.finds[first])], first
+                    who = min(self.finds[first])
+                    return who, self.finds[first][who], first
             if self.end is not None and self.end.complete:
                 return self.end
             if all(self.finished):
