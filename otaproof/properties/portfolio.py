@@ -5,9 +5,10 @@ did not decide, PDR, BMC and k-induction race (and tail on bounded responses; re
 explicit engine on REACH). The explicit-state ``swarm`` engine does not wait for any stage: a
 row's safety parts are queued for it as soon as the row is opened, so it hunts violations (and
 enumerates small slices) while the row's lemma search runs, and it races with the other engines.
-For each part the first definitive answer wins (a proof with a
-checker-accepted certificate, or a replayed counterexample) and the part's other engines are
-stopped; all unknown gives Unknown with every reason. A property is decided by its first
+For each part the first definitive answer wins (a proof with a checker-accepted certificate, or
+a replayed counterexample) and the part's other engines are stopped, except that a violation
+waits for the part's swarm, whose trace is preferred (it does not depend on the race); all
+unknown gives Unknown with every reason. A property is decided by its first
 violated part, or once every part is decided (their conjunction).
 
 A row (a scenario and its properties) is opened (its model built, its lemma search started as a
@@ -99,6 +100,7 @@ class Portfolio:
         self.settled: dict[int, Verdict] = {}  # per part
         self.decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
         self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
+        self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self) -> list[list[Outcome]]:
@@ -151,6 +153,13 @@ class Portfolio:
             self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
             return
         if job.part in self.settled:
+            return
+        if job.part in self.held:  # only the part's swarm ran on: its violation, else the one held
+            held = self.held.pop(job.part)
+            self.settle(job.part, answer if isinstance(answer, Violated) else held)
+            return
+        if isinstance(answer, Violated) and job.engine != SWARM and self.swarm_engaged(job.part):
+            self.hold(job.part, answer)
             return
         if isinstance(answer, (Proved, Violated)):
             self.settle(job.part, answer)
@@ -317,8 +326,26 @@ class Portfolio:
         if self.on_done:
             self.on_done(part.row, Outcome(self.rows[part.row][1][part.prop], decided))
 
+    def swarm_engaged(self, u: int) -> bool:
+        return any(r.part == u and r.engine == SWARM for r in self.running.values()) or (u, SWARM) in self.pending
+
+    def hold(self, u: int, verdict: Violated) -> None:
+        """Another engine found a violation of a part the swarm still works on: the part's other
+        engines stop, and the swarm's trace is reported if it finds one, this one otherwise. So
+        the reported trace does not depend on which engine answered first (the swarm's is the
+        same on every run with the same seed)."""
+        self.held[u] = verdict
+        for key, job in list(self.running.items()):
+            if job.part == u and job.engine != SWARM:
+                self.executor.stop(key)
+                del self.running[key]
+        self.pending[:] = [(w, e) for w, e in self.pending if w != u or e == SWARM]
+
     def give_up(self, u: int, verdict: Verdict) -> None:
         """One engine on a part gave up; when all have, the part is unknown with every reason."""
+        if u in self.held:  # the swarm, the part's last engine, ended without a violation
+            self.settle(u, self.held.pop(u))
+            return
         self.unknowns[u].append(verdict)
         if u not in self.settled and self.parts[u].row in self.queued and \
                 len(self.unknowns[u]) == self.parts[u].expected:

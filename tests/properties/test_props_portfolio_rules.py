@@ -186,6 +186,35 @@ def test_a_swarm_that_gives_up_before_the_lemma_search_ends_leaves_the_part_to_t
     assert isinstance(inv.verdict, Unknown) and inv.verdict.engine == "swarm+lemmas+bmc+pdr+kind"
 
 
+class SwarmLast(FakePool):
+    """The swarm answers after every other job that answered meanwhile."""
+
+    def __init__(self, script: Script) -> None:
+        super().__init__(script)
+        self.swarms: set[int] = set()
+
+    def start(self, key: int, job: Work) -> None:
+        if isinstance(job, EngineRun) and job.engine == "swarm":
+            self.swarms.add(key)
+        super().start(key, job)
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        others = [(k, a) for k, a in self.answers if k in self.live and k not in self.swarms]
+        if others:
+            self.answers.remove(others[0])
+            return others[0]
+        return super().next_answer(timeout)
+
+
+@pytest.mark.parametrize("swarm_finds", [True, False])
+def test_a_violation_found_first_by_another_engine_waits_for_the_swarms_trace(swarm_finds: bool) -> None:
+    pool = SwarmLast(by_engine({"bmc": violated, "swarm": violated if swarm_finds else unknown}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 3, pool).run()
+    assert isinstance(inv.verdict, Violated) and inv.verdict.engine == ("swarm" if swarm_finds else "bmc")
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)] == ["swarm", "lemmas", "bmc", "pdr"]
+    assert not pool.live  # pdr was stopped when BMC's violation came; the swarm ran on
+
+
 def test_a_violated_part_decides_the_property_and_its_other_parts_never_race() -> None:
     first, second = parts(build(PLAIN), BR)
     assert isinstance(first, Problem) and isinstance(second, Problem) and repr(first.task.bad) != repr(second.task.bad)

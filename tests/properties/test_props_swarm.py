@@ -13,7 +13,8 @@
     parameters' state space is far larger than fits: docs/engines.md); a quick subset runs in
     the default suite, all of them with ``-m slow``.
 (d) A violation the swarm reports replays, is of minimal depth (BMC's), and is the same trace
-    on every run, whether the enumeration or a walker found it first.
+    on every run, whether the enumeration or a walker found it first; in the portfolio the
+    swarm's trace is the one reported, the same on every run (``-m slow``).
 """
 
 from __future__ import annotations
@@ -315,7 +316,6 @@ from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import parts
 from otaproof.properties.engines import swarm
 from otaproof.properties.verdict import Budget
-swarm.MINIMISE_SECONDS = 600.0
 (job,) = parts(build(Scenario(parameters=Parameters(ppmids=1, hcalcs=0))), get_property("P-CPL-NOW"))
 verdict = swarm.check(job, Budget(timeout=600, depth=30, max_states=int(sys.argv[1])))
 print(json.dumps(verdict.trace.to_json() if verdict.verdict == "violated" else verdict.detail))
@@ -334,7 +334,7 @@ def _fresh_run(max_states: int) -> dict[str, object]:
 @pytest.mark.parametrize("max_states", [2_000_000, 300], ids=["enumeration-finds", "walkers-find"])
 def test_a_violation_replays_is_minimal_and_is_the_same_on_every_run(max_states: int) -> None:
     """With a state limit of 300 the enumeration stops long before depth 9: a walker finds a
-    longer trace, which is shortened and minimised by BMC (given all the time it needs here)."""
+    longer trace, which is shortened, and BMC derives the shortest trace within its depth."""
     first, second = _fresh_run(max_states), _fresh_run(max_states)
     assert first == second
     problem = _cpl_now()
@@ -356,3 +356,24 @@ def test_the_engine_runs_in_a_daemonic_process_as_the_portfolio_starts_it() -> N
     proc.start()
     assert answers.get(timeout=600) == "violated"
     proc.join()
+
+
+def _portfolio_trace() -> tuple[str, dict[str, object]]:
+    [outcome_] = check(Scenario(parameters=ONE_PPMID), [get_property("P-CPL-NOW")], "portfolio", Budget(timeout=300))
+    verdict = outcome_.verdict
+    assert isinstance(verdict, Violated), verdict
+    return verdict.engine, verdict.trace.to_json()
+
+
+def test_in_the_portfolio_the_swarms_trace_is_reported_replayed_and_minimal() -> None:
+    engine, trace = _portfolio_trace()
+    assert engine == "swarm"  # it ran from the first second; a BMC violation found first waits for it
+    problem = _cpl_now()
+    choices = [instance_index(problem.task.system, step) for step in Trace.from_json(trace).steps]
+    replay(problem.task.system, problem.task.bad, choices)
+    assert len(choices) == 9  # BMC's shortest depth (the test above)
+
+
+@pytest.mark.slow
+def test_the_portfolio_reports_the_same_trace_on_every_run() -> None:
+    assert _portfolio_trace() == _portfolio_trace()
