@@ -325,6 +325,18 @@ class Portfolio:
         self.decided[part.row, part.prop] = decided
         if self.on_done:
             self.on_done(part.row, Outcome(self.rows[part.row][1][part.prop], decided))
+        row = part.row
+        if row not in self.queued and all((row, p) in self.decided for p in range(len(self.rows[row][1]))):
+            self.close_row(row)
+
+    def close_row(self, row: int) -> None:
+        """Every property of a row was decided before its lemma search answered (by the swarm):
+        the search stops, and the row counts as queued (with nothing left to run)."""
+        for key, job in list(self.running.items()):
+            if job.engine == LEMMA_SEARCH and job.part == ~row:
+                self.executor.stop(key)
+                del self.running[key]
+        self.queue_row(row, None)
 
     def swarm_engaged(self, u: int) -> bool:
         return any(r.part == u and r.engine == SWARM for r in self.running.values()) or (u, SWARM) in self.pending

@@ -173,7 +173,19 @@ def test_a_swarm_violation_decides_before_the_lemma_search_ends_and_nothing_else
     [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool).run()
     assert isinstance(inv.verdict, Violated) and inv.verdict.engine == "swarm"
     assert [j.engine for j in pool.started if isinstance(j, EngineRun)] == ["swarm"]
-    assert not pool.live
+    assert not pool.live and len(pool.stopped) == 2  # the lemma search too: the row has nothing left to decide
+
+
+def test_a_row_decided_by_the_swarm_alone_still_teaches_the_rows_under_threats() -> None:
+    rows: list[Row] = [(PLAIN, [INV]), (OLD, [INV])]
+
+    def swarm_finds_without_the_attacker(job: EngineRun) -> object:
+        finds = job.engine == "swarm" and not job.built.scenario.threats
+        return violated(job.engine) if finds or job.engine == "bmc" else unknown(job.engine)
+
+    pool = LateLemmas(swarm_finds_without_the_attacker)
+    results = Portfolio(rows, "portfolio", BUDGET, 2, pool).run()  # the second row's first stage waits for the first
+    assert [o.verdict.engine for [o] in results] == ["swarm", "bmc"]
 
 
 def test_a_swarm_that_gives_up_before_the_lemma_search_ends_leaves_the_part_to_the_others() -> None:
