@@ -16,13 +16,14 @@ Several forked processes race in fixed-size rounds of work:
 
 The outcome is deterministic for a seed and a number of walkers: every process reports each
 round, and the first round with a find decides (the enumeration before walker 0, 1, ...). A
-walker's trace is shortened (steps dropped, then the shortest trace over the actions it uses) and
-proved minimal before it is reported: by the enumeration, which goes on (the walkers stop) until
-it has explored every shorter depth, unless its growth says that needs more than its state
-limit; otherwise by BMC (``engines.bmc``) over the shorter depths, within ``MINIMISE_SECONDS``
-(a trace BMC could not confirm in that time is reported as shortened, not as minimal). Every
-trace is replayed on the full system before it is reported. Budgets are states and steps; the
-wall clock is an outer cap only, and when it expires the answer is unknown and says so.
+walker's trace is shortened (steps dropped, then the shortest trace over the actions it uses),
+and the enumeration goes on (the walkers stop) until it has explored every shorter depth, unless
+its growth says that needs more than its state limit. The trace reported is then BMC's
+(``engines.bmc``) within the found depth, querying only the depths the enumeration did not
+clear: a shortest trace, the same whichever process found the violation, replayed on the full
+system (``counterexample``); if BMC runs out of time the answer is unknown and says what was
+found. Budgets are states and steps (``WALK_STEPS`` per walker); the wall clock is an outer cap
+only, and when it expires the answer is unknown and says so.
 """
 
 from __future__ import annotations
