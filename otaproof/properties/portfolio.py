@@ -197,8 +197,9 @@ class Portfolio:
 
     def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
         """Queue a row's jobs, given the names of the model's inductive lemmas (if found). A
-        part already decided (by the swarm) gets none; its swarm, if still waiting, moves to
-        just before its part's other engines."""
+        part already decided (by the swarm) gets none; swarms still waiting stay ahead of the
+        row's racing engines (a swarm on a safe part runs out its budget, and should not keep
+        the next part's swarm from finding a violation)."""
         built = self.builts[row]
         known = shared_lemmas(built.lemmas, names) if names is not None else None
         if not self.row_parts(row):
@@ -209,30 +210,24 @@ class Portfolio:
             if known is not None and isinstance(job, Problem):
                 self.parts[u].job = dataclasses.replace(job, known=known)
         self.queued.add(row)
-        waiting = {u for u, e in self.pending if e == SWARM and u in mine}
-        self.pending[:] = [(u, e) for u, e in self.pending if not (e == SWARM and u in waiting)]
         open_ = [u for u in mine if u not in self.settled and (row, self.parts[u].prop) not in self.decided]
-        new = [(u, e) for u, e in self.part_major(row, open_)
-               if not (e == SWARM and u not in waiting)]  # a swarm that ran or runs is not queued again
-        for u, e in new:
-            self.parts[u].expected += e != SWARM  # a waiting swarm was counted when it was queued
-        self.pending.extend(new)
+        self.enqueue(self.part_major(row, open_))
         for u in open_:
             if len(self.unknowns[u]) == self.parts[u].expected:  # every engine on it gave up already
                 self.settle(u, combine(self.unknowns[u]))
 
     def part_major(self, row: int, mine: list[int]) -> list[tuple[int, str]]:
         """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
-        responses first: they have the most lemmas), then part by part the swarm and its racing
-        engines, so a part's engines run side by side (BMC stops as soon as PDR proves). REACH
-        parts get their own engines (both race under the portfolio)."""
+        responses first: they have the most lemmas), then part by part its racing engines (the
+        swarms were queued when the row opened), so a part's engines run side by side (BMC stops
+        as soon as PDR proves). REACH parts get their own engines (both race under the portfolio)."""
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
             props = self.rows[row][1]
             longest_first = sorted(safety, key=lambda u: props[self.parts[u].prop].kind != "BR")
             new = [(u, FIRST_STAGE) for u in longest_first]
-            new += [(u, e) for u in safety for e in (SWARM, *racers(self.parts[u].job))]
+            new += [(u, e) for u in safety for e in racers(self.parts[u].job)]
         else:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \

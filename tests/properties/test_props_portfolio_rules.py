@@ -104,16 +104,16 @@ def by_engine(answers: dict[str, Callable[[str], Verdict]]) -> Script:
 
 
 def test_first_stages_come_first_bounded_responses_first_then_each_part_races_side_by_side() -> None:
-    """One worker shows the queue order itself: every first stage, then part by part the swarm
-    and its racers (the lemma search holds the one worker, so no swarm could start earlier)."""
+    """One worker shows the queue order itself: every first stage, then the swarms (queued when
+    the row opened; the lemma search held the one worker), then part by part the racers."""
     run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=1)
     assert isinstance(run.pool.started[0], LemmaSearch)
     assert [(p, n) for _, p, n, e in run.runs if e == FIRST_STAGE] == [(BR.id, 0), (BR.id, 1), (INV.id, 0)]
     races = [(p, n, e) for _, p, n, e in run.runs if e != FIRST_STAGE]
-    assert races == [(INV.id, 0, "swarm"), (INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major
-                     (BR.id, 0, "swarm"), (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"),  # tail joins BR
-                     (BR.id, 0, "kind"),
-                     (BR.id, 1, "swarm"), (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
+    assert races == [(INV.id, 0, "swarm"), (BR.id, 0, "swarm"), (BR.id, 1, "swarm"),
+                     (INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major, in property order
+                     (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"), (BR.id, 0, "kind"),  # tail joins BR
+                     (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
     [[inv, br]] = run.outcomes
     assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+swarm+bmc+pdr+kind"
     assert "bmc: bmc gave up" in inv.verdict.detail
@@ -125,7 +125,7 @@ def test_a_part_whose_first_stage_is_over_races_before_later_parts_in_the_queue(
     assert run.pool.most == 2
     assert run.runs.index(("none", INV.id, 0, "pdr")) < run.runs.index(("none", BR.id, 0, "pdr"))
     assert run.runs[0] == ("none", INV.id, 0, "swarm")  # while the lemma search ran
-    assert run.runs[4] == ("none", BR.id, 0, "swarm")  # INV's first stage still ran: BR's race started first
+    assert run.runs[4:6] == [("none", BR.id, 0, "swarm"), ("none", BR.id, 1, "swarm")]  # the other swarms next
 
 
 def test_the_first_definitive_answer_wins_and_stops_the_other_engines_of_the_part() -> None:
@@ -143,8 +143,8 @@ def test_a_proof_ends_each_parts_race_and_parts_proved_make_a_conjunction() -> N
     assert isinstance(v, Proved) and v.certificate.kind == CertificateKind.CONJUNCTION and v.certificate.size == 2
     assert v.engine == "pdr" and v.certificate.lemmas == ("pdr-lemma",)
     assert v.detail.startswith("conjunction of 2 parts: inductive-invariant, clauses=1")
-    assert run.engines() == ["swarm", "lemmas", "lemmas", "bmc", "pdr", "tail",  # pdr's proof stops tail
-                             "swarm", "bmc", "pdr", "tail"]
+    assert run.engines() == ["swarm", "lemmas", "lemmas", "swarm", "bmc", "pdr", "tail",  # pdr's proof stops tail
+                             "bmc", "pdr", "tail"]
     assert not run.pool.live
 
 
@@ -238,7 +238,8 @@ def test_a_violated_part_decides_the_property_and_its_other_parts_never_race() -
     run = Played([(PLAIN, [BR])], first_part_violated)
     [[br]] = run.outcomes
     assert isinstance(br.verdict, Violated)
-    assert [e for _, _, n, e in run.runs if n == 1] == [FIRST_STAGE]  # the second part's race never started
+    assert [e for _, _, n, e in run.runs if n == 1] == [FIRST_STAGE, "swarm"]  # the second part's racers never
+    assert not run.pool.live  # started; its swarm (started before any racer) was stopped
 
 
 def test_under_a_threat_the_source_rows_decider_runs_alone_first() -> None:
