@@ -10,7 +10,7 @@
     interpreter reaches (count and digest), and a complete enumeration is a re-checked proof.
 (c) Full-enumeration verdicts agree with the symbolic engines (the portfolio) on every INV and
     HIST property of the approved design and of one variant, with one PPMID (the default
-    parameters' state space is far larger than fits: docs/engines.md); a quick subset runs in
+    parameters' state space is far larger than fits: docs/explicit.md); a quick subset runs in
     the default suite, all of them with ``-m slow``.
 (d) A violation the swarm reports replays, is of minimal depth (BMC's), and is the same trace
     on every run, whether the enumeration or a walker found it first; in the portfolio the
