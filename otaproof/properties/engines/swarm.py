@@ -5,7 +5,7 @@ Several forked processes race in fixed-size rounds of work:
 
 * one breadth-first enumeration of the reachable states (bytes, one per variable, in a dict
   that also keeps each state's parent). A bad state it finds is at minimal depth; when it ends
-  without one the property is proved, with a ``reachable-set`` certificate: the state count and
+  without one the property is proved, with an ``enumeration`` certificate: the state count and
   a SHA-256 digest of the sorted states, re-checked by re-enumerating the slice with the
   reference interpreter (``model.explicit``) before the proof is reported;
 * ``walkers`` processes of random walks (swarm verification, Holzmann, Joshi and Groce 2011):
@@ -154,7 +154,7 @@ def enumerate_states(compiled: CompiledSystem, max_states: int, deadline: Deadli
 
 def reenumerate(system: System, bad: Expr, max_states: int, deadline: Deadline) -> tuple[int, str] | str:
     """The reachable states' count and digest by the reference interpreter, or why not: the
-    independent re-check of a ``reachable-set`` certificate."""
+    independent re-check of an ``enumeration`` certificate."""
     interp = Interpreter(system)
     is_bad = compile_expr(bad)
     init = interp.initial_state()
@@ -537,8 +537,9 @@ def _proof(problem: Problem, sliced: Slice, found: Enumeration, deadline: Deadli
     if again != (found.states, found.digest):
         return Unknown(ENGINE, deadline.elapsed(), f"certificate rejected: the reference interpreter reaches "
                                                    f"{again[0]} states, the compiled search {found.states}")
-    text = (f"; reachable-set of the cone-of-influence slice ({len(sliced.system.variables)} variables, "
+    text = (f"; enumeration of the reachable states of the cone-of-influence slice "
+            f"({len(sliced.system.variables)} variables, "
             f"{len(sliced.system.instances)} action instances): {found.states} states, sha256 {found.digest} "
             "of the sorted states (codes joined by commas, one state per line); re-check by re-enumeration")
-    return Proved(ENGINE, deadline.elapsed(), Certificate(CertificateKind.REACHABLE_SET, text, found.states, True,
+    return Proved(ENGINE, deadline.elapsed(), Certificate(CertificateKind.ENUMERATION, text, found.states, True,
                                                           time.monotonic() - start))
