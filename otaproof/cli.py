@@ -145,6 +145,9 @@ def _add_design_lemmas_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-design-lemmas", action="store_true",
                    help="leave out the hand-written lemma candidates of the SECMP0007 design (model/invariants.py); "
                         "candidates generated from the model's structure take their place (docs/lemmas.md)")
+    p.add_argument("--swarm", action="store_true",
+                   help="the portfolio also races the explicit-state swarm engine on every safety part from the "
+                        "first second (off by default: on 2 cores it slows the rest; docs/explicit.md)")
 
 
 def _budget(args: argparse.Namespace) -> Budget:
@@ -197,7 +200,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
             progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
                                    f"{o.verdict.seconds:.1f} s{pending})")
 
-        outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done)
+        outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done, swarm=args.swarm)
         solvers = SOLVERS if certificates is not None else ("z3",)
         progress.update(task, description="re-checking the proofs independently (the workers ran z3"
                                           + (", cvc5 now)" if certificates is not None else ")"))
@@ -240,7 +243,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
             say(f"[{progress.tasks[0].completed:.0f}/{cells}] {scenarios[row].describe()}: {_verdict_line(outcome)}")
 
         results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
-                             on_done=done)
+                             on_done=done, swarm=args.swarm)
     rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results, strict=True)]
     console.print(matrix_table(rows))
     if args.json:

@@ -29,15 +29,17 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
 
 
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
-          workers: int | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+          workers: int | None = None, on_done: Callable[[Outcome], None] | None = None,
+          swarm: bool = False) -> list[Outcome]:
     """Check every property; results come back in the order of ``props``."""
     report: OnDone | None = (lambda row, outcome: on_done(outcome)) if on_done else None
-    return check_rows([(scenario, props)], engine, budget, workers, report)[0]
+    return check_rows([(scenario, props)], engine, budget, workers, report, swarm=swarm)[0]
 
 
 def check_rows(rows: list[Row], engine: str, budget: Budget, workers: int | None = None,
-               on_done: OnDone | None = None) -> list[list[Outcome]]:
+               on_done: OnDone | None = None, swarm: bool = False) -> list[list[Outcome]]:
     """Check the properties of every row (a scenario and its properties) with one pool of engine
-    processes (default: one per CPU); results in row, then property order."""
+    processes (default: one per CPU); results in row, then property order. ``swarm``: the
+    portfolio also races the explicit-state swarm on every safety part from the row's start."""
     with ForkPool() as pool:
-        return Portfolio(rows, engine, budget, workers, pool, on_done).run()
+        return Portfolio(rows, engine, budget, workers, pool, on_done, swarm=swarm).run()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
-from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, tail
+from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, swarm, tail
 from otaproof.properties.engines.problem import Engine, Problem
 from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
@@ -27,11 +27,12 @@ from otaproof.properties.verdict import Budget, CertificateKind, ModelSlip, Prov
 
 ENGINES: dict[str, Engine] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
-    "lemmas": pdr.check_by_lemmas, "tail": tail.check,
+    "lemmas": pdr.check_by_lemmas, "tail": tail.check, "swarm": swarm.check,
 }
 FIRST_STAGE = "lemmas"
 PORTFOLIO = ("bmc", "pdr", "kind")
 TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
+SWARM = "swarm"  # explicit states, from the row's first second: violations, and proofs by enumeration
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
 

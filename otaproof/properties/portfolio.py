@@ -2,9 +2,13 @@
 
 Stages: first the cheap lemma proof (Houdini + one query) of every part, then, for the parts it
 did not decide, PDR, BMC and k-induction race (and tail on bounded responses; recovery and the
-explicit engine on REACH). For each part the first definitive answer wins (a proof with a
-checker-accepted certificate, or a replayed counterexample) and the part's other engines are
-stopped; all unknown gives Unknown with every reason. A property is decided by its first
+explicit engine on REACH). The explicit-state ``swarm`` engine does not wait for any stage: a
+row's safety parts are queued for it as soon as the row is opened, so it hunts violations (and
+enumerates small slices) while the row's lemma search runs, and it races with the other engines.
+For each part the first definitive answer wins (a proof with a checker-accepted certificate, or
+a replayed counterexample) and the part's other engines are stopped, except that a violation
+waits for the part's swarm, whose trace is preferred (it does not depend on the race); all
+unknown gives Unknown with every reason. A property is decided by its first
 violated part, or once every part is decided (their conjunction).
 
 A row (a scenario and its properties) is opened (its model built, its lemma search started as a
@@ -36,6 +40,7 @@ from otaproof.properties.jobs import (
     FIRST_STAGE,
     PORTFOLIO,
     REACH_ENGINES,
+    SWARM,
     TAIL,
     EngineRun,
     Job,
@@ -90,8 +95,9 @@ class Portfolio:
     """The state of one race over ``rows``; ``run`` plays it to the end."""
 
     def __init__(self, rows: list[Row], engine: str, budget: Budget, workers: int | None, executor: Executor,
-                 on_done: OnDone | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rows, self.engine, self.budget = rows, engine, budget
+                 on_done: OnDone | None = None, clock: Callable[[], float] = time.monotonic,
+                 swarm: bool = False) -> None:
+        self.rows, self.engine, self.budget, self.swarm = rows, engine, budget, swarm
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.executor, self.on_done, self.clock = executor, on_done, clock
         self.parts: list[Part] = []
@@ -105,6 +111,7 @@ class Portfolio:
         self.settled: dict[int, Verdict] = {}  # per part
         self.decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
         self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
+        self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self) -> list[list[Outcome]]:
@@ -167,6 +174,13 @@ class Portfolio:
             return
         if job.part in self.settled:
             return
+        if job.part in self.held:  # only the part's swarm ran on: its violation, else the one held
+            held = self.held.pop(job.part)
+            self.settle(job.part, answer if isinstance(answer, Violated) else held)
+            return
+        if isinstance(answer, Violated) and job.engine != SWARM and self.swarm_engaged(job.part):
+            self.hold(job.part, answer)
+            return
         if isinstance(answer, (Proved, Violated)):
             self.settle(job.part, answer)
             return
@@ -176,32 +190,57 @@ class Portfolio:
 
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
-        """Build a row's model; under the portfolio its lemma search runs as a job of its own."""
+        """Build a row's model; under the portfolio its lemma search runs as a job of its own,
+        and (with ``swarm``) its safety parts are queued for the swarm at once."""
         self.builts[row] = with_templates(build(self.rows[row][0]), self.budget.seed)
         if self.engine in ("portfolio", FIRST_STAGE):
+            self.add_parts(row)
+            if self.engine == "portfolio" and self.swarm:
+                self.enqueue([(u, SWARM) for u in self.row_parts(row) if isinstance(self.parts[u].job, Problem)])
             self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
         else:
             self.queue_row(row, None)
 
-    def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
-        """Queue a row's jobs, given the names of the model's inductive lemmas (if found)."""
-        built, props = self.builts[row], self.rows[row][1]
-        known = shared_lemmas(built.lemmas, names) if names is not None else None
-        first = len(self.parts)
-        for p, prop in enumerate(props):
-            self.parts += [Part(row, p, n, job) for n, job in enumerate(parts(built, prop, known))]
-        self.queued.add(row)
-        mine = range(first, len(self.parts))
-        new = self.part_major(row, mine)
-        self.pending.extend(new)
-        for u in mine:
-            self.parts[u].expected = sum(1 for q, _ in new if q == u)
+    def add_parts(self, row: int) -> None:
+        """Create a row's parts (without the model's inductive lemmas: the search for them runs)."""
+        built = self.builts[row]
+        for p, prop in enumerate(self.rows[row][1]):
+            self.parts += [Part(row, p, n, job) for n, job in enumerate(parts(built, prop))]
 
-    def part_major(self, row: int, mine: range) -> list[tuple[int, str]]:
+    def row_parts(self, row: int) -> list[int]:
+        return [u for u, part in enumerate(self.parts) if part.row == row]
+
+    def enqueue(self, new: list[tuple[int, str]]) -> None:
+        self.pending.extend(new)
+        for u, _ in new:
+            self.parts[u].expected += 1
+
+    def queue_row(self, row: int, names: tuple[str, ...] | None) -> None:
+        """Queue a row's jobs, given the names of the model's inductive lemmas (if found). A
+        part already decided (by the swarm) gets none; swarms still waiting stay ahead of the
+        row's racing engines (a swarm on a safe part runs out its budget, and should not keep
+        the next part's swarm from finding a violation)."""
+        built = self.builts[row]
+        known = shared_lemmas(built.lemmas, names) if names is not None else None
+        if not self.row_parts(row):
+            self.add_parts(row)
+        mine = self.row_parts(row)
+        for u in mine:
+            job = self.parts[u].job
+            if known is not None and isinstance(job, Problem):
+                self.parts[u].job = dataclasses.replace(job, known=known)
+        self.queued.add(row)
+        open_ = [u for u in mine if u not in self.settled and (row, self.parts[u].prop) not in self.decided]
+        self.enqueue(self.part_major(row, open_))
+        for u in open_:
+            if len(self.unknowns[u]) == self.parts[u].expected:  # every engine on it gave up already
+                self.settle(u, combine(self.unknowns[u]))
+
+    def part_major(self, row: int, mine: list[int]) -> list[tuple[int, str]]:
         """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
-        responses first: they have the most lemmas), then part by part its racing engines, so a
-        part's engines run side by side (BMC stops as soon as PDR proves). REACH parts get their
-        own engines (both race under the portfolio)."""
+        responses first: they have the most lemmas), then part by part its racing engines (the
+        swarms were queued when the row opened), so a part's engines run side by side (BMC stops
+        as soon as PDR proves). REACH parts get their own engines (both race under the portfolio)."""
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
@@ -236,6 +275,8 @@ class Portfolio:
         """A part's first stage waits for its source part to be decided; its race starts once
         its first stage is over, with the source part's decider alone until it gives up."""
         u, e = job
+        if e == SWARM:
+            return True
         if e == FIRST_STAGE:
             return self.source_done(u)
         first = self.leader(u)
@@ -299,11 +340,42 @@ class Portfolio:
         self.decided[part.row, part.prop] = decided
         if self.on_done:
             self.on_done(part.row, Outcome(self.rows[part.row][1][part.prop], decided))
+        row = part.row
+        if row not in self.queued and all((row, p) in self.decided for p in range(len(self.rows[row][1]))):
+            self.close_row(row)
+
+    def close_row(self, row: int) -> None:
+        """Every property of a row was decided before its lemma search answered (by the swarm):
+        the search stops, and the row counts as queued (with nothing left to run)."""
+        for key, job in list(self.running.items()):
+            if job.engine == LEMMA_SEARCH and job.part == ~row:
+                self.executor.stop(key)
+                del self.running[key]
+        self.queue_row(row, None)
+
+    def swarm_engaged(self, u: int) -> bool:
+        return any(r.part == u and r.engine == SWARM for r in self.running.values()) or (u, SWARM) in self.pending
+
+    def hold(self, u: int, verdict: Violated) -> None:
+        """Another engine found a violation of a part the swarm still works on: the part's other
+        engines stop, and the swarm's trace is reported if it finds one, this one otherwise. So
+        the reported trace does not depend on which engine answered first (the swarm's is the
+        same on every run with the same seed)."""
+        self.held[u] = verdict
+        for key, job in list(self.running.items()):
+            if job.part == u and job.engine != SWARM:
+                self.executor.stop(key)
+                del self.running[key]
+        self.pending[:] = [(w, e) for w, e in self.pending if w != u or e == SWARM]
 
     def give_up(self, u: int, verdict: Verdict) -> None:
         """One engine on a part gave up; when all have, the part is unknown with every reason."""
+        if u in self.held:  # the swarm, the part's last engine, ended without a violation
+            self.settle(u, self.held.pop(u))
+            return
         self.unknowns[u].append(verdict)
-        if u not in self.settled and len(self.unknowns[u]) == self.parts[u].expected:
+        if u not in self.settled and self.parts[u].row in self.queued and \
+                len(self.unknowns[u]) == self.parts[u].expected:
             self.settle(u, combine(self.unknowns[u]))
 
     def stop(self, doomed: set[int]) -> None:

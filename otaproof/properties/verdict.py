@@ -23,6 +23,7 @@ class CertificateKind(StrEnum):
     INDUCTIVE_INVARIANT = "inductive-invariant"  # PDR and the lemma proof: clauses of H ∧ Inv
     K_INDUCTIVE = "k-inductive"  # k-induction: H ∧ Inv_k
     REACHABLE_SET = "reachable-set"  # explicit: every reachable state
+    ENUMERATION = "enumeration"  # swarm: count and digest of every reachable state, re-checked by re-enumeration
     RANKING = "ranking"  # explicit REACH: distance to the target over every reachable state
     ONE_STEP_RECOVERY = "one-step-recovery"  # REACH: every state off the target has a legitimate step into it
     CONJUNCTION = "conjunction"  # the property's parts, each proved on its own slice (``parts``)
@@ -30,7 +31,8 @@ class CertificateKind(StrEnum):
     @property
     def unit(self) -> str:
         """What a certificate's ``size`` counts."""
-        return {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states", "ranking": "states",
+        return {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states",
+                "enumeration": "states", "ranking": "states",
                 "one-step-recovery": "recovery steps", "conjunction": "parts"}[self.value]
 
 

@@ -85,9 +85,9 @@ class Played:
     (threats, property, part number, engine), in start order."""
 
     def __init__(self, rows: list[Row], script: Script, workers: int = 2, engine: str = "portfolio",
-                 lemmas: object = ("no-lemma",)) -> None:
+                 lemmas: object = ("no-lemma",), swarm: bool = False) -> None:
         self.pool = FakePool(script, lemmas)
-        self.portfolio = Portfolio(rows, engine, BUDGET, workers, self.pool)
+        self.portfolio = Portfolio(rows, engine, BUDGET, workers, self.pool, swarm=swarm)
         self.outcomes = self.portfolio.run()
         number = {id(p.job.task): p.number for p in self.portfolio.parts if isinstance(p.job, Problem)}
         self.runs = [("+".join(sorted(j.built.scenario.threats)) or "none", j.prop.id,
@@ -118,6 +118,15 @@ def test_first_stages_come_first_bounded_responses_first_then_each_part_races_si
     assert br.verdict.verdict == VerdictKind.UNKNOWN and "2 of 2 parts unknown" in br.verdict.detail
 
 
+def test_with_the_swarm_every_safety_part_queues_its_swarm_when_the_row_opens() -> None:
+    """With ``swarm``, the swarms come before the racers (queued when the row opened; the lemma
+    search held the one worker)."""
+    run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=1, swarm=True)
+    races = [(p, n, e) for _, p, n, e in run.runs if e != FIRST_STAGE]
+    assert races[:4] == [(INV.id, 0, "swarm"), (BR.id, 0, "swarm"), (BR.id, 1, "swarm"), (INV.id, 0, "bmc")]
+    assert run.outcomes[0][0].verdict.engine == "lemmas+swarm+bmc+pdr+kind"
+
+
 def test_a_part_whose_first_stage_is_over_races_before_later_parts_in_the_queue() -> None:
     run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=2)
     assert run.pool.most == 2
@@ -142,6 +151,85 @@ def test_a_proof_ends_each_parts_race_and_parts_proved_make_a_conjunction() -> N
     assert v.detail.startswith("conjunction of 2 parts: inductive-invariant, clauses=1")
     assert run.engines() == ["lemmas", "lemmas", "bmc", "pdr", "tail", "bmc", "pdr", "tail"]  # pdr's proof stops tail
     assert not run.pool.live
+
+
+class LateLemmas(FakePool):
+    """The row's lemma search answers after every engine that answered meanwhile."""
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        engines = [(k, a) for k, a in self.answers if k in self.live and not isinstance(a, tuple)]
+        if engines:
+            self.answers.remove(engines[0])
+            return engines[0]
+        return super().next_answer(timeout)
+
+
+def test_the_swarm_of_every_safety_part_starts_while_the_lemma_search_runs() -> None:
+    reach = get_property("P-NO-STRAND")
+    run = Played([(PLAIN, [INV, BR, reach])], by_engine({}), workers=4, swarm=True)
+    assert isinstance(run.pool.started[0], LemmaSearch)
+    assert run.runs[:3] == [("none", INV.id, 0, "swarm"), ("none", BR.id, 0, "swarm"), ("none", BR.id, 1, "swarm")]
+    assert ("none", reach.id, 0, "swarm") not in run.runs  # REACH: the recovery and explicit engines only
+    assert sum(1 for _, _, _, e in run.runs if e == "swarm") == 3  # each part's swarm runs once
+
+
+def test_a_swarm_violation_decides_before_the_lemma_search_ends_and_nothing_else_races() -> None:
+    pool = LateLemmas(by_engine({"swarm": violated}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool, swarm=True).run()
+    assert isinstance(inv.verdict, Violated) and inv.verdict.engine == "swarm"
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)] == ["swarm"]
+    assert not pool.live and len(pool.stopped) == 2  # the lemma search too: the row has nothing left to decide
+
+
+def test_a_row_decided_by_the_swarm_alone_still_teaches_the_rows_under_threats() -> None:
+    rows: list[Row] = [(PLAIN, [INV]), (OLD, [INV])]
+
+    def swarm_finds_without_the_attacker(job: EngineRun) -> object:
+        finds = job.engine == "swarm" and not job.built.scenario.threats
+        return violated(job.engine) if finds or job.engine == "bmc" else unknown(job.engine)
+
+    pool = LateLemmas(swarm_finds_without_the_attacker)
+    results = Portfolio(rows, "portfolio", BUDGET, 2, pool, swarm=True).run()  # row 2's first stage waits for row 1
+    assert [o.verdict.engine for [o] in results] == ["swarm", "bmc"]
+
+
+def test_a_swarm_that_gives_up_before_the_lemma_search_ends_leaves_the_part_to_the_others() -> None:
+    pool = LateLemmas(by_engine({"pdr": proved}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool, swarm=True).run()
+    assert isinstance(inv.verdict, Proved) and inv.verdict.engine == "pdr"
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)][:3] == ["swarm", "lemmas", "bmc"]
+    pool = LateLemmas(by_engine({}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 2, pool, swarm=True).run()
+    assert isinstance(inv.verdict, Unknown) and inv.verdict.engine == "swarm+lemmas+bmc+pdr+kind"
+
+
+class SwarmLast(FakePool):
+    """The swarm answers after every other job that answered meanwhile."""
+
+    def __init__(self, script: Script) -> None:
+        super().__init__(script)
+        self.swarms: set[int] = set()
+
+    def start(self, key: int, job: Work) -> None:
+        if isinstance(job, EngineRun) and job.engine == "swarm":
+            self.swarms.add(key)
+        super().start(key, job)
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        others = [(k, a) for k, a in self.answers if k in self.live and k not in self.swarms]
+        if others:
+            self.answers.remove(others[0])
+            return others[0]
+        return super().next_answer(timeout)
+
+
+@pytest.mark.parametrize("swarm_finds", [True, False])
+def test_a_violation_found_first_by_another_engine_waits_for_the_swarms_trace(swarm_finds: bool) -> None:
+    pool = SwarmLast(by_engine({"bmc": violated, "swarm": violated if swarm_finds else unknown}))
+    [[inv]] = Portfolio([(PLAIN, [INV])], "portfolio", BUDGET, 3, pool, swarm=True).run()
+    assert isinstance(inv.verdict, Violated) and inv.verdict.engine == ("swarm" if swarm_finds else "bmc")
+    assert [j.engine for j in pool.started if isinstance(j, EngineRun)] == ["swarm", "lemmas", "bmc", "pdr"]
+    assert not pool.live  # pdr was stopped when BMC's violation came; the swarm ran on
 
 
 def test_a_violated_part_decides_the_property_and_its_other_parts_never_race() -> None:
@@ -182,7 +270,7 @@ def test_a_first_stage_waits_for_its_source_part_and_reuses_a_pdr_proof_only() -
     assert isinstance(reusing.job, Problem) and reusing.job.reused is not None
     assert reusing.job.reused.source == "reused from no attacker"
     run = Played(rows, by_engine({"lemmas": proved}), workers=4)  # the lemmas alone: nothing to reuse
-    [first] = [j for j in run.engine_runs if j.built.scenario.threats]
+    [first] = [j for j in run.engine_runs if j.built.scenario.threats and j.engine == FIRST_STAGE]
     assert isinstance(first.job, Problem) and first.job.reused is None
 
 
@@ -212,8 +300,9 @@ def test_a_dead_worker_counts_as_unknown_and_a_lost_lemma_search_leaves_the_row_
     [[inv]] = run.outcomes
     assert isinstance(inv.verdict, Unknown) and "pdr: engine process overran its budget or died" in inv.verdict.detail
     assert all(isinstance(j.job, Problem) and j.job.known is None for j in run.engine_runs)
-    run = Played([(PLAIN, [INV])], by_engine({}))
-    assert all(isinstance(j.job, Problem) and j.job.known is not None for j in run.engine_runs)
+    run = Played([(PLAIN, [INV])], by_engine({}))  # the swarm started before the lemmas were known
+    assert all(isinstance(j.job, Problem) and (j.job.known is not None) == (j.engine != "swarm")
+               for j in run.engine_runs)
 
 
 def test_rows_come_back_in_row_and_property_order_and_each_property_is_reported_once() -> None:

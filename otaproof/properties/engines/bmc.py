@@ -38,11 +38,13 @@ def lifted(problem: Problem, sliced: Slice, choices: list[int]) -> list[int]:
     return run
 
 
-def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) -> list[int]:
+def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline, shallowest: int = 0) -> list[int]:
     """Original-system action choices of a shortest counterexample; ``GaveUp`` says why none
     was found.
 
     Works on the cone-of-influence slice; the choices are mapped back to the full system.
+    Depths below ``shallowest`` are unrolled but not queried (another engine, the explicit
+    enumeration, already showed that no bad state is that close).
     """
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     enc = Encoder(sliced.system)
@@ -54,6 +56,8 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline) ->
             path.step(lambda t: known.at(enc, t))
         goal = z3.Bool(f"bad@{k}")
         path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
+        if k < shallowest:
+            continue
         if deadline.expired():
             raise GaveUp(f"{deadline.why()} after depth {k - 1} without a counterexample")
         result = path.solver.check(goal)

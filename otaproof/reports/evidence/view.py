@@ -83,7 +83,7 @@ def _proof(c: Cell) -> dict[str, Any]:
 
 def _unit(kind: str) -> str:
     return {"inductive-invariant": "clauses", "k-inductive": "k", "reachable-set": "states", "ranking": "states",
-            "one-step-recovery": "recovery steps"}.get(kind, "")
+            "enumeration": "states", "one-step-recovery": "recovery steps"}.get(kind, "")
 
 
 def _storm(results: Results) -> list[dict[str, Any]]:
