@@ -256,3 +256,63 @@ def test_a_generated_suite_keeps_the_file_and_its_traces_replay(tmp_path: Path,
         f.unlink()
     out = run()
     assert "not a valid trace: ModelError: unknown variant 'tiny-local-port'" in out, out
+
+
+def test_evidence_packs_the_file_and_verify_rebuilds_its_design(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The pack keeps the variant file (hashed in the manifest); verify's fresh worker processes
+    register it, so the counterexample on the file's design replays."""
+    path, pack = _file(tmp_path, TINY), tmp_path / "pack"
+    assert main(["evidence", "--out", str(pack), "--variant-file", str(path), "--baseline", "secmp0007",
+                 "--change", "tiny-local-port", "--threat-model", "none", "--property", "P-LOCAL-BANNED",
+                 "--storm-runs", "20"]) == EXIT_OK
+    assert (pack / "variants" / "tiny-local-port.py").read_text() == TINY
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert "variants/tiny-local-port.py" in manifest["files"] and "--variant-file" in manifest["command"]
+    capsys.readouterr()
+    assert main(["verify", str(pack), "--all"]) == EXIT_OK, capsys.readouterr().out
+    assert "replay" in capsys.readouterr().out
+
+
+PLUGIN = TINY.replace("tiny-local-port", "tiny-plugin")
+
+
+def test_an_installed_plugin_is_listed_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A distribution on sys.path with an entry point in group otaproof.variants."""
+    (tmp_path / "tiny_plugin.py").write_text(PLUGIN)
+    info = tmp_path / "tiny_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[otaproof.variants]\ntiny-plugin = tiny_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["variants"]) == EXIT_OK
+    row = next(line for line in capsys.readouterr().out.splitlines() if "tiny-plugin" in line)
+    assert "plugin" in row and "entry point" in row
+    out = tmp_path / "v.json"
+    assert main(["check", "--variant", "tiny-plugin", "--property", "P-LOCAL-BANNED", "--json", str(out)]) == 1
+    assert json.loads(out.read_text())["results"][0]["verdict"] == "violated"
+    clash = _file(tmp_path, PLUGIN.replace('NAME = "tiny-plugin"', 'NAME = "tiny-plugin"  # <-'))
+    capsys.readouterr()
+    assert main(["variants", "--variant-file", str(clash)]) == EXIT_BAD_INPUT
+    assert "NAME 'tiny-plugin' is taken by the plugin variant 'tiny-plugin' (entry point tiny-plugin = " \
+           "tiny_plugin (tiny-plugin 1.0))" in capsys.readouterr().err
+
+
+def test_every_handle_of_the_public_api_exists() -> None:
+    """The handles docs/variants.md promises are attributes of the model a variant edits."""
+    from otaproof.model.config import Parameters
+    from otaproof.model.secmp0007 import Secmp0007
+    from otaproof.model.variants import api
+
+    m = Secmp0007(Parameters(), frozenset(), frozenset())
+    assert [h for group in api.HANDLES.values() for h in group if not hasattr(m, h)] == []
+    assert [n for n in api.BUILDER if "." not in n and not hasattr(m.b, n)] == []
+
+
+def test_docs_variants_md_agrees_with_the_api_and_the_committed_results() -> None:
+    from otaproof.reports.variant_results import DOC, RESULTS, render
+
+    text = DOC.read_text(encoding="utf-8")
+    assert render(text, json.loads(RESULTS.read_text(encoding="utf-8"))) == text, \
+        "docs/variants.md is stale: run python -m otaproof.reports.variant_results"

@@ -2,8 +2,8 @@
 
 A variant file imports only from this module, and uses only the handles of ``m`` listed in
 ``HANDLES`` (docs/variants.md renders them): these keep their names and meaning across versions.
-Anything else in the package may change without notice. A name used on ``m`` that is not a
-handle is reported with the file and line ("unknown handle").
+Anything else in the package may change without notice. A name ``m`` does not have is reported
+with the file and line ("unknown handle", with the closest handle).
 """
 
 from __future__ import annotations
