@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +93,8 @@ def api_block() -> str:
     """What a variant file may import, and the handles of ``m``, its builder and its channels."""
     exported = ", ".join(f"`{n}`" for n in api.__all__ if n not in ("BUILDER", "CHANNEL", "HANDLES"))
     out = [f"`from otaproof.model.variants.api import ...`: {exported}. Conditions are built with `&`, `|`, `~`, "
-           "`==`, `!=`, `<`, `<=`, `>`, `>=`, `+`, `-` on expressions, or `all_of`, `any_of`, `implies`, `ite`; effects are lists of "
-           "`assign(var, value)`.", ""]
+           "`==`, `!=`, `<`, `<=`, `>`, `>=`, `+`, `-` on expressions, or `all_of`, `any_of`, `implies`, `ite`; "
+           "effects are lists of `assign(var, value)`.", ""]
     for group, handles in api.HANDLES.items():
         out += [f"**`m`: {group}**", "", *_table(("handle", "meaning"), handles, "m.")]
     out += ["**The builder `m.b` and its machines**", "", *_table(("call", "meaning"), api.BUILDER, "m.b.")]
@@ -102,9 +104,9 @@ def api_block() -> str:
 
 def render(text: str, doc: dict[str, Any]) -> str:
     """``text`` (docs/variants.md) with its generated blocks re-rendered (the verdicts from ``doc``)."""
-    blocks = {"variant-api": api_block, "variant-verdicts": lambda: verdicts_block(doc)}
+    blocks: dict[str, Callable[[], str]] = {"variant-api": api_block, "variant-verdicts": lambda: verdicts_block(doc)}
 
-    def fill(m: Any) -> str:
+    def fill(m: re.Match[str]) -> str:
         name = m.group("name")
         if name not in blocks:
             raise KeyError(f"docs/variants.md block {name!r} has no renderer; known: {', '.join(blocks)}")
