@@ -25,7 +25,7 @@ from otaproof.arguments import int_in, seconds, split, unknown
 from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
-from otaproof.model.variants import REGISTRY, build, get_variant
+from otaproof.model.variants import REGISTRY, build
 from otaproof.properties.catalogue import BY_ID, CATALOGUE, Property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.pool import Terminated, interruptions
@@ -41,9 +41,10 @@ from otaproof.reports.storm import StormInput, analyse, parse_policy
 from otaproof.reports.verdicts import verdicts_document
 from otaproof.variant_cli import (
     add_variant_file_flag,
+    changed_design,
     default_variant,
     default_variants,
-    file_variants,
+    design_record,
     trial_build,
     variant_files,
 )
@@ -252,7 +253,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
-    b = args.b or _changed_design()
+    b = args.b or changed_design()
     _variants([args.a, b])
     base = _scenario(argparse.Namespace(**{**vars(args), "variant": args.a}))
     other = dataclasses.replace(base, variant=b)
@@ -285,26 +286,11 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     console.print(f"\nholds in both designs: {', '.join(both) or 'none'}")
     if args.json:
         document = diff_document(rows, base, other, budget)
-        document["designs"] = {v: _design(v) for v in (args.a, b)}  # where each design came from
+        document["designs"] = {v: design_record(v) for v in (args.a, b)}  # where each design came from
         document["run"] = run_facts(started, time.time() - started, load)
         write_json_atomic(args.json, document)
         console.print(f"diff written to {args.json}")
     return EXIT_UNKNOWN if any("unknown" in (r.a.verdict.verdict, r.b.verdict.verdict) for r in rows) else EXIT_OK
-
-
-def _changed_design() -> str:
-    """``diff A`` without B: the design of the one ``--variant-file``."""
-    files = file_variants()
-    if len(files) != 1:
-        given = f" ({len(files)} files give {', '.join(files)})" if files else ""
-        raise UsageError(f"diff needs design B: name it, or give exactly one --variant-file{given}")
-    return files[0]
-
-
-def _design(name: str) -> dict[str, str]:
-    """A design's name, origin and where it is defined, as the JSON documents record it."""
-    v = get_variant(name)
-    return {"name": v.name, "origin": v.origin, "location": v.location, "doc": v.doc, "source": v.source}
 
 
 QUESTION_DESIGNS = ("pre-secmp0007", "secmp0007", "geo-local-hub-stores", "geo-local-daily-alert", "gateway-screening")

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from otaproof.model.lang import ModelError
-from otaproof.model.variants import REGISTRY, Variant, registered
+from otaproof.model.variants import REGISTRY, Variant, get_variant, registered
 from otaproof.model.variants.loading import load_variants, trial_build
 
-__all__ = ["add_variant_file_flag", "default_variant", "default_variants", "file_variants", "trial_build",
-           "variant_files"]
+__all__ = ["add_variant_file_flag", "changed_design", "default_variant", "default_variants", "design_record",
+           "file_variants", "trial_build", "variant_files"]
 
 APPROVED = "secmp0007"
 
@@ -60,3 +60,18 @@ def default_variants() -> list[str]:
     given, else every known variant (built-in and plugin)."""
     files = file_variants()
     return [APPROVED, *files] if files else list(REGISTRY)
+
+
+def changed_design() -> str:
+    """``diff A`` without B: the design of the one ``--variant-file``."""
+    files = file_variants()
+    if len(files) != 1:
+        given = f" ({len(files)} files give {', '.join(files)})" if files else ""
+        raise ModelError(f"diff needs design B: name it, or give exactly one --variant-file{given}")
+    return files[0]
+
+
+def design_record(name: str) -> dict[str, str]:
+    """A design's name, origin and where it is defined, as the JSON documents record it."""
+    v = get_variant(name)
+    return {"name": v.name, "origin": v.origin, "location": v.location, "doc": v.doc, "source": v.source}
