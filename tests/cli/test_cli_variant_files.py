@@ -316,3 +316,18 @@ def test_docs_variants_md_agrees_with_the_api_and_the_committed_results() -> Non
     text = DOC.read_text(encoding="utf-8")
     assert render(text, json.loads(RESULTS.read_text(encoding="utf-8"))) == text, \
         "docs/variants.md is stale: run python -m otaproof.reports.variant_results"
+
+
+def test_a_hub_side_cpl_check_leaves_the_window_after_the_relay(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """cpl-check-at-activation.py on P-CPL-NOW: the hub no longer relays a CS06 for a delisted
+    image, yet the entry can still be removed after the relay and before the HCALCS executes it."""
+    out = tmp_path / "v.json"
+    code = main(["check", "--variant-file", str(EXAMPLES / "cpl-check-at-activation.py"), "--property", "P-CPL-NOW",
+                 "--timeout", "900", "--quiet", "--json", str(out)])  # a generous budget: the verdict, not the speed
+    assert code == EXIT_VIOLATED, capsys.readouterr()
+    result = json.loads(out.read_text())["results"][0]
+    steps = [s["action"] for s in result["trace"]["steps"]]
+    relayed = max(i for i, s in enumerate(result["trace"]["steps"])
+                  if s["action"] == "CH_relay_to_device" and s["parameters"]["d"] == "H1")
+    assert steps[-1] == "activate_on_CS06[H1]" and steps.index("CPL_remove_entry") > relayed, steps
