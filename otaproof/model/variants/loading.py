@@ -72,10 +72,13 @@ def load_variant_file(path: str | Path) -> Variant:
     sys.modules[module.__name__] = module  # as an import would (dataclasses and pickling look it up)
     try:
         exec(code, module.__dict__)
+        return _checked(module, shown, lines)
+    except VariantFileError:
+        del sys.modules[module.__name__]
+        raise
     except Exception as e:
         del sys.modules[module.__name__]
         raise VariantFileError(_message(e, vars(module)), shown, _line_of(e, code_name) or 1) from None
-    return _checked(module, shown, lines)
 
 
 def plugin_variants() -> tuple[Variant, ...]:
