@@ -331,3 +331,19 @@ def test_a_hub_side_cpl_check_leaves_the_window_after_the_relay(tmp_path: Path,
     relayed = max(i for i, s in enumerate(result["trace"]["steps"])
                   if s["action"] == "CH_relay_to_device" and s["parameters"]["d"] == "H1")
     assert steps[-1] == "activate_on_CS06[H1]" and steps.index("CPL_remove_entry") > relayed, steps
+
+
+def test_the_verdict_tables_mark_what_a_change_fixes_and_breaks() -> None:
+    from otaproof.reports.variant_results import verdicts_block
+
+    def run(variant: str, verdicts: dict[str, str]) -> dict[str, object]:
+        return {"variant": variant, "faults": [], "command": f"otaproof check {variant}", "wall_seconds": 1.0,
+                "cpus": 2, "load_average": {"before": 1.0, "after": 2.0}, "date": "today",
+                "verdicts": [{"property": p, "verdict": v, **({"depth": 3} if v == "violated" else {})}
+                             for p, v in verdicts.items()]}
+
+    block = verdicts_block({"runs": [run("change", {"P-A": "proved", "P-B": "violated", "P-C": "unknown"}),
+                                     run("secmp0007", {"P-A": "violated", "P-B": "proved", "P-C": "proved"})]})
+    assert "| property | secmp0007 | change |" in block  # the approved design first
+    assert "| P-A | ✘3 | **✔** |" in block and "| P-B | ✔ | **✘3** |" in block and "| P-C | ✔ | **?** |" in block
+    assert "- `change`: fixes P-A; breaks P-B; unknown: P-C." in block
