@@ -2,11 +2,12 @@
 ``otaproof check --variant-file X`` for each, and of the approved design, with no attacker and
 under each fault model given; the machine's load is recorded with every run.
 
-Writes ``results/variants.json`` after every run (a stopped run keeps what it measured);
+Writes ``results/variants.json`` after every run (a stopped run keeps what it measured; a run
+replaces the earlier one of the same design and faults, the others stay);
 ``python -m otaproof.reports.variant_results`` renders it into docs/variants.md.
 
     python benchmarks/variant_examples.py                       # no faults, then --fault loss
-    python benchmarks/variant_examples.py --faults none --timeout 60
+    python benchmarks/variant_examples.py --faults loss --design secmp0007 --design examples/variants/x.py
 """
 
 from __future__ import annotations
@@ -59,14 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faults", action="append", metavar="F",
                         help="fault models, one run each: none or a fault name (default: none, loss)")
+    parser.add_argument("--design", action="append", metavar="D",
+                        help=f"{APPROVED} or an example's path, in this order (default: the examples, then {APPROVED})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per engine and part (default: 120)")
     args = parser.parse_args(argv)
-    runs: list[dict[str, Any]] = []
+    designs = args.design or [*(str(p.relative_to(ROOT)) for p in EXAMPLES), APPROVED]
     for faults in args.faults or ["none", "loss"]:
-        for design in [*(str(p.relative_to(ROOT)) for p in EXAMPLES), APPROVED]:
-            runs.append(run(design, faults, args.timeout))
-            last = runs[-1]
+        for design in designs:
+            last = run(design, faults, args.timeout)
             print(f"{last['command']}: {last['wall_seconds']} s, load {last['load_average']}", file=sys.stderr)
+            kept = json.loads(OUT.read_text(encoding="utf-8"))["runs"] if OUT.exists() else []
+            runs = [r for r in kept if (r["variant"], r["faults"]) != (last["variant"], last["faults"])] + [last]
             OUT.parent.mkdir(exist_ok=True)
             OUT.write_text(json.dumps({"generated_by": "python benchmarks/variant_examples.py", "runs": runs},
                                       indent=2, sort_keys=True) + "\n", encoding="utf-8")
