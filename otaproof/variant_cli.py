@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from otaproof.model.lang import ModelError
+from otaproof.model.variant_files import load_variants, trial_build
 from otaproof.model.variants import REGISTRY, Variant, get_variant, registered
-from otaproof.model.variants.loading import load_variants, trial_build
 
 __all__ = ["add_variant_file_flag", "changed_design", "default_variant", "default_variants", "design_record",
            "file_variants", "trial_build", "variant_files"]

@@ -282,7 +282,7 @@ from pathlib import Path
 import pytest
 
 from otaproof.generators.mutants import apply_from_env
-from otaproof.model.variants.loading import use_variants
+from otaproof.model.variant_files import use_variants
 
 HERE = Path(__file__).parent
 TRACES = HERE / "traces"

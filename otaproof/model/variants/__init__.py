@@ -1,9 +1,9 @@
 """Variants: named design changes to the approved SECMP0007 baseline, one module each.
 
 This package collects the built-in variants explicitly (``BUILTIN``); ``registry.py`` says what
-a variant module holds and builds one; ``loading.py`` reads variant files and plugins, which
-``register`` adds to ``REGISTRY`` for the rest of the run (worker processes forked afterwards
-inherit them). Importing a variant module registers nothing.
+a variant module holds and builds one; ``otaproof.model.variant_files`` reads variant files and
+plugins, which ``register`` adds to ``REGISTRY`` for the rest of the run (worker processes forked
+afterwards inherit them). Importing a variant module registers nothing.
 """
 
 from __future__ import annotations

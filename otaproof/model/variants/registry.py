@@ -6,7 +6,7 @@ A variant module has the constants ``NAME``, ``DOC`` (the design change in one s
 ``SOURCE`` (the public document it comes from), optionally ``PARAMETERS`` (model parameters it
 sets), and ``def apply(m)``, which edits the model under construction (a ``Secmp0007``) through
 its public handles before it is grounded. The same shape comes from three origins: the package
-(built-in), a variant file given by path, an installed plugin (``loading.py``).
+(built-in), a variant file given by path, an installed plugin (``otaproof.model.variant_files``).
 """
 
 from __future__ import annotations

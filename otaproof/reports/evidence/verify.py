@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from otaproof.model.variants.loading import use_variants
+from otaproof.model.variant_files import use_variants
 from otaproof.reports.evidence.certificates import Check, recheck, replay_trace
 from otaproof.reports.evidence.manifest import MANIFEST, SCHEMA, SIGNATURE, UNLISTED, VARIANTS, sha256, signature_ok
 
