@@ -148,6 +148,12 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     p.add_argument("--json", metavar="FILE", help=json_help)
 
 
+def _add_design_lemmas_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-design-lemmas", action="store_true",
+                   help="leave out the hand-written lemma candidates of the SECMP0007 design (model/invariants.py); "
+                        "candidates generated from the model's structure take their place (docs/lemmas.md)")
+
+
 def _budget(args: argparse.Namespace) -> Budget:
     """The engine budget (argparse checked the numbers), after checking that --json can be written."""
     if args.json:
@@ -163,7 +169,8 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     params = Parameters().with_values(values)
     faults = _faults(_split(args.fault))
     _warn_impossible_faults(faults, params.capacity)
-    return Scenario(variant, _threats(_split(args.threat)), faults, params)
+    return Scenario(variant, _threats(_split(args.threat)), faults, params,
+                    design_lemmas=not getattr(args, "no_design_lemmas", False))
 
 
 def _certificate_dir(value: str | None) -> Path | None:
@@ -226,7 +233,8 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     budget = _budget(args)
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
     faults = _faults(_split(args.fault))
-    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params)
+    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params,
+                          design_lemmas=not args.no_design_lemmas)
                  for v in variants for t in models]
     trial_build(scenarios)
     cells = len(scenarios) * len(props)
@@ -405,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "race on the rest "
                         "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
+    _add_design_lemmas_flag(c)
     c.add_argument("--certificates", metavar="DIR",
                    help="keep every proof's obligations as standalone SMT-LIB files in DIR (new or empty) and "
                         "re-check them with cvc5 as well as Z3 (docs/certificates.md); without it the files are "
@@ -425,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"fault models applied to every row: {', '.join(FAULTS)}")
     _add_run_flags(mx, "write the matrix with traces as JSON (schema otaproof.matrix/1)")
+    _add_design_lemmas_flag(mx)
     _add_parameter_flags(mx)
     mx.set_defaults(func=_cmd_matrix)
     df = sub.add_parser("diff", help="what changes between two designs: verdict flips with their traces",

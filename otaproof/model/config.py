@@ -93,6 +93,9 @@ class Scenario:
     threats: frozenset[str] = frozenset()
     faults: frozenset[str] = frozenset()
     parameters: Parameters = field(default_factory=Parameters)
+    # False: model/invariants.py's hand-written candidates are left out and candidates generated from the
+    # model's structure (properties/templates.py) take their place (``--no-design-lemmas``)
+    design_lemmas: bool = True
 
     def __post_init__(self) -> None:
         for t in self.threats:

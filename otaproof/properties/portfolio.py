@@ -45,6 +45,7 @@ from otaproof.properties.jobs import (
     racers,
 )
 from otaproof.properties.pool import ENDED, Executor
+from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Unknown, Verdict, Violated
 
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
@@ -158,7 +159,7 @@ class Portfolio:
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
         """Build a row's model; under the portfolio its lemma search runs as a job of its own."""
-        self.builts[row] = build(self.rows[row][0])
+        self.builts[row] = with_templates(build(self.rows[row][0]), self.budget.seed)
         if self.engine in ("portfolio", FIRST_STAGE):
             self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
         else:

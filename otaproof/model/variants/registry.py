@@ -90,4 +90,5 @@ def build_variant(variant: Variant, scenario: Scenario) -> BuiltModel:
         variant.apply(model)
     system = model.b.build(scenario.threats, scenario.faults)
     system.name = variant.name
-    return BuiltModel(scenario, variant, model, system, tuple(secmp0007_lemmas(model)))
+    hints = tuple(secmp0007_lemmas(model)) if scenario.design_lemmas else ()
+    return BuiltModel(scenario, variant, model, system, hints)

@@ -1,0 +1,322 @@
+"""Lemma candidates generated from a grounded system's structure, for any design.
+
+Nothing here names the SECMP0007 model: the candidates are read off the system's variables,
+their sorts and ghost flags, and its channels (a length and slots of message fields), and are
+kept only if they hold in every state of a sample of reachable states (``sample``: a
+breadth-first prefix of the state graph plus random walks, the whole graph when it is small).
+Houdini then keeps the inductive ones and the certificate checker re-checks every proof, so a
+wrong candidate costs time, never soundness.
+
+Candidates are clauses over *atoms*, one-state facts: a variable holds a value, a channel slot
+holds a message with a field of some value, a variable has left its initial value, two
+variables of one sort agree (a ghost and the real value it shadows), a message field agrees with
+a variable. ``FAMILIES`` names the clause shapes; a candidate's name starts with its family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.invariants import Lemma
+from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, any_of, implies
+from otaproof.model.system import System
+from otaproof.model.variants import BuiltModel
+
+FAMILIES: dict[str, str] = {
+    "never": "an atom that never holds: a value a variable, or a message field in a slot, never takes",
+    "blank": "a channel slot past the channel's length holds no message data",
+    "equal": "two variables of one sort (a ghost and the value it shadows, say) always agree, or a field of a "
+             "message in flight always agrees with another field or a variable",
+    "exclusive": "two facts about different variables never hold together (one stage of an exchange at a time)",
+    "implies": "a fact implies another about other variables (a message in flight and the state it reflects)",
+    "support": "a fact holds only while one of the messages seen with it is in flight",
+}
+SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
+WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
+SMALL_INT = 8  # int variables with at most this many values get one atom per value
+MAX_SUPPORT = 12  # a support clause names at most this many messages
+Bits = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A one-state fact: its name, its expression, how to evaluate it on a matrix of sampled
+    states (one row per state, one column per variable), the variables it reads and whether it
+    is about a message in flight."""
+
+    name: str
+    expr: Expr
+    values: Callable[[npt.NDArray[np.int64]], Bits]
+    reads: frozenset[int]
+    message: bool = False
+    stage: bool = False  # a stage of an exchange: a message (of a kind) in flight, a variable off its initial value
+    slot: str = ""  # a message atom: the name of its slot's presence atom
+
+
+@dataclass(frozen=True)
+class ChannelShape:
+    """A channel as the system's variables show it: its length and, per slot, its fields."""
+
+    name: str
+    length: Var
+    slots: tuple[dict[str, Var], ...]
+
+
+_SLOT = re.compile(r"^\[(\d+)\]\.(.+)$")
+
+
+def channels(system: System) -> list[ChannelShape]:
+    """The channels of a (possibly sliced) system, from its variables' owners and names
+    (``<channel>.len``, ``<channel>[i].<field>``); a slice may keep only some fields."""
+    by_owner: dict[str, list[Var]] = {}
+    for v in system.variables:
+        if v.owner.startswith("channel:"):
+            by_owner.setdefault(v.owner[len("channel:"):], []).append(v)
+    out = []
+    for name, vs in by_owner.items():
+        length = next((v for v in vs if v.name == f"{name}.len"), None)
+        if length is None:
+            continue
+        slots: dict[int, dict[str, Var]] = {}
+        for v in vs:
+            m = _SLOT.match(v.name[len(name):])
+            if m:
+                slots.setdefault(int(m.group(1)), {})[m.group(2)] = v
+        out.append(ChannelShape(name, length, tuple(slots.get(i, {}) for i in range(max(slots, default=-1) + 1))))
+    return out
+
+
+def _values(v: Var) -> list[int]:
+    """The codes an atom ``v == value`` is made for: every value of a bool, enum or small int."""
+    s = v.sort
+    if isinstance(s, (BoolSort, EnumSort)):
+        return list(range(s.size))
+    if isinstance(s, IntSort) and s.hi - s.lo < SMALL_INT:
+        return list(range(s.lo, s.hi + 1))
+    return []
+
+
+def _is(v: Var, code: int) -> Expr:
+    return v == v.sort.decode(code)
+
+
+Rows = npt.NDArray[np.int64]
+Evaluator = Callable[[Rows], Bits]
+
+
+def _has(i: int, code: int) -> Evaluator:
+    return lambda rows: rows[:, i] == code
+
+
+def _off(i: int, code: int) -> Evaluator:
+    return lambda rows: rows[:, i] != code
+
+
+def _agree(i: int, j: int) -> Evaluator:
+    return lambda rows: rows[:, i] == rows[:, j]
+
+
+def _present(n: int, k: int) -> Evaluator:
+    return lambda rows: rows[:, n] > k
+
+
+def _in_slot(n: int, k: int, inner: Evaluator) -> Evaluator:
+    return lambda rows: (rows[:, n] > k) & inner(rows)
+
+
+def atoms(system: System) -> list[Atom]:
+    """Every atom of the system (see the module docstring), in a fixed order."""
+    out: list[Atom] = []
+    shapes = channels(system)
+    in_channel = {v.index for ch in shapes for slot in ch.slots for v in slot.values()} | \
+        {ch.length.index for ch in shapes}
+    state = [v for v in system.variables if v.index not in in_channel]
+    for v in state:
+        i = v.index
+        for c in _values(v):
+            out.append(Atom(f"{v.name}={v.sort.decode(c)}", _is(v, c), _has(i, c),
+                            frozenset({i}), stage=len(_values(v)) == 2 and c != v.init))
+        if len(_values(v)) > 2:
+            out.append(Atom(f"{v.name}!={v.sort.decode(v.init)}", v != v.sort.decode(v.init),
+                            _off(i, v.init), frozenset({i}), stage=True))
+    for x_pos, x in enumerate(state):
+        for y in state[x_pos + 1:]:
+            if x.sort == y.sort and isinstance(x.sort, EnumSort):
+                out.append(Atom(f"{x.name}=={y.name}", x == y, _agree(x.index, y.index),
+                                frozenset({x.index, y.index})))
+    for ch in shapes:
+        n = ch.length.index
+        for k, slot in enumerate(ch.slots):
+            here = f"{ch.name}[{k}]"
+            out.append(Atom(f"{here}-present", ch.length > k, _present(n, k),
+                            frozenset({n}), True, True))
+            for fname, f in slot.items():
+                for c in _values(f):
+                    out.append(Atom(f"{here}.{fname}={f.sort.decode(c)}", (ch.length > k) & _is(f, c),
+                                    _in_slot(n, k, _has(f.index, c)),
+                                    frozenset({n, f.index}), True, fname == "kind"))
+                for y in state:
+                    if y.sort == f.sort and isinstance(f.sort, EnumSort):
+                        out.append(Atom(f"{here}.{fname}=={y.name}", (ch.length > k) & (f == y),
+                                        _in_slot(n, k, _agree(f.index, y.index)),
+                                        frozenset({n, f.index, y.index}), True, slot=f"{here}-present"))
+                for gname, g in slot.items():
+                    if gname > fname and g.sort == f.sort and isinstance(f.sort, EnumSort):
+                        out.append(Atom(f"{here}.{fname}=={gname}", (ch.length > k) & (f == g),
+                                        _in_slot(n, k, _agree(f.index, g.index)),
+                                        frozenset({n, f.index, g.index}), True, slot=f"{here}-present"))
+    return out
+
+
+def blank_slots(system: System) -> list[tuple[str, Expr]]:
+    """The ``blank`` family: a slot past the channel's length holds its fields' initial values
+    (structural: a receive shifts initial values in), one candidate per slot field."""
+    out = []
+    for ch in channels(system):
+        for k, slot in enumerate(ch.slots):
+            for fname, f in slot.items():
+                out.append((f"blank:{ch.name}[{k}].{fname}", implies(ch.length <= k, _is(f, f.init))))
+    return out
+
+
+# ---- sampling reachable states ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Reachable states of a system (one row each) and whether they are all of them."""
+
+    states: npt.NDArray[np.int64]
+    complete: bool
+
+
+def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
+    """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
+    smaller), then ``walks`` random walks from the initial state for deeper states."""
+    interp = Interpreter(system)
+    init = interp.initial_state()
+    seen: dict[State, None] = {init: None}
+    queue = deque([init])
+    while queue and len(seen) < max_states:
+        for _, t in interp.successors(queue.popleft()):
+            if t not in seen:
+                seen[t] = None
+                queue.append(t)
+    complete = not queue
+    if not complete:
+        rng = random.Random(seed)
+        for _ in range(walks):
+            s = init
+            for _ in range(walk_length):
+                nxt = list(interp.successors(s))
+                if not nxt:
+                    break
+                s = rng.choice(nxt)[1]
+                seen.setdefault(s, None)
+    rows = np.array(list(seen), dtype=np.int64).reshape(len(seen), len(system.variables))
+    return Sample(rows, complete)
+
+
+# ---- mining clauses ----------------------------------------------------------------------------
+
+
+def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
+    """The candidates of every family that hold in every sampled state, in a fixed order."""
+    every = atoms(system)
+    X = np.stack([a.values(found.states) for a in every], axis=1) if every else np.zeros((len(found.states), 0), bool)
+    count = X.sum(axis=0)
+    total = len(found.states)
+    out: list[tuple[str, Expr]] = [c for c in blank_slots(system)]
+    live = [k for k, a in enumerate(every) if 0 < count[k]]
+    out += [(f"never:{a.name}", ~a.expr) for k, a in enumerate(every) if count[k] == 0]
+    out += [(f"equal:{a.name}", a.expr) for k, a in enumerate(every)
+            if count[k] == total and "==" in a.name and not a.message]
+    position = {a.name: k for k, a in enumerate(every)}
+    out += [(f"equal:{a.name}", implies(every[position[a.slot]].expr, a.expr)) for k, a in enumerate(every)
+            if a.slot and 0 < count[k] == count[position[a.slot]]]
+    varying = [k for k in live if count[k] < total]
+    if not varying:
+        return out
+    V = X[:, varying].astype(np.float32)
+    both = V.T @ V  # both[p, q]: sampled states where atoms p and q both hold
+    out += list(_pairs(every, varying, count, both))
+    out += list(_supports(every, varying, X))
+    return out
+
+
+def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], both: npt.NDArray[np.float32]
+           ) -> Iterator[tuple[str, Expr]]:
+    """``implies`` (a → b: a stage never holds without b) and ``exclusive`` (two stages never
+    together) for atoms over disjoint variables; an exclusion that an implication already gives (a → y=c
+    excludes a with y=d) is left out."""
+    atoms_ = [every[k] for k in varying]
+    imp = both == count[varying][:, None].astype(np.float32)  # imp[p, q]: atom p implies atom q
+    apart = [[not (a.reads & b.reads) for b in atoms_] for a in atoms_]
+    fixes: list[set[int]] = []  # per atom: the variables whose value it implies
+    for p, a in enumerate(atoms_):
+        fixes.append({v for q in np.flatnonzero(imp[p]) if apart[p][q] and len(atoms_[q].reads) == 1
+                      for v in atoms_[q].reads})
+        for q in np.flatnonzero(imp[p]) if a.stage else ():
+            if apart[p][q]:
+                yield f"implies:{a.name}->{atoms_[q].name}", implies(a.expr, atoms_[q].expr)
+    for p, a in enumerate(atoms_):
+        for q in np.flatnonzero(both[p] == 0):
+            b = atoms_[q]
+            implied = (len(b.reads) == 1 and b.reads <= fixes[p]) or (len(a.reads) == 1 and a.reads <= fixes[q])
+            if q <= p or not (a.stage and b.stage) or not apart[p][q] or implied:
+                continue
+            yield f"exclusive:{a.name},{b.name}", ~(a.expr & b.expr)
+
+
+def _supports(every: list[Atom], varying: list[int], X: Bits) -> Iterator[tuple[str, Expr]]:
+    """``support``: a state atom holds only while one of the message atoms (of one field name,
+    or presence) seen with it holds; only where no single message atom already does."""
+    messages = [k for k in varying if every[k].message]
+    by_field: dict[str, list[int]] = {}
+    for k in messages:
+        name = every[k].name
+        key = "present" if name.endswith("-present") else name.split("].", 1)[1].split("=")[0]
+        by_field.setdefault(key, []).append(k)
+    for k in varying:
+        a = every[k]
+        if a.message:
+            continue
+        rows = X[:, k]
+        for key, group in by_field.items():
+            seen = [j for j in group if (X[rows, j]).any() and not (every[j].reads & a.reads)]
+            if not seen or len(seen) > MAX_SUPPORT:
+                continue
+            covered = X[rows][:, seen]
+            if covered.any(axis=1).all() and not covered.all(axis=0).any():
+                yield (f"support:{a.name}->{key}:" + "|".join(every[j].name for j in seen),
+                       implies(a.expr, any_of(every[j].expr for j in seen)))
+
+
+def family(name: str) -> str:
+    """The family of a candidate by its name (``never:...``); '' for other lemmas."""
+    head = name.split(":", 1)[0]
+    return head if head in FAMILIES else ""
+
+
+def template_lemmas(system: System, seed: int) -> tuple[Lemma, ...]:
+    """The generated candidates of a system: mined from a fixed-size sample of its reachable
+    states (fixed in states, not seconds, so the same inputs give the same candidates)."""
+    found = sample(system, SAMPLE_STATES, WALKS, WALK_LENGTH, seed)
+    return tuple(Lemma(name, FAMILIES[family(name)], expr) for name, expr in mined(system, found))
+
+
+def with_templates(built: BuiltModel, seed: int) -> BuiltModel:
+    """The built model with the generated candidates joining its lemmas, when the scenario
+    switches the design's hand-written candidates off (``--no-design-lemmas``); otherwise as is."""
+    if built.scenario.design_lemmas:
+        return built
+    return dataclasses.replace(built, lemmas=built.lemmas + template_lemmas(built.system, seed))
