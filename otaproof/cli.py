@@ -39,6 +39,15 @@ from otaproof.reports.matrix import Row, matrix_document, matrix_table, run_fact
 from otaproof.reports.questions import QUESTIONS, answer, questions_document
 from otaproof.reports.storm import StormInput, analyse, parse_policy
 from otaproof.reports.verdicts import verdicts_document
+from otaproof.variant_cli import (
+    add_variant_file_flag,
+    changed_design,
+    default_variant,
+    default_variants,
+    design_record,
+    trial_build,
+    variant_files,
+)
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + 2, 128 + 15  # the shell's code for a death by SIGINT, SIGTERM
@@ -158,13 +167,14 @@ def _budget(args: argparse.Namespace) -> Budget:
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
-    _variants([args.variant])
+    variant = args.variant or default_variant()
+    _variants([variant])
     values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
               if getattr(args, f"param_{f.name}") is not None}
     params = Parameters().with_values(values)
     faults = _faults(_split(args.fault))
     _warn_impossible_faults(faults, params.capacity)
-    return Scenario(args.variant, _threats(_split(args.threat)), faults, params,
+    return Scenario(variant, _threats(_split(args.threat)), faults, params,
                     design_lemmas=not getattr(args, "no_design_lemmas", False))
 
 
@@ -185,6 +195,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     props = _properties(_split(args.property))
     budget = _budget(args)
     certificates = _certificate_dir(args.certificates)
+    trial_build([scenario])
     say = _report_progress(args, console)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
@@ -219,7 +230,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
-    variants = _variants(_split(args.variant) or list(REGISTRY))
+    variants = _variants(_split(args.variant) or default_variants())
     models = _split(args.threat_model) or ["none", *THREATS]
     for t in models:
         _threats([] if t == "none" else t.split("+"), f" (in threat model {t!r}; or none)")
@@ -231,6 +242,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params,
                           design_lemmas=not args.no_design_lemmas)
                  for v in variants for t in models]
+    trial_build(scenarios)
     cells = len(scenarios) * len(props)
     started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -255,12 +267,15 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
-    _variants([args.a, args.b])
+    b = args.b or changed_design()
+    _variants([args.a, b])
     base = _scenario(argparse.Namespace(**{**vars(args), "variant": args.a}))
-    other = dataclasses.replace(base, variant=args.b)
+    other = dataclasses.replace(base, variant=b)
     props = _properties(_split(args.property))
     budget = _budget(args)
     say = _report_progress(args, console)
+    trial_build([base, other])
+    started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -277,14 +292,17 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     console.print(diff_table(rows, base, other))
     for r in rows:
         if r.change in ("broken by B", "fixed by B"):
-            side, name = (r.b, args.b) if r.change == "broken by B" else (r.a, args.a)
+            side, name = (r.b, b) if r.change == "broken by B" else (r.a, args.a)
             console.print(f"\n[bold]{r.a.property.id}[/] {r.change}: the counterexample in {name} "
                           f"(replayed), step by step")
             console.print(step_table(side.verdict.trace))  # type: ignore[union-attr]
     both = [r.a.property.id for r in rows if r.change == "holds in both"]
     console.print(f"\nholds in both designs: {', '.join(both) or 'none'}")
     if args.json:
-        write_json_atomic(args.json, diff_document(rows, base, other, budget))
+        document = diff_document(rows, base, other, budget)
+        document["designs"] = {v: design_record(v) for v in (args.a, b)}  # where each design came from
+        document["run"] = run_facts(started, time.time() - started, load)
+        write_json_atomic(args.json, document)
         console.print(f"diff written to {args.json}")
     return EXIT_UNKNOWN if any("unknown" in (r.a.verdict.verdict, r.b.verdict.verdict) for r in rows) else EXIT_OK
 
@@ -346,11 +364,13 @@ def _cmd_properties(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_variants(args: argparse.Namespace, console: Console) -> int:
+    trial_build(Scenario(v.name) for v in REGISTRY.values())  # files and plugins: each builds, or a located error
     table = Table(title="Variants (design changes)", title_justify="left")
-    for col in ("name", "design change", "source"):
-        table.add_column(col)
+    for col in ("name", "origin", "design change", "source"):
+        table.add_column(col, ratio=1 if col in ("name", "origin") else 3)
+    table.add_column("defined in", ratio=3, overflow="fold")  # a path is folded, never cut short
     for v in REGISTRY.values():
-        table.add_row(v.name, v.doc, v.source)
+        table.add_row(v.name, v.origin, v.doc, v.source, v.location)
     console.print(table)
     t2 = Table(title="Threat models (--threat)", title_justify="left")
     t2.add_column("name")
@@ -382,7 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check properties of a design under threat and fault models",
                        description="Check security properties with Z3. Verdicts: proved (certificate re-checked), "
                                    "violated (counterexample replayed), unknown (with the reason).")
-    c.add_argument("--variant", default="secmp0007", help="design variant (see `otaproof variants`)")
+    c.add_argument("--variant", help="design variant (see `otaproof variants`; default: the design of the one "
+                                      "--variant-file, else secmp0007)")
+    add_variant_file_flag(c)
     c.add_argument("--threat", action="append", metavar="T",
                    help=f"attacker capability, repeatable or comma-separated: {', '.join(THREATS)}")
     c.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
@@ -409,7 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(portfolio engine, in parallel processes) and print the verdict matrix. Exit "
                                     "0 when every verdict is definite (proved or violated: violations are findings "
                                     "here, not failures), 3 if any is unknown, 2 on bad input.")
-    mx.add_argument("--variant", action="append", metavar="V", help="variants (default: all; see `otaproof variants`)")
+    mx.add_argument("--variant", action="append", metavar="V",
+                    help="variants (default: secmp0007 and the --variant-file designs if any, else all; see "
+                         "`otaproof variants`)")
+    add_variant_file_flag(mx)
     mx.add_argument("--threat-model", action="append", metavar="T",
                     help="threat models: none, a threat, or threats joined by + (default: none and each threat alone)")
     mx.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
@@ -424,7 +449,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     "step table, and the properties that hold in both. Exit 0 when every verdict "
                                     "is definite, 3 if any is unknown, 2 on bad input.")
     df.add_argument("a", metavar="A", help="the reference design (e.g. secmp0007)")
-    df.add_argument("b", metavar="B", help="the changed design (e.g. geo-local-daily-alert)")
+    df.add_argument("b", metavar="B", nargs="?",
+                    help="the changed design (e.g. geo-local-daily-alert; default: the design of the one "
+                         "--variant-file)")
+    add_variant_file_flag(df)
     df.add_argument("--threat", action="append", metavar="T", help=f"threats for both: {', '.join(THREATS)}")
     df.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"faults for both: {', '.join(FAULTS)}")
@@ -454,7 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true",
                    help="print the catalogue as Markdown (regenerates docs/properties.md when redirected there)")
     p.set_defaults(func=_cmd_properties)
-    v = sub.add_parser("variants", help="list variants, threat models and fault models")
+    v = sub.add_parser("variants", help="list variants (built-in, plugin, file), threat models and fault models",
+                       description="List the design variants with their origin (built-in, an installed plugin's "
+                                   "entry point in group otaproof.variants, or a --variant-file), design change, "
+                                   "public source and where each is defined; each plugin and file variant is "
+                                   "built once to check it.")
+    add_variant_file_flag(v)
     v.set_defaults(func=_cmd_variants)
     s = sub.add_parser("simulate", help="run the reference implementation's demonstration (one PPMID and one "
                                         "HCALCS update)")
@@ -482,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or bad input (2), already printed
         return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     try:
-        with interruptions():
+        with interruptions(), variant_files(args):
             return int(args.func(args, console))
     except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
             generate_cli.GenerateError) as e:

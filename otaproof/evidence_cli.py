@@ -25,7 +25,7 @@ from rich.table import Table
 
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
-from otaproof.model.variants import REGISTRY, get_variant
+from otaproof.model.variants import get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import Outcome
 from otaproof.properties.verdict import Budget
@@ -33,6 +33,7 @@ from otaproof.reports.evidence.collect import STORM_RUNS, Plan
 from otaproof.reports.evidence.manifest import KeyFileError, keypair, load_private_key, load_public_key
 from otaproof.reports.evidence.pdf import chromium
 from otaproof.reports.evidence.verify import PackError, verify
+from otaproof.variant_cli import add_variant_file_flag, default_variants, trial_build
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 DEFAULT_TIMEOUT = 1800.0  # as ``otaproof matrix``: an outer wall-clock cap; the budget is Budget.rlimit (Z3 units)
@@ -59,7 +60,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
         raise EvidenceError("--variant cannot be combined with --baseline/--change (they name the two designs)")
     if args.baseline and args.baseline == args.change:
         raise EvidenceError(f"--baseline and --change are both {args.baseline!r}: name two different designs")
-    variants = [args.baseline, args.change] if args.baseline else _split(args.variant) or list(REGISTRY)
+    variants = [args.baseline, args.change] if args.baseline else _split(args.variant) or default_variants()
     for v in variants:
         get_variant(v)
     models = _split(args.threat_model) or ["none", *THREATS]
@@ -90,9 +91,13 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     params = Parameters().with_values(given)
     scenarios = tuple(Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(faults), params)
                       for v in variants for t in models)
+    trial_build(scenarios)
+    files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
     plan = Plan(scenarios, tuple(props), Budget(timeout=args.timeout, depth=args.depth, seed=args.seed),
-                args.workers, storm_runs=args.storm_runs, baseline=args.baseline, change=args.change)
+                args.workers, storm_runs=args.storm_runs, baseline=args.baseline, change=args.change,
+                variant_files=tuple(sorted(files.items())))
     command = ["otaproof", "evidence", "--out", _shown_path(args.out)]
+    command += [x for v in files for x in ("--variant-file", _shown_path(get_variant(v).location))]
     command += ["--baseline", args.baseline, "--change", args.change] if args.baseline else \
         [x for v in variants for x in ("--variant", v)]
     command += [x for t in models for x in ("--threat-model", t)]
@@ -222,7 +227,10 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                     "timings.json). Exit 0 written, 3 written with unknown verdicts, 2 bad input.")
     e.add_argument("--out", required=True, metavar="DIR", help="directory to create (must not exist unless --force)")
     e.add_argument("--force", action="store_true", help="replace DIR if it exists")
-    e.add_argument("--variant", action="append", metavar="V", help="designs (default: all; see otaproof variants)")
+    e.add_argument("--variant", action="append", metavar="V",
+                   help="designs (default: secmp0007 and the --variant-file designs if any, else all; see otaproof "
+                        "variants)")
+    add_variant_file_flag(e)
     e.add_argument("--baseline", metavar="A", help="design change assessment: the reference design (with --change)")
     e.add_argument("--change", metavar="B", help="design change assessment: the changed design (with --baseline)")
     e.add_argument("--threat-model", action="append", metavar="T",

@@ -18,6 +18,7 @@ from otaproof.model.variants import REGISTRY, build
 from otaproof.properties.catalogue import BY_ID, CATALOGUE
 from otaproof.properties.formulas import Reach, to_safety
 from otaproof.reports.promela import Exported, export
+from otaproof.variant_cli import add_variant_file_flag, default_variant, trial_build
 
 
 def _exported(scenario: Scenario, ids: list[str]) -> tuple[str, list[Exported], list[str]]:
@@ -45,9 +46,9 @@ def _exported(scenario: Scenario, ids: list[str]) -> tuple[str, list[Exported], 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """Write the Promela file; exit 0, or 2 on bad input (nothing written)."""
-    for v in [args.variant]:
-        if v not in REGISTRY:
-            raise ModelError(unknown("variant", v, REGISTRY))
+    variant = args.variant or default_variant()
+    if variant not in REGISTRY:
+        raise ModelError(unknown("variant", variant, REGISTRY))
     threats, faults, ids = split(args.threat), split(args.fault), split(args.property)
     for t in threats:
         if t not in THREATS:
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             raise ModelError(unknown("property", i, BY_ID))
     target = check_output_file(args.promela, "--promela")
     values = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
-    scenario = Scenario(args.variant, frozenset(threats), frozenset(faults), Parameters().with_values(values))
+    scenario = Scenario(variant, frozenset(threats), frozenset(faults), Parameters().with_values(values))
+    trial_build([scenario])
     text, exported, left_out = _exported(scenario, ids)
     write_atomic(target, text)
     console.print(f"wrote {args.promela}: {scenario.describe()}, {len(exported)} properties as assertions"
@@ -77,7 +79,9 @@ def add_parser(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser]
                     "that no reachable state is bad; assignments outside a variable's domain fail their own "
                     "assertion (a modelling slip). REACH properties are left out. Exit 0 written, 2 bad input.")
     p.add_argument("--promela", required=True, metavar="FILE", help="the Promela file to write")
-    p.add_argument("--variant", default="secmp0007", help="design variant (see `otaproof variants`)")
+    p.add_argument("--variant", help="design variant (see `otaproof variants`; default: the design of the one "
+                                      "--variant-file, else secmp0007)")
+    add_variant_file_flag(p)
     p.add_argument("--threat", action="append", metavar="T", help=f"attacker capabilities: {', '.join(THREATS)}")
     p.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                    help=f"network/power faults: {', '.join(FAULTS)}")

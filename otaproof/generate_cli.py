@@ -33,9 +33,10 @@ from otaproof.generators.mutants import (
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
-from otaproof.model.variants import REGISTRY
+from otaproof.model.variants import REGISTRY, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.verdict import Budget
+from otaproof.variant_cli import add_variant_file_flag, default_variants, trial_build
 
 EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,7 +76,7 @@ def load_factory(spec: str) -> Callable[[], Adapter]:
 
 
 def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
-    variants = split(args.variant) or list(REGISTRY)
+    variants = split(args.variant) or default_variants()
     for v in variants:
         if v not in REGISTRY:
             raise GenerateError(unknown("variant", v, REGISTRY))
@@ -91,6 +92,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                                        if k.startswith("param_") and v is not None})
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
     approved = [Scenario("secmp0007", t, faults, params) for t in models]
+    trial_build(cex)
     budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                         transient=True, disable=not console.is_terminal)
@@ -100,6 +102,11 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
                           progress=lambda text: progress.update(task, description=text))
+    # the suite's traces name these designs: it keeps their files and its conftest registers them
+    plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
+    plan.notes += [f"reproductions on {v} need a system under test configured as {v} (the adapter's start() for "
+                   f"variant {v}); an adapter without one fails them, naming the gap" for v in plan.variant_files
+                   if any(r.scenario.variant == v for r in plan.reproductions)]
     summary = write_suite(plan, out, force=args.force)
     for sc, result in plan.coverage:
         console.print(coverage_table(result))
@@ -165,7 +172,10 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--sut", default=DEFAULT_SUT, metavar="MODULE:FACTORY",
                    help=f"adapter factory of the system under test (default: {DEFAULT_SUT}); the suite's "
                         "conftest also honours OTAPROOF_SUT at run time")
-    g.add_argument("--variant", action="append", metavar="V", help="variants for counterexamples (default: all)")
+    g.add_argument("--variant", action="append", metavar="V",
+                   help="variants for counterexamples (default: secmp0007 and the --variant-file designs if any, "
+                        "else all)")
+    add_variant_file_flag(g)
     g.add_argument("--threat-model", action="append", metavar="T",
                    help="threat models: none, a threat, or threats joined by + "
                         f"(default: {' and '.join(DEFAULT_THREAT_MODELS)})")

@@ -18,6 +18,7 @@ head message behind the others), since any message may already wait arbitrarily 
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, assert_never
@@ -74,7 +75,7 @@ class Case:
 
 def outcome(name: str, cond: ExprLike, *effects: Iterable[Assign] | Assign) -> Branch:
     """A branch named ``name`` taken when ``cond`` holds, with the given assignments."""
-    return Branch(name, lift(cond, BOOL), tuple(_flatten(effects)))
+    return Branch(name, _condition(cond, f"condition of branch {name!r}"), tuple(_flatten(effects)))
 
 
 def otherwise(name: str, *effects: Iterable[Assign] | Assign) -> Branch:
@@ -85,10 +86,19 @@ def case(guard: ExprLike, *branches: Branch | Iterable[Assign] | Assign) -> Case
     """A guard with branches; plain assignments mean a single branch named ``ok``."""
     named = [b for b in branches if isinstance(b, Branch)]
     if named and len(named) == len(branches):
-        return Case(lift(guard, BOOL), tuple(named))
+        return Case(_condition(guard, "guard"), tuple(named))
     if named:
         raise ModelError("case() takes either branches or assignments, not both")
-    return Case(lift(guard, BOOL), (Branch("ok", TRUE, tuple(_flatten(branches))),))
+    return Case(_condition(guard, "guard"), (Branch("ok", TRUE, tuple(_flatten(branches))),))
+
+
+def _condition(value: ExprLike, what: str) -> Expr:
+    """A guard or branch condition, checked to be boolean where it is written (so an error names
+    that line of the model or variant file, not the grounding that finds it later)."""
+    e = lift(value, BOOL)
+    if not isinstance(e.sort, BoolSort):
+        raise ModelError(f"the {what} is {e.sort}, not bool")
+    return e
 
 
 T = TypeVar("T")
@@ -126,6 +136,25 @@ class ActionDef:
     doc: str = ""
     joint: tuple[str, ...] = ()  # other machines taking part (a synchronous request/response)
     category: str | None = None  # what properties select the action by (e.g. "local_update")
+    # ``file:line`` of the code that declared the action, then of each replace_action and
+    # strengthen_guard that changed it: a grounding error names them (``GroundingError``)
+    sites: tuple[str, ...] = ()
+
+
+class GroundingError(ModelError):
+    """A mistake found while grounding an action (its body failed, or what it returned is not a
+    valid step), with ``sites``: where the action was declared and changed, latest last."""
+
+    def __init__(self, error: ModelError, sites: tuple[str, ...]) -> None:
+        super().__init__(str(error))
+        self.where, self.sites = error.where, sites
+
+
+def _site() -> str:
+    """``file:line`` of the code calling the builder method that calls this (a model module or a
+    variant file declaring or changing an action)."""
+    frame = sys._getframe(2)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 @dataclass(frozen=True)
@@ -297,7 +326,7 @@ class Machine:
         and the DSP's synchronous validation); the action may write their variables too.
         """
         self.builder.add_action(ActionDef(self.name, name, {k: tuple(v) for k, v in (params or {}).items()},
-                                          body, role, threat, fault, doc, tuple(joint), category))
+                                          body, role, threat, fault, doc, tuple(joint), category, (_site(),)))
 
 
 @dataclass
@@ -452,7 +481,9 @@ class SystemBuilder:
         del self._actions[name]
 
     def replace_action(self, name: str, body: Callable[..., Case | None]) -> None:
-        self.action_def(name).body = body
+        """Give a declared action a new body (same name, machine, parameters and tags)."""
+        a = self.action_def(name)
+        a.body, a.sites = body, (*a.sites, _site())
 
     def strengthen_guard(self, name: str, extra: Callable[..., ExprLike]) -> None:
         """Conjoin ``extra(**params)`` to an action's guard."""
@@ -461,9 +492,10 @@ class SystemBuilder:
 
         def body(**p: object) -> Case | None:
             c = old(**p)
-            return None if c is None else Case(c.guard & lift(extra(**p), BOOL), c.branches)
+            return None if c is None else Case(c.guard & _condition(extra(**p), "guard added by strengthen_guard"),
+                                               c.branches)
 
-        a.body = body
+        a.body, a.sites = body, (*a.sites, _site())
 
     # ---- grounding and validation -----------------------------------------------------------
     def build(self, threats: Iterable[str] = (), faults: Iterable[str] = ()) -> System:
@@ -483,12 +515,15 @@ class SystemBuilder:
                 try:
                     c = a.body(**dict(combo))
                 except ModelError as e:
-                    raise ModelError(str(e), where) from None
+                    raise GroundingError(ModelError(str(e), where), a.sites) from None
                 if c is None:
                     continue
-                if not isinstance(c, Case):
-                    raise ModelError(f"action body returned {type(c).__name__}, expected case(...)", where)
-                self._validate_case(a, c, known, where)
+                try:
+                    if not isinstance(c, Case):
+                        raise ModelError(f"action body returned {type(c).__name__}, expected case(...)", where)
+                    self._validate_case(a, c, known, where)
+                except ModelError as e:
+                    raise GroundingError(e, a.sites) from None
                 instances.append(Instance(len(instances), a.machine, a.name, combo, a.role, c.guard, c.branches))
         return System(self.name, tuple(self._vars), tuple(instances), (), tuple(self._machines),
                       dict(self.parameters), threats, faults, dict(self._actions))
@@ -568,6 +603,7 @@ __all__ = [
     "Branch",
     "Case",
     "Channel",
+    "GroundingError",
     "Instance",
     "Machine",
     "MonitorUpdate",

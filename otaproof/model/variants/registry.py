@@ -5,7 +5,8 @@ are collected in ``otaproof.model.variants``).
 A variant module has the constants ``NAME``, ``DOC`` (the design change in one sentence),
 ``SOURCE`` (the public document it comes from), optionally ``PARAMETERS`` (model parameters it
 sets), and ``def apply(m)``, which edits the model under construction (a ``Secmp0007``) through
-its public handles before it is grounded.
+its public handles before it is grounded. The same shape comes from three origins: the package
+(built-in), a variant file given by path, an installed plugin (``otaproof.model.variant_files``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class Variant:
     source: str
     parameters: Mapping[str, int | bool] = field(default_factory=dict)
     apply: Callable[[Secmp0007], None] | None = None
+    origin: str = "built-in"  # one of ORIGINS
+    location: str = ""  # where it is defined, as a user reads it: module, file path, entry point
+    file: str = ""  # the Python file its code runs from (error messages name its lines)
+
+
+ORIGINS = ("built-in", "file", "plugin")
 
 
 @dataclass
@@ -43,7 +50,7 @@ class BuiltModel:
     lemmas: tuple[Lemma, ...] = ()  # candidate auxiliary invariants (model/invariants.py)
 
 
-def variant_of(module: ModuleType) -> Variant:
+def variant_of(module: ModuleType, origin: str = "built-in", location: str | None = None) -> Variant:
     """The variant a module defines; ModelError naming the module and what is missing or wrong."""
     where = getattr(module, "__file__", None) or module.__name__
     for const in ("NAME", "DOC", "SOURCE"):
@@ -55,7 +62,14 @@ def variant_of(module: ModuleType) -> Variant:
     apply = getattr(module, "apply", None)
     if not callable(apply):
         raise ModelError("a variant module needs a function apply(m) that edits the model", where)
-    return Variant(module.NAME, module.DOC, module.SOURCE, dict(parameters), apply)
+    file = getattr(module, "__file__", None) or ""
+    return Variant(module.NAME, module.DOC, module.SOURCE, dict(parameters), apply, origin,
+                   module.__name__ if location is None else location, file)
+
+
+def describe(v: Variant) -> str:
+    """``the built-in variant 'secmp0007' (otaproof.model.variants.approved)``: for messages."""
+    return f"the {v.origin} variant {v.name!r} ({v.location})"
 
 
 def registry_of(modules: Iterable[ModuleType]) -> dict[str, Variant]:

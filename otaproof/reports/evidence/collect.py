@@ -35,6 +35,7 @@ class Plan:
     storm_runs: int = STORM_RUNS
     baseline: str | None = None  # a design change assessment: the reference design ...
     change: str | None = None    # ... and the changed one
+    variant_files: tuple[tuple[str, str], ...] = ()  # (design, its --variant-file): copied into the pack
 
     @property
     def threat_models(self) -> tuple[str, ...]:

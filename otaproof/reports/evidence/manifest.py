@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 SCHEMA = "otaproof.manifest/1"
 MANIFEST, SIGNATURE, TIMINGS, PDF = "manifest.json", "manifest.sig", "timings.json", "report.pdf"
+VARIANTS = "variants"  # the directory of the design changes given as files (--variant-file), one NAME.py each
 UNLISTED = (MANIFEST, SIGNATURE, TIMINGS, PDF)  # report.pdf: a print of index.html, dated by the printer
 
 

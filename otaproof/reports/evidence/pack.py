@@ -28,7 +28,16 @@ from otaproof.reports.evidence.document import (
     timings,
     trace_files,
 )
-from otaproof.reports.evidence.manifest import MANIFEST, SIGNATURE, TIMINGS, git_commit, manifest, sign, versions
+from otaproof.reports.evidence.manifest import (
+    MANIFEST,
+    SIGNATURE,
+    TIMINGS,
+    VARIANTS,
+    git_commit,
+    manifest,
+    sign,
+    versions,
+)
 from otaproof.reports.evidence.pdf import print_pdf
 from otaproof.reports.evidence.render import inline_svg, render_html, render_markdown
 from otaproof.reports.evidence.view import view
@@ -62,6 +71,8 @@ def contents(results: Results, command: list[str], key: Ed25519PrivateKey | None
     files: dict[str, bytes] = {"evidence.json": _json(doc)}
     files.update({path: _json(data) for path, data in trace_files(ev).items()})
     files.update({path: text.encode("utf-8") for path, text in certificate_files(ev, doc).items()})
+    # the design changes given as files: ``otaproof verify`` registers them to rebuild their models
+    files.update({f"{VARIANTS}/{name}.py": Path(file).read_bytes() for name, file in results.plan.variant_files})
     storm_svg = ""
     if results.storms:
         files["storm.png"] = render_png(results.storms[0])

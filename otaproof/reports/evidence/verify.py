@@ -19,8 +19,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from otaproof.model.variant_files import use_variants
 from otaproof.reports.evidence.certificates import Check, recheck, replay_trace
-from otaproof.reports.evidence.manifest import MANIFEST, SCHEMA, SIGNATURE, UNLISTED, sha256, signature_ok
+from otaproof.reports.evidence.manifest import MANIFEST, SCHEMA, SIGNATURE, UNLISTED, VARIANTS, sha256, signature_ok
 
 RECHECK_TIMEOUT = 300.0  # seconds per certificate (the builder's checker had the engine's budget)
 
@@ -115,7 +116,7 @@ def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None)
                 rows.append(Row(cell["trace"], "replay", False, "missing"))
                 continue
             jobs.append((cell["trace"], "replay", replay_trace, (cell, data)))
-    return rows + _run(jobs, workers)
+    return rows + _run(jobs, workers, sorted(str(p) for p in (root / VARIANTS).glob("*.py")))
 
 
 def _read(root: Path, name: str) -> str | None:
@@ -125,12 +126,15 @@ def _read(root: Path, name: str) -> str | None:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None) -> list[Row]:
-    """The re-checks in fresh (spawned) worker processes, results in job order."""
+def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None,
+         variant_files: list[str]) -> list[Row]:
+    """The re-checks in fresh (spawned) worker processes, results in job order; each worker first
+    registers the pack's variant files (the designs given as files)."""
     if not jobs:
         return []
     n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=use_variants,
+                             initargs=(variant_files,)) as pool:
         futures: list[Future[Check]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
         out = []
         for (name, what, _, _), fut in zip(jobs, futures, strict=True):

@@ -1,0 +1,81 @@
+"""The worked design changes of examples/variants/: verdicts and wall-clock time of
+``otaproof check --variant-file X`` for each, and of the approved design, with no attacker and
+under each fault model given; the machine's load is recorded with every run.
+
+Writes ``results/variants.json`` after every run (a stopped run keeps what it measured; a run
+replaces the earlier one of the same design and faults, the others stay);
+``python -m otaproof.reports.variant_results`` renders it into docs/variants.md.
+
+    python benchmarks/variant_examples.py                       # no faults, then --fault loss
+    python benchmarks/variant_examples.py --faults loss --design secmp0007 --design examples/variants/x.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples" / "variants").glob("*.py"))
+OUT = ROOT / "results" / "variants.json"
+APPROVED = "secmp0007"
+
+
+def run(design: str, faults: str, timeout: float) -> dict[str, Any]:
+    """One ``otaproof check`` in a fresh process: its command, verdicts, time and load."""
+    flags = ["--variant", design] if design == APPROVED else ["--variant-file", design]
+    flags += [] if faults == "none" else ["--fault", faults]
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "verdicts.json"
+        command = ["otaproof", "check", *flags, "--timeout", f"{timeout:g}", "--quiet"]
+        load_before, started = os.getloadavg(), time.monotonic()
+        done = subprocess.run([*command, "--json", str(target)], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        wall, load_after = time.monotonic() - started, os.getloadavg()
+        if not target.exists():
+            raise SystemExit(f"{' '.join(command)} wrote no verdicts (exit {done.returncode}): {done.stderr}")
+        document = json.loads(target.read_text(encoding="utf-8"))
+    verdicts = []
+    for r in document["results"]:
+        entry = {k: r[k] for k in ("property", "verdict", "engine", "seconds")}
+        entry.update({k: r[k] for k in ("depth", "reason") if k in r})
+        verdicts.append(entry)
+    return {"variant": document["variant"], "command": " ".join(command), "faults": document["faults"],
+            "budget": document["budget"], "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "wall_seconds": round(wall, 1), "cpus": os.cpu_count(),
+            "load_average": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
+            "exit": done.returncode, "verdicts": verdicts}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure each example (and the approved design) under each fault model, in order."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--faults", action="append", metavar="F",
+                        help="fault models, one run each: none or a fault name (default: none, loss)")
+    parser.add_argument("--design", action="append", metavar="D",
+                        help=f"{APPROVED} or an example's path, in this order (default: the examples, then {APPROVED})")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per engine and part (default: 120)")
+    args = parser.parse_args(argv)
+    designs = args.design or [*(str(p.relative_to(ROOT)) for p in EXAMPLES), APPROVED]
+    for faults in args.faults or ["none", "loss"]:
+        for design in designs:
+            last = run(design, faults, args.timeout)
+            print(f"{last['command']}: {last['wall_seconds']} s, load {last['load_average']}", file=sys.stderr)
+            kept = json.loads(OUT.read_text(encoding="utf-8"))["runs"] if OUT.exists() else []
+            runs = [r for r in kept if (r["variant"], r["faults"]) != (last["variant"], last["faults"])] + [last]
+            OUT.parent.mkdir(exist_ok=True)
+            OUT.write_text(json.dumps({"generated_by": "python benchmarks/variant_examples.py", "runs": runs},
+                                      indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
