@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
-from otaproof.generators.coverage import cover
+from otaproof.generators.coverage import PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, cover
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
@@ -19,10 +19,13 @@ Progress = Callable[[str], None]
 
 def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: list[Scenario],
                oracle_scenarios: list[Scenario], props: list[Property], budget: Budget, *,
-               coverage_depth: int = 20, coverage_seconds: float = 120.0, workers: int | None = None,
+               coverage_depth: int = 20, coverage_seconds: float = SAFETY_SECONDS, coverage_rlimit: int = RLIMIT,
+               proof_seconds: float = PROOF_SECONDS, workers: int | None = None,
                sut: str, oracle_examples: int = 40, progress: Progress | None = None) -> SuitePlan:
     """Check every property on each counterexample scenario, turn each violation into a reproduction
-    (and a guard on the approved design where it stops the attack), and add coverage traces."""
+    (and a guard on the approved design where it stops the attack), and add coverage traces. A cell
+    (property x scenario) whose check is unknown, and a coverage goal left undecided, are listed in
+    ``plan.undecided``: never dropped silently."""
     say = progress or (lambda _: None)
     plan = SuitePlan(sut=sut, oracle=list(oracle_scenarios), oracle_examples=oracle_examples)
     approved_models = {}
@@ -32,8 +35,8 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
             v = outcome.verdict
             if not isinstance(v, Violated):
                 if v.verdict == "unknown":
-                    plan.notes.append(f"{outcome.property.id} on {sc.describe()}: unknown within the budget "
-                                      f"({v.detail}); no test")
+                    plan.undecided.append(f"{outcome.property.id} on {sc.describe()}: unknown within the budget "
+                                          f"({v.detail}); no reproduction or guard test")
                 continue
             rep = Reproduction(outcome.property.id, sc, v.trace)
             plan.reproductions.append(rep)
@@ -47,6 +50,9 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                 plan.guards.append(guard)
     for sc in coverage_scenarios:
         say(f"coverage goals on {sc.describe()}")
-        plan.coverage.append((sc, cover(build(sc), depth=coverage_depth, budget_seconds=coverage_seconds,
-                                        progress=say)))
+        result = cover(build(sc), depth=coverage_depth, budget_seconds=coverage_seconds, progress=say,
+                       rlimit=coverage_rlimit, proof_seconds=proof_seconds)
+        plan.coverage.append((sc, result))
+        plan.undecided += [f"coverage goal {g} on {sc.describe()}: neither covered nor proved unreachable"
+                           for g in result.unknown]
     return plan
