@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import z3
+
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, cover
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
-from otaproof.model.variants import build
+from otaproof.model.slicing import cone_of_influence
+from otaproof.model.symbolic import Encoder
+from otaproof.model.variants import BuiltModel, build
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import check
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.jobs import whole
+from otaproof.properties.solver import Deadline, Solver, Unrolling
+from otaproof.properties.trace import ReplayError, Trace, make_trace
 from otaproof.properties.verdict import Budget, Violated
 
 Progress = Callable[[str], None]
@@ -31,6 +39,7 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
     approved_models = {}
     for sc in counterexample_scenarios:
         say(f"checking {sc.describe()}")
+        built = build(sc)
         for outcome in check(sc, props, "portfolio", budget, workers=workers):
             v = outcome.verdict
             if not isinstance(v, Violated):
@@ -38,7 +47,11 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                     plan.undecided.append(f"{outcome.property.id} on {sc.describe()}: unknown within the budget "
                                           f"({v.detail}); no reproduction or guard test")
                 continue
-            rep = Reproduction(outcome.property.id, sc, v.trace)
+            trace = canonical_counterexample(built, outcome.property, v.trace, coverage_rlimit, budget.seed)
+            if trace is v.trace:
+                plan.notes.append(f"{outcome.property.id} on {sc.describe()}: the counterexample is the engine's "
+                                  "(no shortest one found within the resource limit); it may differ between runs")
+            rep = Reproduction(outcome.property.id, sc, trace)
             plan.reproductions.append(rep)
             key = (sc.threats, sc.faults, sc.parameters)
             if key not in approved_models:
@@ -56,3 +69,35 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
         plan.undecided += [f"coverage goal {g} on {sc.describe()}: neither covered nor proved unreachable"
                            for g in result.unknown]
     return plan
+
+
+def canonical_counterexample(bm: BuiltModel, prop: Property, trace: Trace, rlimit: int, seed: int) -> Trace:
+    """A counterexample that does not depend on which engine of the portfolio answered first: the
+    shortest one BMC finds for the whole property (no longer than ``trace``) in a fresh Z3 context
+    with a fixed seed, each query bounded by ``rlimit`` resource units; ``trace`` itself when there
+    is none (a REACH property, a query out of resources, a trace that does not replay)."""
+    job = whole(bm, prop)
+    if not isinstance(job, Problem):
+        return trace
+    task = job.task
+    sliced = cone_of_influence(task.system, task.bad)
+    ctx = z3.Context()
+    enc = Encoder(sliced.system, ctx=ctx)
+    path = Unrolling(enc, Solver(seed, Deadline(3600.0), ctx=ctx))
+    path.solver.z3.set("rlimit", rlimit)
+    path.solver.add(enc.init(path.last))
+    for k in range(len(trace.steps) + 1):
+        if k > 0:
+            path.step()
+        goal = z3.Bool(f"bad@{k}", ctx)
+        path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
+        answer = path.solver.check(goal)
+        if answer == z3.sat:
+            choices = path.choices(path.solver.model(), sliced.original_instance)
+            try:
+                return make_trace(task.system, task.bad, choices, prop.id, job.threats, job.faults)
+            except ReplayError:
+                return trace
+        if answer != z3.unsat:
+            return trace
+    return trace
