@@ -32,7 +32,7 @@ from otaproof.generators.automutants import (
 )
 from otaproof.generators.automutants import describe as describe_auto
 from otaproof.generators.automutants import to_json as auto_json
-from otaproof.generators.coverage import PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
+from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
 from otaproof.generators.mutants import (
     MUTANTS,
     SuiteFailsWithoutMutants,
@@ -111,6 +111,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
+                          proof_rlimit=args.proof_rlimit,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
                           progress=lambda text: progress.update(task, description=text))
     plan.seconds = time.monotonic() - start
@@ -135,7 +136,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[yellow]note:[/] {note}")
     if plan.undecided:
         console.print(f"[red]could not decide {len(plan.undecided)} cell(s)/goal(s)[/] (the suite lacks their tests; "
-                      "raise --timeout / --coverage-rlimit / --proof-timeout):")
+                      "raise --timeout / --coverage-rlimit / --proof-rlimit):")
         for u in plan.undecided:
             console.print(f"  undecided: {u}")
         return EXIT_UNDECIDED
@@ -232,8 +233,12 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--coverage-rlimit", type=int_in(1), default=RLIMIT,
                    help=f"Z3 resource limit per coverage BMC query (default: {RLIMIT}): a solver budget, so the "
                         "suite is the same however busy the machine is")
+    g.add_argument("--proof-rlimit", type=int_in(1), default=PROOF_RLIMIT,
+                   help=f"Z3 resource limit per solver query of a proof that a coverage goal is unreachable "
+                        f"(default: {PROOF_RLIMIT})")
     g.add_argument("--proof-timeout", type=seconds, default=PROOF_SECONDS,
-                   help=f"seconds per proof that a coverage goal is unreachable (default: {PROOF_SECONDS:g})")
+                   help=f"wall-clock safety net per proof that a coverage goal is unreachable "
+                        f"(default: {PROOF_SECONDS:g})")
     g.add_argument("--coverage-timeout", type=seconds, default=SAFETY_SECONDS,
                    help=f"wall-clock safety net of the coverage search per scenario (default: {SAFETY_SECONDS:g}); "
                         "goals it cuts off are reported and generate exits 3")

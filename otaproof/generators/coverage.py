@@ -24,9 +24,11 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    each kept trace is replayed once more by ``properties.trace.make_trace``.
 
 Load does not change the result: each BMC query is limited by a Z3 resource limit (``rlimit``,
-counted in solver steps, not seconds), the proofs by a per-goal budget that does not shrink with
-the time already spent, and the wall-clock ``budget_seconds`` is only a safety net: a goal it
-leaves undecided is reported as unknown, never dropped silently.
+counted in solver steps, not seconds), and so is every query of the lemma search and of each proof
+(``proof_rlimit``: Houdini, Spacer and the certificate checker's obligations alike). The wall-clock
+figures (``proof_seconds`` per proof, ``budget_seconds`` for the whole search) are only safety
+nets, generous enough never to bind on an idle or a busy machine: a goal they cut off is reported
+as unknown, never dropped silently.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ import multiprocessing as mp
 import os
 import queue
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
@@ -61,7 +64,8 @@ from otaproof.properties.verdict import Budget, Proved
 
 SEED = 0
 RLIMIT = 20_000_000     # Z3 resource units per BMC query (deterministic, unlike seconds)
-PROOF_SECONDS = 120.0   # per proof of a goal's trap property (lemmas or PDR): generous, never shared
+PROOF_RLIMIT = 50_000_000  # Z3 resource units per query of a proof (Houdini, Spacer, certificate check)
+PROOF_SECONDS = 600.0   # per proof of a goal's trap property: a safety net, never the binding limit
 SAFETY_SECONDS = 3600.0  # the whole search's wall-clock safety net (goals it cuts off are unknown)
 
 
@@ -85,6 +89,18 @@ class CoverageResult:
     seconds: float
     traces_found: int = 0              # traces found before minimisation
     depth: int = 0                     # the BMC bound used
+
+
+@contextmanager
+def query_rlimit(units: int) -> Iterator[None]:
+    """Every Z3 solver and Spacer engine created inside (any context, this process) stops each
+    query after ``units`` resource units: how the engines that take only a wall-clock budget are
+    made to give the same answers however busy the machine is."""
+    z3.set_param("rlimit", units)
+    try:
+        yield
+    finally:
+        z3.set_param("rlimit", 0)
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -124,6 +140,7 @@ class _Search:
     known: Strengthening = NONE
     rlimit: int = RLIMIT
     proof_seconds: float = PROOF_SECONDS
+    proof_rlimit: int = PROOF_RLIMIT
 
     def __post_init__(self) -> None:
         self.system = self.bm.system
@@ -225,13 +242,15 @@ class _Search:
 
     def prove(self, gids: list[str], engine: str) -> bool:
         """Try to prove the trap property of ``gids`` (all unreachable), with a re-checked certificate,
-        within ``proof_seconds`` (never less because time was spent before: the same goals are
-        proved whatever the load, unless the safety net has run out)."""
+        each solver query within ``proof_rlimit`` resource units (so the same goals are proved
+        whatever the load); ``proof_seconds`` and the search's safety net only cap the wall clock."""
         seconds = min(self.proof_seconds, self.left())
         if seconds <= 0.5:
             return False
         budget = Budget(timeout=seconds, depth=self.depth, seed=SEED)
-        verdict = run_engine(self.bm, self._trap(gids), engine, budget, self.known if engine == "lemmas" else None)
+        with query_rlimit(self.proof_rlimit):
+            verdict = run_engine(self.bm, self._trap(gids), engine, budget,
+                                 self.known if engine == "lemmas" else None)
         if isinstance(verdict, Proved) and verdict.certificate.checked:
             self.unreachable += gids
             self.drop(gids)
@@ -383,22 +402,26 @@ def greedy_cover(goal_sets: Sequence[Collection[str]], lengths: Sequence[int]) -
 
 def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECONDS,
           progress: Callable[[str], None] | None = None, rlimit: int = RLIMIT,
-          proof_seconds: float = PROOF_SECONDS) -> CoverageResult:
-    """Covering traces for every reachable goal, proofs for dead ones: a conformance suite's seed.
+          proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT,
+          select: Callable[[Goal], bool] | None = None) -> CoverageResult:
+    """Covering traces for every reachable goal (or every goal ``select`` accepts), proofs for dead
+    ones: a conformance suite's seed.
 
-    ``rlimit`` bounds each BMC query (Z3 resource units), ``proof_seconds`` each proof;
-    ``budget_seconds`` is the wall-clock safety net of the whole search."""
+    ``rlimit`` bounds each BMC query and ``proof_rlimit`` each query of the lemma search and the
+    proofs (Z3 resource units); ``proof_seconds`` (per proof) and ``budget_seconds`` (the whole
+    search) are wall-clock safety nets."""
     start = time.monotonic()
     say = progress or (lambda _m: None)
     gs: GoalSet = goal_set(bm)
-    goals = list(gs.goals)
+    goals = [(g, e) for g, e in gs.goals if select is None or select(g)]
     # more candidate lemmas and the goals' monitors: the same model, observed more closely
     proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + goal_lemmas(bm, gs))
     try:
-        known = model_lemmas(gs.system, proving.lemmas, Deadline(budget_seconds), SEED)
+        with query_rlimit(proof_rlimit):
+            known = model_lemmas(gs.system, proving.lemmas, Deadline(budget_seconds), SEED)
     except GaveUp:
         known = NONE
-    search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds)
+    search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds, proof_rlimit)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)
@@ -449,5 +472,5 @@ def coverage_table(result: CoverageResult) -> Table:
     return table
 
 
-__all__ = ["KINDS", "CoverageResult", "CoveringTrace", "Goal", "cover", "coverage_goals", "coverage_table",
-           "criterion_rows", "greedy_cover"]
+__all__ = ["KINDS", "PROOF_RLIMIT", "CoverageResult", "CoveringTrace", "Goal", "cover", "coverage_goals",
+           "coverage_table", "criterion_rows", "greedy_cover", "query_rlimit"]

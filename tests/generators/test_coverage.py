@@ -58,13 +58,18 @@ def toy_result() -> tuple[BuiltModel, CoverageResult]:
     return bm, cover(bm, depth=8)
 
 
+REQUEST = "SR11_4_update_PPMID_firmware"
+
+
 @pytest.fixture(scope="module")
 def small_real() -> tuple[BuiltModel, CoverageResult]:
-    """The approved design with one PPMID and a short bound. The traces within the bound come from
-    BMC queries bounded by a solver resource limit (the same whatever the load); the goals beyond
-    it get one-second PDR attempts, whose outcome this test does not assert."""
+    """The approved design with one PPMID, a short bound, and the goals of the DSP's request
+    checks (every kind) and of the CPL boundary. Every solver query (lemmas, BMC, proofs) is
+    bounded by Z3 resource units, not seconds, so the result is the same however busy the machine
+    is; the wall-clock caps are left at their safety-net defaults and never bind."""
     bm = build(Scenario(parameters=Parameters(ppmids=1, hcalcs=0)))
-    return bm, cover(bm, depth=3, proof_seconds=1.0)
+    return bm, cover(bm, depth=3, rlimit=5_000_000, proof_rlimit=2_000_000,
+                     select=lambda g: g.action == REQUEST or g.id.startswith("boundary:P-CPL-NOW/"))
 
 
 def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
@@ -214,7 +219,7 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
 
 
 def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
-    r = cover(toy(), depth=3, proof_seconds=5)
+    r = cover(toy(), depth=3, proof_rlimit=5_000_000)
     assert "outcome:REPORT/late" in r.unknown and "action:report" in r.unknown
     assert "frame:work/fail/Dev.n" in r.unknown  # four steps away
     assert "branch:work/impossible" in r.unreachable
@@ -222,9 +227,9 @@ def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
 
 
 def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
-    """With a resource limit of one unit no BMC query is answered and no proof is tried: every
+    """With a resource limit of one unit no BMC query, lemma search or proof is answered: every
     goal is unknown, deterministically (the clock plays no part)."""
-    r = cover(toy(), depth=8, rlimit=1, proof_seconds=0.5)
+    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
     assert r.traces == () and r.unknown == tuple(g.id for g in r.goals)
     check_partition(r)
 
@@ -266,6 +271,8 @@ def test_real_model_traces_replay_and_dead_rejections_are_proved(
     assert removed[-1].parameters["img"] == removed[-2].parameters["img"]
     for ct in r.traces:
         assert ct.trace.property == "coverage" and ct.trace.variant == "secmp0007"
+    assert {g.id.split(":")[0] for g in r.goals} >= {"action", "branch", "frame", "input", "boundary"}
+    assert {g.action for g in r.goals if g.kind != "boundary"} == {REQUEST}
 
 
 def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
