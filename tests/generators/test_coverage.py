@@ -14,8 +14,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import z3
 
-from otaproof.generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
+from otaproof.generators.coverage import (
+    CoverageResult,
+    cover,
+    coverage_goals,
+    coverage_table,
+    greedy_cover,
+    query_rlimit,
+)
 from otaproof.generators.goals import KINDS, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
@@ -232,6 +240,21 @@ def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -
     r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
     assert r.traces == () and r.unknown == tuple(g.id for g in r.goals)
     check_partition(r)
+
+
+def test_query_rlimit_bounds_the_solvers_made_inside_and_only_those() -> None:
+    """The proofs' budget: a solver made inside ``query_rlimit`` stops at its resource limit (in
+    any Z3 context); one made after it is unlimited again."""
+    def solve() -> z3.CheckSatResult:
+        ctx = z3.Context()
+        x, y = z3.Int("x", ctx), z3.Int("y", ctx)
+        s = z3.Solver(ctx=ctx)
+        s.add(x * x + y * y == 25, x > 0, y > 0)
+        return s.check()
+
+    with query_rlimit(1):
+        assert solve() == z3.unknown
+    assert solve() == z3.sat
 
 
 def test_minimisation_keeps_the_coverage(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
