@@ -1,8 +1,9 @@
 """``otaproof generate`` and ``otaproof mutants``: counterexamples and coverage goals become a pytest
 suite; seeded faults of the reference implementation measure how good that suite is.
 
-Exit codes: generate 0 written, 2 bad input; mutants 0 kill rate at least ``--min-kill-rate``,
-1 below it, 2 bad input (including a suite that fails without mutants).
+Exit codes: generate 0 written, 2 bad input, 3 written but some cell (a property on a scenario) or
+coverage goal could not be decided (each is named); mutants 0 kill rate at least
+``--min-kill-rate``, 1 below it, 2 bad input (including a suite that fails without mutants).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,16 @@ from rich.table import Table
 from otaproof.arguments import fraction, int_in, seconds, split, unknown
 from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
-from otaproof.generators.coverage import coverage_table
+from otaproof.generators.automutants import (
+    MutmutMissing,
+    function_table,
+    run_auto,
+    selected,
+    survivors_text,
+)
+from otaproof.generators.automutants import describe as describe_auto
+from otaproof.generators.automutants import to_json as auto_json
+from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
 from otaproof.generators.mutants import (
     MUTANTS,
     SuiteFailsWithoutMutants,
@@ -38,7 +49,7 @@ from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.verdict import Budget
 from otaproof.variant_cli import add_variant_file_flag, default_variants, trial_build
 
-EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
 
 
 class GenerateError(Exception):
@@ -96,10 +107,13 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                         transient=True, disable=not console.is_terminal)
+    start = time.monotonic()
     with progress:
         task = progress.add_task("planning", total=None)
         plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
+                          coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
+                          proof_rlimit=args.proof_rlimit,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
                           progress=lambda text: progress.update(task, description=text))
     # the suite's traces name these designs: it keeps their files and its conftest registers them
@@ -107,10 +121,12 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     plan.notes += [f"reproductions on {v} need a system under test configured as {v} (the adapter's start() for "
                    f"variant {v}); an adapter without one fails them, naming the gap" for v in plan.variant_files
                    if any(r.scenario.variant == v for r in plan.reproductions)]
+    plan.seconds = time.monotonic() - start
     summary = write_suite(plan, out, force=args.force)
     for sc, result in plan.coverage:
-        console.print(coverage_table(result))
-        console.print(f"coverage of {scenario_key(sc)}: {len(result.traces)} traces kept, {result.seconds:.1f} s")
+        table = coverage_table(result)
+        table.title = f"Coverage per criterion, {scenario_key(sc)}: {table.title}"
+        console.print(table)
     table = Table(title=f"Generated suite {out}", title_justify="left")
     table.add_column("module")
     table.add_column("tests", justify="right")
@@ -118,11 +134,19 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         table.add_row(f"{module}.py", str(n))
     table.add_row("[bold]total[/]", f"[bold]{summary.tests}[/]")
     console.print(table)
-    console.print(f"{len(plan.reproductions)} reproductions, {len(plan.guards)} guards "
-                  f"({len(plan.unguarded)} counterexamples also hold on the approved design), {summary.traces} "
-                  f"trace files; run: pytest {out}  (or pytest {out} -n auto)")
+    console.print(f"suite size: {summary.tests} tests ({len(plan.reproductions)} reproductions, {len(plan.guards)} "
+                  f"guards, {summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle)} "
+                  f"conformance, {len(plan.oracle)} oracle runs), {summary.traces} trace files; generated in "
+                  f"{plan.seconds:.0f} s; {len(plan.unguarded)} counterexamples also hold on the approved design; "
+                  f"run: pytest {out}  (or pytest {out} -n auto)")
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")
+    if plan.undecided:
+        console.print(f"[red]could not decide {len(plan.undecided)} cell(s)/goal(s)[/] (the suite lacks their tests; "
+                      "raise --timeout / --coverage-rlimit / --proof-rlimit):")
+        for u in plan.undecided:
+            console.print(f"  undecided: {u}")
+        return EXIT_UNDECIDED
     return EXIT_OK
 
 
@@ -130,6 +154,10 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     suite = Path(args.suite)
     if not (suite / "conftest.py").is_file():
         raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
+    if args.auto:
+        return _cmd_auto_mutants(args, suite, console)
+    if args.function:
+        raise GenerateError("--function selects derived mutants: use it with --auto")
     names = split(args.mutant) or list(MUTANTS)
     for n in names:
         if n not in MUTANTS:
@@ -155,6 +183,31 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if report.kill_rate >= args.min_kill_rate else EXIT_BELOW_TARGET
 
 
+def _cmd_auto_mutants(args: argparse.Namespace, suite: Path, console: Console) -> int:
+    """``mutants --auto``: mutmut's mutants of the refimpl's decision code (``generators.automutants``)."""
+    if args.mutant:
+        raise GenerateError("--mutant names seeded mutants: leave it out with --auto (use --function)")
+    try:
+        selected(split(args.function))
+    except ValueError as e:
+        raise GenerateError(str(e)) from None
+    if args.json:
+        check_output_file(args.json, "--json")
+    with console.status("mutmut: deriving and running mutants of the decision code", spinner="dots"):
+        try:
+            report = run_auto(suite, split(args.function), jobs=args.jobs, timeout=args.timeout * 60)
+        except MutmutMissing as e:
+            raise GenerateError(str(e)) from None
+    console.print(function_table(report))
+    for line in survivors_text(report):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"{describe_auto(report)}; target {args.min_kill_rate:.0%}")
+    if args.json:
+        write_json_atomic(args.json, auto_json(report))
+        console.print(f"report written to {args.json}")
+    return EXIT_OK if report.kill_rate >= args.min_kill_rate else EXIT_BELOW_TARGET
+
+
 def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add ``generate`` and ``mutants`` to the otaproof command's subparsers."""
     g = sub.add_parser(
@@ -165,7 +218,8 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                     "add conformance tests covering every action, every guard outcome and every alert/response "
                     "outcome code of the approved design (trap properties, minimised), and a Hypothesis run with "
                     "the model as oracle. Every test replays a trace step by step through an adapter and compares "
-                    "the observed abstract state with the model's after each step. Exit 0 written, 2 bad input.")
+                    "the observed abstract state with the model's after each step. Exit 0 written, 2 bad input, 3 "
+                    "written but some property check or coverage goal undecided (each is named).")
     g.add_argument("--out", required=True, metavar="DIR", help="directory to create (must not exist unless --force)")
     g.add_argument("--force", action="store_true",
                    help="replace DIR if an earlier otaproof generate wrote it (anything else is refused)")
@@ -186,8 +240,18 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--timeout", type=seconds, default=30.0, help="seconds per engine and property (default: 30)")
     g.add_argument("--coverage-depth", type=int_in(1, 200), default=20,
                    help="BMC bound for coverage goals (default: 20)")
-    g.add_argument("--coverage-timeout", type=seconds, default=120.0,
-                   help="seconds for the coverage search per scenario (default: 120)")
+    g.add_argument("--coverage-rlimit", type=int_in(1), default=RLIMIT,
+                   help=f"Z3 resource limit per coverage BMC query (default: {RLIMIT}): a solver budget, so the "
+                        "suite is the same however busy the machine is")
+    g.add_argument("--proof-rlimit", type=int_in(1), default=PROOF_RLIMIT,
+                   help=f"Z3 resource limit per solver query of a proof that a coverage goal is unreachable "
+                        f"(default: {PROOF_RLIMIT})")
+    g.add_argument("--proof-timeout", type=seconds, default=PROOF_SECONDS,
+                   help=f"wall-clock safety net per proof that a coverage goal is unreachable "
+                        f"(default: {PROOF_SECONDS:g})")
+    g.add_argument("--coverage-timeout", type=seconds, default=SAFETY_SECONDS,
+                   help=f"wall-clock safety net of the coverage search per scenario (default: {SAFETY_SECONDS:g}); "
+                        "goals it cuts off are reported and generate exits 3")
     g.add_argument("--no-coverage", action="store_true", help="no conformance-coverage tests")
     g.add_argument("--no-oracle", action="store_true", help="no model-as-oracle (Hypothesis) test")
     g.add_argument("--oracle-examples", type=int_in(1), default=40,
@@ -204,10 +268,16 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                     f"with its reason. Mutants: {', '.join(MUTANTS)}. Exit 0 when the kill rate reaches "
                     "--min-kill-rate, 1 below it, 2 on bad input.")
     mu.add_argument("--suite", required=True, metavar="DIR", help="a suite written by otaproof generate")
+    mu.add_argument("--auto", action="store_true",
+                    help="instead of the seeded faults: mutants mutmut derives from the refimpl's decision code "
+                         "(needs mutmut 3), run without the oracle test; survivors grouped by function")
+    mu.add_argument("--function", action="append", metavar="GLOB",
+                    help="with --auto: only these decision-code functions (e.g. 'HanDevice.*', 'dsp.DSP._check_cpl')")
     mu.add_argument("--mutant", action="append", metavar="NAME", help="mutants to run (default: all)")
     mu.add_argument("--jobs", type=int_in(1), default=os.cpu_count() or 1,
                     help="mutants run in parallel (default: CPU count)")
-    mu.add_argument("--timeout", type=seconds, default=600.0, help="seconds per suite run; longer counts as killed")
+    mu.add_argument("--timeout", type=seconds, default=600.0,
+                    help="seconds per suite run; longer counts as killed (with --auto: x60 for the whole mutmut run)")
     mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
     mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/1)")
     mu.set_defaults(func=_cmd_mutants)

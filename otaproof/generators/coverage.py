@@ -1,21 +1,10 @@
-"""Conformance-coverage goals of a model, and a small set of replayed traces that covers them.
-
-Goals (derived from the built model, never listed by hand):
-
-* ``action:<A>``: action ``A`` fires (every action with a grounded instance, any role);
-* ``branch:<A>/<b>``: ``A`` takes its branch ``b`` (every branch of every action with two or
-  more branches; parameters collapsed; a single-branch action's branch is its action goal);
-* ``outcome:<K>/<o>``: the DSP receives a message of kind ``K`` carrying outcome code ``o`` on a
-  hub-to-DSP (``wan_up``) queue. The (kind, outcome) pairs are those some action's send can put
-  on such a queue, found by a fixpoint over the model's channels (``message_pairs``); messages
-  that carry no outcome (the field left at its initial value) give no goal;
-* ``boundary:<P>/<name>``: property ``P``'s edge case ``name`` happens (``properties.boundaries``:
-  the step where P's protecting check decides in the case a missing or off-by-one check gets
-  wrong, e.g. an image whose CPL entry was removed, a counter equal to the last accepted one).
+"""Covering traces for the conformance goals of a model (``generators.goals``), and proofs that
+the goals no trace reaches are dead.
 
 Method (trap properties, as in model-based testing): goal ``g`` has an event ``E_g`` over a step
 (pre-state and action); its trap property is ``StepInvariant(~E_g)``, and a counterexample to it
-is a trace that covers ``g``.
+is a trace that covers ``g``. Sequence goals read monitor flags, so the search and the proofs run
+on the model's system with the goals' monitors appended (``GoalSet.system``).
 
 1. Dead goals first: the model's candidate lemmas plus ``goal_lemmas`` (each goal's step never
    enabled, ...) go through Houdini once; a goal whose "never" candidate survives is certified
@@ -24,67 +13,46 @@ is a trace that covers ``g``.
    remaining goals, pruned by the inductive lemmas, QF_BV solver) serves every round: at depth k
    the solver is asked for a path whose last step hits some still-uncovered goal; each answer is
    replayed in the explicit semantics, every goal it covers is marked, and the question is asked
-   again; when no uncovered goal can be hit at step k, the path grows by one step. The depth never
-   goes back: a goal no path of length <= k hits is not hit within k steps by a longer one either,
-   so every trace is a shortest one for the goals it was found for. This stops at the first depth
-   that covers nothing new (the shallow goals are done).
-3. Each goal left gets an unrolling of its own cone (much smaller than the union of all cones:
-   measured 23 s against 48 s for the default model's deep goals), from the depth already
-   searched to the bound. A goal with no trace within the bound goes to PDR (``run_engine``
-   engine "pdr"), on a forked worker while the search goes on, then on both processes.
-   "Unreachable" always carries a certificate the engine's checker re-checked; a goal neither
-   covered nor proved is "unknown".
+   again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
+   is a shortest one for the goals it was found for. This stops at the first depth that covers
+   nothing new.
+3. Each goal left gets an unrolling of its own cone, from the depth already searched to the
+   bound. A goal with no trace within the bound goes to PDR (``run_engine`` engine "pdr"), on a
+   forked worker while the search goes on, then on both processes. "Unreachable" always carries
+   a certificate the engine's checker re-checked; a goal neither covered nor proved is "unknown".
 4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
    each kept trace is replayed once more by ``properties.trace.make_trace``.
+
+Load does not change the result: each BMC query is limited by a Z3 resource limit (``rlimit``,
+counted in solver steps, not seconds), and so is every query of the lemma search and of each proof
+(``proof_rlimit``: Houdini, Spacer and the certificate checker's obligations alike). The wall-clock
+figures (``proof_seconds`` per proof, ``budget_seconds`` for the whole search) are only safety
+nets, generous enough never to bind on an idle or a busy machine: a goal they cut off is reported
+as unknown, never dropped silently.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import multiprocessing as mp
 import os
 import queue
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import assert_never, cast
+from typing import cast
 
 import z3
 from rich.table import Table
 
+from otaproof.generators.goals import KINDS, Goal, GoalSet, coverage_goals, goal_lemmas, goal_set
 from otaproof.model.explicit import Interpreter, State, compile_expr
-from otaproof.model.invariants import Lemma
-from otaproof.model.lang import (
-    ARITHMETIC,
-    COMPARISONS,
-    TRUE,
-    And,
-    Arith,
-    Cmp,
-    Const,
-    Expr,
-    Fired,
-    Ite,
-    Lookup,
-    Member,
-    Next,
-    Not,
-    Or,
-    Select,
-    SetUpdate,
-    Sort,
-    Var,
-    all_of,
-    any_of,
-    implies,
-    select_index,
-)
-from otaproof.model.slicing import cone_of_influence, reads
+from otaproof.model.lang import Expr, Or, any_of
+from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
-from otaproof.model.system import Channel, Instance, System
+from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel
-from otaproof.properties.boundaries import boundaries
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import run_engine
 from otaproof.properties.engines.strengthen import NONE, Strengthening, model_lemmas
@@ -94,20 +62,11 @@ from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
 from otaproof.properties.trace import ReplayError, Trace, make_trace, replay
 from otaproof.properties.verdict import Budget, Proved
 
-KINDS = ("action", "branch", "outcome", "boundary")
 SEED = 0
-LEMMA_SECONDS = 15.0   # at most this per cheap lemma proof of trap properties
-
-
-@dataclass(frozen=True)
-class Goal:
-    """A test goal: something a conformance test suite should exercise at least once."""
-
-    id: str             # stable and readable: action:A, branch:A/b, outcome:K/o
-    kind: str           # action | branch | outcome
-    action: str         # the action that covers it (outcome goals: the DSP receive action(s), |-joined)
-    branch: str | None  # the branch (branch goals), else None
-    text: str           # one sentence for a report
+RLIMIT = 20_000_000     # Z3 resource units per BMC query (deterministic, unlike seconds)
+PROOF_RLIMIT = 50_000_000  # Z3 resource units per query of a proof (Houdini, Spacer, certificate check)
+PROOF_SECONDS = 600.0   # per proof of a goal's trap property: a safety net, never the binding limit
+SAFETY_SECONDS = 3600.0  # the whole search's wall-clock safety net (goals it cuts off are unknown)
 
 
 @dataclass(frozen=True)
@@ -132,286 +91,16 @@ class CoverageResult:
     depth: int = 0                     # the BMC bound used
 
 
-# ---- goals -------------------------------------------------------------------------------------
-
-
-def coverage_goals(bm: BuiltModel) -> list[Goal]:
-    """Every action, branch, DSP-received outcome code and property boundary of the model (what a
-    conformance suite must exercise), in a fixed order."""
-    return [g for g, _ in _goals_with_events(bm)]
-
-
-def _branch_names(insts: list[Instance]) -> list[str]:
-    names: list[str] = []
-    for inst in insts:
-        names += [b.name for b in inst.branches if b.name not in names]
-    return names
-
-
-def _goals_with_events(bm: BuiltModel) -> list[tuple[Goal, Expr]]:
-    """The goals, each with its event (a step predicate over pre-state and action), sorted."""
-    s = bm.system
-    out: list[tuple[Goal, Expr]] = []
-    for name in s.actions:
-        insts = s.instances_of(name)
-        if not insts:
-            continue
-        out.append((Goal(f"action:{name}", "action", name, None, f"{name} fires"), s.fired(name)))
-        names = _branch_names(insts)
-        if len(names) < 2:
-            continue
-        for br in names:
-            having = [i for i in insts if any(b.name == br for b in i.branches)]
-            event = s.took(name, [br]) if len(having) == len(insts) else \
-                any_of(s.took(name, [br], **dict(i.params)) for i in having)
-            out.append((Goal(f"branch:{name}/{br}", "branch", name, br, f"{name} takes its branch {br}"), event))
-    out += _outcome_goals(bm)
-    out += [(Goal(f"boundary:{b.property}/{b.name}", "boundary", "|".join(b.actions), None,
-                  f"{b.property} boundary: {b.text}"), b.event) for b in boundaries(bm)]
-    rank = {k: n for n, k in enumerate(KINDS)}
-    out.sort(key=lambda ge: (rank[ge[0].kind], ge[0].id))
-    return out
-
-
-def _outcome_goals(bm: BuiltModel) -> list[tuple[Goal, Expr]]:
-    """One goal per (kind, outcome) pair a send can put on a hub-to-DSP queue: the DSP receives it."""
-    pairs = message_pairs(bm.system, _outcome_channels(bm))
-    per_pair: dict[tuple[str, str], list[tuple[Channel, list[Instance]]]] = {}
-    for ch in bm.model.wan_up.values():
-        ksort, osort = ch.fields["kind"], ch.fields["outcome"]
-        for k, o in sorted(pairs[ch.name]):
-            if o == ch.slots[0]["outcome"].init:
-                continue  # the outcome field was left unset: this kind carries no outcome code
-            receivers = _receivers(bm.system, ch, k, o)
-            if receivers:
-                per_pair.setdefault((str(ksort.decode(k)), str(osort.decode(o))), []).append((ch, receivers))
-    out = []
-    for (kind, code), where in sorted(per_pair.items()):
-        actions = "|".join(sorted({i.action for _, insts in where for i in insts}))
-        event = any_of(Fired(f"{actions} of {ch.name}", frozenset(i.index for i in insts))
-                       & (ch.head("kind") == kind) & (ch.head("outcome") == code) for ch, insts in where)
-        text = f"the DSP receives {kind} with outcome {code} ({actions})"
-        out.append((Goal(f"outcome:{kind}/{code}", "outcome", actions, None, text), event))
-    return out
-
-
-def _outcome_channels(bm: BuiltModel) -> list[Channel]:
-    """The queues whose messages carry a kind and an outcome code."""
-    return [ch for ch in bm.model.b.channels.values() if {"kind", "outcome"} <= ch.fields.keys()]
-
-
-def _receivers(system: System, ch: Channel, kind: int, code: int) -> list[Instance]:
-    """Instances of the channel's destination that take a message off it and may be enabled when
-    its head is (kind, code)."""
-    env = {ch.length.index: frozenset(range(1, ch.capacity + 1)),
-           ch.slots[0]["kind"].index: frozenset({kind}), ch.slots[0]["outcome"].index: frozenset({code})}
-    out = []
-    for inst in system.instances:
-        if inst.machine != ch.dst or not any(a.var.index == ch.length.index for b in inst.branches for a in b.assigns):
-            continue
-        if any(_may_hold(And((inst.guard, b.cond)), env) for b in inst.branches):
-            out.append(inst)
-    return out
-
-
-# ---- which (kind, outcome) pairs can be sent: an over-approximating fixpoint ------------------
-
-Env = dict[int, frozenset[int]]  # variable index -> the codes it may hold (absent: any of its sort)
-_MAX_DOMAIN = 1 << 10
-
-
-def _domain(sort: Sort) -> frozenset[int] | None:
-    if sort.size > _MAX_DOMAIN:
-        return None
-    return frozenset(c for c in range(sort.size) if sort.contains_code(c))
-
-
-def _values(e: Expr, env: Env) -> frozenset[int] | None:
-    """The codes ``e`` may take in some state allowed by ``env`` (None: not worked out, any)."""
-    match e:
-        case Const(code=code):
-            return frozenset({code})
-        case Var(index=i, sort=sort):
-            return env.get(i, _domain(sort))
-        case Not(arg):
-            v = _values(arg, env)
-            return None if v is None else frozenset(1 - x for x in v)
-        case And(args):
-            return _connective(args, env, unit=1)
-        case Or(args):
-            return _connective(args, env, unit=0)
-        case Cmp(op, left, right):
-            xs, ys = _values(left, env), _values(right, env)
-            if xs is None or ys is None:
-                return frozenset({0, 1})
-            holds = COMPARISONS[op].codes
-            return frozenset(int(holds(x, y)) for x in xs for y in ys)
-        case Arith(op, left, right):
-            xs, ys = _values(left, env), _values(right, env)
-            if xs is None or ys is None:
-                return None
-            value = ARITHMETIC[op].codes
-            return frozenset(r for x in xs for y in ys if (r := value(x, y)) >= 0)  # below zero: an error
-        case Ite(cond, then, other):
-            c = _values(cond, env)
-            return _union(([then] if c is None or 1 in c else []) + ([other] if c is None or 0 in c else []), env)
-        case Lookup(key, table):
-            keys = _values(key, env)
-            return frozenset(table) if keys is None else frozenset(table[k] for k in keys if k < len(table))
-        case Select(items, index):
-            idx = _values(index, env)
-            return _union(items if idx is None else [items[select_index(i, len(items))] for i in sorted(idx)], env)
-        case Member():
-            return frozenset({0, 1})
-        case SetUpdate() | Next() | Fired():  # not in guards or sends
-            return None
-        case _:
-            assert_never(e)
-
-
-def _connective(args: tuple[Expr, ...], env: Env, unit: int) -> frozenset[int]:
-    """The values of a conjunction (``unit`` 1) or disjunction (0) of ``args``."""
-    can = [frozenset({0, 1}) if v is None else v for v in (_values(a, env) for a in args)]
-    out = set()
-    if all(unit in v for v in can):
-        out.add(unit)
-    if any(1 - unit in v for v in can):
-        out.add(1 - unit)
-    return frozenset(out)
-
-
-def _union(es: Sequence[Expr], env: Env) -> frozenset[int] | None:
-    """The codes any of ``es`` may take (None: some of them any)."""
-    out: set[int] = set()
-    for e in es:
-        v = _values(e, env)
-        if v is None:
-            return None
-        out |= v
-    return frozenset(out)
-
-
-def _may_hold(e: Expr, env: Env) -> bool:
-    v = _values(e, env)
-    return v is None or 1 in v
-
-
-def _sent(value: Expr, ch: Channel) -> Expr | None:
-    """The field value of a message this assignment puts on ``ch`` (a send writes
-    ``ite(length == i, value, old)``), or None when it only keeps, shifts or clears a slot."""
-    match value:
-        case Ite(cond, then) if ch.length.index in reads(cond):
-            return then
-        case _:
-            return None
-
-
-def _worlds(channels: list[Channel], pairs: dict[str, set[tuple[int, int]]]) -> Iterable[Env]:
-    """Every combination of head messages of the given channels (or the channel empty)."""
-    options = []
-    for ch in channels:
-        k, o = ch.slots[0]["kind"], ch.slots[0]["outcome"]
-        opts = [{ch.length.index: frozenset({0}), k.index: frozenset({k.init}), o.index: frozenset({o.init})}]
-        for kc, oc in sorted(pairs[ch.name]):
-            opts.append({ch.length.index: frozenset(range(1, ch.capacity + 1)),
-                         k.index: frozenset({kc}), o.index: frozenset({oc})})
-        options.append(opts)
-    for combo in itertools.product(*options):
-        env: Env = {}
-        for part in combo:
-            env.update(part)
-        yield env
-
-
-def message_pairs(system: System, channels: list[Channel]) -> dict[str, set[tuple[int, int]]]:
-    """Per channel (by name), the (kind, outcome) code pairs that some send may put on it.
-
-    A fixpoint: a send's kind and outcome are evaluated with the head messages of the channels
-    it reads (e.g. a relay's source) ranging over the pairs found so far, and kept when the
-    action's guard and branch condition may hold there. An over-approximation (other state is
-    unconstrained), so a spurious pair only adds a goal the proofs report as unreachable."""
-    pairs: dict[str, set[tuple[int, int]]] = {ch.name: set() for ch in channels}
-    by_var = {v.index: ch for ch in channels for slot in ch.slots for v in (slot["kind"], slot["outcome"])}
-    by_var.update({ch.length.index: ch for ch in channels})
-    sends = []  # (instance, branch, channel, kind expr, outcome expr, channels read)
-    for inst in system.instances:
-        for b in inst.branches:
-            assigned = {a.var.index: a.value for a in b.assigns}
-            for ch in channels:
-                for slot in ch.slots:
-                    k, o = slot["kind"], slot["outcome"]
-                    kv, ov = _sent(assigned.get(k.index, k), ch), _sent(assigned.get(o.index, o), ch)
-                    if kv is None and ov is None:
-                        continue
-                    kv, ov = kv if kv is not None else k, ov if ov is not None else o
-                    exprs = [inst.guard, b.cond, kv, ov]
-                    read = {by_var[i].name for e in exprs for i in reads(e) if i in by_var}
-                    sends.append((inst, b, ch, kv, ov, [c for c in channels if c.name in read]))
-    changed = True
-    while changed:
-        changed = False
-        for inst, b, ch, kv, ov, sources in sends:
-            for env in _worlds(sources, pairs):
-                if not _may_hold(And((inst.guard, b.cond)), env):
-                    continue
-                ks = _values(kv, env) or _domain(kv.sort) or frozenset()
-                os_ = _values(ov, env) or _domain(ov.sort) or frozenset()
-                new = {(x, y) for x in ks for y in os_ if ch.fields["kind"].contains_code(x)
-                       and ch.fields["outcome"].contains_code(y)} - pairs[ch.name]
-                if new:
-                    pairs[ch.name] |= new
-                    changed = True
-    return pairs
-
-
-# ---- candidate lemmas from the goals ------------------------------------------------------------
-
-
-def goal_lemmas(bm: BuiltModel) -> tuple[Lemma, ...]:
-    """Candidate invariants that would make dead goals cheap to prove: each goal's step never
-    enabled, its outcome never in flight, and every queue holding only (kind, outcome) pairs a
-    send can produce. Candidates, never assumptions: Houdini keeps the inductive ones (together
-    with the model's lemmas), and every certificate that uses them is re-checked."""
-    s, out = bm.system, []
-    channels = _outcome_channels(bm)
-    for g, event in _goals_with_events(bm):
-        if g.kind == "outcome":
-            kind, code = g.id.split(":", 1)[1].split("/")
-            held = [(ch.length > i) & (slot["kind"] == kind) & (slot["outcome"] == code) for ch in channels
-                    if kind in getattr(ch.fields["kind"], "values", ())
-                    and code in getattr(ch.fields["outcome"], "values", ())
-                    for i, slot in enumerate(ch.slots)]
-            out.append(Lemma(f"never[{g.id}]", f"no {kind} with outcome {code} is ever in flight", ~any_of(held)))
-            continue
-        if g.kind == "boundary":
-            out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~_enabled(event)))
-            continue
-        terms = [all_of(inst.takes(k)) for inst in s.instances_of(g.action)
-                 for k, b in enumerate(inst.branches) if g.branch is None or b.name == g.branch]
-        out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~any_of(terms)))
-    pairs = message_pairs(s, channels)
-    for ch in channels:
-        ks, os_ = ch.fields["kind"], ch.fields["outcome"]
-        allowed = sorted(pairs[ch.name])
-        for i, slot in enumerate(ch.slots):
-            sendable = any_of((slot["kind"] == ks.decode(k)) & (slot["outcome"] == os_.decode(o)) for k, o in allowed)
-            out.append(Lemma(f"only-sendable-pairs[{ch.name}][{i}]", "a queue holds only messages some send produces",
-                             implies(ch.length > i, sendable)))
-    return tuple(out)
-
-
-def _enabled(event: Expr) -> Expr:
-    """The state part of a step event: the event with every "this instance fired" replaced by
-    True (``System.took`` conjoins each with the instance's guard and branch condition)."""
-    match event:
-        case Fired():
-            return TRUE
-        case And(args):
-            return And(tuple(_enabled(a) for a in args))
-        case Or(args):
-            return Or(tuple(_enabled(a) for a in args))
-        case _:  # below the event's And/Or structure: state conditions, kept as they are
-            return event
+@contextmanager
+def query_rlimit(units: int) -> Iterator[None]:
+    """Every Z3 solver and Spacer engine created inside (any context, this process) stops each
+    query after ``units`` resource units: how the engines that take only a wall-clock budget are
+    made to give the same answers however busy the machine is."""
+    z3.set_param("rlimit", units)
+    try:
+        yield
+    finally:
+        z3.set_param("rlimit", 0)
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -420,11 +109,11 @@ def _enabled(event: Expr) -> Expr:
 class _Marker:
     """Replays a trace in the explicit semantics and says which goals it covers."""
 
-    def __init__(self, system: System, goals: list[tuple[Goal, Expr]]) -> None:
+    def __init__(self, system: System, goals: Sequence[tuple[Goal, Expr]]) -> None:
         self.system = system
         self.interp = Interpreter(system)
         self.goals = goals
-        self.step_events = [(g.id, compile_expr(e, g.id)) for g, e in goals if g.kind in ("outcome", "boundary")]
+        self.step_events = [(g.id, compile_expr(e, g.id)) for g, e in goals if g.kind not in ("action", "branch")]
 
     def covers(self, choices: list[int]) -> tuple[str, ...]:
         """The goals (in goal order) a trace covers; raises ReplayError if it does not replay."""
@@ -443,12 +132,15 @@ class _Marker:
 class _Search:
     """The state of one ``cover`` run."""
 
-    bm: BuiltModel
-    goals: list[tuple[Goal, Expr]]
+    bm: BuiltModel                  # its system carries the goals' monitors
+    goals: Sequence[tuple[Goal, Expr]]
     depth: int
-    end: float                      # the wall-clock deadline (time.monotonic)
+    end: float                      # the wall-clock safety net (time.monotonic)
     progress: Callable[[str], None]
     known: Strengthening = NONE
+    rlimit: int = RLIMIT
+    proof_seconds: float = PROOF_SECONDS
+    proof_rlimit: int = PROOF_RLIMIT
 
     def __post_init__(self) -> None:
         self.system = self.bm.system
@@ -494,6 +186,7 @@ class _Search:
         # QF_BV: much faster than the default solver on deep unrollings here
         path = Unrolling(enc, Solver(SEED, Deadline.until(self.end), "QF_BV", self.ctx))
         solver = path.solver
+        solver.z3.set("rlimit", self.rlimit)  # per query: the same answers however busy the machine
         solver.add(enc.init(path.last))
         for k in range(self.depth):
             alive = [g for g in gids if g in self.remaining]
@@ -547,12 +240,17 @@ class _Search:
         return Property(f"TRAP {name}", f"never: {', '.join(gids)}", "HIST",
                         "coverage trap property (a counterexample covers the goal)", formula)
 
-    def prove(self, gids: list[str], engine: str, seconds: float) -> bool:
-        """Try to prove the trap property of ``gids`` (all unreachable), with a re-checked certificate."""
+    def prove(self, gids: list[str], engine: str) -> bool:
+        """Try to prove the trap property of ``gids`` (all unreachable), with a re-checked certificate,
+        each solver query within ``proof_rlimit`` resource units (so the same goals are proved
+        whatever the load); ``proof_seconds`` and the search's safety net only cap the wall clock."""
+        seconds = min(self.proof_seconds, self.left())
         if seconds <= 0.5:
             return False
         budget = Budget(timeout=seconds, depth=self.depth, seed=SEED)
-        verdict = run_engine(self.bm, self._trap(gids), engine, budget, self.known if engine == "lemmas" else None)
+        with query_rlimit(self.proof_rlimit):
+            verdict = run_engine(self.bm, self._trap(gids), engine, budget,
+                                 self.known if engine == "lemmas" else None)
         if isinstance(verdict, Proved) and verdict.certificate.checked:
             self.unreachable += gids
             self.drop(gids)
@@ -564,32 +262,36 @@ class _Search:
         them (all in one proof; one by one only if that fails)."""
         kept = set(self.known.names)
         dead = [g for g in self.remaining if f"never[{g}]" in kept]
-        def seconds() -> float:
-            return min(LEMMA_SECONDS, self.left())
-
-        if dead and not self.prove(dead, "lemmas", seconds()):
+        if dead and not self.prove(dead, "lemmas"):
             for g in dead:
-                self.prove([g], "lemmas", seconds())
+                self.prove([g], "lemmas")
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable by the lemmas")
 
     def finish(self) -> None:
         """Each goal left after the shared unrolling gets an unrolling of its own (a smaller cone,
-        searched to the bound); a goal without a trace goes to PDR. A forked worker takes PDR
-        jobs while the parent goes on searching (2 cores), then both drain the jobs."""
+        searched to the bound) and a PDR proof attempt. The goals are all submitted to a forked
+        worker first, which proves the dead ones while the parent searches for traces of the others
+        (2 cores); then both drain the jobs. Traces come from the parent's searches alone, in goal
+        order, and a proof only removes a goal no trace can cover: the result does not depend on
+        which process is faster."""
         todo = list(self.remaining)
         if not todo or self.left() <= 0:
             return
         with _Prover(self) as helper:
             for g in todo:
+                helper.submit(g)
+            for g in todo:
                 helper.collect()
                 if self.left() <= 0:
                     break
-                if g in self.remaining and self.bmc([g], shared=False) and g in self.remaining:
-                    self.progress(f"coverage: {g}: no trace within {self.depth} steps")
-                    helper.submit(g)
+                if g in self.remaining:
+                    searched = self.bmc([g], shared=False)
+                    if g in self.remaining:  # no trace: dead if PDR proves it, else unknown
+                        self.progress(f"coverage: {g}: no trace within {self.depth} steps"
+                                      + ("" if searched else " found before the solver's resource limit"))
             while (job := helper.next_job()) is not None:
                 if job in self.remaining:
-                    proved = self.prove([job], "pdr", self.left())
+                    proved = self.prove([job], "pdr")
                     self.progress(f"coverage: {job}: " + ("proved unreachable" if proved else "not proved"))
             helper.wait()
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable, {len(self.remaining)} undecided")
@@ -628,7 +330,7 @@ class _Prover:
         while True:
             g = self.jobs.get()
             report((g, "taken"))
-            report((g, "proved" if s.prove([g], "pdr", s.left()) else "open"))
+            report((g, "proved" if s.prove([g], "pdr") else "open"))
 
     def submit(self, g: str) -> None:
         """A goal the search found no trace for: prove it unreachable (whoever is free first)."""
@@ -698,21 +400,32 @@ def greedy_cover(goal_sets: Sequence[Collection[str]], lengths: Sequence[int]) -
     return sorted(kept)
 
 
-def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = 120.0,
-          progress: Callable[[str], None] | None = None) -> CoverageResult:
-    """Covering traces for every reachable goal, proofs for dead ones: a conformance suite's seed."""
+def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECONDS,
+          progress: Callable[[str], None] | None = None, rlimit: int = RLIMIT,
+          proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT,
+          select: Callable[[Goal], bool] | None = None) -> CoverageResult:
+    """Covering traces for every reachable goal (or every goal ``select`` accepts), proofs for dead
+    ones: a conformance suite's seed.
+
+    ``rlimit`` bounds each BMC query and ``proof_rlimit`` each query of the lemma search and the
+    proofs (Z3 resource units); ``proof_seconds`` (per proof) and ``budget_seconds`` (the whole
+    search) are wall-clock safety nets."""
     start = time.monotonic()
     say = progress or (lambda _m: None)
-    goals = _goals_with_events(bm)
-    proving = dataclasses.replace(bm, lemmas=bm.lemmas + goal_lemmas(bm))  # more candidates, same model
+    gs: GoalSet = goal_set(bm)
+    goals = [(g, e) for g, e in gs.goals if select is None or select(g)]
+    # more candidate lemmas and the goals' monitors: the same model, observed more closely
+    proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + goal_lemmas(bm, gs))
     try:
-        known = model_lemmas(bm.system, proving.lemmas, Deadline(budget_seconds), SEED)
+        with query_rlimit(proof_rlimit):
+            known = model_lemmas(gs.system, proving.lemmas, Deadline(budget_seconds), SEED)
     except GaveUp:
         known = NONE
-    search = _Search(proving, goals, depth, start + budget_seconds, say, known)
+    search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds, proof_rlimit)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)
+    say(f"coverage: after the shared search, {len(search.remaining)} goals left: {', '.join(search.remaining)}")
     search.finish()
     kept = greedy_cover([goals for _, goals in search.found], [len(c) for c, _ in search.found])
     traces = []
@@ -736,23 +449,28 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = 120.0,
         seconds=time.monotonic() - start, traces_found=len(search.found), depth=depth)
 
 
-def coverage_table(result: CoverageResult) -> Table:
-    """Goals per kind and what became of them: the summary a coverage report starts with."""
-    table = Table(title=f"Coverage ({len(result.traces)} traces, depth {result.depth}, "
-                        f"{result.seconds:.1f} s)", title_justify="left")
-    for col in ("kind", "goals", "covered", "unreachable", "unknown"):
-        table.add_column(col, justify="left" if col == "kind" else "right")
+def criterion_rows(result: CoverageResult) -> list[tuple[str, int, int, int, int]]:
+    """Per coverage criterion (``KINDS``), then the total: goals, covered, unreachable, unknown."""
     dead, unknown = set(result.unreachable), set(result.unknown)
-    totals = [0, 0, 0, 0]
+    rows: list[tuple[str, int, int, int, int]] = []
     for kind in KINDS:
         ids = [g.id for g in result.goals if g.kind == kind]
-        row = [len(ids), sum(g in result.covered for g in ids), sum(g in dead for g in ids),
-               sum(g in unknown for g in ids)]
-        totals = [a + b for a, b in zip(totals, row, strict=True)]
-        table.add_row(kind, *map(str, row), end_section=kind == KINDS[-1])
-    table.add_row("total", *map(str, totals))
+        rows.append((kind, len(ids), sum(g in result.covered for g in ids), sum(g in dead for g in ids),
+                     sum(g in unknown for g in ids)))
+    goals, covered, dead_n, unknown_n = (sum(col) for col in zip(*(r[1:] for r in rows), strict=True))
+    return [*rows, ("total", goals, covered, dead_n, unknown_n)]
+
+
+def coverage_table(result: CoverageResult) -> Table:
+    """Goals per criterion and what became of them: the summary a coverage report starts with."""
+    table = Table(title=f"{len(result.traces)} traces kept of {result.traces_found}, depth {result.depth}, "
+                        f"{result.seconds:.1f} s", title_justify="left")
+    for col in ("criterion", "goals", "covered", "unreachable", "unknown"):
+        table.add_column(col, justify="left" if col == "criterion" else "right")
+    for row in criterion_rows(result):
+        table.add_row(*map(str, row), end_section=row[0] == KINDS[-1])
     return table
 
 
-__all__ = ["CoverageResult", "CoveringTrace", "Goal", "cover", "coverage_goals", "coverage_table", "goal_lemmas",
-           "greedy_cover", "message_pairs"]
+__all__ = ["KINDS", "PROOF_RLIMIT", "CoverageResult", "CoveringTrace", "Goal", "cover", "coverage_goals",
+           "coverage_table", "criterion_rows", "greedy_cover", "query_rlimit"]

@@ -7,7 +7,8 @@ Layout of the package::
     traces/*.json              every trace a test replays (otaproof.trace/1)
     variants/*.py              the variant files (``--variant-file``) whose designs the traces name
     test_<property>.py         reproduction and guard tests of one property's counterexamples
-    test_cover_<criterion>.py  conformance tests, one per kept trace of that coverage criterion
+    test_cover_<criterion>.py  conformance tests, one per kept coverage trace, in the module of the
+                               first criterion (action, branch, ...) it is kept for
     test_oracle.py             the model as a random-testing oracle (Hypothesis)
     INDEX.md                   what each module holds and what was left out, with reasons
 
@@ -26,7 +27,7 @@ from typing import Any
 from otaproof.files import check_output_dir, new_output_dir, replace_dir
 from otaproof.generators.adapter import abstract_state
 from otaproof.generators.counterexamples import APPROVED, Guard, Reproduction
-from otaproof.generators.coverage import CoverageResult, CoveringTrace
+from otaproof.generators.coverage import KINDS, CoverageResult, criterion_rows
 from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.trace import Trace
@@ -47,6 +48,8 @@ class SuitePlan:
     sut: str = DEFAULT_SUT
     notes: list[str] = field(default_factory=list)
     variant_files: dict[str, str] = field(default_factory=dict)  # design name -> its variant file, copied in
+    undecided: list[str] = field(default_factory=list)  # unknown cells and goals: generate exits 3
+    seconds: float = 0.0  # time spent planning (checks and coverage), reported in INDEX.md
 
 
 @dataclass(frozen=True)
@@ -180,54 +183,50 @@ def _guard_test(w: _Writer, g: Guard) -> None:
 
 
 def _coverage_tests(w: _Writer, sc: Scenario, result: CoverageResult) -> None:
+    """One test per kept trace (each is written once: the suite stays minimised), in the module of
+    the first criterion among the goals no other kept trace covers (the reason it is kept)."""
     goals = {g.id: g for g in result.goals}
-    kinds = sorted({g.kind for g in result.goals})
     key = scenario_key(sc)
-    for kind in kinds:
-        wanted = {gid for gid, i in result.covered.items() if goals[gid].kind == kind}
-        for i, ct in enumerate(_cover(result.traces, wanted)):
-            name = f"cover_{kind}__{key}__{i + 1:02d}"
-            file = w.trace_file(name, ct.trace.to_json())
-            mine = sorted(g for g in ct.goals if g in wanted)
-            n = len(ct.trace.steps)
-            per_step = _goals_per_step(ct.trace, mine, goals)
-            lines = [f"def test_{_ident(key)}__{i + 1:02d}(sut):",
-                     f'    """Conformance ({kind} coverage), {_describe(sc)}.', "",
-                     _wrap(f"Covers {len(mine)} goal(s): {', '.join(mine)}.", "    "), "",
-                     _wrap("What it shows: the system under test takes every step the model takes and ends in "
-                           "the model's state; each covered goal is exercised on the way.", "    "),
-                     '    """',
-                     f'    run = Replay(sut, load_trace(TRACES / "{file}"))',
-                     "    run.start()"]
-            for s in ct.trace.steps:
-                extra = f"  [covers {', '.join(per_step[s.step])}]" if per_step.get(s.step) else ""
-                lines.append(f"    run.step({s.step})  # {_step_comment(s)}{extra}")
-            lines.append(f"    assert run.observed == run.expected({n})  # the SUT ends where the model does")
-            w.add(f"test_cover_{_ident(kind)}", "\n".join(lines))
+    rank = {k: n for n, k in enumerate(KINDS)}
+    counts: dict[str, int] = {}
+    for n, ct in enumerate(result.traces):
+        others = {g for m, other in enumerate(result.traces) if m != n for g in other.goals}
+        own = [g for g in ct.goals if g not in others] or list(ct.goals)
+        kind = min((goals[g].kind for g in own), key=lambda k: rank[k])
+        counts[kind] = number = counts.get(kind, 0) + 1
+        name = f"cover_{kind}__{key}__{number:02d}"
+        file = w.trace_file(name, ct.trace.to_json())
+        steps = len(ct.trace.steps)
+        per_kind = {k: [g for g in ct.goals if goals[g].kind == k] for k in KINDS}
+        per_step = _goals_per_step(ct.trace, list(ct.goals), goals)
+        lines = [f"def test_{_ident(key)}__{number:02d}(sut):",
+                 f'    """Conformance ({kind} coverage), {_describe(sc)}.', "",
+                 _wrap(f"Kept for: {', '.join(own)}.", "    "), "",
+                 _wrap("Covers " + "; ".join(f"{k} {len(v)}" for k, v in per_kind.items() if v) + ".", "    "), "",
+                 _wrap("What it shows: the system under test takes every step the model takes and ends in "
+                       "the model's state; each covered goal is exercised on the way.", "    "),
+                 '    """',
+                 f'    run = Replay(sut, load_trace(TRACES / "{file}"))',
+                 "    run.start()"]
+        for st in ct.trace.steps:
+            extra = f"  [{', '.join(per_step[st.step])}]" if per_step.get(st.step) else ""
+            lines.append(f"    run.step({st.step})  # {_step_comment(st)}{extra}")
+        lines.append(f"    assert run.observed == run.expected({steps})  # the SUT ends where the model does")
+        w.add(f"test_cover_{_ident(kind)}", "\n".join(lines))
 
 
 def _goals_per_step(trace: Trace, mine: list[str], goals: dict[str, Any]) -> dict[int, list[str]]:
+    """For the step comments: the first step of ``trace`` taking each goal's action (and branch)."""
     out: dict[int, list[str]] = {}
     for gid in mine:
         g = goals[gid]
-        for s in trace.steps:
-            if s.action == g.action and (g.branch is None or s.branch == g.branch):
-                out.setdefault(s.step, []).append(gid)
+        if g.kind not in ("action", "branch"):
+            continue
+        for st in trace.steps:
+            if st.action in g.action.split("|") and (g.branch is None or st.branch == g.branch):
+                out.setdefault(st.step, []).append(gid)
                 break
     return out
-
-
-def _cover(traces: tuple[CoveringTrace, ...], wanted: set[str]) -> list[CoveringTrace]:
-    """A small subset of ``traces`` covering ``wanted`` (greedy set cover, ties by order)."""
-    left, kept = set(wanted), []
-    while left:
-        best = max(range(len(traces)), key=lambda i: (len(left & set(traces[i].goals)), -i))
-        gain = left & set(traces[best].goals)
-        if not gain:
-            break
-        kept.append(traces[best])
-        left -= gain
-    return kept
 
 
 def _oracle_module(plan: SuitePlan) -> str:
@@ -364,18 +363,27 @@ def _write(plan: SuitePlan, root: Path) -> SuiteSummary:
             shutil.copyfile(file, root / "variants" / f"{name}.py")
     (root / "conftest.py").write_text(CONFTEST.format(sut=plan.sut))
     (root / "pytest.ini").write_text(PYTEST_INI)
-    (root / "INDEX.md").write_text(_index(plan, modules))
+    (root / "INDEX.md").write_text(_index(plan, modules, w.traces))
     return SuiteSummary(dict(sorted(modules.items())), w.traces)
 
 
-def _index(plan: SuitePlan, modules: dict[str, int]) -> str:
+def _index(plan: SuitePlan, modules: dict[str, int], traces: int) -> str:
+    tests = sum(modules.values())
     lines = ["# Generated test suite (otaproof generate)", "",
              f"System under test: `{plan.sut}` (override with OTAPROOF_SUT=module:factory).", "",
-             "Run: `pytest DIR` or `pytest DIR -n auto`.", "", "| module | tests |", "|---|---|"]
+             "Run: `pytest DIR` or `pytest DIR -n auto`.", "",
+             f"Suite size: {tests} tests, {traces} trace files; generated in {plan.seconds:.0f} s.", "",
+             "| module | tests |", "|---|---|"]
     if plan.variant_files:
         lines[4:4] = [f"Design changes from variant files (in variants/, registered by conftest.py): "
                       f"{', '.join(sorted(plan.variant_files))}.", ""]
     lines += [f"| {m}.py | {n} |" for m, n in sorted(modules.items())]
+    for sc, r in plan.coverage:
+        lines += ["", f"## Coverage per criterion ({scenario_key(sc)})", "",
+                  f"{len(r.traces)} traces kept of {r.traces_found} found (greedy set cover), BMC depth {r.depth}, "
+                  f"{r.seconds:.0f} s.", "",
+                  "| criterion | goals | covered | unreachable (proved) | unknown |", "|---|---|---|---|---|"]
+        lines += [f"| {k} | {n} | {c} | {d} | {u} |" for k, n, c, d, u in criterion_rows(r)]
     if plan.unguarded:
         lines += ["", "## Counterexamples without a guard test", "",
                   "The approved design takes the same attack step for step (the property is violated there too):", ""]
@@ -385,6 +393,8 @@ def _index(plan: SuitePlan, modules: dict[str, int]) -> str:
             lines += ["", f"## Coverage goals not covered ({scenario_key(sc)})", ""]
             lines += [f"- unreachable (proved): {g}" for g in r.unreachable]
             lines += [f"- unknown (budget): {g}" for g in r.unknown]
+    if plan.undecided:
+        lines += ["", "## Undecided (otaproof generate exited 3)", ""] + [f"- {u}" for u in plan.undecided]
     if plan.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in plan.notes]
     return "\n".join(lines) + "\n"

@@ -1,10 +1,12 @@
-"""Coverage goals and covering traces (generators/coverage.py).
+"""Coverage goals and covering traces (generators/goals.py, generators/coverage.py).
 
-Goals come from the model (every SR 11.4 rejection branch, the outcome codes the hub relays);
-every covered goal's trace really takes that action / branch / outcome when replayed
-independently in the explicit semantics; a goal that is dead by construction is reported
-unreachable, never covered, and a reachable goal beyond the bound is unknown, never unreachable;
-minimisation keeps the coverage; two runs give the same goals and traces.
+Goals come from the model (every SR 11.4 rejection branch, the outcome codes the hub relays, the
+state a branch must leave alone, recovery after a refusal, inputs at their edges); every covered
+goal's trace really covers it when replayed independently in the explicit semantics (each goal's
+event evaluated on every step); a goal that is dead by construction is reported unreachable,
+never covered, and a reachable goal beyond the bound is unknown, never unreachable; minimisation
+keeps the coverage; two runs give the same goals and traces; the search is bounded by solver
+resource limits, not by the clock, so no assertion here depends on how busy the machine is.
 """
 
 from __future__ import annotations
@@ -12,14 +14,22 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import z3
 
-from otaproof.generators.coverage import CoverageResult, cover, coverage_goals, coverage_table, greedy_cover
+from otaproof.generators.coverage import (
+    CoverageResult,
+    cover,
+    coverage_goals,
+    coverage_table,
+    greedy_cover,
+    query_rlimit,
+)
+from otaproof.generators.goals import KINDS, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.lang import EnumSort, IntSort
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
-from otaproof.properties.boundaries import boundaries
 from otaproof.properties.catalogue import CATALOGUE
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
@@ -53,25 +63,32 @@ def toy() -> BuiltModel:
 @pytest.fixture(scope="module")
 def toy_result() -> tuple[BuiltModel, CoverageResult]:
     bm = toy()
-    return bm, cover(bm, depth=8, budget_seconds=30)
+    return bm, cover(bm, depth=8)
+
+
+REQUEST = "SR11_4_update_PPMID_firmware"
 
 
 @pytest.fixture(scope="module")
 def small_real() -> tuple[BuiltModel, CoverageResult]:
-    """The approved design with one PPMID, a short bound and a short budget: what is reported
-    must be right; how much is decided depends on the budget (PDR spends what is left on goals
-    beyond the bound), so only what the first seconds decide is asserted."""
+    """The approved design with one PPMID, a short bound, and the goals of the DSP's request
+    checks (every kind) and of the CPL boundary. Every solver query (lemmas, BMC, proofs) is
+    bounded by Z3 resource units, not seconds, so the result is the same however busy the machine
+    is; the wall-clock caps are left at their safety-net defaults and never bind."""
     bm = build(Scenario(parameters=Parameters(ppmids=1, hcalcs=0)))
-    return bm, cover(bm, depth=3, budget_seconds=6)
+    return bm, cover(bm, depth=3, rlimit=5_000_000, proof_rlimit=2_000_000,
+                     select=lambda g: g.action == REQUEST or g.id.startswith("boundary:P-CPL-NOW/"))
 
 
 def check_traces(bm: BuiltModel, result: CoverageResult) -> None:
     """Replay every kept trace independently and confirm each goal it claims (and each goal the
-    result says it covers) happens on some step."""
-    system = bm.system
+    result says it covers) happens on some step: action and branch goals by the steps taken, the
+    others by evaluating their events on every step (sequence goals: on the model with monitors)."""
+    gs = goal_set(bm)
+    system = gs.system
     interp = Interpreter(system)
     goals = {g.id: g for g in result.goals}
-    edges = {f"boundary:{b.property}/{b.name}": compile_expr(b.event) for b in boundaries(bm)}
+    edges = {g.id: compile_expr(e) for g, e in gs.goals if g.kind not in ("action", "branch", "outcome")}
     for ct in result.traces:
         state = interp.initial_state()
         seen: set[str] = set()
@@ -131,7 +148,7 @@ def test_goals_are_every_action_branch_and_relayed_outcome_of_the_model() -> Non
     for g in goals:
         if g.kind == "outcome":
             assert all(a.startswith("DSP_receive_") for a in g.action.split("|")), g
-    rank = {"action": 0, "branch": 1, "outcome": 2, "boundary": 3}
+    rank = {k: n for n, k in enumerate(KINDS)}
     assert ids == [g.id for g in sorted(goals, key=lambda g: (rank[g.kind], g.id))]
 
 
@@ -158,6 +175,31 @@ def test_outcome_codes_follow_messages_through_the_hub_relay() -> None:
     assert not [g for g in mitm - plain if g.startswith("outcome:")]
 
 
+def test_frame_sequence_and_input_goals_come_from_the_model() -> None:
+    """Frame goals name the state another branch writes and this one must keep; refusals are the
+    branches that do a strict subset of another's writes; sequence goals need a monitor flag each;
+    input goals put each compared message field below, at and above what it is compared with."""
+    bm = build(Scenario())
+    gs = goal_set(bm)
+    ids = {g.id for g, _ in gs.goals}
+    assert {"frame:SR11_4_update_PPMID_firmware/rejected_not_on_cpl/DSP.SMI[d].DeviceFirmwareVersionStatus",
+            "frame:verify_image[P1]/rollback_discarded/PPMID.d.held",
+            "frame:activate_on_CS06[H1]/counter_failure/HCALCS.d.last_counter"} <= ids
+    assert not any(g.startswith("frame:SR11_4_update_PPMID_firmware/accepted/") for g in ids)
+    refused, accepting = refusals(bm.system, "SR11_4_update_PPMID_firmware")
+    assert accepting == ["accepted"] and "rejected_not_on_cpl" in refused
+    assert refusals(bm.system, "verify_image[P1]")[1] == ["image_held"]
+    assert {"sequence:SR11_4_update_PPMID_firmware/rejected_update_in_progress>SR11_4_update_PPMID_firmware/accepted",
+            "sequence:CPL_remove_entry>CPL_list_entry/CPL.listed[img]",
+            "sequence:DSP_receive_CCS08_alert>SR11_4_update_PPMID_firmware/"
+            "DSP.SMI[d].DeviceFirmwareVersionStatus"} <= ids
+    assert len(gs.system.variables) == len(bm.system.variables) + len(gs.monitors) > len(bm.system.variables)
+    assert {"input:activate_on_CS06[H1]/counter=HCALCS.d.last_counter",
+            "input:activate_on_CS06[H1]/counter>HCALCS.d.last_counter", "input:activate_on_CS06[H1]/counter=0",
+            "input:verify_image[P1]/value(img)=value(PPMID.d.running)", "input:verify_image[P1]/img=HCALCS_v2",
+            "input:SR11_4_update_PPMID_firmware/img=PPMID_hwB"} <= ids
+
+
 # ---- covering -----------------------------------------------------------------------------------
 
 
@@ -166,10 +208,18 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
     assert [g.id for g in r.goals] == [
         "action:receive", "action:report", "action:toggle", "action:work",
         "branch:receive/bad", "branch:receive/good", "branch:work/fail", "branch:work/impossible", "branch:work/ok",
-        "outcome:REPORT/failed", "outcome:REPORT/late", "outcome:REPORT/ok"]
-    assert r.unreachable == ("branch:work/impossible",)  # dead by construction: proved, not covered
-    assert set(r.covered) == {g.id for g in r.goals} - {"branch:work/impossible"}
+        "outcome:REPORT/failed", "outcome:REPORT/late", "outcome:REPORT/ok",
+        "frame:work/fail/Dev.n", "frame:work/impossible/Dev->DSP",
+        "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok"]
+    # dead by construction: the impossible branch, so its frame and its recovery; and once "bad" is
+    # set, work always fails, so it never succeeds after a failure (a proof about a monitor)
+    assert r.unreachable == ("branch:work/impossible", "frame:work/impossible/Dev->DSP",
+                             "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok")
+    assert set(r.covered) == {g.id for g in r.goals} - set(r.unreachable)
     assert r.unknown == ()
+    frame = r.traces[r.covered["frame:work/fail/Dev.n"]].trace.steps  # a failure while n is above 0
+    fail = next(st for st in frame if st.branch == "fail")
+    assert any(st.action == "work" and st.branch == "ok" for st in frame[:fail.step - 1])
     check_partition(r)
     check_traces(bm, r)
     late = r.traces[r.covered["outcome:REPORT/late"]].trace.steps  # (work, receive) x 3, report, receive
@@ -177,10 +227,34 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
 
 
 def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
-    r = cover(toy(), depth=3, budget_seconds=5)
+    r = cover(toy(), depth=3, proof_rlimit=5_000_000)
     assert "outcome:REPORT/late" in r.unknown and "action:report" in r.unknown
-    assert r.unreachable == ("branch:work/impossible",)
+    assert "frame:work/fail/Dev.n" in r.unknown  # four steps away
+    assert "branch:work/impossible" in r.unreachable
     check_partition(r)
+
+
+def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
+    """With a resource limit of one unit no BMC query, lemma search or proof is answered: every
+    goal is unknown, deterministically (the clock plays no part)."""
+    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    assert r.traces == () and r.unknown == tuple(g.id for g in r.goals)
+    check_partition(r)
+
+
+def test_query_rlimit_bounds_the_solvers_made_inside_and_only_those() -> None:
+    """The proofs' budget: a solver made inside ``query_rlimit`` stops at its resource limit (in
+    any Z3 context); one made after it is unlimited again."""
+    def solve() -> z3.CheckSatResult:
+        ctx = z3.Context()
+        x, y = z3.Int("x", ctx), z3.Int("y", ctx)
+        s = z3.Solver(ctx=ctx)
+        s.add(x * x + y * y == 25, x > 0, y > 0)
+        return s.check()
+
+    with query_rlimit(1):
+        assert solve() == z3.unknown
+    assert solve() == z3.sat
 
 
 def test_minimisation_keeps_the_coverage(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
@@ -197,7 +271,7 @@ def test_minimisation_keeps_the_coverage(toy_result: tuple[BuiltModel, CoverageR
 
 def test_same_model_same_result(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
     bm, first = toy_result
-    again = cover(bm, depth=8, budget_seconds=30)
+    again = cover(bm, depth=8)
     assert [g.id for g in again.goals] == [g.id for g in first.goals]
     assert again.covered == first.covered and again.unreachable == first.unreachable
     assert [ct.goals for ct in again.traces] == [ct.goals for ct in first.traces]
@@ -220,6 +294,8 @@ def test_real_model_traces_replay_and_dead_rejections_are_proved(
     assert removed[-1].parameters["img"] == removed[-2].parameters["img"]
     for ct in r.traces:
         assert ct.trace.property == "coverage" and ct.trace.variant == "secmp0007"
+    assert {g.id.split(":")[0] for g in r.goals} >= {"action", "branch", "frame", "input", "boundary"}
+    assert {g.action for g in r.goals if g.kind != "boundary"} == {REQUEST}
 
 
 def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) -> None:
@@ -227,6 +303,8 @@ def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) ->
     table = coverage_table(r)
     cells = [[str(c) for c in col.cells] for col in table.columns]
     rows = list(zip(*cells, strict=True))
-    assert [c.header for c in table.columns] == ["kind", "goals", "covered", "unreachable", "unknown"]
-    assert rows[-1] == ("total", "12", "11", "1", "0")
+    assert [c.header for c in table.columns] == ["criterion", "goals", "covered", "unreachable", "unknown"]
+    assert [row[0] for row in rows] == [*KINDS, "total"]
+    assert rows[-1] == ("total", "16", "12", "4", "0")
     assert rows[1] == ("branch", "5", "4", "1", "0")
+    assert rows[4] == ("frame", "2", "1", "1", "0") and rows[5] == ("sequence", "2", "0", "2", "0")

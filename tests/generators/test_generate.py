@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+from otaproof import generate_cli
 from otaproof.cli import main
 from otaproof.files import OutputError
 from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
 from otaproof.generators.counterexamples import Reproduction, guard_for
+from otaproof.generators.coverage import CoverageResult, CoveringTrace
+from otaproof.generators.goals import Goal
 from otaproof.generators.mutants import applied
 from otaproof.generators.oracle import run_oracle
 from otaproof.generators.refimpl_adapter import RefimplAdapter
@@ -218,3 +221,45 @@ def test_mutants_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.Ca
     assert main(["mutants", "--suite", str(tmp_path), "--mutant", "no-such-fault"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "no generated suite there" in err[0] and "unknown mutant 'no-such-fault'; known: skip-cpl-check" in err[1]
+
+
+def test_coverage_traces_are_written_once_and_indexed_per_criterion(tmp_path: Path) -> None:
+    """Each kept coverage trace is one test, in the module of the criterion it is kept for (a goal
+    no other kept trace covers); INDEX.md has the table per criterion and the suite's size."""
+    first, second = trace_of(PPMID_UPDATE[:2]), trace_of(HCALCS_UPDATE[:2])
+    goals = (Goal("action:CPL_list_entry", "action", "CPL_list_entry", None, ""),
+             Goal("frame:x/y/z", "frame", "x", "y", ""), Goal("input:x/p=1", "input", "x", None, ""),
+             Goal("sequence:x>y/z", "sequence", "y", None, ""))
+    result = CoverageResult(goals, (CoveringTrace(first, ("action:CPL_list_entry", "frame:x/y/z")),
+                                    CoveringTrace(second, ("action:CPL_list_entry", "input:x/p=1"))),
+                            {"action:CPL_list_entry": 0, "frame:x/y/z": 0, "input:x/p=1": 1},
+                            ("sequence:x>y/z",), (), 1.0, traces_found=3, depth=20)
+    plan = SuitePlan(coverage=[(Scenario(), result)], seconds=12.0)
+    summary = write_suite(plan, tmp_path / "suite")
+    assert summary.modules == {"test_cover_frame": 1, "test_cover_input": 1} and summary.traces == 2
+    index = (tmp_path / "suite" / "INDEX.md").read_text()
+    assert "Suite size: 2 tests, 2 trace files; generated in 12 s." in index
+    assert "| frame | 1 | 1 | 0 | 0 |" in index and "| sequence | 1 | 0 | 1 | 0 |" in index
+    assert "| total | 4 | 3 | 1 | 0 |" in index
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "suite"), "-q"],
+                          env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_generate_exits_3_naming_each_cell_it_could_not_decide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    undecided = ["P-CPL on secmp0007 (threats: none): unknown within the budget (timeout); no reproduction"]
+    monkeypatch.setattr(generate_cli, "plan_suite", lambda *a, **k: SuitePlan(undecided=list(undecided)))
+    assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--no-coverage"]) == 3
+    assert f"undecided: {undecided[0]}" in capsys.readouterr().out.replace("\n", " ")
+    assert undecided[0] in (tmp_path / "s" / "INDEX.md").read_text()  # written, with what it lacks
+
+
+def test_mutants_auto_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "conftest.py").write_text("")
+    assert main(["mutants", "--suite", str(tmp_path), "--auto", "--function", "NoSuch.function"]) == 2
+    assert main(["mutants", "--suite", str(tmp_path), "--function", "DSP._check_cpl"]) == 2
+    assert main(["mutants", "--suite", str(tmp_path), "--auto", "--mutant", "skip-cpl-check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "matches no decision-code function" in err[0] and "use it with --auto" in err[1]
+    assert "leave it out with --auto" in err[2]

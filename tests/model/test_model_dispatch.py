@@ -22,7 +22,7 @@ import pytest
 import z3
 
 import otaproof
-from otaproof.generators.coverage import _values
+from otaproof.generators.outcomes import values as _values
 from otaproof.model.explicit import Interpreter, State, compile_expr
 from otaproof.model.lang import (
     ARITHMETIC,
