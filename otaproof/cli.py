@@ -12,19 +12,21 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import export_cli, generate_cli, storm_cli
-from otaproof.files import OutputError, write_json_atomic
+from otaproof import evidence_cli, export_cli, generate_cli, storm_cli
+from otaproof.arguments import int_in, seconds, split, unknown
+from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
-from otaproof.model.variants import REGISTRY, build, get_variant
-from otaproof.properties.catalogue import CATALOGUE, get_property
+from otaproof.model.variants import REGISTRY, build
+from otaproof.properties.catalogue import BY_ID, CATALOGUE, Property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
 from otaproof.properties.pool import Terminated, interruptions
 from otaproof.properties.recheck import SOLVERS, recheck_verdicts
@@ -53,10 +55,58 @@ DEFAULT_TIMEOUT = 120.0
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or []:
-        out += [x.strip() for x in v.split(",") if x.strip()]
-    return out
+    """Repeatable, comma-separated option values, each once (``--property P-CPL`` thrice checks it once)."""
+    return split(values)
+
+
+def _variants(names: list[str]) -> list[str]:
+    for v in names:
+        if v not in REGISTRY:
+            raise UsageError(unknown("variant", v, REGISTRY))
+    return names
+
+
+def _threats(names: list[str], where: str = "") -> frozenset[str]:
+    for t in names:
+        if t not in THREATS:
+            raise UsageError(unknown("threat", t, THREATS) + where)
+    return frozenset(names)
+
+
+def _faults(names: list[str]) -> frozenset[str]:
+    for f in names:
+        if f not in FAULTS:
+            raise UsageError(unknown("fault", f, FAULTS))
+    return frozenset(names)
+
+
+def _properties(ids: list[str]) -> list[Property]:
+    for pid in ids:
+        if pid not in BY_ID:
+            raise UsageError(unknown("property", pid, BY_ID))
+    return [BY_ID[pid] for pid in ids] or list(CATALOGUE)
+
+
+def _warn_impossible_faults(faults: frozenset[str], capacity: int) -> None:
+    """Duplication, reordering and delay need a second message in a queue: say so instead of
+    silently checking a fault that cannot happen."""
+    idle = sorted(f for f in faults if f in ("duplication", "reordering", "delay"))
+    if idle and capacity < 2:
+        print(f"otaproof: warning: --fault {', '.join(idle)} cannot happen with --capacity {capacity} (a copy or "
+              "an overtaking needs a second slot in a queue); use --capacity 2", file=sys.stderr)
+
+
+def _report_progress(args: argparse.Namespace, console: Console) -> Callable[[str], None]:
+    """One line per finished property or cell on stderr when stdout is not a terminal (a terminal
+    shows the progress bar instead); ``--quiet`` silences it."""
+    if console.is_terminal or getattr(args, "quiet", False):
+        return lambda line: None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
+def _verdict_line(o: Outcome) -> str:
+    v = o.verdict
+    return f"{o.property.id}: {v.verdict} ({v.engine}, {v.seconds:.1f} s)"
 
 
 def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
@@ -70,40 +120,40 @@ def _add_parameter_flags(p: argparse.ArgumentParser) -> None:
                            help=f"(default: {default})")
         else:
             lo, hi = Parameters.LIMITS[f.name]
-            g.add_argument(flag, dest=f"param_{f.name}", type=int, default=None, metavar="N",
+            g.add_argument(flag, dest=f"param_{f.name}", type=int_in(lo, hi), default=None, metavar="N",
                            help=f"{lo}..{hi} (default: {default})")
 
 
 def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     """Properties, engine budget, workers and JSON output: the flags every checking command shares."""
     p.add_argument("--property", action="append", metavar="ID", help="property IDs (default: all)")
-    p.add_argument("--depth", type=int, default=25,
+    p.add_argument("--depth", type=int_in(0, 200), default=25,
                    help="BMC / k-induction bound; for tail, the bound on the quiet run and on its prefix (default: 25)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT,
                    help="seconds per engine and property part; decided cells stop early, so only unknowns cost the "
                         f"full budget (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
-    p.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    p.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no step tables, and no progress lines on stderr when the output is not a terminal")
     p.add_argument("--json", metavar="FILE", help=json_help)
 
 
 def _budget(args: argparse.Namespace) -> Budget:
-    """The engine budget, after checking the shared flags (and that --json can be written)."""
-    if args.depth < 0 or args.depth > 200:
-        raise UsageError(f"--depth {args.depth} is impossible: use 0..200")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be positive")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    """The engine budget (argparse checked the numbers), after checking that --json can be written."""
+    if args.json:
+        check_output_file(args.json, "--json")
     return Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
-    get_variant(args.variant)
+    _variants([args.variant])
     values = {f.name: getattr(args, f"param_{f.name}") for f in dataclasses.fields(Parameters)
               if getattr(args, f"param_{f.name}") is not None}
     params = Parameters().with_values(values)
-    return Scenario(args.variant, frozenset(_split(args.threat)), frozenset(_split(args.fault)), params)
+    faults = _faults(_split(args.fault))
+    _warn_impossible_faults(faults, params.capacity)
+    return Scenario(args.variant, _threats(_split(args.threat)), faults, params)
 
 
 def _certificate_dir(value: str | None) -> Path | None:
@@ -120,9 +170,10 @@ def _certificate_dir(value: str | None) -> Path | None:
 
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args)
-    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+    props = _properties(_split(args.property))
     budget = _budget(args)
     certificates = _certificate_dir(args.certificates)
+    say = _report_progress(args, console)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -130,6 +181,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
 
         def done(o: Outcome) -> None:
             progress.advance(task)
+            say(f"[{progress.tasks[0].completed:.0f}/{len(props)}] {_verdict_line(o)}")
             if not console.is_terminal:
                 return
             pending = ", re-check pending" if o.verdict.verdict == "proved" else ""
@@ -154,19 +206,18 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
-    variants = _split(args.variant) or list(REGISTRY)
-    for v in variants:
-        get_variant(v)
+    variants = _variants(_split(args.variant) or list(REGISTRY))
     models = _split(args.threat_model) or ["none", *THREATS]
     for t in models:
-        for part in ([] if t == "none" else t.split("+")):
-            if part not in THREATS:
-                raise UsageError(f"unknown threat {part!r} in threat model {t!r}; known: none, {', '.join(THREATS)}")
-    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+        _threats([] if t == "none" else t.split("+"), f" (in threat model {t!r}; or none)")
+    props = _properties(_split(args.property))
+    say = _report_progress(args, console)
     budget = _budget(args)
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
-    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), frozenset(_split(args.fault)), params)
+    faults = _faults(_split(args.fault))
+    scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params)
                  for v in variants for t in models]
+    cells = len(scenarios) * len(props)
     started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
@@ -175,6 +226,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
         def done(row: int, outcome: Outcome) -> None:
             progress.update(task, advance=1, description=f"{scenarios[row].describe()}: {outcome.property.id}")
+            say(f"[{progress.tasks[0].completed:.0f}/{cells}] {scenarios[row].describe()}: {_verdict_line(outcome)}")
 
         results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
                              on_done=done)
@@ -189,12 +241,12 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
-    for v in (args.a, args.b):
-        get_variant(v)
+    _variants([args.a, args.b])
     base = _scenario(argparse.Namespace(**{**vars(args), "variant": args.a}))
     other = dataclasses.replace(base, variant=args.b)
-    props = [get_property(pid) for pid in _split(args.property)] or list(CATALOGUE)
+    props = _properties(_split(args.property))
     budget = _budget(args)
+    say = _report_progress(args, console)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     with progress:
@@ -202,6 +254,8 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
 
         def done(row: int, outcome: Outcome) -> None:
             progress.update(task, advance=1, description=f"{(base, other)[row].variant}: {outcome.property.id}")
+            say(f"[{progress.tasks[0].completed:.0f}/{2 * len(props)}] {(base, other)[row].variant}: "
+                f"{_verdict_line(outcome)}")
 
         results = check_rows([(base, props), (other, props)], "portfolio", budget, workers=args.workers,
                              on_done=done)
@@ -226,15 +280,10 @@ QUESTION_POLICIES = ("fixed-time", "uniform-window:4", "uniform-window:24", "on-
 
 
 def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
-    designs = _split(args.variant) or list(QUESTION_DESIGNS)
-    for v in designs:
-        get_variant(v)
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout} must be positive")
-    if not 1 <= args.runs <= 100_000:
-        raise UsageError(f"--runs {args.runs} must be in 1..100000")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UsageError(f"--json {args.json}: output directory {Path(args.json).resolve().parent} does not exist")
+    designs = _variants(_split(args.variant) or list(QUESTION_DESIGNS))
+    if args.json:
+        check_output_file(args.json, "--json")
+    say = _report_progress(args, console)
     needed: dict[str, set[str]] = {}
     for q in QUESTIONS:
         for t in q.threat_models:
@@ -249,6 +298,8 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
 
         def done(row: int, outcome: Outcome) -> None:
             progress.update(task, advance=1, description=f"{jobs[row][0].describe()}: {outcome.property.id}")
+            say(f"[{progress.tasks[0].completed:.0f}/{progress.tasks[0].total:.0f}] {jobs[row][0].describe()}: "
+                f"{_verdict_line(outcome)}")
 
         results = check_rows(jobs, "portfolio", budget, workers=args.workers, on_done=done)
     rows = [Row(sc, outcomes) for (sc, _), outcomes in zip(jobs, results, strict=True)]
@@ -307,7 +358,7 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="otaproof",
         description="Formal model, Z3 proofs and counterexamples for OTA firmware updates of GB smart-metering "
                     "HAN devices (SECMP0007: PPMID, HCALCS).",
@@ -332,7 +383,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "race on the rest "
                         "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
-    c.add_argument("--quiet", action="store_true", help="verdict table only, no step tables")
     c.add_argument("--certificates", metavar="DIR",
                    help="keep every proof's obligations as standalone SMT-LIB files in DIR (new or empty) and "
                         "re-check them with cvc5 as well as Z3 (docs/certificates.md); without it the files are "
@@ -374,11 +424,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     "generated from those results (never written by hand).")
     qs.add_argument("--variant", action="append", metavar="V",
                     help=f"designs to compare (default: {', '.join(QUESTION_DESIGNS)})")
-    qs.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    qs.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT,
                     help=f"seconds per engine and property part (default: {DEFAULT_TIMEOUT:g})")
-    qs.add_argument("--runs", type=int, default=200, help="Monte Carlo runs per randomised storm policy (default: 200)")
+    qs.add_argument("--runs", type=int_in(1, 100_000), default=200,
+                    help="Monte Carlo runs per randomised storm policy (default: 200)")
     qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
-    qs.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    qs.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    qs.add_argument("--quiet", action="store_true",
+                    help="no progress lines on stderr when the output is not a terminal")
     qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
     qs.set_defaults(func=_cmd_questions)
     p = sub.add_parser("properties", help="list the property catalogue")
@@ -394,12 +447,24 @@ def build_parser() -> argparse.ArgumentParser:
     storm_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
     export_cli.add_parser(sub, _add_parameter_flags)
+    evidence_cli.add_parsers(sub, _add_parameter_flags)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with bad input reported in one line (the usage is one ``--help`` away), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=140)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or bad input (2), already printed
+        return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     try:
         with interruptions():
             return int(args.func(args, console))

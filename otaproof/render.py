@@ -22,10 +22,16 @@ _SLOT = re.compile(r"^(?P<chan>.+?)\[(?P<slot>\d+)\]\.(?P<field>[a-z_]+)$")
 _HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter)(\[[^\]]*\])?$")
 
 
+LEGEND = ("proved: holds in every reachable state (its certificate re-checked); violated: a counterexample, replayed; "
+          "unknown: not decided within the budget. Kinds: INV a state invariant, HIST a property of every step, BR a "
+          "bounded response, REACH recovery always possible. The invariant column gives the proof's size (clauses "
+          "found by the engine + candidate lemmas it kept); depth is the counterexample's number of steps.")
+
+
 def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Recheck] | None = None) -> Table:
     """One row per property; with ``rechecks``, a column saying which solvers independently
     accepted each proof from its obligation files, and how long they took."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=LEGEND, caption_justify="left")
     columns = ("property", "kind", "verdict", "engine", "depth / invariant", "time (s)")
     wrapped = ("depth / invariant", RECHECK_COLUMN)
     for col in columns + ((RECHECK_COLUMN,) if rechecks is not None else ()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
@@ -25,6 +26,16 @@ def _hours() -> np.ndarray:
 
 def render_png(result: StormResult, dpi: int = 110) -> bytes:
     """Two panels over the 24 hours: alerts arriving per second (with the DCC capacity) and the queue."""
+    return _render(result, "png", dpi)
+
+
+def render_svg(result: StormResult) -> bytes:
+    """The same picture as SVG; same result, same bytes (no date, fixed element ids)."""
+    with rc_context({"svg.hashsalt": "otaproof-storm", "svg.fonttype": "none"}):
+        return _render(result, "svg", 72)
+
+
+def _render(result: StormResult, fmt: str, dpi: int) -> bytes:
     inp = result.input
     c = inp.capacity
     hours = _hours()
@@ -80,5 +91,5 @@ def render_png(result: StormResult, dpi: int = 110) -> bytes:
     bottom.legend(loc="upper right", fontsize=8)
     bottom.grid(alpha=0.3)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else {"Date": None, "Creator": None})
     return buf.getvalue()

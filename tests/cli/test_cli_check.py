@@ -79,8 +79,8 @@ def test_same_seed_gives_the_same_trace(capsys: pytest.CaptureFixture[str], tmp_
     (["check", "--variant", "nope"], ["unknown variant 'nope'", "secmp0007"]),
     (["check", "--threat", "wizard"], ["unknown threat 'wizard'", "han_mitm"]),
     (["check", "--fault", "meteor"], ["unknown fault 'meteor'", "loss"]),
-    (["check", "--depth", "-1"], ["--depth -1 is impossible"]),
-    (["check", "--ppmids", "99"], ["ppmids=99", "0..8"]),
+    (["check", "--depth", "-1"], ["argument --depth: -1 is out of range: give 0..200"]),
+    (["check", "--ppmids", "99"], ["argument --ppmids: 99 is out of range: give 0..8"]),
     (["check", "--ppmids", "0", "--hcalcs", "0"], ["no device"]),
     (["check", "--timeout", "0"], ["--timeout"]),
 ])

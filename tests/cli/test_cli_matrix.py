@@ -32,7 +32,7 @@ def test_matrix_shows_the_ban_holding_in_the_approved_design_only(capsys: pytest
     (["--variant", "nope"], "unknown variant 'nope'"),
     (["--threat-model", "han_mitm+telepathy"], "unknown threat 'telepathy'"),
     (["--property", "P-NOPE"], "unknown property 'P-NOPE'"),
-    (["--timeout", "0"], "--timeout 0"),
+    (["--timeout", "0"], "argument --timeout: '0': give a finite number of seconds above 0"),
 ])
 def test_bad_matrix_input_exits_2_with_one_message_and_writes_nothing(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str) -> None:

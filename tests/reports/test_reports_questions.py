@@ -63,7 +63,8 @@ def test_the_storm_answer_is_computed_from_the_figures() -> None:
 
 
 @pytest.mark.parametrize("argv, message", [(["--variant", "nope"], "unknown variant 'nope'"),
-                                           (["--runs", "0"], "--runs 0"), (["--timeout", "-1"], "--timeout -1")])
+                                           (["--runs", "0"], "argument --runs: 0 is out of range"),
+                                           (["--timeout", "-1"], "argument --timeout: '-1'")])
 def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     assert main(["questions", *argv]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err

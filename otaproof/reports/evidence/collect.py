@@ -1,0 +1,73 @@
+"""What a pack is built from: one run of the verdict matrix (every scenario, one pool of engine
+processes) and the alert-storm figures, with the wall-clock time of each part.
+
+The matrix is checked through :func:`check_matrix` only, so a change of the portfolio's entry
+point (``properties.check``) is one line here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from otaproof.model.config import Scenario
+from otaproof.properties.catalogue import Property
+from otaproof.properties.check import Outcome, check_rows
+from otaproof.properties.verdict import Budget
+from otaproof.reports.matrix import Row
+from otaproof.reports.storm import StormInput, StormResult, analyse, parse_policy
+
+# the reporting policies the working group's question 5 compares (as ``otaproof questions``)
+STORM_POLICIES = ("fixed-time", "uniform-window:4", "uniform-window:24", "on-change")
+STORM_RUNS = 200
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a pack depends on (its manifest records it)."""
+
+    scenarios: tuple[Scenario, ...]
+    properties: tuple[Property, ...]
+    budget: Budget
+    workers: int | None = None
+    storm_policies: tuple[str, ...] = STORM_POLICIES
+    storm_runs: int = STORM_RUNS
+    baseline: str | None = None  # a design change assessment: the reference design ...
+    change: str | None = None    # ... and the changed one
+
+    @property
+    def threat_models(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys("+".join(sorted(sc.threats)) or "none" for sc in self.scenarios))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(sc.variant for sc in self.scenarios))
+
+
+@dataclass
+class Results:
+    """The computed evidence: matrix rows in plan order, storm figures, and timings (seconds)."""
+
+    plan: Plan
+    rows: list[Row]
+    storms: list[StormResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, workers: int | None,
+                 on_done: Callable[[int, Outcome], None] | None = None) -> list[list[Outcome]]:
+    """The portfolio on every row in one pool: the pack's only call into the checkers."""
+    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done)
+
+
+def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -> Results:
+    """Check the matrix once and compute the storm figures."""
+    start = time.monotonic()
+    outcomes = check_matrix([(sc, list(plan.properties)) for sc in plan.scenarios], plan.budget, plan.workers,
+                            on_done)
+    checked = time.monotonic()
+    storms = [analyse(StormInput(parse_policy(p), runs=plan.storm_runs, seed=plan.budget.seed))
+              for p in plan.storm_policies]
+    rows = [Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)]
+    return Results(plan, rows, storms, {"matrix": checked - start, "storm": time.monotonic() - checked})

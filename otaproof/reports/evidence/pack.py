@@ -1,0 +1,119 @@
+"""Assemble an evidence pack: compute once, render, hash, sign, and write the directory
+atomically (a sibling temporary directory renamed into place: never half-written).
+
+Layout: index.html, report.md, evidence.json, traces/, certificates/, storm.png, storm.svg,
+manifest.json (+ manifest.sig when signed), timings.json, and report.pdf with ``--pdf``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from otaproof.properties.check import Outcome
+from otaproof.reports.evidence.collect import Plan, Results, collect
+from otaproof.reports.evidence.document import (
+    assemble,
+    certificate_files,
+    evidence_document,
+    timings,
+    trace_files,
+)
+from otaproof.reports.evidence.manifest import MANIFEST, SIGNATURE, TIMINGS, git_commit, manifest, sign, versions
+from otaproof.reports.evidence.pdf import print_pdf
+from otaproof.reports.evidence.render import inline_svg, render_html, render_markdown
+from otaproof.reports.evidence.view import view
+from otaproof.reports.storm_plot import render_png, render_svg
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``build`` wrote."""
+
+    path: Path
+    files: int
+    bytes: int
+    seconds: float
+    unknown: int
+    findings: int
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def contents(results: Results, command: list[str], key: Ed25519PrivateKey | None,
+             tests: dict[str, Any] | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file of the pack but ``timings.json`` and ``report.pdf`` (path -> bytes), and the
+    timings; the same results and command give the same bytes."""
+    start = time.monotonic()
+    ev = assemble(results)
+    doc = evidence_document(ev)
+    doc["tests"] = tests
+    files: dict[str, bytes] = {"evidence.json": _json(doc)}
+    files.update({path: _json(data) for path, data in trace_files(ev).items()})
+    files.update({path: text.encode("utf-8") for path, text in certificate_files(ev, doc).items()})
+    storm_svg = ""
+    if results.storms:
+        files["storm.png"] = render_png(results.storms[0])
+        files["storm.svg"] = render_svg(results.storms[0])
+        storm_svg = inline_svg(files["storm.svg"])
+    git = git_commit()
+    repro = {"version": versions()["otaproof"], "commit": git["commit"] if git else None,
+             "command": " ".join(command), "signed": key is not None}
+    context = view(ev, doc, repro, storm_svg, tests)
+    files["index.html"] = render_html(context).encode("utf-8")
+    files["report.md"] = render_markdown(context).encode("utf-8")
+    files[MANIFEST] = manifest(files, doc["plan"], command)
+    if key is not None:
+        files[SIGNATURE] = sign(key, files[MANIFEST])
+    return files, timings(ev, {"render": time.monotonic() - start})
+
+
+def build(plan: Plan, out: Path, command: list[str], key: Ed25519PrivateKey | None = None, pdf: bool = False,
+          force: bool = False, tests: Callable[[], dict[str, Any]] | None = None,
+          on_done: Callable[[int, Outcome], None] | None = None) -> Written:
+    """Check, render and write the pack at ``out`` (which must not exist unless ``force``)."""
+    start = time.monotonic()
+    results = collect(plan, on_done)
+    extra = tests() if tests is not None else None
+    files, timing = contents(results, command, key, extra)
+    parent = out.resolve().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        for path, data in files.items():
+            target = tmp / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if pdf:
+            started = time.monotonic()
+            print_pdf(tmp / "index.html", tmp / "report.pdf")
+            timing["build"]["pdf"] = round(time.monotonic() - started, 3)
+        timing["build"]["total"] = round(time.monotonic() - start, 3)
+        (tmp / TIMINGS).write_bytes(_json(timing))
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            if not force:
+                raise FileExistsError(f"--out {out} exists: choose another directory or pass --force to replace it")
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    return Written(out, sum(1 for p in out.rglob("*") if p.is_file()), size, time.monotonic() - start,
+                   sum(1 for r in results.rows for o in r.outcomes if o.verdict.verdict == "unknown"),
+                   len(json.loads(files["evidence.json"])["findings"]))

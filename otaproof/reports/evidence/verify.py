@@ -1,0 +1,142 @@
+"""``otaproof verify DIR``: re-verify a pack without trusting whoever made it.
+
+In order: the manifest is read (missing or corrupt: bad input), its signature checked with the
+given public key, every file's SHA-256 compared (and files the manifest does not list refused),
+then every certificate re-checked and every trace replayed on the model, each in a fresh worker
+process (``multiprocessing`` spawn: a new interpreter and a new Z3, nothing shared with whoever
+built the pack).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from otaproof.reports.evidence.certificates import Check, recheck, replay_trace
+from otaproof.reports.evidence.manifest import MANIFEST, SCHEMA, SIGNATURE, UNLISTED, sha256, signature_ok
+
+RECHECK_TIMEOUT = 300.0  # seconds per certificate (the builder's checker had the engine's budget)
+
+
+class PackError(ValueError):
+    """A pack that cannot be verified at all (no or corrupt manifest): one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the verification table."""
+
+    file: str
+    check: str
+    ok: bool
+    detail: str
+
+
+def read_manifest(root: Path) -> tuple[bytes, dict[str, Any]]:
+    path = root / MANIFEST
+    if not root.is_dir():
+        raise PackError(f"{root}: not a directory")
+    if not path.is_file():
+        raise PackError(f"{path}: missing (not an evidence pack, or an incomplete one)")
+    raw = path.read_bytes()
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PackError(f"{path}: corrupt ({e})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or not isinstance(doc.get("files"), dict) or \
+            not all(isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in doc["files"].values()):
+        raise PackError(f"{path}: not a manifest of schema {SCHEMA}")
+    return raw, doc
+
+
+def _signature(root: Path, raw: bytes, key: Ed25519PublicKey | None) -> Row:
+    sig = root / SIGNATURE
+    if key is None:
+        detail = "not checked: no --public-key given" if sig.is_file() else "the pack is not signed"
+        return Row(SIGNATURE, "signature", True, detail)
+    if not sig.is_file():
+        return Row(SIGNATURE, "signature", False, "missing: the pack is not signed")
+    ok = signature_ok(key, raw, sig.read_bytes())
+    return Row(SIGNATURE, "signature", ok, "valid Ed25519 signature of manifest.json" if ok else
+               "does not match manifest.json with this public key")
+
+
+def _hashes(root: Path, listed: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, info in sorted(listed.items()):
+        path = root / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            rows.append(Row(name, "sha256", False, "a path outside the pack"))
+        elif not path.is_file():
+            rows.append(Row(name, "sha256", False, "missing"))
+        elif sha256(path.read_bytes()) != info["sha256"]:
+            rows.append(Row(name, "sha256", False, "content differs from the manifest (changed)"))
+        else:
+            rows.append(Row(name, "sha256", True, "matches"))
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    rows += [Row(name, "sha256", False, "not listed in the manifest") for name in sorted(present - set(listed))
+             if name not in UNLISTED]
+    return rows
+
+
+def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None) -> list[Row]:
+    """Every check of the pack at ``root``; raises PackError when there is no usable manifest."""
+    raw, manifest = read_manifest(root)
+    rows = [_signature(root, raw, key), *_hashes(root, manifest["files"])]
+    try:
+        evidence = json.loads((root / "evidence.json").read_bytes())
+        cells = evidence["cells"]
+        seed = int(evidence["plan"]["budget"]["seed"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return [*rows, Row("evidence.json", "read", False, f"unreadable: {e}")]
+    jobs: list[tuple[str, str, Any, tuple[Any, ...]]] = []
+    for cell in cells:
+        for n, part in enumerate(cell.get("certificate", {}).get("parts", [])):
+            text = _read(root, part["file"])
+            if text is None:
+                rows.append(Row(part["file"], "certificate", False, "missing"))
+                continue
+            jobs.append((part["file"], "certificate", recheck, (cell, n, part["kind"], text, RECHECK_TIMEOUT, seed)))
+        if "trace" in cell:
+            text = _read(root, cell["trace"])
+            try:
+                data = json.loads(text) if text is not None else None
+            except json.JSONDecodeError as e:
+                rows.append(Row(cell["trace"], "replay", False, f"not JSON: {e}"))
+                continue
+            if data is None:
+                rows.append(Row(cell["trace"], "replay", False, "missing"))
+                continue
+            jobs.append((cell["trace"], "replay", replay_trace, (cell, data)))
+    return rows + _run(jobs, workers)
+
+
+def _read(root: Path, name: str) -> str | None:
+    path = root / name
+    if ".." in Path(name).parts or not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None) -> list[Row]:
+    """The re-checks in fresh (spawned) worker processes, results in job order."""
+    if not jobs:
+        return []
+    n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        futures: list[Future[Check]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
+        out = []
+        for (name, what, _, _), fut in zip(jobs, futures, strict=True):
+            try:
+                c = fut.result()
+                out.append(Row(name, what, c.ok, f"{c.reason} ({c.seconds:.1f} s)"))
+            except Exception as e:  # a crashed re-check is a failed one, never a pass
+                out.append(Row(name, what, False, f"re-check crashed: {type(e).__name__}: {e}"))
+    return out
