@@ -108,7 +108,10 @@ def declare_ppmid(m: Secmp0007State, d: str) -> None:
     device, down, up = m.b.machine("PPMID"), m.han_down[d], m.han_up[d]
 
     def query(d: str) -> Case:
+        # ZigBee OTA: a new offer replaces any held image (one download slot), so a PPMID waiting
+        # for its upgrade time gives the wait up, as the refimpl's does
         return case(down.nonempty() & (down.head("kind") == "IMAGE_NOTIFY") & up.has_room(), down.receive(),
+                    assign(m.held[d], "none"), assign(m.scheduled[d], False),
                     up.send(kind="QUERY_NEXT_IMAGE", g_genuine=True))
 
     def verify(d: str) -> Case:

@@ -160,3 +160,26 @@ def test_power_loss_or_a_local_update_drops_the_wait(reset: str) -> None:
     assert (r.value("PPMID.P1.scheduled"), r.value("PPMID.P1.held")) == (False, "none")
     [inst] = [i for i in r.system.instances if i.action == "activate_at_scheduled_upgrade_time[P1]"]
     assert r.interp.branch_taken(r.state, inst.index) is None
+
+
+
+def test_a_new_image_notify_ends_the_wait_for_the_upgrade_time() -> None:
+    # ZigBee OTA: a new offer replaces the held image (found by a generated conformance test: a
+    # spoofed CS09 lets the DSP accept a second SR 11.4 while the PPMID waits)
+    r = Run(threats=frozenset({"han_mitm"}))
+    r.do("CPL_list_entry", img="PPMID_v2")
+    assert _sr11_4(r, "PPMID_v2", future=True) == "accepted"
+    r.do("CH_receive_CS05c", d="P1")
+    r.do("HAN_spoof_report[P1]", img="PPMID_v2")
+    r.do("CH_relay_to_DSP", d="P1")
+    r.do("DSP_receive_CS09_alert", d="P1")
+    r.do("query_next_image[P1]")
+    assert r.do("CH_answer_query_next_image", d="P1") == "image_block"
+    assert r.do("verify_image[P1]") == "image_held"
+    r.do("CH_receive_upgrade_end", d="P1")
+    r.do("DSP_receive_CCS08_alert", d="P1")
+    assert r.do("activate_at_upgrade_time[P1]") == "scheduled"
+    assert _sr11_4(r, "PPMID_v2") == "accepted"
+    r.do("CH_receive_CS05c", d="P1")
+    r.do("query_next_image[P1]")
+    assert (r.value("PPMID.P1.held"), r.value("PPMID.P1.scheduled")) == ("none", False)
