@@ -33,14 +33,8 @@ from otaproof.generators.automutants import (
 from otaproof.generators.automutants import describe as describe_auto
 from otaproof.generators.automutants import to_json as auto_json
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
-from otaproof.generators.mutants import (
-    MUTANTS,
-    SuiteFailsWithoutMutants,
-    describe_score,
-    report_table,
-    run_mutants,
-    to_json,
-)
+from otaproof.generators.mutants import MUTANTS
+from otaproof.generators.mutation import SuiteFailsWithoutMutants, describe_score, report_table, run_mutants, to_json
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
@@ -277,7 +271,8 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     mu.add_argument("--jobs", type=int_in(1), default=os.cpu_count() or 1,
                     help="mutants run in parallel (default: CPU count)")
     mu.add_argument("--timeout", type=seconds, default=600.0,
-                    help="seconds per suite run; longer counts as killed (with --auto: x60 for the whole mutmut run)")
+                    help="seconds per suite run; a longer run is reported as timed out, not as killed "
+                         "(with --auto: x60 for the whole mutmut run)")
     mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
-    mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/1)")
+    mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/2)")
     mu.set_defaults(func=_cmd_mutants)

@@ -8,11 +8,13 @@ The same names are computed from a model state by :func:`abstract_state`, so the
 compared after every step (:func:`divergences`).
 
 Observations (``d`` a device such as ``P1``/``H1``; ``M`` its machine ``PPMID``/``HCALCS``;
-images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID_rogue``)::
+images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID_rogue``,
+``PPMID_otherType``)::
 
     M.d.running, M.d.held            image running / held for activation ("none")
     M.d.supplier_anchor              supplier whose key the device trusts for critical commands
-    HCALCS.d.scheduled               a future-dated CS06 is waiting for its execution time
+    M.d.scheduled                    waiting for a time: a PPMID for the upgrade time of its Upgrade
+                                     End Response, an HCALCS for a future-dated CS06's execution time
     DSP.SMI[d].DeviceFirmwareVersion the SMI's recorded firmware *version number* (int)
     DSP.SMI[d].DeviceFirmwareVersionStatus
                                      current | update_in_progress | failed (SR 8.2 names)

@@ -3,29 +3,20 @@
 Each :class:`Mutant` is one plausible implementation bug, switched on at run time by patching a
 refimpl class or module attribute (``unittest.mock.patch.object``); no file is edited and the
 refimpl is correct again as soon as the patch is left. A generated test suite is good when every
-mutant makes one of its tests fail: :func:`run_mutants` runs the suite once per mutant, each in its
+mutant makes one of its tests fail: mutation analysis runs the suite once per mutant, each in its
 own pytest process (``OTAPROOF_MUTANT=<name>``, picked up by :func:`apply_from_env` in the suite's
-``conftest.py``), and reports which tests kill which mutant and which mutants survive, and why.
+``conftest.py``); the runner is :mod:`otaproof.generators.mutation`.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
-import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from unittest import mock
 from weakref import WeakKeyDictionary
-
-from rich.table import Table
 
 import otaproof.refimpl.devices
 from otaproof.refimpl import messages as m
@@ -51,26 +42,19 @@ from otaproof.refimpl.messages import TransferOutcome
 from otaproof.refimpl.sim import timestamp
 
 ENV_VAR = "OTAPROOF_MUTANT"
-SCHEMA = "otaproof.mutants/1"
-GAP = "not killed: a gap in the suite's coverage"
 
 PatchFactory = Callable[[], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
 class Mutant:
-    """One seeded fault: ``patch()`` switches it on for the duration of a ``with`` block.
-
-    ``where`` lists the patched attributes (``refimpl/<module>.py:<Qualified.name>``, comma
-    separated); ``equivalent_reason`` is set only when the fault provably cannot change anything the
-    model's abstract state observes, so that a surviving mutant is not reported as a coverage gap.
-    """
+    """One seeded fault: ``patch()`` switches it on for the duration of a ``with`` block; ``where``
+    lists the patched attributes (``refimpl/<module>.py:<Qualified.name>``, comma separated)."""
 
     name: str
     fault: str
     where: str
     patch: PatchFactory
-    equivalent_reason: str | None = None
 
 
 def _swap(*replacements: tuple[object, str, object]) -> PatchFactory:
@@ -341,12 +325,6 @@ def _upgrade_end_response_now(self: PPMID, msg: m.Message) -> None:
 
 
 # --- the catalogue ---------------------------------------------------------------------------
-_HUB_TYPE_CHECK_EQUIVALENT = (
-    "the PPMID's own WrongImage check refuses the downloaded image and the hub raises a CCS08 failure all the same "
-    "(outcome 1, or 2 if the hardware range also excludes the PPMID), which the DSP treats like any failure: SMI "
-    "'Update Failed', nothing activated, image discarded; only the Image Block traffic and the outcome code differ, "
-    "and the model has no hub image-type check (its hub serves every image and the device checks it)")
-
 _CATALOGUE = (
     Mutant("skip-cpl-check", "the DSP accepts SR 11.4/11.1 for an image not listed on the CPL",
            "otaproof/refimpl/dsp.py:DSP._check_cpl", _swap((DSP, "_check_cpl", _cpl_unchecked))),
@@ -372,15 +350,13 @@ _CATALOGUE = (
            _swap((CPLRegistry, "require_listed", _require_listed_without("listed")))),
     Mutant("cpl-ignore-version", "the CPL lookup accepts a listed hash stated as another firmware version",
            "otaproof/refimpl/cpl.py:CPLRegistry.require_listed",
-           _swap((CPLRegistry, "require_listed", _require_listed_without("version"))),
-           "the model's Service Requests state each image's own version (FirmwareVersion is not an independent "
-           "input of the model), so the version check never decides anything in a model trace"),
+           _swap((CPLRegistry, "require_listed", _require_listed_without("version")))),
     Mutant("image-to-wrong-device", "the hub relays an SR 11.1 firmware distribution to the first device it has "
            "joined (the PPMID) instead of the addressed HCALCS", "otaproof/refimpl/hub.py:CommsHub._relay_down",
            _swap((CommsHub, "_relay_down", _relay_to_first_device))),
     Mutant("hub-skips-image-type-check", "the hub serves an image whose manufacturer code / image type is not the "
            "querying PPMID's", "otaproof/refimpl/hub.py:CommsHub._on_query",
-           _swap((CommsHub, "_on_query", _query_any_image_type)), _HUB_TYPE_CHECK_EQUIVALENT),
+           _swap((CommsHub, "_on_query", _query_any_image_type))),
     Mutant("keep-image-on-hub", "the hub keeps the image after the transfer ends",
            "otaproof/refimpl/hub.py:CommsHub._finish", _swap((CommsHub, "_finish", _finish_keeping_image))),
     Mutant("no-ccs08-on-failure", "the hub raises no CCS08 when a transfer fails",
@@ -419,14 +395,12 @@ _CATALOGUE = (
            _swap((PPMID, "_activate_held", _activate_held_reporting_old))),
     Mutant("ignore-upgrade-time", "the PPMID activates as soon as the transfer ends, ignoring the upgrade time in "
            "the Upgrade End Response", "otaproof/refimpl/devices.py:PPMID._on_upgrade_end_response",
-           _swap((PPMID, "_on_upgrade_end_response", _upgrade_end_response_now)),
-           "the model's SR 11.4 carries no activation time: the hub's upgrade time is always 'now', so activating "
-           "at once is what the model (and every trace of it) expects"),
+           _swap((PPMID, "_on_upgrade_end_response", _upgrade_end_response_now))),
 )
-MUTANTS: dict[str, Mutant] = {mutant.name: mutant for mutant in _CATALOGUE}
+MUTANTS: dict[str, Mutant] = {seeded.name: seeded for seeded in _CATALOGUE}
 
 
-def _mutant(name: str) -> Mutant:
+def mutant(name: str) -> Mutant:
     """The mutant called ``name``; a ValueError naming the known ones otherwise."""
     if name not in MUTANTS:
         raise ValueError(f"unknown mutant {name!r}; known: {', '.join(MUTANTS)}")
@@ -435,7 +409,7 @@ def _mutant(name: str) -> Mutant:
 
 def applied(name: str | None) -> AbstractContextManager[None]:
     """Switch mutant ``name`` on inside a ``with`` block (None: no mutant); unknown names raise ValueError."""
-    return nullcontext() if name is None else _mutant(name).patch()
+    return nullcontext() if name is None else mutant(name).patch()
 
 
 _FROM_ENV = ExitStack()
@@ -446,175 +420,3 @@ def apply_from_env(env_var: str = ENV_VAR) -> None:
     name = os.environ.get(env_var)
     if name:
         _FROM_ENV.enter_context(applied(name))
-
-
-# --- mutation analysis -----------------------------------------------------------------------
-class SuiteFailsWithoutMutants(RuntimeError):
-    """The suite does not pass on the correct refimpl, so killing a mutant would mean nothing."""
-
-
-@dataclass(frozen=True)
-class MutantResult:
-    """One mutant's run of the suite: the failing (killing) test node ids, relative to the suite."""
-
-    name: str
-    fault: str
-    where: str
-    killing_tests: tuple[str, ...]
-    seconds: float
-    equivalent_reason: str | None
-
-    @property
-    def killed(self) -> bool:
-        """Some test failed (or the run broke or timed out) with the mutant on."""
-        return bool(self.killing_tests)
-
-    @property
-    def verdict(self) -> str:
-        """'killed', 'equivalent: <reason>' or the coverage-gap verdict."""
-        if self.killed:
-            return "killed"
-        return GAP if self.equivalent_reason is None else f"equivalent: {self.equivalent_reason}"
-
-
-@dataclass(frozen=True)
-class MutationReport:
-    """Every mutant's result, in the order they were asked for."""
-
-    suite: str
-    results: tuple[MutantResult, ...]
-
-    @property
-    def killed(self) -> int:
-        """How many mutants some test killed."""
-        return sum(r.killed for r in self.results)
-
-    @property
-    def equivalent(self) -> int:
-        """How many surviving mutants are declared equivalent (no test of the model can kill them)."""
-        return sum(not r.killed and r.equivalent_reason is not None for r in self.results)
-
-    @property
-    def kill_rate(self) -> float:
-        """The mutation score: killed mutants over the mutants that are not surviving equivalents
-        (an equivalent mutant that is killed counts as killed); 0.0 when none is left."""
-        killable = len(self.results) - self.equivalent
-        return self.killed / killable if killable else 0.0
-
-    @property
-    def raw_kill_rate(self) -> float:
-        """Killed mutants over every mutant run, equivalent or not (0.0 when none ran)."""
-        return self.killed / len(self.results) if self.results else 0.0
-
-    @property
-    def survivors(self) -> tuple[MutantResult, ...]:
-        """The mutants no test killed."""
-        return tuple(r for r in self.results if not r.killed)
-
-
-def _node_id(classname: str, name: str, root: Path) -> str:
-    """The pytest node id of a JUnit testcase: the longest dotted prefix that names a test file under ``root``."""
-    if classname:
-        parts, tail = classname.split("."), [name]
-    else:  # a collection error: the name is the dotted module path
-        parts, tail = name.split("."), []
-    for k in range(len(parts), 0, -1):
-        path = "/".join(parts[:k]) + ".py"
-        if (root / path).is_file():
-            return "::".join([path, *parts[k:], *tail])
-    return "::".join(p for p in (classname, name) if p)
-
-
-def _failed_tests(junit: Path, root: Path) -> set[str]:
-    """Node ids of the testcases with a failure or an error in a JUnit XML report."""
-    failed = set()
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        if any(child.tag in ("failure", "error") for child in case):
-            failed.add(_node_id(case.get("classname", ""), case.get("name", ""), root))
-    return failed
-
-
-def _run_suite(suite: Path, mutant: str | None, timeout: float) -> tuple[tuple[str, ...], float]:
-    """Run the suite in a pytest subprocess with ``mutant`` on; the failing node ids (sorted) and seconds.
-
-    A run that breaks without a failing testcase or overruns ``timeout`` counts as one failure.
-    """
-    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
-    if mutant is not None:
-        env[ENV_VAR] = mutant
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="otaproof-mutant-") as tmp:
-        junit = Path(tmp) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
-                   f"--rootdir={suite}", f"--junitxml={junit}"]
-        try:
-            proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return (f"<timeout after {timeout:g} s>",), time.perf_counter() - start
-        failed = _failed_tests(junit, suite) if junit.is_file() else set()
-        if proc.returncode != 0 and not failed:
-            failed = {f"<pytest exit status {proc.returncode}>"}
-    return tuple(sorted(failed)), time.perf_counter() - start
-
-
-def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int = 2, timeout: float = 600,
-                progress: Callable[[MutantResult], None] | None = None) -> MutationReport:
-    """Run the suite once without mutants (it must pass), then once per mutant, ``jobs`` runs at a time.
-
-    ``progress`` is called with each result as it completes; the report lists them in ``names`` order.
-    """
-    chosen = [_mutant(n) for n in dict.fromkeys(MUTANTS if names is None else names)]
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, not {jobs}")
-    suite = Path(suite_dir).resolve()
-    baseline, _ = _run_suite(suite, None, timeout)
-    if baseline:
-        raise SuiteFailsWithoutMutants(f"the suite {suite} fails without mutants (failing: {', '.join(baseline)}); "
-                                       "fix it before mutation analysis")
-    results: dict[str, MutantResult] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_run_suite, suite, mutant.name, timeout): mutant for mutant in chosen}
-        for future in as_completed(futures):
-            mutant = futures[future]
-            killing, seconds = future.result()
-            result = MutantResult(mutant.name, mutant.fault, mutant.where, killing, seconds, mutant.equivalent_reason)
-            results[mutant.name] = result
-            if progress is not None:
-                progress(result)
-    return MutationReport(str(suite), tuple(results[mutant.name] for mutant in chosen))
-
-
-def report_table(report: MutationReport) -> Table:
-    """A rich Table: mutant | fault | killed by (count, first test) | verdict, titled with the kill rate."""
-    table = Table(title=f"Mutation analysis of {report.suite}: {describe_score(report)}", title_justify="left")
-    for column in ("mutant", "fault", "killed by", "verdict"):
-        table.add_column(column)
-    for r in report.results:
-        by = f"{len(r.killing_tests)}: {r.killing_tests[0]}" if r.killed else "-"
-        table.add_row(r.name, r.fault, by, r.verdict)
-    return table
-
-
-def describe_score(report: MutationReport) -> str:
-    """One line: the kill rate, and what it is out of."""
-    killable = len(report.results) - report.equivalent
-    return (f"kill rate {report.kill_rate:.1%} ({report.killed}/{killable} non-equivalent mutants killed; "
-            f"{report.equivalent} equivalent; {report.killed}/{len(report.results)} = {report.raw_kill_rate:.1%} "
-            "of all)")
-
-
-def to_json(report: MutationReport) -> dict[str, Any]:
-    """The report as JSON-ready data, schema ``otaproof.mutants/1``."""
-    return {
-        "schema": SCHEMA,
-        "suite": report.suite,
-        "kill_rate": report.kill_rate,
-        "raw_kill_rate": report.raw_kill_rate,
-        "killed": report.killed,
-        "equivalent": report.equivalent,
-        "total": len(report.results),
-        "survivors": [r.name for r in report.survivors],
-        "mutants": [{"name": r.name, "fault": r.fault, "where": r.where, "killed": r.killed,
-                     "killing_tests": list(r.killing_tests), "seconds": round(r.seconds, 3), "verdict": r.verdict,
-                     "equivalent_reason": r.equivalent_reason} for r in report.results],
-    }

@@ -1,7 +1,11 @@
 """The reference implementation (``refimpl/``) behind the :class:`generators.adapter.Adapter` interface.
 
 Abstract firmware becomes real images: ``PPMID_v2`` is a manufacturer-signed image of version 2,
-``*_hwB`` is signed for another hardware revision, ``*_rogue`` carries no valid signature. The
+``*_hwB`` is signed for another hardware revision, ``*_rogue`` carries no valid signature,
+``PPMID_otherType`` is signed but its OTA header names another image type (a CPL administrator
+lists its hash for the PPMID directly: the listing gateway would refuse it). A Service Request's
+``version_ok`` states the image's own FirmwareVersion or another one; SR 11.4's ``future`` gives
+an execution date-time an hour ahead, which the hub passes on as the upgrade time. The
 adapter takes over the premises' network so that each message travels only when the model's
 step says so; messages below the model's abstraction (ZigBee OTA block requests and responses,
 CS02b responses, a hub's "no image available") travel at once. Abstract attacks become real
@@ -47,8 +51,10 @@ SUPPORTED_THREATS = {"han_mitm", "compromised_key", "old_supplier", "local_physi
 SUPPORTED_FAULTS = {"loss", "duplication", "reordering", "delay"}
 # the gaps this adapter declares (generated tests that need them are skipped, anything else fails)
 UNSUPPORTED = {"fault:power": "the reference implementation has no power-loss model of the hub or devices"}
-FUTURE = 3600  # seconds ahead for a future-dated CS06
+FUTURE = 3600  # seconds ahead for a future-dated CS06 or SR 11.4 execution date-time
 OTHER_HARDWARE = (2, 0xFFFF)  # the "hwB" revision's range; devices in the field are hardware 1
+OTHER_TYPE = "PPMID_otherType"  # its header names OTHER_IMAGE_TYPE, no device's image type
+OTHER_IMAGE_TYPE = 0x0FFF
 
 # refimpl message kind -> the model's kind on WAN and HAN links
 _KIND = {msg.CS05C: "CS05c", msg.CS06: "CS06", msg.CS08_READ: "CS08_READ", msg.CS02B: "CS02b",
@@ -107,6 +113,11 @@ class RefimplAdapter:
                 self.builds[f"{kind}_hwB", t] = pr.firmware(t, self.versions, hardware=OTHER_HARDWARE,
                                                            list_on_cpl=False)
                 self.builds[f"{kind}_rogue", t] = pr.firmware(t, self.versions, signed=False, list_on_cpl=False)
+            if kind == "PPMID":
+                for t in types:
+                    mistyped = pr.manufacturer.model(f"{pr.models[t].model} (image type 0x{OTHER_IMAGE_TYPE:04x})",
+                                                     OTHER_IMAGE_TYPE, t)
+                    self.builds[OTHER_TYPE, t] = pr.manufacturer.build_firmware(mistyped, self.versions)
         self.type_of = {name: pr.devices[d].DEVICE_TYPE for name, d in self.device_id.items()}
         self.name_of_hash = {sha256(b): n for (n, _), b in self.builds.items()}
         self.queues: dict[str, deque[Message]] = {}
@@ -116,7 +127,6 @@ class RefimplAdapter:
         self.holding_cs02b = False
         self.captured: dict[str, Message] = {}
         self.substitution: dict[str, tuple[int, bytes]] = {}  # device -> (genuine version, substitute)
-        self.schedules: dict[str, int] = {}
         self.counters = {s: 0 for s in pr.suppliers}
         self.counter_max = int(p.get("counter_max", 2))
         pr.network.take_over_delivery(self._enqueue)
@@ -217,6 +227,17 @@ class RefimplAdapter:
             raise
         return accepted
 
+    def _image_request(self, submit: Callable[[], object], image: bytes, d: str) -> str:
+        """An SR 11.1/11.4 outcome; a CPL refusal of a hash the CPL does list for the device's
+        model was a refusal of the stated FirmwareVersion (the model's ``rejected_version_mismatch``)."""
+        outcome = self._request(submit)
+        if outcome == "rejected_not_on_cpl":
+            record = self.premises.smi.record(self.device_id[d])
+            entry = self.premises.cpl.lookup(record.device_model, sha256(image))
+            if entry is not None and entry.state == "listed":
+                return "rejected_version_mismatch"
+        return outcome
+
     def _image(self, name: str, d: str | None = None) -> bytes:
         """The real image standing for abstract image ``name`` when it is meant for device ``d``."""
         kind = name.split("_")[0]
@@ -234,15 +255,21 @@ class RefimplAdapter:
     def _stated(self, image: bytes, hash_ok: bool) -> bytes:
         return sha256(image) if hash_ok else sha256(image + b" (wrong hash)")
 
+    def _stated_version(self, image: bytes, version_ok: bool) -> int:
+        return _version(image) if version_ok else _version(image) + 1
+
     def _do_SR11_4_update_PPMID_firmware(self, p: dict[str, Any]) -> str:
         image = self._image(p["img"], p["d"])
-        return self._request(lambda: self.premises.dsp.submit_sr11_4(
-            self._sender(p["by"]), image, self._stated(image, p["hash_ok"]), _version(image), [self._target(p["d"])]))
+        when = self.premises.now + FUTURE if p["future"] else None
+        return self._image_request(lambda: self.premises.dsp.submit_sr11_4(
+            self._sender(p["by"]), image, self._stated(image, p["hash_ok"]),
+            self._stated_version(image, p["version_ok"]), [self._target(p["d"])], when), image, p["d"])
 
     def _do_SR11_1_update_firmware(self, p: dict[str, Any]) -> str:
         image = self._image(p["img"], p["d"])
-        return self._request(lambda: self.premises.dsp.submit_sr11_1(
-            self._sender(p["by"]), image, self._stated(image, p["hash_ok"]), _version(image), [self._target(p["d"])]))
+        return self._image_request(lambda: self.premises.dsp.submit_sr11_1(
+            self._sender(p["by"]), image, self._stated(image, p["hash_ok"]),
+            self._stated_version(image, p["version_ok"]), [self._target(p["d"])]), image, p["d"])
 
     def _cs06(self, supplier: str, d: str, img: str, counter: int, at: int | None = None) -> bytes:
         """A CS06 signed with the supplier's real key and the originator counter the model uses."""
@@ -261,8 +288,6 @@ class RefimplAdapter:
         outcome = self._request(lambda: self.premises.dsp.submit_sr11_3(sender, command))
         if outcome == "accepted":
             self.counters[signer] = counter
-            if at is not None:
-                self.schedules[p["d"]] = at
         return outcome
 
     def _do_SR11_2_read_firmware_version(self, p: dict[str, Any]) -> str:
@@ -288,10 +313,12 @@ class RefimplAdapter:
         self.queues.setdefault(self._link(due), deque()).append(fresh)
 
     def _do_CPL_list_entry(self, p: dict[str, Any]) -> None:
+        pr = self.premises
         for (name, device_type), image in self.builds.items():
-            if name == p["img"]:
-                self.premises.cpl.list_image(self.premises.models[device_type], image,
-                                             self.premises.manufacturer.keys.public)
+            if name == p["img"] == OTHER_TYPE:  # the listing gateway would refuse its header
+                pr.cpl.list_hash(pr.models[device_type], _version(image), sha256(image))
+            elif name == p["img"]:
+                pr.cpl.list_image(pr.models[device_type], image, pr.manufacturer.keys.public)
 
     def _do_CPL_remove_entry(self, p: dict[str, Any]) -> None:
         for (name, device_type), image in self.builds.items():
@@ -366,6 +393,18 @@ class RefimplAdapter:
     def _do_activate_at_upgrade_time(self, p: dict[str, Any]) -> None:
         self._han_down(p, "UPGRADE_END_RESPONSE")
 
+    def _scheduled_time_comes(self, d: str) -> None:
+        """The time device ``d`` waits for comes now: its timer fires, and no other (the clock
+        does not move, so every other device's time stays to come, as in the model)."""
+        device = self.premises.devices[self.device_id[d]]
+        timer = device._timer
+        if device.state != "activation_scheduled" or timer is None or not timer.pending:
+            raise AssertionError(f"{d} has no scheduled activation in the SUT")
+        self.premises.sim.fire_now(timer)
+
+    def _do_activate_at_scheduled_upgrade_time(self, p: dict[str, Any]) -> None:
+        self._scheduled_time_comes(p["d"])
+
     def _do_report_firmware_version(self, p: dict[str, Any]) -> None:
         self._han_down(p, "CS08_READ")
 
@@ -376,10 +415,7 @@ class RefimplAdapter:
         self._han_down(p, "CS06")
 
     def _do_activate_at_execution_time(self, p: dict[str, Any]) -> None:
-        at = self.schedules.get(p["d"])
-        if at is None or self.premises.devices[self.device_id[p["d"]]].state != "activation_scheduled":
-            raise AssertionError(f"{p['d']} has no scheduled activation in the SUT")
-        self.premises.sim.run_until(max(at, self.premises.now))
+        self._scheduled_time_comes(p["d"])
 
     # local updates (variants with a local port; the approved design's port refuses)
     def _local(self, p: dict[str, Any], token: bytes | None = None) -> None:
@@ -483,8 +519,7 @@ class RefimplAdapter:
             out[f"{machine}.{name}.held"] = self._image_name(dev.held.raw) if dev.held else "none"
             out[f"{machine}.{name}.supplier_anchor"] = next(
                 s.name for s in pr.suppliers.values() if s.originator_id == dev.supplier_anchor[0])
-            if machine == "HCALCS":
-                out[f"HCALCS.{name}.scheduled"] = dev.state == "activation_scheduled"
+            out[f"{machine}.{name}.scheduled"] = dev.state == "activation_scheduled"
             record = pr.smi.record(dev_id)
             out[f"DSP.SMI[{name}].DeviceFirmwareVersion"] = record.firmware_version
             out[f"DSP.SMI[{name}].DeviceFirmwareVersionStatus"] = record.state

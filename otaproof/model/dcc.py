@@ -44,14 +44,18 @@ def _authoriser(by: str) -> str:
     return "none" if by == "Attacker" else by
 
 
-def _validations(m: Secmp0007State, by: str, d: str, img: str, hash_ok: bool, model: str) -> list[Branch]:
-    """The DSP's SR 11.1/11.4 validations, in order, as rejection branches."""
+def _validations(m: Secmp0007State, by: str, d: str, img: str, hash_ok: bool, version_ok: bool,
+                 model: str) -> list[Branch]:
+    """The DSP's SR 11.1/11.4 validations, in order, as rejection branches. The CPL entry is
+    looked up by device model and hash, then its FirmwareVersion must be the one the request
+    states (``version_ok``: the request states the image's own version)."""
     on_cpl = m.on_cpl(const(m.IMAGE, img)) & m.for_model(const(m.IMAGE, img), model)
     return [  # DUIS: the device is known and of a valid type, then the sender is eligible for it
         outcome("rejected_invalid_device", d not in m.devices or m.model_of(d) != model),
         outcome("rejected_not_authorised", m.registered_supplier != m.signer(by)),
         outcome("rejected_hash_mismatch", not hash_ok),
         outcome("rejected_not_on_cpl", ~on_cpl),
+        outcome("rejected_version_mismatch", not version_ok),
     ]
 
 
@@ -61,27 +65,29 @@ def _service_requests(m: Secmp0007State) -> None:
     device_model = {d: m.model_of(d) for d in m.devices}
     smi = m.smi
 
-    def sr11_4(by: str, d: str, img: str, hash_ok: bool) -> Case | None:
-        # SR 11.4 Update PPMID Firmware: DSP validates hash and CPL listing, then CS05c.
-        checks = _validations(m, by, d, img, hash_ok, "PPMID")
+    def sr11_4(by: str, d: str, img: str, hash_ok: bool, version_ok: bool, future: bool) -> Case | None:
+        # SR 11.4 Update PPMID Firmware: DSP validates hash and CPL listing, then CS05c; the
+        # execution date-time (``future``: still to come) becomes the hub's upgrade time.
+        checks = _validations(m, by, d, img, hash_ok, version_ok, "PPMID")
         if d not in m.ppmids:
             return case(_may_submit(m, by), *checks[:2])
         status = smi[d].DeviceFirmwareVersionStatus
         return case(_may_submit(m, by), *checks,
                     outcome("rejected_update_in_progress", status == "update_in_progress"),
                     outcome("accepted", m.wan_down[d].has_room(), assign(status, "update_in_progress"),
-                            m.wan_down[d].send(kind="CS05c", img=img, g_validated=img,
+                            m.wan_down[d].send(kind="CS05c", img=img, future=future, g_validated=img,
                                                g_authoriser=_authoriser(by))))
 
     sup.action("SR11_4_update_PPMID_firmware",
                representative_image_requests(m.catalogue, device_model, "PPMID", sr11_4), role="environment",
                joint=("DSP",), category="service_request",
-               params={"by": _submitters(m), "d": targets, "img": imgs, "hash_ok": (True, False)},
+               params={"by": _submitters(m), "d": targets, "img": imgs, "hash_ok": (True, False),
+                       "version_ok": (True, False), "future": (False, True)},
                doc="SR 11.4 Update PPMID Firmware (DSP validation; GBCS CS05c to the hub)")
 
-    def sr11_1(by: str, d: str, img: str, hash_ok: bool) -> Case | None:
+    def sr11_1(by: str, d: str, img: str, hash_ok: bool, version_ok: bool) -> Case | None:
         # SR 11.1 Update Firmware (HCALCS): distribution, not a critical command.
-        checks = _validations(m, by, d, img, hash_ok, "HCALCS")
+        checks = _validations(m, by, d, img, hash_ok, version_ok, "HCALCS")
         if d not in m.hcalcs:
             return case(_may_submit(m, by), *checks[:2])
         return case(_may_submit(m, by), *checks,
@@ -92,7 +98,8 @@ def _service_requests(m: Secmp0007State) -> None:
     sup.action("SR11_1_update_firmware",
                representative_image_requests(m.catalogue, device_model, "HCALCS", sr11_1), role="environment",
                joint=("DSP",), category="service_request",
-               params={"by": _submitters(m), "d": targets, "img": imgs, "hash_ok": (True, False)},
+               params={"by": _submitters(m), "d": targets, "img": imgs, "hash_ok": (True, False),
+                       "version_ok": (True, False)},
                doc="SR 11.1 Update Firmware (HCALCS distribution)")
 
     def sr11_3(by: str, d: str, img: str, future: bool, signed_by: str) -> Case | None:

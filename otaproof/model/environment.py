@@ -66,6 +66,8 @@ class Premises(Protocol):
     @property
     def ota_image(self) -> Mapping[str, Var]: ...
     @property
+    def ota_upgrade_time_future(self) -> Mapping[str, Var]: ...
+    @property
     def registered_supplier(self) -> Var: ...
     @property
     def wan_down(self) -> Mapping[str, Channel]: ...
@@ -154,17 +156,17 @@ def _power_loss(m: Premises) -> None:
         if not m.ppmids:
             return None
         held = any_of(m.ota_image[d] != "none" for d in m.ppmids)
-        return case(held, [assign(m.ota_image[d], "none") for d in m.ppmids])
+        return case(held, [assign(var[d], value) for d in m.ppmids
+                           for var, value in ((m.ota_image, "none"), (m.ota_upgrade_time_future, False))])
 
     m.b.machine("CH").action("POWER_loss_hub", hub_reset, role="fault", fault="power", category="power_loss",
                              doc="the hub loses power; images held for transfer are lost")
     for d in m.devices:
         def device_reset(d: str) -> Case:
-            effects = [assign(m.held[d], "none")]
-            cond = m.held[d] != "none"
+            effects = [assign(m.held[d], "none"), assign(m.scheduled[d], False)]
+            cond = (m.held[d] != "none") | m.scheduled[d]
             if d in m.hcalcs:
-                effects += [assign(m.scheduled[d], False), assign(m.scheduled_image[d], "none")]
-                cond = cond | m.scheduled[d]
+                effects.append(assign(m.scheduled_image[d], "none"))
             return case(cond, effects)
 
         m.b.machine(m.model_of(d)).action(

@@ -25,7 +25,7 @@ def declare_hub(m: Secmp0007State) -> None:
                     outcome("busy_image_discarded", (image != "none") & m.wan_up[d].has_room(), down.receive(),
                             ccs08(d, down.head("img"), "image_discarded")),
                     outcome("image_notify", (image == "none") & han.has_room(), down.receive(),
-                            assign(image, down.head("img")),
+                            assign(image, down.head("img")), assign(m.ota_upgrade_time_future[d], down.head("future")),
                             assign(m.ota_image_validated[d], down.head("g_validated")),
                             assign(m.ota_image_authoriser[d], down.head("g_authoriser")),
                             han.send(kind="IMAGE_NOTIFY")))
@@ -40,15 +40,22 @@ def declare_hub(m: Secmp0007State) -> None:
         return case(down.nonempty() & is_kind & han.has_room(), down.receive(),
                     han.send(kind=_kind_map(down.head("kind"), han.fields["kind"]), **fields))
 
+    def drop_image(d: str) -> list[Assign]:
+        # the transfer ends: the hub keeps neither the image nor its upgrade time
+        return [assign(m.ota_image[d], "none"), assign(m.ota_upgrade_time_future[d], False)]
+
     def query_next_image(d: str) -> Case:
-        # ZigBee OTA: answer Query Next Image (it carries the device's hardware version) with the
-        # image (blocks abstracted to one); a hardware mismatch ends the transfer with CCS08
-        # outcome 2; with no image held the answer is "no image available" (the device gives up).
+        # ZigBee OTA: answer Query Next Image (it carries the device's manufacturer code, image
+        # type and hardware version) with the image (blocks abstracted to one). An image whose
+        # header names another image type ends the transfer with CCS08 outcome 1, a hardware
+        # mismatch with outcome 2; with no image held the answer is "no image available".
         han, up, image = m.han_down[d], m.han_up[d], m.ota_image[d]
         return case(up.nonempty() & (up.head("kind") == "QUERY_NEXT_IMAGE"),
                     outcome("no_image_available", image == "none", up.receive()),
+                    outcome("image_type_mismatch", ~m.header_names(image, "PPMID") & m.wan_up[d].has_room(),
+                            up.receive(), drop_image(d), ccs08(d, image, "image_discarded")),
                     outcome("hardware_version_mismatch", ~m.fits(image, "PPMID") & m.wan_up[d].has_room(),
-                            up.receive(), assign(image, "none"), ccs08(d, image, "hardware_version_mismatch")),
+                            up.receive(), drop_image(d), ccs08(d, image, "hardware_version_mismatch")),
                     outcome("image_block", m.fits(image, "PPMID") & han.has_room(), up.receive(),
                             han.send(kind="IMAGE_BLOCK", img=image, g_validated=m.ota_image_validated[d],
                                      g_authoriser=m.ota_image_authoriser[d])))
@@ -56,23 +63,23 @@ def declare_hub(m: Secmp0007State) -> None:
     def upgrade_end(d: str) -> Case:
         # ZigBee OTA Upgrade End Request from the PPMID: the hub raises CCS08 (its status
         # INVALID_IMAGE is outcome 1 Image Discarded) and, on success, sends the Upgrade End
-        # Response that tells the PPMID when to activate.
+        # Response that tells the PPMID when to activate (now, or an upgrade time to come).
         han, up, image = m.han_down[d], m.han_up[d], m.ota_image[d]
         status = up.head("outcome")
         reported = lookup(status, {"none": "none", "success": "success", "invalid_image": "image_discarded"},
                           m.wan_up[d].fields["outcome"])
         return case(up.nonempty() & (up.head("kind") == "UPGRADE_END") & m.wan_up[d].has_room(),
                     outcome("success_upgrade_end_response", (status == "success") & han.has_room(), up.receive(),
-                            assign(image, "none"), han.send(kind="UPGRADE_END_RESPONSE"),
+                            drop_image(d), han.send(kind="UPGRADE_END_RESPONSE", future=m.ota_upgrade_time_future[d]),
                             ccs08(d, image, "success")),
-                    outcome("failure_alert", status != "success", up.receive(), assign(image, "none"),
+                    outcome("failure_alert", status != "success", up.receive(), drop_image(d),
                             ccs08(d, image, reported)))
 
     def timeout(d: str) -> Case:
         # The OTA exchange stalled (message lost, device reset): CCS08 outcome 3.
         return case((m.ota_image[d] != "none") & ~m.han_down[d].nonempty() & ~m.han_up[d].nonempty()
                     & m.wan_up[d].has_room(),
-                    assign(m.ota_image[d], "none"), ccs08(d, m.ota_image[d], "file_transfer_failure"))
+                    drop_image(d), ccs08(d, m.ota_image[d], "file_transfer_failure"))
 
     def relay_up(d: str) -> Case:
         up, wan = m.han_up[d], m.wan_up[d]
@@ -101,7 +108,10 @@ def declare_ppmid(m: Secmp0007State, d: str) -> None:
     device, down, up = m.b.machine("PPMID"), m.han_down[d], m.han_up[d]
 
     def query(d: str) -> Case:
+        # ZigBee OTA: a new offer replaces any held image (one download slot), so a PPMID waiting
+        # for its upgrade time gives the wait up, as the refimpl's does
         return case(down.nonempty() & (down.head("kind") == "IMAGE_NOTIFY") & up.has_room(), down.receive(),
+                    assign(m.held[d], "none"), assign(m.scheduled[d], False),
                     up.send(kind="QUERY_NEXT_IMAGE", g_genuine=True))
 
     def verify(d: str) -> Case:
@@ -121,13 +131,22 @@ def declare_ppmid(m: Secmp0007State, d: str) -> None:
                               assign(m.held_validated[d], down.head("g_validated")),
                               assign(m.held_authoriser[d], down.head("g_authoriser")), end("success")))
 
+    def activated(d: str) -> list[Assign]:
+        # activate the held image, raise CS09
+        return [*m.activate(d, m.held[d], m.held_authoriser[d], m.held_validated[d]),
+                *up.send(kind="CS09", img=m.held[d], g_genuine=True)]
+
     def activate(d: str) -> Case:
-        # The Upgrade End Response gives the upgrade time: activate the held image, raise CS09.
+        # The Upgrade End Response gives the upgrade time: activate now, or wait for it. A device
+        # already waiting refuses another response, as one that holds nothing does.
         return case(down.nonempty() & (down.head("kind") == "UPGRADE_END_RESPONSE") & up.has_room(),
-                    outcome("no_image_held", m.held[d] == "none", down.receive()),
-                    otherwise("activated", down.receive(),
-                              m.activate(d, m.held[d], m.held_authoriser[d], m.held_validated[d]),
-                              up.send(kind="CS09", img=m.held[d], g_genuine=True)))
+                    outcome("no_image_held", (m.held[d] == "none") | m.scheduled[d], down.receive()),
+                    outcome("scheduled", down.head("future"), down.receive(), assign(m.scheduled[d], True)),
+                    otherwise("activated", down.receive(), activated(d)))
+
+    def upgrade_time(d: str) -> Case:
+        # The upgrade time the Upgrade End Response gave arrives.
+        return case(m.scheduled[d] & up.has_room(), activated(d))
 
     params = {"d": (d,)}
     device.action(f"query_next_image[{d}]", query, params=params,
@@ -135,7 +154,9 @@ def declare_ppmid(m: Secmp0007State, d: str) -> None:
     device.action(f"verify_image[{d}]", verify, params=params,
              doc="verify the image, hold it, ZigBee OTA Upgrade End Request")
     device.action(f"activate_at_upgrade_time[{d}]", activate, params=params,
-             doc="Upgrade End Response: activate the held image at the upgrade time, CS09 alert")
+             doc="Upgrade End Response: activate the held image (CS09 alert), or wait for its upgrade time")
+    device.action(f"activate_at_scheduled_upgrade_time[{d}]", upgrade_time, params=params,
+             doc="the upgrade time an Upgrade End Response gave arrives: activate the held image, CS09 alert")
     _common_device_actions(m, d)
 
 

@@ -105,9 +105,9 @@ def secmp0007_lemmas(m: Secmp0007) -> list[Lemma]:
                 add(f"version-report-names-runnable[{ch.name}][{i}]",
                     "a version report in flight names a signed image that fits the device (one it can run)",
                     implies(present, m.fits(slot["img"], model) & m.signed(slot["img"])))
-        if d in m.hcalcs:
-            add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
-                implies(m.scheduled[d], m.held[d] != "none"))
+        # both device models wait for a time (a PPMID for its upgrade time: issue 18, item 6)
+        add(f"scheduled-image-held[{d}]", "a future-dated activation is pending only while an image is held",
+            implies(m.scheduled[d], m.held[d] != "none"))
         add(f"smi-names-an-image[{d}]", "the SMI records some image (a spoofed report names one too)",
             m.smi[d].DeviceFirmwareVersion != "none")
         add(f"smi-names-model[{d}]", "the SMI records an image of the device's model",
@@ -184,8 +184,9 @@ def _protocol_lemmas(m: Secmp0007, d: str, add: Callable[[str, str, Expr], None]
             implies(m.ota_image[d] != "none", ~any_of(p for p, _ in _messages(hd, ("CS08_READ",)))))
         awaiting = in_flight(hu, ("UPGRADE_END",), True) + in_flight(hd, ("UPGRADE_END_RESPONSE",))
         add(f"device-holds-image-only-until-activation[{d}]",
-            "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response",
-            implies(m.held[d] != "none", any_of(p for _, p, _ in awaiting)))
+            "a PPMID holds an image only between its successful Upgrade End and the Upgrade End Response, "
+            "or while it waits for the upgrade time that response gave (issue 18, item 6)",
+            implies(m.held[d] != "none", any_of(p for _, p, _ in awaiting) | m.scheduled[d]))
     else:
         reports = in_flight(hu, ("CS06_RESPONSE",), True) + in_flight(wu, ("CS06_RESPONSE",), True)
         tokens = (in_flight(wd, ("CS06",)) + in_flight(hd, ("CS06",)) + in_flight(hu, ("CS06_RESPONSE",))

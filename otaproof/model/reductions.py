@@ -14,20 +14,26 @@ from collections.abc import Callable, Mapping
 from otaproof.model.system import Case
 from otaproof.model.vocabulary import ImageInfo
 
-ImageRequest = Callable[[str, str, str, bool], "Case | None"]  # (by, d, img, hash_ok) -> Case
+ImageRequest = Callable[..., "Case | None"]  # (by, d, img, hash_ok, version_ok[, future]) -> Case
 ActivationRequest = Callable[[str, str, str, bool, str], "Case | None"]  # (by, d, img, future, signed_by)
 
 
 def representative_image_request(catalogue: Mapping[str, ImageInfo], device_model: Mapping[str, str], model: str,
-                                 d: str, img: str, hash_ok: bool) -> bool:
+                                 d: str, img: str, hash_ok: bool, version_ok: bool = True,
+                                 future: bool = False) -> bool:
     """Keep one SR 11.1 / SR 11.4 submission per distinct DSP outcome class (the others behave
     identically): every image of the device's model, one image of the other model, one bad
-    hash, and one image for an invalid target (an unknown device or one of the other model)."""
+    hash, one misstated FirmwareVersion, and one image for an invalid target (an unknown device
+    or one of the other model). An SR 11.4 execution date-time in the future (``future``) only
+    on requests the DSP can accept (a listable image of the device's model, the right hash and
+    version): the DSP refuses the others before the date plays a part."""
     first = f"{model}_v1"
     if device_model.get(d) != model:
-        return img == first and hash_ok
-    if not hash_ok:
-        return img == first
+        return img == first and hash_ok and version_ok and not future
+    if not (hash_ok and version_ok):  # one misstatement at a time: the hash is checked first
+        return img == first and (hash_ok or version_ok) and not future
+    if future:  # rogue images are never listed
+        return catalogue[img].model == model and catalogue[img].signed
     other = "HCALCS" if model == "PPMID" else "PPMID"
     return catalogue[img].model == model or img == f"{other}_v1"
 
@@ -35,10 +41,10 @@ def representative_image_request(catalogue: Mapping[str, ImageInfo], device_mode
 def representative_image_requests(catalogue: Mapping[str, ImageInfo], device_model: Mapping[str, str], model: str,
                                   flow: ImageRequest) -> ImageRequest:
     """``flow`` restricted to the representative submissions (see above)."""
-    def body(by: str, d: str, img: str, hash_ok: bool) -> Case | None:
-        if not representative_image_request(catalogue, device_model, model, d, img, hash_ok):
+    def body(by: str, d: str, img: str, hash_ok: bool, version_ok: bool, **future: bool) -> Case | None:
+        if not representative_image_request(catalogue, device_model, model, d, img, hash_ok, version_ok, **future):
             return None
-        return flow(by, d, img, hash_ok)
+        return flow(by, d, img, hash_ok, version_ok, **future)
     return body
 
 

@@ -118,8 +118,13 @@ class Secmp0007State:
         return self._attr(e, lambda i: bool(i and i.signed), BOOL)
 
     def fits(self, e: Expr, model: str) -> Expr:
-        """The image is for this device model and this hardware revision."""
-        return self._attr(e, lambda i: bool(i and i.model == model and i.hw_ok), BOOL)
+        """The image is for this device model and this hardware revision, and its OTA header says so."""
+        return self._attr(e, lambda i: bool(i and i.runs_on(model)), BOOL)
+
+    def header_names(self, e: Expr, model: str) -> Expr:
+        """The image's ZigBee OTA header names this device model's manufacturer code and image type
+        (what an OTA server compares with Query Next Image)."""
+        return self._attr(e, lambda i: bool(i and i.model == model and i.header_ok), BOOL)
 
     def for_model(self, e: Expr, model: str) -> Expr:
         """The image is for this device model (any hardware revision)."""
@@ -148,10 +153,12 @@ class Secmp0007State:
 
     # ---- effects shared by several flows ----------------------------------------------------
     def activate(self, d: str, image: ExprLike, authoriser: ExprLike, validated: ExprLike) -> list[Assign]:
-        """Device ``d`` starts running ``image`` (an atomic A/B swap: nothing stays held). Ghosts:
-        who authorised the activation ("none" for a local update) and which image the DSP
-        validated for the request that brought the image."""
-        return [assign(self.running[d], image), assign(self.held[d], "none"),
+        """Device ``d`` starts running ``image`` (an atomic A/B swap: nothing stays held; a PPMID's
+        pending upgrade time goes with the held image). Ghosts: who authorised the activation
+        ("none" for a local update) and which image the DSP validated for the request that
+        brought the image."""
+        dropped = [assign(self.scheduled[d], False)] if d in self.ppmids else []
+        return [assign(self.running[d], image), assign(self.held[d], "none"), *dropped,
                 assign(self.activation_authoriser[d], authoriser), assign(self.activation_validated[d], validated)]
 
     def count_unsolicited_alert(self, d: str, when: Expr | bool = True) -> Assign:
@@ -203,6 +210,9 @@ class Secmp0007State:
                                     for d in self.ppmids}
         self.ota_image_authoriser = {d: ch.var(f"ota_image_authoriser[{d}]", AUTH, "none", ghost=True)
                                      for d in self.ppmids}
+        # the upgrade time the hub will give in the Upgrade End Response (SR 11.4's execution
+        # date-time) is still to come; false whenever the hub holds no image for the PPMID
+        self.ota_upgrade_time_future = {d: ch.var(f"ota_upgrade_time_future[{d}]", BOOL, False) for d in self.ppmids}
         self.running: dict[str, Var] = {}
         self.held: dict[str, Var] = {}
         self.supplier_anchor: dict[str, Var] = {}
@@ -224,9 +234,11 @@ class Secmp0007State:
             self.held_authoriser[d] = m.var(f"{d}.held_authoriser", AUTH, "none", ghost=True)
             self.activation_authoriser[d] = m.var(f"{d}.activation_authoriser", AUTH, "S1", ghost=True)
             self.activation_validated[d] = m.var(f"{d}.activation_validated", IMG, initial[d], ghost=True)
+            if d in self.ppmids:  # waiting for the upgrade time of the Upgrade End Response
+                self.scheduled[d] = m.var(f"{d}.scheduled", BOOL, False)
             if d in self.hcalcs:
                 self.last_counter[d] = m.var(f"{d}.last_counter", CTR, 0)
-                self.scheduled[d] = m.var(f"{d}.scheduled", BOOL, False)
+                self.scheduled[d] = m.var(f"{d}.scheduled", BOOL, False)  # a future-dated CS06 waits
                 self.scheduled_image[d] = m.var(f"{d}.scheduled_image", IMG, "none")
                 self.scheduled_authoriser[d] = m.var(f"{d}.scheduled_authoriser", AUTH, "none", ghost=True)
                 for s in SUPPLIERS:

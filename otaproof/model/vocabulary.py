@@ -18,21 +18,30 @@ DEVICE_MODELS = ("PPMID", "HCALCS")
 class ImageInfo:
     """The static attributes of an abstract firmware image."""
 
-    model: str      # device model it is built for: PPMID or HCALCS
+    model: str      # device model it is built (and CPL-listable) for: PPMID or HCALCS
     version: int
     hw_ok: bool     # built for the hardware revision in the field
     signed: bool    # carries a valid manufacturer signature
+    header_ok: bool = True  # its OTA header names its model's manufacturer code and image type
+
+    def runs_on(self, model: str) -> bool:
+        """A device of ``model`` in the field accepts the image's model, hardware range and header."""
+        return self.model == model and self.hw_ok and self.header_ok
 
 
 def image_catalogue(p: Parameters) -> dict[str, ImageInfo]:
     """Every abstract firmware image of the model, with its static attributes: ``PPMID_v1`` ..,
-    ``*_hwB`` (genuine, for another hardware revision), ``*_rogue`` (no valid signature)."""
+    ``*_hwB`` (genuine, for another hardware revision), ``*_rogue`` (no valid signature), and
+    ``PPMID_otherType`` (genuine and listable for the PPMID, but its ZigBee OTA header names
+    another image type: what the hub's image-type check at Query Next Image refuses; the HCALCS
+    has no OTA server in front of it, so it gets no such image)."""
     out: dict[str, ImageInfo] = {}
     for model in DEVICE_MODELS:
         for v in range(1, p.versions + 1):
             out[f"{model}_v{v}"] = ImageInfo(model, v, True, True)
         out[f"{model}_hwB"] = ImageInfo(model, p.versions, False, True)
         out[f"{model}_rogue"] = ImageInfo(model, p.versions, True, False)
+    out["PPMID_otherType"] = ImageInfo("PPMID", p.versions, True, True, header_ok=False)
     return out
 
 

@@ -213,7 +213,7 @@ def p_no_strand(bm: BuiltModel) -> list[Formula]:
     out: list[Formula] = []
     for d in m.ppmids:
         newest = [implies(m.listed[i], m.version_of(m.running[d]) >= info.version)
-                  for i, info in m.catalogue.items() if i in m.listed and info.model == "PPMID" and info.hw_ok]
+                  for i, info in m.catalogue.items() if i in m.listed and info.runs_on("PPMID")]
         out.append(Reach(all_of(newest), legitimate=legit,
                          subject=f"{d} runs the newest CPL-listed firmware for its model"))
     return out

@@ -127,7 +127,8 @@ class Solver:
         """sat, unsat or unknown (also when the run's resources or its wall-clock cap run out
         during the query)."""
         self.z3.set("timeout", self.deadline.remaining_ms())
-        self.z3.set("rlimit", self.deadline.query_rlimit())
+        if self.deadline.rlimit:  # else a limit set on this solver or in the process stays in force
+            self.z3.set("rlimit", self.deadline.query_rlimit())
         before = _resources(self.z3.statistics())
         result = self.z3.check(*assumptions)
         self.deadline.spend(_resources(self.z3.statistics()) - before)
@@ -158,7 +159,8 @@ def spacer(seed: int, deadline: Deadline) -> z3.Fixedpoint:
     fp.set("spacer.random_seed", seed)
     fp.set("ctrl_c", False)
     fp.set("timeout", deadline.remaining_ms())
-    fp.set("rlimit", deadline.query_rlimit())
+    if deadline.rlimit:  # else a limit set in the process stays in force
+        fp.set("rlimit", deadline.query_rlimit())
     return fp
 
 

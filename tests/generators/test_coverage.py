@@ -235,10 +235,16 @@ def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
 
 
 def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
-    """With a resource limit of one unit no BMC query, lemma search or proof is answered: every
-    goal is unknown, deterministically (the clock plays no part)."""
+    """With a resource limit of one unit no BMC query or lemma search is answered: no goal is
+    covered, and every goal is unknown but those whose trap is false without any search (the
+    toy's "impossible" branch and what needs it), whose proofs the independent re-check accepts;
+    deterministically (the clock plays no part)."""
     r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
-    assert r.traces == () and r.unknown == tuple(g.id for g in r.goals)
+    assert r.traces == ()
+    assert set(r.unknown) | set(r.unreachable) == {g.id for g in r.goals}
+    assert "branch:work/impossible" in r.unreachable and "branch:work/ok" in r.unknown
+    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    assert (again.unknown, again.unreachable) == (r.unknown, r.unreachable)
     check_partition(r)
 
 

@@ -29,14 +29,16 @@ from otaproof.model.variants import build
 from otaproof.properties.trace import Trace, make_trace
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
-                ("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True}),
+                ("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True,
+                                                  "version_ok": True, "future": False}),
                 ("CH_receive_CS05c", {"d": "P1"}), ("query_next_image[P1]", {"d": "P1"}),
                 ("CH_answer_query_next_image", {"d": "P1"}), ("verify_image[P1]", {"d": "P1"}),
                 ("CH_receive_upgrade_end", {"d": "P1"}), ("activate_at_upgrade_time[P1]", {"d": "P1"}),
                 ("DSP_receive_CCS08_alert", {"d": "P1"}), ("CH_relay_to_DSP", {"d": "P1"}),
                 ("DSP_receive_CS09_alert", {"d": "P1"})]
 HCALCS_UPDATE = [("CPL_list_entry", {"img": "HCALCS_v2"}),
-                 ("SR11_1_update_firmware", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True}),
+                 ("SR11_1_update_firmware", {"by": "S1", "d": "H1", "img": "HCALCS_v2", "hash_ok": True,
+                                            "version_ok": True}),
                  ("CH_relay_to_device", {"d": "H1"}), ("verify_image[H1]", {"d": "H1"}),
                  ("CH_relay_to_DSP", {"d": "H1"}), ("DSP_receive_distribution_receipt", {"d": "H1"}),
                  ("SR11_3_activate_firmware",
@@ -96,10 +98,40 @@ def test_a_broken_refimpl_fails_at_the_step_that_diverges_and_says_how() -> None
 
 
 def test_a_dsp_answer_other_than_the_models_branch_is_a_divergence() -> None:
-    trace = trace_of([("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True})])
+    trace = trace_of([PPMID_UPDATE[1]])
     assert trace.steps[0].branch == "rejected_not_on_cpl"
     expected = "DSP answers 'rejected_not_on_cpl', the SUT's 'accepted'"
     with applied("skip-cpl-check"), pytest.raises(Divergence, match=expected):
+        replay(trace)
+
+
+def _sr11_4(img: str, version_ok: bool = True, future: bool = False) -> tuple[str, dict[str, Any]]:
+    return ("SR11_4_update_PPMID_firmware",
+            {"by": "S1", "d": "P1", "img": img, "hash_ok": True, "version_ok": version_ok, "future": future})
+
+
+_TRANSFER = [("CH_receive_CS05c", {"d": "P1"}), ("query_next_image[P1]", {"d": "P1"}),
+             ("CH_answer_query_next_image", {"d": "P1"})]
+FORMER_EQUIVALENTS = {  # mutant -> a model trace that tells it apart, and how its replay diverges
+    "cpl-ignore-version": ([_sr11_4("PPMID_v1", version_ok=False)],  # the representative misstatement
+                           "DSP answers 'rejected_version_mismatch', the SUT's 'accepted'"),
+    "hub-skips-image-type-check": ([("CPL_list_entry", {"img": "PPMID_otherType"}), _sr11_4("PPMID_otherType"),
+                                    *_TRANSFER], r"step 5 \(CH: CH_answer_query_next_image\(d=P1\)\)"),
+    "ignore-upgrade-time": ([("CPL_list_entry", {"img": "PPMID_v2"}), _sr11_4("PPMID_v2", future=True), *_TRANSFER,
+                             ("verify_image[P1]", {"d": "P1"}), ("CH_receive_upgrade_end", {"d": "P1"}),
+                             ("activate_at_upgrade_time[P1]", {"d": "P1"})],
+                            r"step 8 .*\n(.*\n)*  PPMID.P1.running: model PPMID_v1, SUT PPMID_v2"),
+}
+
+
+@pytest.mark.parametrize("name", FORMER_EQUIVALENTS)
+def test_the_three_former_equivalent_mutants_diverge_from_a_model_trace(name: str) -> None:
+    """Each once changed nothing a model trace could show; the model now has the behaviour, so a
+    trace of it replays on the refimpl and fails, at the step that shows it, with the mutant on."""
+    steps, expected = FORMER_EQUIVALENTS[name]
+    trace = trace_of(steps)
+    replay(trace)
+    with applied(name), pytest.raises(Divergence, match=expected):
         replay(trace)
 
 

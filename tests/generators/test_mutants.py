@@ -1,5 +1,6 @@
 """Seeded faults of the refimpl: each changes a concrete scenario, patches only what it names, and
-restores everything when left; the mutation-analysis runner on a tiny throwaway suite."""
+restores everything when left; the mutation-analysis runner on tiny throwaway suites (a kill is a
+failing test; a run that times out or crashes is reported as such)."""
 
 from __future__ import annotations
 
@@ -27,14 +28,16 @@ import otaproof.refimpl.dsp
 import otaproof.refimpl.hub
 import otaproof.refimpl.image
 import otaproof.refimpl.smi
-from otaproof.generators.mutants import (
+from otaproof.generators.mutants import MUTANTS, applied, apply_from_env
+from otaproof.generators.mutation import (
     GAP,
-    MUTANTS,
     SCHEMA,
+    MutantResult,
     MutationReport,
+    Status,
     SuiteFailsWithoutMutants,
-    applied,
-    apply_from_env,
+    _run_suite,
+    describe_score,
     report_table,
     run_mutants,
     to_json,
@@ -409,20 +412,34 @@ def _suite(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def test_run_mutants_reports_killers_survivors_and_the_kill_rate(tmp_path: Path) -> None:
-    suite = _suite(tmp_path, {"dsp/test_cpl.py": KILLS_SKIP_CPL, "test_update.py": KILLS_NOTHING_CHOSEN})
+BREAKS_COLLECTION_UNDER = '''
+    import os
+
+    if os.environ.get("OTAPROOF_MUTANT") == "hub-skips-image-type-check":
+        raise ImportError("this module cannot be imported with that mutant on")
+
+
+    def test_nothing():
+        pass
+'''
+
+
+def test_run_mutants_reports_killers_survivors_crashes_and_the_score(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"dsp/test_cpl.py": KILLS_SKIP_CPL, "test_update.py": KILLS_NOTHING_CHOSEN,
+                              "test_fragile.py": BREAKS_COLLECTION_UNDER})
     names = ["skip-cpl-check", "keep-image-on-hub", "hub-skips-image-type-check"]
     seen: list[str] = []
     report = run_mutants(suite, names, jobs=2, timeout=120, progress=lambda r: seen.append(r.name))
     assert [r.name for r in report.results] == names and sorted(seen) == sorted(names)
-    killed, gap, equivalent = report.results
-    assert killed.killed and killed.verdict == "killed"
+    killed, gap, crashed = report.results
+    assert killed.killed and killed.verdict == "killed" and killed.status is Status.KILLED
     assert killed.killing_tests == ("dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]",
                                     "dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[3]")
-    assert not gap.killed and gap.killing_tests == () and gap.verdict == GAP
-    assert equivalent.verdict == f"equivalent: {MUTANTS['hub-skips-image-type-check'].equivalent_reason}"
-    assert report.kill_rate == pytest.approx(1 / 2)  # the equivalent survivor is out of the score
-    assert report.raw_kill_rate == pytest.approx(1 / 3) and report.equivalent == 1
+    assert not gap.killed and gap.killing_tests == () and gap.verdict == GAP and gap.status is Status.SURVIVED
+    # a collection error is no failing test: the run crashed, which is not a kill
+    assert crashed.status is Status.CRASHED and not crashed.killed
+    assert crashed.verdict.startswith("crashed: pytest exit status 2") and "not counted as killed" in crashed.verdict
+    assert report.kill_rate == pytest.approx(1 / 3)  # killed / all seeded
     assert [r.name for r in report.survivors] == ["keep-image-on-hub", "hub-skips-image-type-check"]
     assert all(r.seconds > 0 for r in report.results)
     _check_renderings(report)
@@ -431,20 +448,68 @@ def test_run_mutants_reports_killers_survivors_and_the_kill_rate(tmp_path: Path)
 def _check_renderings(report: MutationReport) -> None:
     data = to_json(report)
     assert json.loads(json.dumps(data)) == data
-    assert data["schema"] == SCHEMA and (data["killed"], data["equivalent"], data["total"]) == (1, 1, 3)
+    assert data["schema"] == SCHEMA and (data["killed"], data["total"]) == (1, 3)
+    assert (data["survived"], data["timed_out"], data["crashed"]) == (1, 0, 1)
     assert data["survivors"] == ["keep-image-on-hub", "hub-skips-image-type-check"]
+    assert [m["status"] for m in data["mutants"]] == ["killed", "survived", "crashed"]
     assert data["mutants"][0]["killing_tests"][0].startswith("dsp/test_cpl.py::TestCPL::")
     console = Console(record=True, width=400)
     console.print(report_table(report))
     text = console.export_text()
-    assert "kill rate 50.0% (1/2 non-equivalent mutants killed; 1 equivalent; 1/3 = 33.3% of all)" in text
+    assert "mutation score 1/3 = 33.3% (killed / all seeded mutants; 1 survived, 0 timed out, 1 crashed)" in text
     assert "2: dsp/test_cpl.py::TestCPL::test_unlisted_image_is_refused[2]" in text
-    assert "not killed: a gap in the suite's coverage" in text and "equivalent: the PPMID's own" in text
+    assert "not killed: a gap in the suite's coverage" in text and "crashed: pytest exit status 2" in text
+
+
+HANGS_UNDER_A_MUTANT = '''
+    import os
+    import time
+
+
+    def test_hangs_with_a_mutant_on():
+        while os.environ.get("OTAPROOF_MUTANT"):
+            time.sleep(1)
+'''
+EXITS_UNDER_A_MUTANT = '''
+    import os
+
+
+    def test_the_interpreter_dies_with_a_mutant_on():
+        if os.environ.get("OTAPROOF_MUTANT"):
+            os._exit(9)
+'''
+
+
+def test_a_run_that_times_out_is_reported_as_timed_out_not_as_killed(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"test_hang.py": HANGS_UNDER_A_MUTANT})
+    assert _run_suite(suite, None, 120).status is Status.SURVIVED
+    run = _run_suite(suite, "skip-cpl-check", 3)  # the test never ends with a mutant on, however fast the machine
+    assert (run.status, run.failing, run.detail) == (Status.TIMED_OUT, (), "no result within 3 s")
+
+
+def test_a_run_whose_interpreter_dies_is_reported_as_crashed_not_as_killed(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"test_exit.py": EXITS_UNDER_A_MUTANT})
+    run = _run_suite(suite, "skip-cpl-check", 120)
+    assert (run.status, run.failing) == (Status.CRASHED, ()) and run.detail.startswith("pytest exit status 9")
+
+
+def test_the_score_counts_every_seeded_mutant_and_only_kills() -> None:
+    def result(name: str, status: Status, detail: str = "") -> MutantResult:
+        return MutantResult(name, "fault", "where", status, ("t.py::t",) if status is Status.KILLED else (), 1.0,
+                            detail)
+    report = MutationReport("suite", (result("a", Status.KILLED), result("b", Status.TIMED_OUT, "no result within 9 s"),
+                                      result("c", Status.CRASHED, "pytest exit status 3"), result("d", Status.KILLED)))
+    assert report.killed == 2 and report.kill_rate == pytest.approx(2 / 4)
+    assert describe_score(report) == ("mutation score 2/4 = 50.0% (killed / all seeded mutants; 0 survived, "
+                                      "1 timed out, 1 crashed)")
+    assert report.results[1].verdict == "timed out: no result within 9 s (not counted as killed)"
+    assert [r.name for r in report.survivors] == ["b", "c"]
+    assert MutationReport("suite", ()).kill_rate == 0.0
 
 
 def test_run_mutants_refuses_a_suite_that_fails_without_mutants(tmp_path: Path) -> None:
     suite = _suite(tmp_path, {"test_broken.py": "def test_broken():\n    assert False\n"})
-    with pytest.raises(SuiteFailsWithoutMutants, match=r"fails without mutants \(failing: test_broken.py::test_br"):
+    with pytest.raises(SuiteFailsWithoutMutants, match=r"does not pass without mutants \(failing: test_broken.py::t"):
         run_mutants(suite, ["skip-cpl-check"])
 
 

@@ -33,7 +33,8 @@ class Run:
 def test_sr11_4_ppmid_update_reaches_the_smi() -> None:
     r = Run()
     r.do("CPL_list_entry", img="PPMID_v2")
-    assert r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v2", hash_ok=True) == "accepted"
+    assert r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v2", hash_ok=True, version_ok=True,
+                future=False) == "accepted"
     assert r.value("DSP.SMI[P1].DeviceFirmwareVersionStatus") == "update_in_progress"
     assert r.do("CH_receive_CS05c", d="P1") == "image_notify"
     r.do("query_next_image[P1]", d="P1")
@@ -53,14 +54,16 @@ def test_sr11_4_ppmid_update_reaches_the_smi() -> None:
 def test_sr11_4_image_not_on_cpl_is_rejected_and_changes_nothing() -> None:
     r = Run()
     before = r.state
-    assert r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v2", hash_ok=True) == "rejected_not_on_cpl"
+    assert r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v2", hash_ok=True, version_ok=True,
+                future=False) == "rejected_not_on_cpl"
     assert r.state == before
 
 
 def test_sr11_1_then_future_dated_sr11_3_activates_the_hcalcs() -> None:
     r = Run()
     r.do("CPL_list_entry", img="HCALCS_v2")
-    assert r.do("SR11_1_update_firmware", by="S1", d="H1", img="HCALCS_v2", hash_ok=True) == "accepted"
+    assert r.do("SR11_1_update_firmware", by="S1", d="H1", img="HCALCS_v2", hash_ok=True,
+                version_ok=True) == "accepted"
     r.do("CH_relay_to_device", d="H1")
     assert r.do("verify_image[H1]", d="H1") == "verification_successful"
     r.do("CH_relay_to_DSP", d="H1")
@@ -79,7 +82,7 @@ def test_sr11_1_then_future_dated_sr11_3_activates_the_hcalcs() -> None:
 def test_command_signed_before_change_of_supplier_is_still_accepted_until_cs02b() -> None:
     r = Run(threats=frozenset({"old_supplier"}))
     r.do("CPL_list_entry", img="HCALCS_v2")
-    r.do("SR11_1_update_firmware", by="S1", d="H1", img="HCALCS_v2", hash_ok=True)
+    r.do("SR11_1_update_firmware", by="S1", d="H1", img="HCALCS_v2", hash_ok=True, version_ok=True)
     r.do("CH_relay_to_device", d="H1")
     r.do("verify_image[H1]", d="H1")
     r.do("CH_relay_to_DSP", d="H1")
@@ -110,7 +113,8 @@ def test_hub_refuses_hardware_mismatch_at_query_next_image_and_raises_ccs08() ->
     # ZigBee OTA: Query Next Image carries the hardware version; the hub ends the transfer (CCS08 outcome 2)
     r = Run()
     r.do("CPL_list_entry", img="PPMID_hwB")
-    r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_hwB", hash_ok=True)
+    r.do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_hwB", hash_ok=True, version_ok=True,
+         future=False)
     r.do("CH_receive_CS05c", d="P1")
     r.do("query_next_image[P1]", d="P1")
     assert r.do("CH_answer_query_next_image", d="P1") == "hardware_version_mismatch"

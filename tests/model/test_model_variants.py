@@ -105,7 +105,7 @@ def test_a_read_for_a_ppmid_waits_until_its_ota_exchange_ends() -> None:
         assert index in interp.enabled(state), action
         state = interp.step(state, index)
 
-    do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v1", hash_ok=True)
+    do("SR11_4_update_PPMID_firmware", by="S1", d="P1", img="PPMID_v1", hash_ok=True, version_ok=True, future=False)
     do("CH_receive_CS05c", d="P1")
     do("query_next_image[P1]", d="P1")
     do("SR11_2_read_firmware_version", by="S1", d="P1")

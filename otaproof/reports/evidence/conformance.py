@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from otaproof.generators.coverage import KINDS, CoverageResult
-from otaproof.generators.mutants import MUTANTS, MutationReport, run_mutants
+from otaproof.generators.mutants import MUTANTS
+from otaproof.generators.mutation import MutationReport, Status, run_mutants
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.suite import DEFAULT_SUT, write_suite
 from otaproof.model.config import THREATS, Scenario
@@ -52,7 +53,6 @@ def conformance(reference: Scenario, props: list[Property], budget: Budget, work
     goals = sum(r["goals"] for r in rows)
     covered = sum(r["covered"] for r in rows)
     dead = sum(r["unreachable"] for r in rows)
-    killable = len(report.results) - report.equivalent
     survivors = [r.name for r in report.survivors]
     sentences = [
         f"The generated suite ({summary.tests} tests on {reference.variant}: conformance tests for action, branch, "
@@ -60,13 +60,10 @@ def conformance(reference: Scenario, props: list[Property], budget: Budget, work
         f"the model as oracle) covers {covered} of {goals} coverage goals; {dead} more are proved unreachable and "
         f"{goals - covered - dead} are undecided within the search budget.",
         f"Run against {len(report.results)} seeded fault{'s' if len(report.results) != 1 else ''} of the reference "
-        f"implementation it kills "
-        f"{report.killed} of the {killable} that some test could detect ({report.kill_rate:.0%}; "
-        f"{report.equivalent} declared equivalent)"
-        + (f"; survivors: {', '.join(survivors)}." if survivors else "."),
+        f"implementation it kills {report.killed} of {len(report.results)} ({report.kill_rate:.0%}, killed / all "
+        f"seeded; {report.count(Status.TIMED_OUT)} timed out, {report.count(Status.CRASHED)} crashed)"
+        + (f"; not killed: {', '.join(survivors)}." if survivors else "."),
     ]
     return {"sentences": sentences, "coverage": rows,
             "mutants": [{"name": r.name, "fault": r.fault, "killed": r.killed,
-                         "verdict": "killed" if r.killed else
-                         ("equivalent: " + r.equivalent_reason if r.equivalent_reason else "survived")}
-                        for r in report.results]}
+                         "verdict": r.verdict} for r in report.results]}
