@@ -17,27 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otaproof.model.lang import (
-    And,
-    Arith,
-    BoolSort,
-    Cmp,
-    Const,
-    Expr,
-    Fired,
-    IntSort,
-    Ite,
-    Lookup,
-    Member,
-    ModelError,
-    Next,
-    Not,
-    Or,
-    Select,
-    SetUpdate,
-    Sort,
-    Var,
-)
+from otaproof.model import lang
+from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
 from otaproof.model.system import Assign, Instance, System
 from otaproof.properties.formulas import SafetyTask
 
@@ -79,38 +60,38 @@ class _Printer:
             return self.expr(x, post, fired)
 
         match e:
-            case Var():
+            case lang.Var():
                 return self.name(e)
-            case Next():
+            case lang.Next():
                 if post is None:
                     raise ModelError("Next(...) outside a monitor update cannot be exported")
                 return post.get(e.var.index, self.name(e.var))
-            case Fired():
+            case lang.Fired():
                 if fired is None:
                     raise ModelError("fired(...) outside a monitor update cannot be exported")
                 return "1" if fired in e.instances else "0"
-            case Const():
+            case lang.Const():
                 return str(e.code)
-            case Cmp():
+            case lang.Cmp():
                 return f"({ex(e.left)} {e.op} {ex(e.right)})"
-            case Arith():
+            case lang.Arith():
                 return f"({ex(e.left)} {e.op} {ex(e.right)})"
-            case And():
+            case lang.And():
                 return "(" + " && ".join(ex(a) for a in e.args) + ")" if e.args else "1"
-            case Or():
+            case lang.Or():
                 return "(" + " || ".join(ex(a) for a in e.args) + ")" if e.args else "0"
-            case Not():
+            case lang.Not():
                 return f"(!{ex(e.arg)})"
-            case Ite():
+            case lang.Ite():
                 return f"({ex(e.cond)} -> {ex(e.then)} : {ex(e.other)})"
-            case Member():
+            case lang.Member():
                 return f"((({ex(e.set_expr)}) >> ({ex(e.element)})) & 1)"
-            case SetUpdate():
+            case lang.SetUpdate():
                 bit = f"(1 << ({ex(e.element)}))"
                 return f"({ex(e.set_expr)} | {bit})" if e.add else f"({ex(e.set_expr)} & (~{bit}))"
-            case Lookup():
+            case lang.Lookup():
                 return _choice(ex(e.key), [str(c) for c in e.table])
-            case Select():
+            case lang.Select():
                 return _choice(ex(e.index), [ex(item) for item in e.items])
         raise ModelError(f"cannot export expression node {type(e).__name__}")
 

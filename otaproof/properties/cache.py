@@ -1,0 +1,158 @@
+"""Certificate cache: earlier proofs and counterexamples, re-checked on the current model, never trusted.
+
+An entry is stored content-addressed: its name is the SHA-256 of the property part as the
+solvers see it (the grounded model with the part's monitors and bad states, printed by our own
+SMT-LIB printer) with the property, part and parameters. A cell (design, threat and fault
+model, parameters, property, part) also remembers its latest entry, so after a design change
+the old certificate is found, re-checked against the changed model, and the part is re-proved
+only when it no longer holds. A counterexample is stored as its steps (action and parameters)
+and replayed. The cache lives in the user's cache directory (``platformdirs``); ``--no-cache``
+bypasses it and ``otaproof cache clear`` empties it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from otaproof.model.config import Scenario
+from otaproof.model.system import System
+from otaproof.properties import smtlib
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.formulas import Reach
+from otaproof.properties.verdict import Certificate, CertificateKind, Proved, Verdict, Violated
+
+SCHEMA = "otaproof.cache/1"
+
+
+def default_root() -> Path:
+    """The user's cache directory for otaproof certificates (e.g. ~/.cache/otaproof/certificates)."""
+    return platformdirs.user_cache_path("otaproof") / "certificates"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Where a verdict belongs: the scenario, the property and the part of it."""
+
+    scenario: Scenario
+    property_id: str
+    part: int
+
+    def key(self) -> str:
+        sc = self.scenario
+        text = json.dumps([sc.variant, sorted(sc.threats), sorted(sc.faults), sc.parameters.as_dict(),
+                           self.property_id, self.part], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def part_digest(job: Problem | list[Reach], system: System, property_id: str, part: int) -> str:
+    """The content address of a property part: the model with the part's monitors and bad states
+    (a safety part), or the model with each REACH target and its legitimate steps, as our SMT-LIB
+    printer writes them, with the property and part. ``system``: the scenario's grounded system."""
+    if isinstance(job, Problem):
+        system, exprs, extra = job.task.system, [job.task.bad], ""
+    else:
+        exprs = [f.target for f in job]
+        extra = json.dumps([sorted(f.legitimate_instances(system)) for f in job])
+    printer = smtlib.Printer(system)
+    step = printer.step()
+    text = "\n".join([*printer.declare(smtlib.PRE), printer.init(smtlib.PRE), *step.defs, *step.enabled,
+                      *(f"{v.name}:={value}" for v, value in step.next_values),
+                      *(printer.expr(e) for e in exprs), extra, property_id, str(part)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A cached verdict of a cell: a certificate to re-check, or counterexample steps to replay;
+    ``exact`` when it was found for this very model (otherwise it is an earlier model's)."""
+
+    verdict: str
+    engine: str
+    certificate: Certificate | None
+    steps: tuple[tuple[str, dict[str, Any]], ...]
+    exact: bool
+
+
+def _certificate_json(c: Certificate) -> dict[str, Any]:
+    return {"kind": str(c.kind), "smtlib": c.smtlib, "size": c.size, "lemmas": list(c.lemmas),
+            "parts": [_certificate_json(p) for p in c.parts]}
+
+
+def _certificate(data: dict[str, Any]) -> Certificate:
+    return Certificate(CertificateKind(data["kind"]), data["smtlib"], int(data["size"]), False, 0.0,
+                       tuple(data["lemmas"]), tuple(_certificate(p) for p in data["parts"]))
+
+
+class CertificateCache:
+    """Cached verdicts under ``root``: ``objects/`` content-addressed, ``cells/`` the latest per cell."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root if root is not None else default_root()
+
+    def lookup(self, cell: Cell, digest: str) -> Hit | None:
+        """The entry for this exact model, else the cell's latest entry (an earlier model's), else None.
+        A corrupt or foreign file is ignored (and re-proved over), never trusted."""
+        for path, exact in ((self.root / "objects" / f"{digest}.json", True),
+                            (self._latest(cell), False)):
+            if path is None or not path.is_file():
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("schema") != SCHEMA:
+                    continue
+                cert = _certificate(data["certificate"]) if data["verdict"] == "proved" else None
+                steps = tuple((s["action"], s["parameters"]) for s in data.get("steps", []))
+                return Hit(data["verdict"], data["engine"], cert, steps, exact and data["digest"] == digest)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return None
+
+    def _latest(self, cell: Cell) -> Path | None:
+        pointer = self.root / "cells" / f"{cell.key()}.txt"
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return self.root / "objects" / f"{name}.json" if len(name) == 64 and name.isalnum() else None
+
+    def store(self, cell: Cell, digest: str, verdict: Verdict) -> None:
+        """Remember a proof's certificate or a counterexample's steps (unknowns are not stored)."""
+        entry: dict[str, Any] = {"schema": SCHEMA, "digest": digest, "property": cell.property_id, "part": cell.part,
+                                 "verdict": str(verdict.verdict), "engine": verdict.engine}
+        if isinstance(verdict, Proved):
+            entry["certificate"] = _certificate_json(verdict.certificate)
+        elif isinstance(verdict, Violated):
+            entry["steps"] = [{"action": s.action, "parameters": s.parameters} for s in verdict.trace.steps]
+        else:
+            return
+        self._write(self.root / "objects" / f"{digest}.json", json.dumps(entry, sort_keys=True))
+        self._write(self.root / "cells" / f"{cell.key()}.txt", digest + "\n")
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        """Atomic, so a concurrent reader never sees half an entry; a cache that cannot be written is skipped."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp.", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except OSError:
+            return
+
+    def clear(self) -> int:
+        """Remove every entry; the number of files removed."""
+        if not self.root.exists():
+            return 0
+        count = sum(1 for p in self.root.rglob("*") if p.is_file())
+        shutil.rmtree(self.root)
+        return count
