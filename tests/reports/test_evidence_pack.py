@@ -75,7 +75,7 @@ def _rehash(pack: Path, name: str) -> None:
     manifest = json.loads((pack / "manifest.json").read_text())
     manifest["files"][name]["sha256"] = hashlib.sha256((pack / name).read_bytes()).hexdigest()
     (pack / "manifest.json").write_text(json.dumps(manifest))
-    (pack / "manifest.sig").unlink()
+    (pack / "manifest.sig").unlink(missing_ok=True)
 
 
 def test_layout_manifest_and_no_paths(built: tuple[Path, Path, Path]) -> None:
