@@ -28,6 +28,7 @@ from otaproof.model.lang import ModelError
 from otaproof.model.variants import get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import Outcome
+from otaproof.properties.recheck import SOLVERS
 from otaproof.properties.verdict import Budget
 from otaproof.reports.evidence.collect import STORM_RUNS, Plan
 from otaproof.reports.evidence.manifest import KeyFileError, keypair, load_private_key, load_public_key
@@ -167,11 +168,17 @@ def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_verify(args: argparse.Namespace, console: Console) -> int:
     try:
+        solvers = tuple(_split([args.solvers]))
+        unknown = [s for s in solvers if s not in SOLVERS]
+        if unknown or "z3" not in solvers:
+            raise EvidenceError(f"--solvers {args.solvers}: " + (f"unknown solver {unknown[0]!r}; known: "
+                                f"{', '.join(SOLVERS)}" if unknown else "z3 is needed (cvc5 is extra evidence)"))
         key = load_public_key(args.public_key) if args.public_key else None
-        rows = verify(Path(args.dir), key, args.workers)
-    except (PackError, KeyFileError) as e:
+        result = verify(Path(args.dir), key, args.workers, solvers)
+    except (EvidenceError, PackError, KeyFileError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    rows = result.rows
     failed = [r for r in rows if not r.ok]
     table = Table(title=f"Verification of {args.dir}", title_justify="left")
     for col in ("file", "check", "result", "detail"):
@@ -186,6 +193,15 @@ def _cmd_verify(args: argparse.Namespace, console: Console) -> int:
         table.add_row(f"[bold]all {check} checks[/]", check, "[green]ok[/]" if not bad else "[red]FAILED[/]",
                       f"{ok} passed, {bad} failed")
     console.print(table)
+    if result.proofs:
+        proofs = Table(title="Proofs re-checked from their obligation files", title_justify="left")
+        for col in ("proof", "files", *solvers):
+            proofs.add_column(col)
+        for p in result.proofs:
+            cells = [f"{p.solvers[s][0]} {p.solvers[s][1]:.1f} s" if s in p.solvers else
+                     ("not independently re-checked" if not p.covered else "-") for s in solvers]
+            proofs.add_row(escape(p.key), str(len(p.files)), *(escape(c) for c in cells))
+        console.print(proofs)
     for r in failed:
         print(f"FAILED {r.file}: {r.check}: {r.detail}")
     console.print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", highlight=False)
@@ -221,10 +237,10 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
         "evidence", help="write a self-contained evidence pack (HTML, Markdown, JSON, traces, certificates)",
         description="Check the verdict matrix once (as otaproof matrix) and write an evidence pack a security "
                     "sub-committee can read, forward and re-verify: index.html (one offline page), report.md "
-                    "(Mermaid sequence charts), evidence.json (schema otaproof.evidence/1), traces/, "
-                    "certificates/, storm.png/.svg, manifest.json with the SHA-256 of every file (and "
-                    "manifest.sig with --sign-key), timings.json. Same inputs and seeds, same files (but "
-                    "timings.json). Exit 0 written, 3 written with unknown verdicts, 2 bad input.")
+                    "(Mermaid sequence charts), evidence.json (schema otaproof.evidence/2), traces/, "
+                    "certificates/ (SMT-LIB obligation files, gzip), storm.png/.svg, manifest.json with the "
+                    "SHA-256 of every file (and manifest.sig with --sign-key), timings.json. Same inputs and seeds, "
+                    "same files (but timings.json). Exit 0 written, 3 written with unknown verdicts, 2 bad input.")
     e.add_argument("--out", required=True, metavar="DIR", help="directory to create (must not exist unless --force)")
     e.add_argument("--force", action="store_true", help="replace DIR if it exists")
     e.add_argument("--variant", action="append", metavar="V",
@@ -255,12 +271,16 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     e.set_defaults(func=_cmd_evidence)
     v = sub.add_parser(
         "verify", help="re-verify an evidence pack: signature, hashes, certificates, traces",
-        description="Check manifest.sig with --public-key, the SHA-256 of every file, re-check every certificate "
-                    "against the model in fresh solver processes and replay every trace on the model. Exit 0 all "
+        description="Check manifest.sig with --public-key, the SHA-256 of every file, re-check every proof from "
+                    "its SMT-LIB obligation files (each must be the model's obligation; each solver, a fresh "
+                    "process per file, must answer unsat) and replay every trace on the model. Exit 0 all "
                     "hold, 1 some check fails (each failing file is named), 2 no or corrupt manifest or unusable key.")
     v.add_argument("dir", metavar="DIR", help="the pack's directory")
     v.add_argument("--public-key", metavar="PEM", help="the signer's Ed25519 public key")
     v.add_argument("--workers", type=int, default=None, help="parallel re-check processes (default: CPU count)")
+    v.add_argument("--solvers", default=",".join(SOLVERS), metavar="LIST",
+                   help=f"solvers that must answer unsat for every obligation file, comma-separated (default: "
+                        f"{','.join(SOLVERS)}; z3 is required)")
     v.add_argument("--all", action="store_true", help="list every check, not only failures and the signature")
     v.set_defaults(func=_cmd_verify)
     k = sub.add_parser("keygen", help="make an Ed25519 key pair for signing evidence packs",

@@ -5,6 +5,7 @@ but the page itself, every sequence chart visible with a non-zero size, every in
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -75,3 +76,19 @@ def test_report_pdf_is_printed_from_index_html(tmp_path_factory: pytest.TempPath
     data = out.read_bytes()
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
     assert data.startswith(b"%PDF") and pages >= 3  # each finding starts a page of its own
+
+
+def test_evidence_pdf_flag_writes_report_pdf_outside_the_manifest(tmp_path: Path) -> None:
+    """``otaproof evidence --pdf`` on a one-cell pack: report.pdf is written, not hashed (a
+    print is dated by the printer), and the pack still verifies."""
+    from otaproof.cli import main
+
+    assert CHROMIUM is not None, "Chromium is missing: .ci/run installs the Debian package chromium"
+    out = tmp_path / "pack"
+    assert main(["evidence", "--out", str(out), "--variant", "secmp0007", "--threat-model", "none",
+                 "--property", "P-LOCAL-BANNED", "--timeout", "600", "--storm-runs", "5", "--workers", "1",
+                 "--pdf"]) == 0
+    data = (out / "report.pdf").read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) >= 3
+    assert "report.pdf" not in json.loads((out / "manifest.json").read_text())["files"]
+    assert main(["verify", str(out), "--solvers", "z3"]) == 0

@@ -8,6 +8,7 @@ a second one and compares every byte but ``timings.json``.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -18,7 +19,12 @@ from pathlib import Path
 import pytest
 
 from otaproof.cli import main
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.obligations import obligations
 from otaproof.properties.trace import Trace
+from otaproof.properties.verdict import Certificate, CertificateKind
+from otaproof.reports.evidence.certificates import compress, obligation_path, scenario_of
+from otaproof.reports.evidence.findings import built_model
 
 PROPERTIES = "P-CPL-NOW,P-LOCAL-BANNED,P-NO-STRAND"
 
@@ -69,7 +75,7 @@ def _rehash(pack: Path, name: str) -> None:
     manifest = json.loads((pack / "manifest.json").read_text())
     manifest["files"][name]["sha256"] = hashlib.sha256((pack / name).read_bytes()).hexdigest()
     (pack / "manifest.json").write_text(json.dumps(manifest))
-    (pack / "manifest.sig").unlink()
+    (pack / "manifest.sig").unlink(missing_ok=True)
 
 
 def test_layout_manifest_and_no_paths(built: tuple[Path, Path, Path]) -> None:
@@ -97,18 +103,27 @@ def test_layout_manifest_and_no_paths(built: tuple[Path, Path, Path]) -> None:
 def test_evidence_json_matches_the_files(built: tuple[Path, Path, Path]) -> None:
     pack, _, _ = built
     doc = json.loads((pack / "evidence.json").read_text())
-    assert doc["schema"] == "otaproof.evidence/1" and doc["kind"] == "design-change"
+    assert doc["schema"] == "otaproof.evidence/2" and doc["kind"] == "design-change"
     cells = {c["key"]: c for c in doc["cells"]}
     assert len(cells) == 2 * 3
     findings = {f["id"]: f for f in doc["findings"]}
+    certificates = set()
     for c in cells.values():
         if c["verdict"] == "violated":
             trace = Trace.from_json(json.loads((pack / c["trace"]).read_text()))
             assert trace.property == c["property"] and len(trace.steps) == c["depth"]
             assert c["key"] in findings[c["finding"]]["cells"]
         elif c["verdict"] == "proved":
-            for part in c["certificate"]["parts"]:
-                assert (pack / part["file"]).read_text().startswith("; otaproof certificate")
+            assert c["certificate"]["recheck"] == "accepted"
+            for ob in c["certificate"]["obligations"]:
+                assert ob["file"].startswith(f"certificates/{c['key']}/") and ob["accepted_by"] == ["z3"]
+                data = (pack / ob["file"]).read_bytes()
+                assert data[4:8] == b"\0\0\0\0"  # gzip mtime 0: the same text gives the same bytes
+                text = gzip.decompress(data).decode()
+                assert len(text.encode()) == ob["bytes"] and text.startswith("; otaproof certificate obligation")
+                assert "\n(define-fun inv (" in text and text.endswith("(check-sat)\n(exit)\n")
+                certificates.add(ob["file"])
+    assert {n for n in _files(pack) if n.startswith("certificates/")} == certificates != set()
     # the design change: P-LOCAL-BANNED is proved in secmp0007 and violated in gateway-screening
     a, b = cells["secmp0007/none/P-LOCAL-BANNED"], cells["gateway-screening/none/P-LOCAL-BANNED"]
     assert (a["verdict"], b["verdict"]) == ("proved", "violated")
@@ -162,7 +177,8 @@ def test_verify_accepts_the_pack_and_checks_the_key(built: tuple[Path, Path, Pat
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     pack, _, public = built
     assert main(["verify", str(pack), "--public-key", str(public)]) == 0
-    assert "0 failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 failed" in out and "accepted" in out
     other, other_pub = tmp_path / "other.pem", tmp_path / "other.pub.pem"
     assert main(["keygen", str(other), str(other_pub)]) == 0
     capsys.readouterr()
@@ -177,33 +193,73 @@ def test_verify_names_a_tampered_trace(built: tuple[Path, Path, Path], tmp_path:
     data = bytearray((pack / name).read_bytes())
     data[len(data) // 2] ^= 0x01
     (pack / name).write_bytes(bytes(data))
-    assert main(["verify", str(pack), "--public-key", str(built[2])]) == 1
+    assert main(["verify", str(pack), "--public-key", str(built[2]), "--solvers", "z3"]) == 1
     failed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAILED ")]
     assert f"FAILED {name}: sha256: content differs from the manifest (changed)" in failed
     assert all(line.startswith(f"FAILED {name}: ") for line in failed)
 
 
-def test_verify_rechecks_certificates_and_replays_traces(built: tuple[Path, Path, Path], tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def _failed(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("FAILED ")]
+
+
+def _certificate_files(pack: Path) -> list[str]:
+    doc = json.loads((pack / "evidence.json").read_text())
+    return [ob["file"] for c in doc["cells"] for ob in c.get("certificate", {}).get("obligations", [])]
+
+
+def test_verify_names_a_changed_certificate_file(built: tuple[Path, Path, Path], tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    pack = _copy(built[0], tmp_path)
+    name = next(f for f in _certificate_files(pack) if f.endswith("/step.smt2.gz"))
+    text = gzip.decompress((pack / name).read_bytes()).decode()
+    changed = text.replace("(assert (not (inv ", "(assert (not (and true (inv ", 1)
+    assert changed != text
+    changed = changed.replace("\n(check-sat)", ")\n(check-sat)", 1)
+    (pack / name).write_bytes(gzip.compress(changed.encode(), mtime=0))
+    assert main(["verify", str(pack), "--public-key", str(built[2]), "--solvers", "z3"]) == 1
+    failed = _failed(capsys.readouterr().out)
+    assert f"FAILED {name}: sha256: content differs from the manifest (changed)" in failed
+    # the manifest re-hashed (and the signature dropped): the re-check itself objects, naming the file
+    _rehash(pack, name)
+    assert main(["verify", str(pack), "--solvers", "z3"]) == 1
+    failed = _failed(capsys.readouterr().out)
+    assert len(failed) == 1 and failed[0].startswith(f"FAILED {name}: certificate: is not the obligation step"), failed
+
+
+def test_verify_solves_a_weakened_certificate_and_names_the_failing_obligation(
+        built: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file of the proof carries the invariant ``true``, consistently: the files are the
+    model's obligations for that invariant, so only the solver can refute it (Inv ⇒ P fails)."""
     pack = _copy(built[0], tmp_path)
     doc = json.loads((pack / "evidence.json").read_text())
-    cert = next(part["file"] for c in doc["cells"] for part in c.get("certificate", {}).get("parts", [])
-                if part["file"].endswith(".smt2"))
-    head = "".join(line for line in (pack / cert).read_text().splitlines(keepends=True) if line.startswith(";"))
-    (pack / cert).write_text(head + "true\n")  # an invariant that certifies nothing
-    _rehash(pack, cert)
+    cell = next(c for c in doc["cells"] if c["verdict"] == "proved")
+    model = built_model(scenario_of(cell))
+    cert = Certificate(CertificateKind(cell["certificate"]["kind"]), "true", 1)
+    for ob in obligations(model, get_property(cell["property"]), cert):
+        path = obligation_path(cell["key"], ob)
+        (pack / path).write_bytes(compress(ob.text))
+        _rehash(pack, path)
+    assert main(["verify", str(pack), "--solvers", "z3"]) == 1
+    failed = _failed(capsys.readouterr().out)
+    safe = f"certificates/{cell['key']}/safe.smt2.gz"
+    assert len(failed) == 1 and failed[0].startswith(f"FAILED {safe}: certificate: obligation safe (Inv ⇒ P): "
+                                                     "z3 sat: the claim fails"), failed
+
+
+def test_verify_replays_traces(built: tuple[Path, Path, Path], tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    pack = _copy(built[0], tmp_path)
+    doc = json.loads((pack / "evidence.json").read_text())
     trace_name = next(c["trace"] for c in doc["cells"] if c.get("depth", 0) > 2)
     trace = json.loads((pack / trace_name).read_text())
     step = trace["steps"][0]
     step["parameters"] = {k: v for k, v in step["parameters"].items()} | {"no_such_parameter": 1}
     (pack / trace_name).write_text(json.dumps(trace))
-    manifest = json.loads((pack / "manifest.json").read_text())
-    manifest["files"][trace_name]["sha256"] = hashlib.sha256((pack / trace_name).read_bytes()).hexdigest()
-    (pack / "manifest.json").write_text(json.dumps(manifest))
-    assert main(["verify", str(pack)]) == 1
-    failed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAILED ")]
-    assert sorted(line.split(":")[0] for line in failed) == sorted([f"FAILED {cert}", f"FAILED {trace_name}"])
-    assert any(f"{cert}: certificate: obligation" in line for line in failed)
+    _rehash(pack, trace_name)
+    assert main(["verify", str(pack), "--solvers", "z3"]) == 1
+    failed = _failed(capsys.readouterr().out)
+    assert len(failed) == 1 and failed[0].startswith(f"FAILED {trace_name}: replay: does not replay"), failed
 
 
 def test_verify_bad_input(built: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

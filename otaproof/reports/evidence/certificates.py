@@ -1,46 +1,55 @@
-"""The pack's re-checkable evidence: certificate files, and the two re-checks ``otaproof verify``
-runs in fresh worker processes (a certificate against the model, a trace replayed on it).
+"""The pack's certificates: each proof's obligations (``properties/obligations.py``) as standalone
+SMT-LIB 2 files over the full model, gzip-compressed, and their re-checks by fresh solver
+processes (``properties/recheck.py``): once when the pack is built (Z3; a proof it does not
+confirm is shown as unknown) and again by ``otaproof verify`` (Z3, optionally cvc5).
 
-Until standalone SMT-LIB obligation files exist (issue 18, ``properties/obligations.py``), a
-certificate file holds the invariant the checker re-checked, as SMT-LIB text over the state
-variables ``<name>@c``, with a header naming its scenario, property and part. :func:`recheck`
-rebuilds that property part from the model and checks the three obligations (Init ⇒ Inv,
-Inv ∧ Trans ⇒ Inv', Inv ⇒ ¬Bad) with a fresh solver over the full model, not the slice the
-engine used. It is the one place to switch to the obligation files.
+Layout: ``certificates/<design>/<threat model>/<property>/<obligation>.smt2.gz`` where the
+obligation is ``init``, ``step``, ``safe`` (``partN-`` before them for a conjunction certificate)
+or ``recoveryN``. A file is gzip with mtime 0 and no file name, so the same text gives the same
+bytes; ``zcat FILE | z3 -in`` re-checks one by hand.
+
+``verify`` does not take the files on trust: it reads the invariant out of each proof's files,
+prints that proof's obligations again from the model it rebuilds, and requires the files to be
+exactly those (no file missing, none extra, every part carrying the same invariant) before it
+solves them; a ``ranking`` certificate (explicit REACH) has no obligations yet and is listed as
+not independently re-checked.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import os
+import tempfile
 import time
-from collections import deque
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from otaproof.model.config import Parameters, Scenario
-from otaproof.model.explicit import Interpreter, State
-from otaproof.model.slicing import constant_folded
-from otaproof.model.system import System
-from otaproof.properties.catalogue import get_property
-from otaproof.properties.certificate import check_certificate, check_recovery_certificate
-from otaproof.properties.engines import explicit
-from otaproof.properties.engines.problem import Problem
-from otaproof.properties.formulas import Reach, reach_slice
-from otaproof.properties.jobs import Job, parts
-from otaproof.properties.trace import ReplayError, Trace, instance_index, readable, replay
-from otaproof.properties.verdict import Budget, Certificate, Proved
-from otaproof.reports.evidence.findings import built_model
+from otaproof.model.variants import BuiltModel
+from otaproof.properties.catalogue import Property, get_property
+from otaproof.properties.formulas import Reach
+from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
+from otaproof.properties.recheck import (
+    ACCEPTED,
+    NOT_COVERED,
+    REFUSED,
+    REJECTED,
+    Limits,
+    Recheck,
+    recheck_obligations,
+    run_solver,
+)
+from otaproof.properties.verdict import Certificate, CertificateKind, Proved, Unknown
+from otaproof.reports.matrix import Row
 
-SMT_KINDS = ("inductive-invariant", "k-inductive", "reachable-set")  # an invariant the checker re-checks
-REACH_CLOSURE_LIMIT = 200_000  # states explored from a trace's end state to re-establish stranding
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one re-check."""
-
-    ok: bool
-    reason: str
-    seconds: float
+ROOT = "certificates"
+LIMITS = Limits()  # solver resource limits per obligation file (recheck.py's defaults)
+MAX_TEXT = 64 * 1024 * 1024  # bytes an obligation file may decompress to (a guard against gzip bombs)
 
 
 def scenario_of(entry: dict[str, Any]) -> Scenario:
@@ -54,128 +63,265 @@ def certificate_parts(cert: Certificate) -> tuple[Certificate, ...]:
     return cert.parts if cert.kind == "conjunction" else (cert,)
 
 
-def certificate_file(key: str, part: int, kind: str) -> str:
-    return f"certificates/{key}.part{part + 1}." + ("smt2" if kind in SMT_KINDS else "claim.txt")
+def obligation_path(key: str, ob: Obligation) -> str:
+    """Where an obligation of the cell ``key`` (design/threat model/property) lies in the pack."""
+    return f"{ROOT}/{key}/{ob.filename.split('/', 1)[1]}.gz"
 
 
-def certificate_text(entry: dict[str, Any], part: int, total: int, cert: Certificate) -> str:
-    """A certificate file: a comment header saying what it certifies and how to re-check it, then the invariant."""
-    threats = ", ".join(entry["threats"]) or "none"
-    faults = ", ".join(entry["faults"]) or "none"
-    params = ", ".join(f"{k}={v}" for k, v in sorted(entry["parameters"].items()))
-    head = [f"otaproof certificate ({cert.kind}, size {cert.size}) of {entry['property']}, part {part + 1} of {total}",
-            f"design {entry['variant']}; threats {threats}; faults {faults}; parameters {params}",
-            f"model lemmas in it: {', '.join(cert.lemmas) or 'none'}"]
-    if cert.kind in SMT_KINDS:
-        head += ["an invariant Inv over the state variables <name>@c; it certifies the property part when",
-                 "Init & !Inv, Inv & Trans & !Inv' and Inv & Bad are unsatisfiable over the full model",
-                 "re-check: otaproof verify <pack directory>"]
-        return "".join(f"; {line}\n" for line in head) + cert.smtlib + "\n"
-    head += ["a claim about recovery (REACH) that otaproof verify re-establishes on the model:"]
-    return "".join(f"# {line}\n" for line in head) + cert.smtlib + "\n"
+def compress(text: str) -> bytes:
+    """gzip of the text, the same bytes for the same text (mtime 0, no file name in the header)."""
+    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
-def _job(entry: dict[str, Any], part: int) -> tuple[Scenario, Job]:
-    scenario = scenario_of(entry)
-    jobs = parts(built_model(scenario), get_property(entry["property"]))
-    if not 0 <= part < len(jobs):
-        raise ValueError(f"{entry['property']} has {len(jobs)} part(s), not a part {part + 1}")
-    return scenario, jobs[part]
-
-
-def _body(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if not line.startswith((";", "#")))
-
-
-def recheck(entry: dict[str, Any], part: int, kind: str, text: str, timeout: float, seed: int) -> Check:
-    """Re-check one certificate file against the model, in this (fresh) process."""
-    start = time.monotonic()
+def decompress(data: bytes) -> str:
+    """An obligation file's text; ValueError when it is not gzip, too large or not UTF-8."""
     try:
-        scenario, job = _job(entry, part)
-    except (ValueError, KeyError, TypeError) as e:
-        return Check(False, f"cannot rebuild the property part: {e}", time.monotonic() - start)
-    if kind in SMT_KINDS:
-        if not isinstance(job, Problem):
-            return Check(False, f"a {kind} certificate for a REACH property", time.monotonic() - start)
-        r = check_certificate(job.task, _body(text), timeout=timeout, seed=seed)
-        return Check(r.ok, r.reason + " (full model)" if r.ok else r.reason, time.monotonic() - start)
-    if not isinstance(job, list):
-        return Check(False, f"a {kind} certificate for a safety property", time.monotonic() - start)
-    system = built_model(scenario).system
-    if kind == "one-step-recovery":
-        folded = constant_folded(system)
-        for formula in job:
-            sl = reach_slice(folded, formula)
-            r = check_recovery_certificate(sl.slice.system, sl.target, sl.legitimate, timeout=timeout, seed=seed)
-            if not r.ok:
-                return Check(False, f"{formula.subject}: {r.reason}", time.monotonic() - start)
-        return Check(True, "every state off each target has a legitimate step into it", time.monotonic() - start)
-    if kind == "ranking":  # no file to check: the state graph is explored again and its ranking re-checked
-        v = explicit.check_reach(system, job, entry["property"], tuple(sorted(scenario.threats)),
-                                 tuple(sorted(scenario.faults)), Budget(timeout=timeout, seed=seed))
-        ok = isinstance(v, Proved)
-        return Check(ok, "re-derived: every reachable state has a legitimate path to each target" if ok else
-                     f"not re-derived: {v.detail}", time.monotonic() - start)
-    return Check(False, f"unknown certificate kind {kind!r}", time.monotonic() - start)
+        unpacked = zlib.decompressobj(wbits=31)
+        raw = unpacked.decompress(data, MAX_TEXT + 1)
+        if len(raw) > MAX_TEXT or unpacked.unconsumed_tail:
+            raise ValueError(f"decompresses to more than {MAX_TEXT:,} bytes")
+        if not unpacked.eof or unpacked.unused_data:
+            raise ValueError("not one complete gzip stream")
+        return raw.decode("utf-8")
+    except (zlib.error, UnicodeDecodeError) as e:
+        raise ValueError(f"not a gzip-compressed SMT-LIB file ({e})") from None
 
 
-def replay_trace(entry: dict[str, Any], data: dict[str, Any]) -> Check:
-    """Replay a trace file on the model: every step enabled, every recorded state the model's,
-    and the property violated at the end (for REACH: no legitimate path from the end state
-    reaches the target)."""
-    start = time.monotonic()
-    try:
-        trace = Trace.from_json(data)
-        scenario = scenario_of(entry)
-        if (trace.variant, sorted(trace.threats), sorted(trace.faults), trace.property) != \
-                (scenario.variant, sorted(scenario.threats), sorted(scenario.faults), entry["property"]):
-            return Check(False, "the trace names another design, threat model or property than its cell",
-                         time.monotonic() - start)
-        built = built_model(scenario)
-        choices = [instance_index(built.system, s) for s in trace.steps]
-        states = replay(built.system, None, choices)
-    except (ReplayError, ValueError, KeyError, TypeError) as e:
-        return Check(False, f"does not replay: {e}", time.monotonic() - start)
-    recorded = [trace.initial_state, *(s.state for s in trace.steps)]
-    for n, (state, want) in enumerate(zip(states, recorded, strict=True)):
-        got = readable(built.system, state)
-        if got != want:
-            return Check(False, f"state after step {n} differs from the model's", time.monotonic() - start)
-    jobs = parts(built, get_property(entry["property"]))
-    for job in jobs:
-        if isinstance(job, list):
-            why = _stranded(built.system, job, states[-1])
-            return Check(why is None, why or "replayed; the end state is stranded", time.monotonic() - start)
-        try:
-            replay(job.task.system, job.task.bad, choices)
-            return Check(True, f"replayed {len(choices)} steps; the property is violated at the end",
-                         time.monotonic() - start)
-        except ReplayError:
+# ---- when the pack is built -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProofFiles:
+    """One proof's re-check when the pack was built, and its compressed obligation files."""
+
+    recheck: Recheck
+    files: dict[str, bytes]  # pack path -> gzip bytes, in obligation order
+    labels: dict[str, Obligation]  # pack path -> the obligation it states
+
+
+def recheck_rows(rows: list[Row], built: Callable[[Scenario], BuiltModel], workers: int | None = None,
+                 limits: Limits = LIMITS) -> tuple[list[Row], dict[str, ProofFiles]]:
+    """Write every proof's obligation files and have a fresh Z3 process solve each (``workers``
+    proofs at a time). A proof Z3 does not confirm, or whose certificate is refused, becomes
+    unknown naming why; a kind without obligations (``ranking``) stays proved, listed as such.
+    Returns the rows as shown and the files per cell key (``design/threat model/property``)."""
+    todo = [(row, o) for row in rows for o in row.outcomes if isinstance(o.verdict, Proved)]
+    with tempfile.TemporaryDirectory(prefix="otaproof-evidence-") as tmp, \
+            ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
+        def one(item: tuple[Row, Any]) -> ProofFiles:
+            row, o = item
+            key = f"{row.scenario.variant}/{row.threat_model}/{o.property.id}"
+            try:
+                obs = obligations(built(row.scenario), o.property, o.verdict.certificate)
+            except NotCovered as e:
+                return ProofFiles(Recheck(o.property.id, NOT_COVERED, str(e)), {}, {})
+            except CertificateError as e:
+                return ProofFiles(Recheck(o.property.id, REFUSED, str(e)), {}, {})
+            recheck = recheck_obligations(o.property.id, obs, Path(tmp) / key, ("z3",), limits, workers=1)
+            paths = [obligation_path(key, ob) for ob in obs]
+            return ProofFiles(recheck, {p: compress(ob.text) for p, ob in zip(paths, obs, strict=True)},
+                              dict(zip(paths, obs, strict=True)))
+
+        done = list(pool.map(one, todo))
+    proofs = {f"{row.scenario.variant}/{row.threat_model}/{o.property.id}": p
+              for (row, o), p in zip(todo, done, strict=True)}
+    shown = [Row(row.scenario, [_gated(o, proofs.get(f"{row.scenario.variant}/{row.threat_model}/{o.property.id}"))
+                                for o in row.outcomes]) for row in rows]
+    return shown, {k: p for k, p in proofs.items() if p.recheck.status in (ACCEPTED, NOT_COVERED)}
+
+
+def _gated(o: Any, proof: ProofFiles | None) -> Any:
+    """The outcome as the pack shows it: proved only if Z3 confirmed every obligation (or the kind has none)."""
+    if proof is None or proof.recheck.status in (ACCEPTED, NOT_COVERED):
+        return o
+    r = proof.recheck
+    what = {REJECTED: "rejected the certificate", REFUSED: "refused the certificate"}.get(
+        r.status, "could not confirm the certificate")
+    return dataclasses.replace(o, verdict=Unknown(o.verdict.engine, o.verdict.seconds,
+                                                  f"independent re-check {what}: {r.reason}"))
+
+
+def proof_entry(proof: ProofFiles) -> dict[str, Any]:
+    """What ``evidence.json`` says of a proof's re-check (answers only: times go to timings.json)."""
+    r = proof.recheck
+    if r.status == NOT_COVERED:
+        return {"recheck": "not independently re-checked", "reason": r.reason, "obligations": []}
+    by_file = {f.filename: f for f in r.files}
+    return {"recheck": r.status, "obligations": [
+        {"file": path, "obligation": ob.label, "claim": ob.claim, "bytes": by_file[ob.filename].size,
+         "accepted_by": [run.solver for run in by_file[ob.filename].runs if run.answer == ACCEPTED]}
+        for path, ob in proof.labels.items()]}
+
+
+# ---- when the pack is verified --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileResult:
+    """One obligation file in ``verify``: ok, and why (every solver's answer, or what is wrong)."""
+
+    file: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """One proof in ``verify``: its files, and per solver whether it accepted every file and in how long."""
+
+    key: str
+    covered: bool  # False: a certificate kind without standalone obligations (not independently re-checked)
+    reason: str
+    files: tuple[FileResult, ...]
+    solvers: dict[str, tuple[str, float]]  # solver -> (accepted | rejected | unknown, seconds)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files) and (not self.covered or bool(self.files))
+
+
+def invariant_text(text: str) -> str | None:
+    """The body of ``(define-fun inv (...) Bool BODY)`` in an obligation file, or None."""
+    start = text.find("\n(define-fun inv (")
+    if start < 0:
+        return None
+    end = _close(text, start + 1)
+    binders = _close(text, start + len("\n(define-fun inv "))
+    if end is None or binders is None or not text.startswith(" Bool ", binders + 1):
+        return None
+    return text[binders + len(" Bool ") + 1:end]
+
+
+def _close(text: str, i: int) -> int | None:
+    """The index of the parenthesis closing the one at ``i`` (quoted |symbols| and comments skipped)."""
+    depth = 0
+    while i < len(text):
+        c = text[i]
+        if c == "|":
+            i = text.find("|", i + 1)
+            if i < 0:
+                return None
+        elif c == ";":
+            i = text.find("\n", i)
+            if i < 0:
+                return None
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def expected_obligations(built: BuiltModel, prop: Property, entry: dict[str, Any], texts: dict[str, str],
+                         key: str) -> list[tuple[str, Obligation]]:
+    """The obligations the proof's files must be, printed again from the model with the
+    invariant each part's files carry. Raises ValueError naming the file when they cannot be,
+    NotCovered for a kind without obligations."""
+    cert = entry["certificate"]
+    kinds = [CertificateKind(p["kind"]) for p in cert["parts"]]
+    conjunction = cert["kind"] == "conjunction"
+    invariants: list[str] = []
+    for n, kind in enumerate(kinds, 1):
+        if kind == CertificateKind.ONE_STEP_RECOVERY or kind == CertificateKind.RANKING:
+            invariants.append("")
             continue
-    return Check(False, "replays, but the end state does not violate the property", time.monotonic() - start)
+        prefix = f"{ROOT}/{key}/{f'part{n}-' if conjunction else ''}"
+        found = {name: invariant_text(text) for name, text in texts.items()
+                 if name.startswith(prefix) and name[len(prefix):].split(".")[0] in ("init", "step", "safe")}
+        if not found:
+            raise ValueError(f"{prefix}init.smt2.gz: missing (no obligation file of this part)")
+        unread = sorted(name for name, body in found.items() if body is None)
+        if unread:
+            raise ValueError(f"{unread[0]}: its invariant (define-fun inv) cannot be read")
+        first = min(found)
+        differ = sorted(name for name, body in found.items() if body != found[first])
+        if differ:
+            raise ValueError(f"{differ[0]}: its invariant differs from the one in {first} (the part's files "
+                             f"must share one)")
+        invariants.append(str(found[first]))
+    parts = tuple(Certificate(kind, inv, 0) for kind, inv in zip(kinds, invariants, strict=True))
+    whole = Certificate(CertificateKind.CONJUNCTION, "", len(parts), parts=parts) if conjunction else parts[0]
+    try:
+        obs = obligations(built, prop, whole)
+    except CertificateError as e:
+        raise ValueError(f"{ROOT}/{key}: {e}") from None
+    return [(obligation_path(key, ob), ob) for ob in obs]
 
 
-def _stranded(system: System, formulas: list[Reach], end: State) -> str | None:
-    """None when, for some formula, no legitimate path from ``end`` reaches its target; else why not."""
-    folded = constant_folded(system)
-    for formula in formulas:
-        part = reach_slice(folded, formula)
-        sliced = part.slice
-        root = [0] * len(sliced.system.variables)
-        for original, var in sliced.kept_variables.items():
-            root[var.index] = end[original]
-        interp = Interpreter(sliced.system)
-        seen, queue, among = {tuple(root)}, deque([tuple(root)]), sorted(part.legitimate)
-        reached = False
-        while queue and not reached and len(seen) <= REACH_CLOSURE_LIMIT:
-            s = queue.popleft()
-            if interp.holds(part.target, s):
-                reached = True
-                break
-            for _, t in interp.successors(s, among):
-                if t not in seen:
-                    seen.add(t)
-                    queue.append(t)
-        if not reached and not queue:
-            return None
-    return "the end state is not stranded (every target stays reachable) or its closure is too large"
+def verify_proof(entry: dict[str, Any], root: str, solvers: Sequence[str], limits: Limits,
+                 built: Callable[[Scenario], BuiltModel]) -> ProofResult:
+    """Re-check one proof of a pack at ``root`` (run in a fresh worker process): the files are
+    the model's obligations for the invariant they carry, and every solver answers unsat."""
+    key = entry["key"]
+    listed = [o["file"] for o in entry["certificate"].get("obligations", [])]
+    texts: dict[str, str] = {}
+    problems: list[FileResult] = []
+    for name in listed:
+        path = Path(root) / name
+        if ".." in Path(name).parts or not path.is_file():
+            problems.append(FileResult(name, False, "missing"))
+            continue
+        try:
+            texts[name] = decompress(path.read_bytes())
+        except ValueError as e:
+            problems.append(FileResult(name, False, str(e)))
+    if problems:
+        return ProofResult(key, True, "", tuple(problems), {})
+    try:
+        prop = get_property(entry["property"])
+        model = built(scenario_of(entry))
+        try:
+            expected = expected_obligations(model, prop, entry, texts, key)
+        except NotCovered as e:
+            if entry["certificate"]["kind"] == CertificateKind.RANKING and not listed and _is_reach(model, prop):
+                return ProofResult(key, False, str(e), (), {})
+            raise ValueError(f"{ROOT}/{key}: a {entry['certificate']['kind']} certificate cannot prove "
+                             f"{prop.id} ({e})") from None
+    except (ValueError, KeyError, TypeError) as e:
+        name = str(e).split(":")[0] if str(e).startswith(ROOT) else f"{ROOT}/{key}"
+        return ProofResult(key, True, "", (FileResult(name, False, str(e)),), {})
+    return _solve(key, expected, texts, solvers, limits)
+
+
+def _is_reach(built: BuiltModel, prop: Property) -> bool:
+    formula = prop.formula(built)
+    return all(isinstance(f, Reach) for f in (formula if isinstance(formula, list) else [formula]))
+
+
+def _solve(key: str, expected: list[tuple[str, Obligation]], texts: dict[str, str], solvers: Sequence[str],
+           limits: Limits) -> ProofResult:
+    """Compare the files with the regenerated obligations, then solve each with every solver."""
+    want = dict(expected)
+    results = [FileResult(name, False, "missing: the model's proof needs this obligation")
+               for name in want if name not in texts]
+    results += [FileResult(name, False, "not an obligation of this proof on the model")
+                for name in texts if name not in want]
+    tally: dict[str, list[Any]] = {s: [ACCEPTED, 0.0] for s in solvers}
+    with tempfile.TemporaryDirectory(prefix="otaproof-verify-") as tmp:
+        for n, (name, ob) in enumerate(expected):
+            if name not in texts:
+                continue
+            if texts[name] != ob.text:
+                line = next((i for i, (a, b) in enumerate(zip(texts[name].splitlines(), ob.text.splitlines(),
+                                                                strict=False), 1) if a != b), None)
+                where = f" (first at line {line})" if line else ""
+                results.append(FileResult(name, False, f"is not the obligation {ob.label} ({ob.claim}) of the model"
+                                                       f"{where}: changed"))
+                continue
+            plain = Path(tmp) / f"{n}.smt2"
+            plain.write_text(texts[name], encoding="utf-8")
+            answers = []
+            for s in solvers:
+                started = time.monotonic()
+                run = run_solver(s, plain, limits)
+                tally[s][1] += time.monotonic() - started
+                if run.answer != ACCEPTED and tally[s][0] != REJECTED:
+                    tally[s][0] = run.answer
+                answers.append(run)
+            ok = all(r.answer == ACCEPTED for r in answers)
+            detail = "; ".join(f"{r.solver} {r.detail} ({r.seconds:.1f} s)" for r in answers)
+            results.append(FileResult(name, ok, f"obligation {ob.label} ({ob.claim}): {detail}"))
+    order = {name: n for n, name in enumerate([*want, *texts])}
+    results.sort(key=lambda f: order.get(f.file, len(order)))
+    return ProofResult(key, True, "", tuple(results), {s: (a, t) for s, (a, t) in tally.items()})

@@ -1,5 +1,6 @@
 """What a pack is built from: one run of the verdict matrix (every scenario, one pool of engine
-processes) and the alert-storm figures, with the wall-clock time of each part.
+processes), every proof's obligation files re-checked by fresh Z3 processes, and the alert-storm
+figures, with the wall-clock time of each part.
 
 The matrix is checked through :func:`check_matrix` only, so a change of the portfolio's entry
 point (``properties.check``) is one line here.
@@ -15,6 +16,8 @@ from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import Outcome, check_rows
 from otaproof.properties.verdict import Budget
+from otaproof.reports.evidence.certificates import ProofFiles, recheck_rows
+from otaproof.reports.evidence.findings import built_model
 from otaproof.reports.matrix import Row
 from otaproof.reports.storm import StormInput, StormResult, analyse, parse_policy
 
@@ -48,12 +51,14 @@ class Plan:
 
 @dataclass
 class Results:
-    """The computed evidence: matrix rows in plan order, storm figures, and timings (seconds)."""
+    """The computed evidence: matrix rows in plan order (a proof Z3 did not confirm shown as
+    unknown), each proof's obligation files by cell key, storm figures, and timings (seconds)."""
 
     plan: Plan
     rows: list[Row]
     storms: list[StormResult]
     timings: dict[str, float] = field(default_factory=dict)
+    proofs: dict[str, ProofFiles] = field(default_factory=dict)
 
 
 def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, workers: int | None,
@@ -63,12 +68,15 @@ def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, wo
 
 
 def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -> Results:
-    """Check the matrix once and compute the storm figures."""
+    """Check the matrix once, re-check its proofs' obligations and compute the storm figures."""
     start = time.monotonic()
     outcomes = check_matrix([(sc, list(plan.properties)) for sc in plan.scenarios], plan.budget, plan.workers,
                             on_done)
     checked = time.monotonic()
+    rows, proofs = recheck_rows([Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)],
+                                built_model, plan.workers)
+    rechecked = time.monotonic()
     storms = [analyse(StormInput(parse_policy(p), runs=plan.storm_runs, seed=plan.budget.seed))
               for p in plan.storm_policies]
-    rows = [Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)]
-    return Results(plan, rows, storms, {"matrix": checked - start, "storm": time.monotonic() - checked})
+    return Results(plan, rows, storms, {"matrix": checked - start, "recheck": rechecked - checked,
+                                        "storm": time.monotonic() - rechecked}, proofs)

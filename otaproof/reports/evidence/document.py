@@ -1,5 +1,5 @@
-"""The evidence as data: ``evidence.json`` (schema ``otaproof.evidence/1``, docs/evidence.md), the
-trace and certificate files, and the timings kept apart so that everything else is reproducible
+"""The evidence as data: ``evidence.json`` (schema ``otaproof.evidence/2``, docs/evidence.md), the
+trace and obligation files, and the timings kept apart so that everything else is reproducible
 byte for byte."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from otaproof.model.config import FAULTS, THREATS
 from otaproof.model.variants import get_variant
 from otaproof.properties.verdict import Proved, Unknown, Violated
-from otaproof.reports.evidence.certificates import certificate_file, certificate_parts, certificate_text
+from otaproof.reports.evidence.certificates import certificate_parts, proof_entry
 from otaproof.reports.evidence.collect import Results
 from otaproof.reports.evidence.findings import Cell, Finding, cells, findings
 from otaproof.reports.evidence.scope import Scope, scope
@@ -27,7 +27,7 @@ from otaproof.reports.evidence.summary import (
 )
 from otaproof.reports.questions import QUESTIONS
 
-SCHEMA = "otaproof.evidence/1"
+SCHEMA = "otaproof.evidence/2"  # 2: certificates are obligation files (.smt2.gz)
 FIRST_FINDINGS = 5  # findings named on the summary page
 
 
@@ -61,7 +61,8 @@ def assemble(results: Results) -> Evidence:
                     flipped.add(f"{side}/{ch.threat_model}/{cmp.a.property.id}")
     found = findings(all_cells, plan.change or plan.variants[0], frozenset(flipped))
     by_cell = {c.key: f for f in found for c in f.cells}
-    designs = [design_summary(v, all_cells, by_cell) for v in plan.variants]
+    unchecked = frozenset(k for k, p in results.proofs.items() if not p.files)
+    designs = [design_summary(v, all_cells, by_cell, unchecked) for v in plan.variants]
     answers = [answer(q, all_cells, by_cell, results.storms) for q in QUESTIONS]
     said = change_sentences(pairs, plan.baseline, plan.change, by_cell) if plan.baseline and plan.change else []
     faults = sorted({f for sc in plan.scenarios for f in sc.faults})
@@ -81,9 +82,8 @@ def cell_entry(c: Cell, ev: Evidence) -> dict[str, Any]:
         cert = v.certificate
         pieces = certificate_parts(cert)
         entry["certificate"] = {"kind": cert.kind, "size": cert.size, "lemmas": len(cert.lemmas),
-                                "checked": cert.checked,
-                                "parts": [{"kind": p.kind, "size": p.size, "lemmas": len(p.lemmas),
-                                           "file": certificate_file(c.key, n, p.kind)} for n, p in enumerate(pieces)]}
+                                "parts": [{"kind": p.kind, "size": p.size, "lemmas": len(p.lemmas)} for p in pieces],
+                                **proof_entry(ev.results.proofs[c.key])}
     elif isinstance(v, Violated):
         entry["depth"] = len(v.trace.steps)
         entry["trace"] = c.trace_file
@@ -156,17 +156,10 @@ def trace_files(ev: Evidence) -> dict[str, dict[str, Any]]:
     return out
 
 
-def certificate_files(ev: Evidence, doc: dict[str, Any]) -> dict[str, str]:
-    """Each proof's certificate, one file per property part (see ``certificates``)."""
-    out = {}
-    entries = {e["key"]: e for e in doc["cells"]}
-    for c in ev.cells:
-        v = c.outcome.verdict
-        if isinstance(v, Proved):
-            pieces = certificate_parts(v.certificate)
-            for n, p in enumerate(pieces):
-                out[certificate_file(c.key, n, p.kind)] = certificate_text(entries[c.key], n, len(pieces), p)
-    return out
+def certificate_files(ev: Evidence) -> dict[str, bytes]:
+    """Each proof's obligation files (gzip), in cell order (see ``certificates``)."""
+    return {path: data for c in ev.cells if isinstance(c.outcome.verdict, Proved)
+            for path, data in ev.results.proofs[c.key].files.items()}
 
 
 def timings(ev: Evidence, extra: dict[str, float]) -> dict[str, Any]:
@@ -175,8 +168,10 @@ def timings(ev: Evidence, extra: dict[str, float]) -> dict[str, Any]:
     for c in ev.cells:
         v = c.outcome.verdict
         item: dict[str, Any] = {"engine": v.engine, "seconds": round(v.seconds, 3)}
-        if isinstance(v, Proved):
-            item["certificate_check_seconds"] = [round(p.check_seconds, 3) for p in certificate_parts(v.certificate)]
+        if isinstance(v, Proved) and ev.results.proofs[c.key].recheck.files:
+            item["recheck"] = {f.filename.split("/", 1)[1]: {r.solver: {"seconds": round(r.seconds, 3),
+                                                                      "resources": r.resources} for r in f.runs}
+                               for f in ev.results.proofs[c.key].recheck.files}
         per_cell[c.key] = item
     return {"schema": "otaproof.evidence-timings/1",
             "build": {k: round(s, 3) for k, s in {**ev.results.timings, **extra}.items()},

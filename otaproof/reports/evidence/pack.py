@@ -1,8 +1,9 @@
 """Assemble an evidence pack: compute once, render, hash, sign, and write the directory
 atomically (a sibling temporary directory renamed into place: never half-written).
 
-Layout: index.html, report.md, evidence.json, traces/, certificates/, storm.png, storm.svg,
-manifest.json (+ manifest.sig when signed), timings.json, and report.pdf with ``--pdf``.
+Layout: index.html, report.md, evidence.json, traces/, certificates/ (each proof's obligations,
+``.smt2.gz``), storm.png, storm.svg, manifest.json (+ manifest.sig when signed), timings.json,
+and report.pdf with ``--pdf``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def contents(results: Results, command: list[str], key: Ed25519PrivateKey | None
     doc["tests"] = tests
     files: dict[str, bytes] = {"evidence.json": _json(doc)}
     files.update({path: _json(data) for path, data in trace_files(ev).items()})
-    files.update({path: text.encode("utf-8") for path, text in certificate_files(ev, doc).items()})
+    files.update(certificate_files(ev))
     # the design changes given as files: ``otaproof verify`` registers them to rebuild their models
     files.update({f"{VARIANTS}/{name}.py": Path(file).read_bytes() for name, file in results.plan.variant_files})
     storm_svg = ""

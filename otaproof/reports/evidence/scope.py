@@ -39,12 +39,14 @@ GLOSSARY = (
            "the network and the environment stay quiet (e.g. P-SMI-BOUNDED)"),
     ("REACH", "recoverability: from every reachable state some sequence of legitimate steps reaches the "
               "target (e.g. P-NO-STRAND)"),
-    ("proved", "Z3 found a proof and an independent checker re-checked its certificate"),
+    ("proved", "Z3 found a proof, and a fresh Z3 process confirmed every obligation of its certificate on the "
+               "full model (the Proofs section lists any proof not independently re-checked)"),
     ("violated", "a counterexample: a sequence of steps of the model, replayed step by step, that ends where "
                  "the property fails"),
     ("unknown", "undecided within the time budget; never counted as holding"),
     ("certificate", "what a proof leaves behind: an inductive invariant (every initial state has it, every "
-                    "step keeps it, no state with it violates the property) that anyone can re-check"),
+                    "step keeps it, no state with it violates the property); its three obligations are SMT-LIB "
+                    "files anyone can re-check with a solver of their choice"),
     ("threat model", "which attacker capabilities are switched on"),
     ("fault model", "which network and power faults are switched on"),
     ("SR", "DUIS Service Request, e.g. SR 11.4 Update PPMID Firmware, SR 8.2 Read Inventory"),

@@ -2,9 +2,10 @@
 
 In order: the manifest is read (missing or corrupt: bad input), its signature checked with the
 given public key, every file's SHA-256 compared (and files the manifest does not list refused),
-then every certificate re-checked and every trace replayed on the model, each in a fresh worker
-process (``multiprocessing`` spawn: a new interpreter and a new Z3, nothing shared with whoever
-built the pack).
+then every proof's obligation files re-checked (``certificates.verify_proof``: they must be the
+model's obligations, and each solver, a fresh process per file, must answer unsat) and every
+trace replayed on the model, each proof and trace in a fresh worker process
+(``multiprocessing`` spawn: a new interpreter, nothing shared with whoever built the pack).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from otaproof.model.variant_files import use_variants
-from otaproof.reports.evidence.certificates import Check, recheck, replay_trace
+from otaproof.properties.recheck import Limits
+from otaproof.reports.evidence.certificates import LIMITS, ProofResult, verify_proof
+from otaproof.reports.evidence.document import SCHEMA as EVIDENCE_SCHEMA
+from otaproof.reports.evidence.findings import built_model
 from otaproof.reports.evidence.manifest import MANIFEST, SCHEMA, SIGNATURE, UNLISTED, VARIANTS, sha256, signature_ok
-
-RECHECK_TIMEOUT = 300.0  # seconds per certificate (the builder's checker had the engine's budget)
+from otaproof.reports.evidence.replay import Check, replay_trace
 
 
 class PackError(ValueError):
@@ -38,6 +41,14 @@ class Row:
     check: str
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every check's row, and each proof's re-check (which solvers accepted it, in how long)."""
+
+    rows: list[Row]
+    proofs: list[ProofResult]
 
 
 def read_manifest(root: Path) -> tuple[bytes, dict[str, Any]]:
@@ -87,24 +98,22 @@ def _hashes(root: Path, listed: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None) -> list[Row]:
+def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None, solvers: tuple[str, ...] = ("z3",),
+           limits: Limits = LIMITS) -> Verification:
     """Every check of the pack at ``root``; raises PackError when there is no usable manifest."""
     raw, manifest = read_manifest(root)
     rows = [_signature(root, raw, key), *_hashes(root, manifest["files"])]
     try:
         evidence = json.loads((root / "evidence.json").read_bytes())
+        if evidence.get("schema") != EVIDENCE_SCHEMA:
+            raise ValueError(f"schema {evidence.get('schema')!r}, this otaproof reads {EVIDENCE_SCHEMA}")
         cells = evidence["cells"]
-        seed = int(evidence["plan"]["budget"]["seed"])
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        return [*rows, Row("evidence.json", "read", False, f"unreadable: {e}")]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return Verification([*rows, Row("evidence.json", "read", False, f"unreadable: {e}")], [])
     jobs: list[tuple[str, str, Any, tuple[Any, ...]]] = []
     for cell in cells:
-        for n, part in enumerate(cell.get("certificate", {}).get("parts", [])):
-            text = _read(root, part["file"])
-            if text is None:
-                rows.append(Row(part["file"], "certificate", False, "missing"))
-                continue
-            jobs.append((part["file"], "certificate", recheck, (cell, n, part["kind"], text, RECHECK_TIMEOUT, seed)))
+        if cell.get("verdict") == "proved":
+            jobs.append((cell["key"], "certificate", verify_proof, (cell, str(root), solvers, limits, built_model)))
         if "trace" in cell:
             text = _read(root, cell["trace"])
             try:
@@ -116,7 +125,8 @@ def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None)
                 rows.append(Row(cell["trace"], "replay", False, "missing"))
                 continue
             jobs.append((cell["trace"], "replay", replay_trace, (cell, data)))
-    return rows + _run(jobs, workers, sorted(str(p) for p in (root / VARIANTS).glob("*.py")))
+    checked, proofs = _run(jobs, workers, sorted(str(p) for p in (root / VARIANTS).glob("*.py")))
+    return Verification(rows + checked, proofs)
 
 
 def _read(root: Path, name: str) -> str | None:
@@ -127,20 +137,28 @@ def _read(root: Path, name: str) -> str | None:
 
 
 def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None,
-         variant_files: list[str]) -> list[Row]:
+         variant_files: list[str]) -> tuple[list[Row], list[ProofResult]]:
     """The re-checks in fresh (spawned) worker processes, results in job order; each worker first
     registers the pack's variant files (the designs given as files)."""
     if not jobs:
-        return []
+        return [], []
     n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    rows: list[Row] = []
+    proofs: list[ProofResult] = []
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=use_variants,
                              initargs=(variant_files,)) as pool:
-        futures: list[Future[Check]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
-        out = []
+        futures: list[Future[Any]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
         for (name, what, _, _), fut in zip(jobs, futures, strict=True):
             try:
-                c = fut.result()
-                out.append(Row(name, what, c.ok, f"{c.reason} ({c.seconds:.1f} s)"))
+                result = fut.result()
             except Exception as e:  # a crashed re-check is a failed one, never a pass
-                out.append(Row(name, what, False, f"re-check crashed: {type(e).__name__}: {e}"))
-    return out
+                rows.append(Row(name, what, False, f"re-check crashed: {type(e).__name__}: {e}"))
+                continue
+            if isinstance(result, Check):
+                rows.append(Row(name, what, result.ok, f"{result.reason} ({result.seconds:.1f} s)"))
+                continue
+            proofs.append(result)
+            if not result.covered:
+                rows.append(Row(name, what, True, f"not independently re-checked: {result.reason}"))
+            rows += [Row(f.file, what, f.ok, f.detail) for f in result.files]
+    return rows, proofs
