@@ -50,7 +50,7 @@ from otaproof.properties.verdict import (
 )
 
 CERTIFICATE_STATES = 3000  # largest reachable set re-checked as a Z3 formula
-RANKING_STATES = 20_000  # largest ranking re-checked as Z3 formulas
+RANKING_STATES = 100_000  # largest ranking re-checked as Z3 formulas
 
 
 def explore(system: System, budget: Budget, deadline: Deadline, stop: Expr | None = None
