@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from otaproof.model import lang
 from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
@@ -169,69 +170,71 @@ class Printer:
         def ex(x: Expr) -> Term:
             return self._expr(x, ctx)
 
-        if isinstance(e, lang.Var):
-            return ctx.pre.of(e), _width(e.sort)
-        if isinstance(e, lang.Next):
-            if ctx.post is None:
-                raise ModelError("Next(...) used where there is no post-state")
-            return ctx.post.of(e.var), _width(e.var.sort)
-        if isinstance(e, lang.Fired):
-            if ctx.action is None:
-                raise ModelError("fired(...) used where there is no action")
-            return disj([f"(= {ctx.action} {bv(i, ctx.action_width)})" for i in sorted(e.instances)]), 0
-        if isinstance(e, lang.Const):
-            if isinstance(e.sort, BoolSort):
-                return ("true" if e.code else "false"), 0
-            return bv(e.code, e.sort.width), e.sort.width
-        if isinstance(e, lang.Cmp):
-            x, y = ex(e.left), ex(e.right)
-            a, b = (x[0], y[0]) if isinstance(e.left.sort, BoolSort) else _align(x, y)[:2]
-            op = {"==": "=", "!=": "distinct", "<": "bvult", "<=": "bvule"}[e.op]
-            return f"({op} {a} {b})", 0
-        if isinstance(e, lang.Arith):
-            a, b, w = _align(ex(e.left), ex(e.right))
-            op = "bvadd" if e.op == "+" else "bvsub"
-            return f"({op} ((_ zero_extend 1) {a}) ((_ zero_extend 1) {b}))", w + 1
-        if isinstance(e, lang.And):
-            return conj([ex(x)[0] for x in e.args]), 0
-        if isinstance(e, lang.Or):
-            return disj([ex(x)[0] for x in e.args]), 0
-        if isinstance(e, lang.Not):
-            return f"(not {ex(e.arg)[0]})", 0
-        if isinstance(e, lang.Ite):
-            c, x, y = ex(e.cond)[0], ex(e.then), ex(e.other)
-            if isinstance(e.then.sort, BoolSort):
-                return f"(ite {c} {x[0]} {y[0]})", 0
-            a, b, w = _align(x, y)
-            return f"(ite {c} {a} {b})", w
-        if isinstance(e, lang.Member):
-            st, el, _ = _align(ex(e.set_expr), ex(e.element))
-            return f"(= ((_ extract 0 0) (bvlshr {st} {el})) #b1)", 0
-        if isinstance(e, lang.SetUpdate):
-            s0 = ex(e.set_expr)
-            st, el, w = _align(s0, ex(e.element))
-            bit = f"(bvshl {bv(1, w)} {el})"
-            r = f"(bvor {st} {bit})" if e.add else f"(bvand {st} (bvnot {bit}))"
-            return (f"((_ extract {s0[1] - 1} 0) {r})" if w > s0[1] else r), s0[1]
-        if isinstance(e, lang.Lookup):
-            k, kw = ex(e.key)
-            rw = _width(e.sort)
-            result = _key(e.table[-1], rw)
-            for code in range(len(e.table) - 2, -1, -1):
-                result = f"(ite (= {k} {_key(code, kw)}) {_key(e.table[code], rw)} {result})"
-            return result, rw
-        if isinstance(e, lang.Select):
-            idx, iw = ex(e.index)
-            items = [ex(x) for x in e.items]
-            w = max(t[1] for t in items)
-            texts = [_extend(t, w) for t in items]
-            result = texts[-1]
-            for i in range(len(texts) - 2, -1, -1):
-                if iw and i >= (1 << iw):
-                    continue
-                result = f"(ite (= {idx} {_key(i, iw)}) {texts[i]} {result})"
-            return result, w
-        raise ModelError(f"cannot print expression node {type(e).__name__}")
+        match e:
+            case lang.Var():
+                return ctx.pre.of(e), _width(e.sort)
+            case lang.Next():
+                if ctx.post is None:
+                    raise ModelError("Next(...) used where there is no post-state")
+                return ctx.post.of(e.var), _width(e.var.sort)
+            case lang.Fired():
+                if ctx.action is None:
+                    raise ModelError("fired(...) used where there is no action")
+                return disj([f"(= {ctx.action} {bv(i, ctx.action_width)})" for i in sorted(e.instances)]), 0
+            case lang.Const():
+                if isinstance(e.sort, BoolSort):
+                    return ("true" if e.code else "false"), 0
+                return bv(e.code, e.sort.width), e.sort.width
+            case lang.Cmp():
+                x, y = ex(e.left), ex(e.right)
+                a, b = (x[0], y[0]) if isinstance(e.left.sort, BoolSort) else _align(x, y)[:2]
+                op = {"==": "=", "!=": "distinct", "<": "bvult", "<=": "bvule"}[e.op]
+                return f"({op} {a} {b})", 0
+            case lang.Arith():
+                a, b, w = _align(ex(e.left), ex(e.right))
+                op = "bvadd" if e.op == "+" else "bvsub"
+                return f"({op} ((_ zero_extend 1) {a}) ((_ zero_extend 1) {b}))", w + 1
+            case lang.And():
+                return conj([ex(x)[0] for x in e.args]), 0
+            case lang.Or():
+                return disj([ex(x)[0] for x in e.args]), 0
+            case lang.Not():
+                return f"(not {ex(e.arg)[0]})", 0
+            case lang.Ite():
+                c, x, y = ex(e.cond)[0], ex(e.then), ex(e.other)
+                if isinstance(e.then.sort, BoolSort):
+                    return f"(ite {c} {x[0]} {y[0]})", 0
+                a, b, w = _align(x, y)
+                return f"(ite {c} {a} {b})", w
+            case lang.Member():
+                st, el, _ = _align(ex(e.set_expr), ex(e.element))
+                return f"(= ((_ extract 0 0) (bvlshr {st} {el})) #b1)", 0
+            case lang.SetUpdate():
+                s0 = ex(e.set_expr)
+                st, el, w = _align(s0, ex(e.element))
+                bit = f"(bvshl {bv(1, w)} {el})"
+                r = f"(bvor {st} {bit})" if e.add else f"(bvand {st} (bvnot {bit}))"
+                return (f"((_ extract {s0[1] - 1} 0) {r})" if w > s0[1] else r), s0[1]
+            case lang.Lookup():
+                k, kw = ex(e.key)
+                rw = _width(e.sort)
+                result = _key(e.table[-1], rw)
+                for code in range(len(e.table) - 2, -1, -1):
+                    result = f"(ite (= {k} {_key(code, kw)}) {_key(e.table[code], rw)} {result})"
+                return result, rw
+            case lang.Select():
+                idx, iw = ex(e.index)
+                items = [ex(x) for x in e.items]
+                w = max(t[1] for t in items)
+                texts = [_extend(t, w) for t in items]
+                result = texts[-1]
+                for i in range(len(texts) - 2, -1, -1):
+                    if iw and i >= (1 << iw):
+                        continue
+                    result = f"(ite (= {idx} {_key(i, iw)}) {texts[i]} {result})"
+                return result, w
+            case _:
+                assert_never(e)
 
     # ---- transitions -------------------------------------------------------------------------
     def step(self, pre: StateNames = PRE, post: StateNames = POST, only: int | None = None,

@@ -16,6 +16,7 @@ engines; REACH properties are not exported (Promela's never claims cannot state 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from otaproof.model import lang
 from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
@@ -93,7 +94,8 @@ class _Printer:
                 return _choice(ex(e.key), [str(c) for c in e.table])
             case lang.Select():
                 return _choice(ex(e.index), [ex(item) for item in e.items])
-        raise ModelError(f"cannot export expression node {type(e).__name__}")
+            case _:
+                assert_never(e)
 
 
 def _choice(key: str, options: list[str]) -> str:
