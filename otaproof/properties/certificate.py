@@ -62,17 +62,7 @@ def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: 
         ("Inv & Trans => Inv'", z3.And(inv_s, enc.domain(s), enc.trans(s, a, t), z3.Not(inv_t))),
         ("Inv => P", z3.And(inv_s, enc.domain(s), enc.expr(task.bad, s))),
     )
-    for name, query in obligations:
-        if deadline.expired():
-            return CheckResult(False, f"obligation {name} undecided: out of time", deadline.elapsed())
-        solver = Solver(seed, deadline)
-        solver.add(query)
-        r = solver.check()
-        if r == z3.sat:
-            return CheckResult(False, f"obligation {name} fails", deadline.elapsed())
-        if r != z3.unsat:
-            return CheckResult(False, f"obligation {name} undecided: {solver.reason_unknown()}", deadline.elapsed())
-    return CheckResult(True, "all three obligations hold", deadline.elapsed())
+    return _discharge(obligations, seed, deadline, "all three obligations hold")
 
 
 def check_recovery_certificate(system: System, target: Expr, legitimate: frozenset[int], timeout: float = 60.0,
@@ -162,17 +152,7 @@ def check_ranking_certificate(system: System, target: Expr, legitimate: frozense
         ("a legitimate step lowers the rank", z3.And(in_r(rank), enc.domain(s), z3.Not(enc.expr(target, s)),
                                                      *[z3.Not(x) for x in down])),
     )
-    for name, query in obligations:
-        if deadline.expired():
-            return CheckResult(False, f"obligation {name} undecided: out of time", deadline.elapsed())
-        solver = Solver(seed, deadline)
-        solver.add(query)
-        r = solver.check()
-        if r == z3.sat:
-            return CheckResult(False, f"obligation {name} fails", deadline.elapsed())
-        if r != z3.unsat:
-            return CheckResult(False, f"obligation {name} undecided: {solver.reason_unknown()}", deadline.elapsed())
-    return CheckResult(True, "all four obligations hold", deadline.elapsed())
+    return _discharge(obligations, seed, deadline, "all four obligations hold")
 
 
 def _parse_rank(enc: Encoder, text: str, state: list[Term]) -> z3.BitVecRef:
@@ -213,3 +193,20 @@ def confirm_stranded(system: System, formula: Reach, choices: Sequence[int], bud
                 seen.add(u)
                 queue.append(u)
     return None
+
+
+def _discharge(obligations: tuple[tuple[str, z3.BoolRef], ...], seed: int, deadline: Deadline,
+               accepted: str) -> CheckResult:
+    """Each obligation (a claim's negation) with a fresh solver: accepted only if every one is
+    unsat; the first sat or undecided one is named."""
+    for name, query in obligations:
+        if deadline.expired():
+            return CheckResult(False, f"obligation {name} undecided: out of time", deadline.elapsed())
+        solver = Solver(seed, deadline)
+        solver.add(query)
+        r = solver.check()
+        if r == z3.sat:
+            return CheckResult(False, f"obligation {name} fails", deadline.elapsed())
+        if r != z3.unsat:
+            return CheckResult(False, f"obligation {name} undecided: {solver.reason_unknown()}", deadline.elapsed())
+    return CheckResult(True, accepted, deadline.elapsed())
