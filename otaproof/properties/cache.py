@@ -174,6 +174,10 @@ class CertificateCache:
         else:
             return
         self._write(self.root / "objects" / f"{digest}.json", json.dumps(entry, sort_keys=True))
+        self.point(cell, digest)
+
+    def point(self, cell: Cell, digest: str) -> None:
+        """Make ``digest`` the cell's latest entry (the one re-checked first after a design change)."""
         self._write(self.root / "cells" / f"{cell.key()}.txt", digest + "\n")
 
     @staticmethod

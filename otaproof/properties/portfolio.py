@@ -398,13 +398,17 @@ class Portfolio:
 
     def remember(self, u: int, verdict: Verdict) -> None:
         """Store a part's proof or counterexample that the engines found (or that an earlier
-        model's cached one gave, re-checked here), under the part's content address."""
+        model's cached one gave, re-checked here), under the part's content address; an exact
+        hit becomes its cell's latest entry again."""
         if self.cache is None or u not in self.digests or not isinstance(verdict, (Proved, Violated)) or \
-                verdict.provenance == CACHED or not recheckable(self.parts[u].job, verdict):
+                not recheckable(self.parts[u].job, verdict):
             return
         part = self.parts[u]
         cell = Cell(self.rows[part.row][0], self.rows[part.row][1][part.prop].id, part.number)
-        self.cache.cache.store(cell, self.digests[u], verdict)
+        if verdict.provenance == CACHED:
+            self.cache.cache.point(cell, self.digests[u])
+        else:
+            self.cache.cache.store(cell, self.digests[u], verdict)
 
     def close_row(self, row: int) -> None:
         """Every property of a row was decided before its lemma search answered (by the swarm):
