@@ -85,12 +85,15 @@ def test_a_corrupt_entry_is_reported_and_proved_over(tmp_path: Path, capsys: pyt
 def test_no_cache_writes_nothing_and_clear_empties(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
-    code, result = _check(tmp_path, AS_APPROVED, cache, "--no-cache")
-    assert (code, result["provenance"]) == (EXIT_OK, "run") and not cache.exists()
+    code, fresh = _check(tmp_path, AS_APPROVED, cache, "--no-cache")
+    assert (code, fresh["provenance"]) == (EXIT_OK, "run") and not cache.exists()
     monkeypatch.setenv(ENV, str(cache))  # the environment variable relocates it as --cache-dir does
     assert main(["cache", "info"]) == EXIT_OK
     assert "entries: 0" in capsys.readouterr().out
     _check(tmp_path, AS_APPROVED, cache)
+    code, cached = _check(tmp_path, AS_APPROVED, cache)
+    assert cached["provenance"] == "cached"
+    assert cached["certificate"] == fresh["certificate"]  # an exact hit is what a fresh run of the engines gives
     assert main(["cache", "info"]) == EXIT_OK
     out = capsys.readouterr().out
     assert str(cache) in out and "entries: 1" in out

@@ -3,24 +3,29 @@ a lookup (``recall.Recall``, what a worker runs) re-checks a cached proof and re
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.variants import build
-from otaproof.properties.cache import Cell, CertificateCache, part_digest
+from otaproof.properties.cache import CacheUse, Cell, CertificateCache, part_digest
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.check import run_engine
-from otaproof.properties.jobs import parts
+from otaproof.properties.jobs import EngineRun, LemmaSearch, parts
+from otaproof.properties.pool import ENDED
+from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.recall import MISSED, REUSED, STALE, Recall, Recalled
 from otaproof.properties.trace import Trace, TraceStep
 from otaproof.properties.verdict import (
     CACHED,
     CACHED_EARLIER,
+    PARTLY_CACHED,
     Budget,
     Certificate,
     CertificateKind,
     Proved,
     Unknown,
+    Verdict,
     Violated,
 )
 
@@ -133,3 +138,56 @@ def test_a_cached_counterexample_is_replayed_on_the_model(tmp_path: Path) -> Non
     cache.store(approved, "1" * 64, found)
     stale = _recall(cache, Scenario(), "P-LOCAL-BANNED")
     assert (stale.outcome, stale.verdict) == (STALE, None) and "counterexample" in stale.note
+
+
+class RecallPool:
+    """A fake executor: a lookup answers as ``cached`` says (by part number; ENDED: its worker
+    died), the lemma search finds nothing, every engine proves its part at once."""
+
+    def __init__(self, cached: dict[int, object]) -> None:
+        self.cached = cached
+        self.started: list[object] = []
+        self.answers: list[tuple[int, object]] = []
+
+    def start(self, key: int, job: object) -> None:
+        self.started.append(job)
+        if isinstance(job, Recall):
+            answer = self.cached.get(job.number, Recalled(f"{job.number}" * 64, MISSED, None, "", ()))
+        elif isinstance(job, EngineRun):
+            answer = PROOF
+        else:
+            answer = None
+        self.answers.append((key, answer))
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        return self.answers.pop(0) if self.answers else None
+
+    def stop(self, key: int) -> None:
+        self.answers = [(k, a) for k, a in self.answers if k != key]
+
+
+def _race(tmp_path: Path, cached: dict[int, object]) -> tuple[Verdict, RecallPool, CacheUse]:
+    pool, use = RecallPool(cached), CacheUse(CertificateCache(tmp_path))
+    (outcome,), = Portfolio([(Scenario(), [BY_ID["P-SMI-BOUNDED"]])], "portfolio", Budget(depth=3), 2, pool,
+                            cache=use).run()  # a bounded response: one part per device (two)
+    return outcome.verdict, pool, use
+
+
+def test_a_row_the_cache_decides_runs_no_engine(tmp_path: Path) -> None:
+    hits = {n: Recalled(f"{n}" * 64, REUSED, dataclasses.replace(PROOF, provenance=CACHED), "", ()) for n in (0, 1)}
+    verdict, pool, use = _race(tmp_path, hits)
+    assert isinstance(verdict, Proved) and verdict.provenance == CACHED
+    assert all(isinstance(job, Recall) for job in pool.started)  # no lemma search, no engine
+    assert (use.reused, use.stale, use.missed) == (2, 0, 0)
+
+
+def test_only_the_parts_the_cache_does_not_decide_are_proved_and_stored(tmp_path: Path) -> None:
+    hit = Recalled("0" * 64, REUSED, dataclasses.replace(PROOF, provenance=CACHED_EARLIER), "", ("a warning",))
+    verdict, pool, use = _race(tmp_path, {0: hit, 1: ENDED})  # part 2's lookup died: proved by the engines
+    assert isinstance(verdict, Proved) and verdict.provenance == PARTLY_CACHED
+    engines = [job for job in pool.started if isinstance(job, EngineRun)]
+    assert engines and {job.part for job in engines} == {2}
+    assert any(isinstance(job, LemmaSearch) for job in pool.started)
+    assert (use.reused, use.missed, use.problems) == (1, 1, ["a warning"])
+    assert (tmp_path / "objects" / f"{'0' * 64}.json").is_file()  # the earlier model's proof, now this model's
+    assert len(list((tmp_path / "objects").iterdir())) == 1  # part 2 has no digest (its lookup died): not stored
