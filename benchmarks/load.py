@@ -49,8 +49,9 @@ def _run(extra: list[str], busy: int) -> tuple[Cells, float, list[float], int]:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "m.json"
             start = time.monotonic()
-            code = subprocess.run([sys.executable, "-m", "otaproof.cli", "matrix", "--no-cache", "--json", str(out),
-                                   *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+            command = [sys.executable, "-m", "otaproof.cli", "matrix", "--no-cache", "--json", str(out), *extra]
+            code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  check=False).returncode
             seconds = time.monotonic() - start
             document = json.loads(out.read_text()) if out.exists() else {"entries": []}
     finally:
