@@ -174,7 +174,8 @@ def _race(tmp_path: Path, cached: dict[int, object]) -> tuple[Verdict, RecallPoo
 
 
 def test_a_row_the_cache_decides_runs_no_engine(tmp_path: Path) -> None:
-    hits = {n: Recalled(f"{n}" * 64, REUSED, dataclasses.replace(PROOF, provenance=CACHED), "", ()) for n in (0, 1)}
+    cached = dataclasses.replace(PROOF, provenance=CACHED)
+    hits: dict[int, object] = {n: Recalled(f"{n}" * 64, REUSED, cached, "", ()) for n in (0, 1)}
     verdict, pool, use = _race(tmp_path, hits)
     assert isinstance(verdict, Proved) and verdict.provenance == CACHED
     assert all(isinstance(job, Recall) for job in pool.started)  # no lemma search, no engine
