@@ -62,8 +62,9 @@ def _run(extra: list[str], busy: int, keep: Path | None = None) -> tuple[Cells, 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "m.json"
             start = time.monotonic()
-            code = subprocess.run([sys.executable, "-m", "otaproof.cli", "matrix", "--json", str(out), *extra],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
+            command = [sys.executable, "-m", "otaproof.cli", "matrix", "--no-cache", "--json", str(out), *extra]
+            code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  check=False).returncode
             seconds = time.monotonic() - start
             document = json.loads(out.read_text()) if out.exists() else {"entries": []}
     finally:

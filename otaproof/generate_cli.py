@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from otaproof import cache_cli
 from otaproof.arguments import fraction, int_in, seconds, split, unknown
 from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
@@ -93,6 +94,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     props = [get_property(p) for p in split(args.property)] or list(CATALOGUE)
     out = check_output_dir(args.out, "--out", args.force)
     load_factory(args.sut)
+    cache = cache_cli.cache_use(args)
     params = Parameters().with_values({k[6:]: v for k, v in vars(args).items()
                                        if k.startswith("param_") and v is not None})
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
@@ -109,7 +111,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
                           proof_rlimit=args.proof_rlimit,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
-                          progress=lambda text: progress.update(task, description=text))
+                          progress=lambda text: progress.update(task, description=text), cache=cache)
+    cache_cli.report(cache)
     # the suite's traces name these designs: it keeps their files and its conftest registers them
     plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
     plan.notes += [f"reproductions on {v} need a system under test configured as {v} (the adapter's start() for "
@@ -232,6 +235,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")
     g.add_argument("--depth", type=int_in(0, 200), default=25, help="BMC bound for counterexamples (default: 25)")
     g.add_argument("--timeout", type=seconds, default=30.0, help="seconds per engine and property (default: 30)")
+    cache_cli.add_cache_flags(g)
     g.add_argument("--coverage-depth", type=int_in(1, 200), default=20,
                    help="BMC bound for coverage goals (default: 20)")
     g.add_argument("--coverage-rlimit", type=int_in(1), default=RLIMIT,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel
+from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines.strengthen import Strengthening
 from otaproof.properties.jobs import ENGINE_CHOICES, ENGINES, PORTFOLIO, TAIL, Outcome, parts, run, whole
@@ -30,16 +31,18 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
 
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None,
-          swarm: bool = False) -> list[Outcome]:
+          swarm: bool = False, cache: CacheUse | None = None) -> list[Outcome]:
     """Check every property; results come back in the order of ``props``."""
     report: OnDone | None = (lambda row, outcome: on_done(outcome)) if on_done else None
-    return check_rows([(scenario, props)], engine, budget, workers, report, swarm=swarm)[0]
+    return check_rows([(scenario, props)], engine, budget, workers, report, swarm=swarm, cache=cache)[0]
 
 
 def check_rows(rows: list[Row], engine: str, budget: Budget, workers: int | None = None,
-               on_done: OnDone | None = None, swarm: bool = False) -> list[list[Outcome]]:
+               on_done: OnDone | None = None, swarm: bool = False, cache: CacheUse | None = None
+               ) -> list[list[Outcome]]:
     """Check the properties of every row (a scenario and its properties) with one pool of engine
     processes (default: one per CPU); results in row, then property order. ``swarm``: the
-    portfolio also races the explicit-state swarm on every safety part from the row's start."""
+    portfolio also races the explicit-state swarm on every safety part from the row's start.
+    ``cache``: the portfolio re-checks cached certificates first (None: no cache)."""
     with ForkPool() as pool:
-        return Portfolio(rows, engine, budget, workers, pool, on_done, swarm=swarm).run()
+        return Portfolio(rows, engine, budget, workers, pool, on_done, swarm=swarm, cache=cache).run()

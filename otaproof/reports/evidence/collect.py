@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from otaproof.model.config import Scenario
+from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import Outcome, check_rows
 from otaproof.properties.verdict import Budget
@@ -62,16 +63,19 @@ class Results:
 
 
 def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, workers: int | None,
-                 on_done: Callable[[int, Outcome], None] | None = None) -> list[list[Outcome]]:
+                 on_done: Callable[[int, Outcome], None] | None = None,
+                 cache: CacheUse | None = None) -> list[list[Outcome]]:
     """The portfolio on every row in one pool: the pack's only call into the checkers."""
-    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done)
+    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done, cache=cache)
 
 
-def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -> Results:
-    """Check the matrix once, re-check its proofs' obligations and compute the storm figures."""
+def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None,
+            cache: CacheUse | None = None) -> Results:
+    """Check the matrix once (``cache``: exact hits only, re-checked), re-check its proofs'
+    obligations and compute the storm figures."""
     start = time.monotonic()
     outcomes = check_matrix([(sc, list(plan.properties)) for sc in plan.scenarios], plan.budget, plan.workers,
-                            on_done)
+                            on_done, cache)
     checked = time.monotonic()
     rows, proofs = recheck_rows([Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)],
                                 built_model, plan.workers)
