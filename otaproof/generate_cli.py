@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof.arguments import fraction, int_in, seconds, split, unknown
+from otaproof.arguments import add_scheduler_flags, fraction, int_in, seconds, split, unknown
 from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
 from otaproof.generators.automutants import (
@@ -252,6 +252,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help="Hypothesis examples per scenario (default: 40)")
     g.add_argument("--seed", type=int, default=0, help="Z3 seed (default: 0)")
     g.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(g, "proofs and counterexample searches")
     add_parameter_flags(g)
     g.set_defaults(func=_cmd_generate)
     mu = sub.add_parser(

@@ -1,8 +1,9 @@
 """The one entry point: check properties of a scenario with one engine or the portfolio.
 
-``check`` and ``check_rows`` run the engines in forked worker processes (``pool.ForkPool``),
-scheduled by ``portfolio.Portfolio``; ``run_engine`` runs one engine on a whole property in this
-process. Every worker is ended when the check returns, fails or is interrupted.
+``check`` and ``check_rows`` run the engines in forked worker processes (``pool.ForkPool``), or on
+the Dask cluster a command opened (``executors.scheduler``), scheduled by ``portfolio.Portfolio``;
+``run_engine`` runs one engine on a whole property in this process. Every worker is ended when
+the check returns, fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines.strengthen import Strengthening
+from otaproof.properties.executors import engine_pool, portable
 from otaproof.properties.jobs import ENGINE_CHOICES, ENGINES, PORTFOLIO, TAIL, Outcome, parts, run, whole
-from otaproof.properties.pool import ForkPool
 from otaproof.properties.portfolio import OnDone, Portfolio, Row
 from otaproof.properties.verdict import Budget, Verdict
 
@@ -39,7 +40,9 @@ def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget
 def check_rows(rows: list[Row], engine: str, budget: Budget, workers: int | None = None,
                on_done: OnDone | None = None, swarm: bool = False) -> list[list[Outcome]]:
     """Check the properties of every row (a scenario and its properties) with one pool of engine
-    processes (default: one per CPU); results in row, then property order. ``swarm``: the
-    portfolio also races the explicit-state swarm on every safety part from the row's start."""
-    with ForkPool() as pool:
-        return Portfolio(rows, engine, budget, workers, pool, on_done, swarm=swarm).run()
+    processes (default: one per CPU, or per worker thread of the open Dask cluster); results in row,
+    then property order. ``swarm``: the portfolio also races the explicit-state swarm on every
+    safety part from the row's start."""
+    portable([scenario for scenario, _ in rows])
+    with engine_pool(workers) as (pool, slots):
+        return Portfolio(rows, engine, budget, slots, pool, on_done, swarm=swarm).run()

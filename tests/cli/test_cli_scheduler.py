@@ -1,0 +1,46 @@
+"""`--scheduler`: a matrix on a Dask LocalCluster gives the local pool's verdicts and traces; a
+scheduler that cannot be reached is one error line, exit 2, before any work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otaproof.cli import EXIT_BAD_INPUT, main
+
+# one variant, one threat model, three properties: two violated (traces to compare), one proved
+MATRIX = ["matrix", "--variant", "pre-secmp0007", "--threat-model", "none",
+          "--property", "P-LOCAL-BANNED,P-SMI,P-HUB-TRANSIENT", "--workers", "2", "--quiet"]
+TIMING = ("seconds", "z3_units")  # how long each run took: the only fields allowed to differ
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k not in TIMING} for e in json.loads(path.read_text())["entries"]]
+
+
+def test_matrix_on_a_local_cluster_gives_the_local_pools_verdicts_and_traces(tmp_path: Path) -> None:
+    here, there = tmp_path / "pool.json", tmp_path / "dask.json"
+    assert main([*MATRIX, "--json", str(here)]) == 0
+    assert main([*MATRIX, "--scheduler", "local", "--json", str(there)]) == 0
+    local, dask = _entries(here), _entries(there)
+    assert [(e["property"], e["verdict"]) for e in dask] == [
+        ("P-LOCAL-BANNED", "violated"), ("P-SMI", "violated"), ("P-HUB-TRANSIENT", "proved")]
+    assert dask == local
+
+
+@pytest.mark.parametrize("address, reason", [
+    ("tcp://127.0.0.1:1", "Connection refused"),
+    ("foo://scheduler:8786", "unknown address scheme 'foo'"),
+])
+def test_an_unreachable_scheduler_is_one_error_and_exit_2_before_any_work(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, address: str, reason: str) -> None:
+    out_file = tmp_path / "m.json"
+    code = main([*MATRIX, "--scheduler", address, "--scheduler-wait", "2", "--json", str(out_file)])
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT
+    assert captured.err.startswith(f"otaproof: error: --scheduler {address}: cannot reach the Dask scheduler")
+    assert reason in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "Verdict matrix" not in captured.out and not out_file.exists()
