@@ -43,7 +43,6 @@ LOCAL = "local"  # --scheduler local: a LocalCluster on this machine
 CONNECT_SECONDS = 10.0  # to reach the scheduler, and for a first worker to be there
 DEFAULT_PORT = 8786  # the port ``dask scheduler`` listens on unless told otherwise
 STOP_POLL_SECONDS = 0.5  # how often a worker's task looks whether the portfolio stopped its engine
-STOP_EVENT = "otaproof-stop-"  # prefix of the Dask Event that stops one engine run
 
 
 class SchedulerError(Exception):
@@ -248,8 +247,8 @@ def describe(work: Work) -> Remote:
 
 class DaskExecutor:
     """An ``Executor`` on a Dask cluster: one task per job, answers in the order the local pool
-    gives them (the earliest started first, when several are in); ``stop`` sets the job's Event,
-    and its worker kills the engine process at once."""
+    gives them (the earliest started first, when several are in); ``stop`` cancels the job's task,
+    and its worker kills the engine process within ``STOP_POLL_SECONDS``."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -265,9 +264,7 @@ class DaskExecutor:
         self.close()
 
     def start(self, key: int, work: Work) -> None:
-        stop = f"{STOP_EVENT}{self.run}-{key}"
-        self.futures[key] = self.client.submit(serve, describe(work), stop, key=f"otaproof-{self.run}-{key}",
-                                               pure=False)
+        self.futures[key] = self.client.submit(serve, describe(work), key=f"otaproof-{self.run}-{key}", pure=False)
         self.names[key] = work.engine if isinstance(work, EngineRun) else "lemma search"
 
     def next_answer(self, timeout: float) -> tuple[int, object] | None:
@@ -302,8 +299,7 @@ class DaskExecutor:
 
     def stop(self, key: int) -> None:
         if key in self.futures and not self.futures[key].done():
-            _distributed().Event(f"{STOP_EVENT}{self.run}-{key}", client=self.client).set()
-            self.futures[key].cancel()
+            self.futures[key].cancel()  # its worker sees the task cancelled and kills the engine process
         self._forget(key)
 
     def _forget(self, key: int) -> None:
@@ -317,11 +313,12 @@ class DaskExecutor:
             self.stop(key)
 
 
-def serve(job: Remote, stop: str) -> list[object]:
+def serve(job: Remote) -> list[object]:
     """A Dask task: fork a process that rebuilds the job and runs it (so an engine can be killed,
-    and dies with its worker), and return its answers; kill it as soon as the portfolio sets the
-    ``stop`` Event. An engine process that died answers nothing (the portfolio counts it lost)."""
-    event = _distributed().Event(stop)
+    and dies with its worker), and return its answers; kill it as soon as the portfolio cancels
+    the task. An engine process that died answers nothing (the portfolio counts it lost)."""
+    worker = _distributed().get_worker()
+    key = worker.get_current_task()
     reader, writer = Pipe(duplex=False)
     parent = os.getpid()
     pid = os.fork()  # not multiprocessing: a Dask worker is a daemonic process, which may not have its children
@@ -344,7 +341,7 @@ def serve(job: Remote, stop: str) -> list[object]:
                     answers.append(reader.recv())
                 except (EOFError, OSError):
                     break
-            elif event.is_set():
+            elif _cancelled(worker, key):
                 break
     finally:
         try:
@@ -354,3 +351,9 @@ def serve(job: Remote, stop: str) -> list[object]:
         os.waitpid(pid, 0)
         reader.close()
     return answers
+
+
+def _cancelled(worker: Any, key: object) -> bool:
+    """Whether the scheduler took the task back from this worker (the portfolio cancelled it)."""
+    task = worker.state.tasks.get(key)
+    return task is None or task.state in ("cancelled", "released", "forgotten")

@@ -1,12 +1,18 @@
 """`--scheduler`: a matrix on a Dask LocalCluster gives the local pool's verdicts and traces; a
-scheduler that cannot be reached is one error line, exit 2, before any work."""
+scheduler that cannot be reached is one error line, exit 2, before any work; SIGTERM leaves no
+process behind."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from otaproof.cli import EXIT_BAD_INPUT, main
@@ -15,6 +21,7 @@ from otaproof.cli import EXIT_BAD_INPUT, main
 MATRIX = ["matrix", "--variant", "pre-secmp0007", "--threat-model", "none",
           "--property", "P-LOCAL-BANNED,P-SMI,P-HUB-TRANSIENT", "--workers", "2", "--quiet"]
 TIMING = ("seconds", "z3_units")  # how long each run took: the only fields allowed to differ
+PATIENCE = 120.0  # seconds to wait for the run to act: generous, a busy machine never reaches it
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:
@@ -44,3 +51,19 @@ def test_an_unreachable_scheduler_is_one_error_and_exit_2_before_any_work(
     assert captured.err.startswith(f"otaproof: error: --scheduler {address}: cannot reach the Dask scheduler")
     assert reason in captured.err and len(captured.err.strip().splitlines()) == 1
     assert "Verdict matrix" not in captured.out and not out_file.exists()
+
+
+def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143() -> None:
+    run = subprocess.Popen([sys.executable, "-m", "otaproof", "matrix", "--variant", "secmp0007", "--threat-model",
+                            "none", "--property", "P-INTEGRITY", "--scheduler", "local", "--workers", "2", "--quiet"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    main_process, deadline = psutil.Process(run.pid), time.monotonic() + PATIENCE
+    while not any(worker.children() for worker in main_process.children()):  # an engine runs in a worker
+        assert run.poll() is None and time.monotonic() < deadline, "no engine started on the LocalCluster"
+        time.sleep(0.2)
+    started = main_process.children(recursive=True)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=PATIENCE)
+    assert run.returncode == 143 and "Traceback" not in err
+    left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, f"still running after SIGTERM: {[p.cmdline() for p in left]}"

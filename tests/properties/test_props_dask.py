@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import dask
+import distributed  # noqa: F401  (before dask.config.set: it loads the defaults that the fixture's setting joins)
 import psutil
 import pytest
 
