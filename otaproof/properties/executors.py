@@ -12,6 +12,7 @@ engine, exactly as a forked local worker would, so the verdicts and traces are t
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextvars
 import dataclasses
 import hashlib
@@ -21,12 +22,12 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import Pipe
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 import otaproof
 from otaproof.model.config import Scenario
@@ -35,13 +36,14 @@ from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused, shared_lemmas
 from otaproof.properties.jobs import EngineRun, Job, LemmaSearch, parts
-from otaproof.properties.pool import _SIGNALS, ENDED, Executor, ForkPool, Work, _die_with
+from otaproof.properties.pool import _SIGNALS, ENDED, Executor, ForkPool, Report, Work, _die_with
 from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import Budget, Unknown
 
 LOCAL = "local"  # --scheduler local: a LocalCluster on this machine
 CONNECT_SECONDS = 10.0  # to reach the scheduler, and for a first worker to be there
 DEFAULT_PORT = 8786  # the port ``dask scheduler`` listens on unless told otherwise
+T = TypeVar("T")
 STOP_POLL_SECONDS = 0.5  # how often a worker's task looks whether the portfolio stopped its engine
 
 
@@ -314,21 +316,70 @@ class DaskExecutor:
 
 
 def serve(job: Remote) -> list[object]:
-    """A Dask task: fork a process that rebuilds the job and runs it (so an engine can be killed,
-    and dies with its worker), and return its answers; kill it as soon as the portfolio cancels
-    the task. An engine process that died answers nothing (the portfolio counts it lost)."""
+    """A Dask task: a forked process rebuilds the job and runs it; its answers."""
+    return _forked(lambda report: job.work()(report))
+
+
+def run_forked(fn: Callable[..., T], *args: object) -> T:
+    """A Dask task of ``task_pool``: ``fn(*args)`` in a forked process (so it ends with its worker
+    or when cancelled, and may start subprocesses tied to it: ``die_with_task``)."""
+    answers = _forked(lambda report: report(_Outcome.of(fn, args)))
+    if not answers:
+        raise RuntimeError(f"the process running {getattr(fn, '__name__', fn)} died")
+    outcome = answers[0]
+    assert isinstance(outcome, _Outcome)
+    if outcome.error is not None:
+        raise outcome.error
+    return cast(T, outcome.value)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a forked ``fn(*args)`` returned, or the exception it raised."""
+
+    value: object
+    error: Exception | None
+
+    @classmethod
+    def of(cls, fn: Callable[..., object], args: tuple[object, ...]) -> _Outcome:
+        try:
+            return cls(fn(*args), None)
+        except Exception as e:
+            return cls(None, e)
+
+
+_IN_FORKED_TASK = False  # true in the process a Dask task forked (single-threaded)
+
+
+def die_with_task() -> None:
+    """``preexec_fn`` for a subprocess of a forked Dask task: it dies with that task's process.
+    Safe there only (the forked process has one thread); elsewhere ``forked_task()`` is false."""
+    _die_with(os.getppid())
+
+
+def forked_task() -> bool:
+    """Whether this process is one a Dask task forked (``die_with_task`` may be used)."""
+    return _IN_FORKED_TASK
+
+
+def _forked(body: Callable[[Report], None]) -> list[object]:
+    """Fork a process that runs ``body`` (its answers come back through a pipe; it dies with this
+    worker's task thread), and return its answers; kill it as soon as the scheduler takes the
+    task back (the portfolio cancelled it), or once it ended. A process that died answers nothing."""
+    global _IN_FORKED_TASK
     worker = _distributed().get_worker()
     key = worker.get_current_task()
     reader, writer = Pipe(duplex=False)
     parent = os.getpid()
     pid = os.fork()  # not multiprocessing: a Dask worker is a daemonic process, which may not have its children
-    if pid == 0:  # pragma: no cover - runs in the forked engine process
+    if pid == 0:  # pragma: no cover - runs in the forked process
         try:
+            _IN_FORKED_TASK = True
             reader.close()
             for sig in _SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
             _die_with(parent)
-            job.work()(writer.send)
+            body(writer.send)
             writer.close()
         finally:
             os._exit(0)
@@ -357,3 +408,38 @@ def _cancelled(worker: Any, key: object) -> bool:
     """Whether the scheduler took the task back from this worker (the portfolio cancelled it)."""
     task = worker.state.tasks.get(key)
     return task is None or task.state in ("cancelled", "released", "forgotten")
+
+
+@contextmanager
+def task_pool(jobs: int) -> Iterator[cf.Executor]:
+    """An executor for independent tasks (a module-level function on picklable arguments, such as
+    one mutant's suite run): ``jobs`` threads here (as before), or the open cluster, where each
+    task runs in a forked process (``run_forked``); there an error or an interrupt cancels the
+    tasks still queued or running."""
+    cluster = _ACTIVE.get()
+    if cluster is None:
+        with cf.ThreadPoolExecutor(max_workers=jobs) as threads:
+            yield threads
+        return
+    remote = _ForkingExecutor(cluster.client.get_executor(pure=False))
+    try:
+        yield remote
+    except BaseException:
+        remote.shutdown(wait=False)
+        raise
+    remote.shutdown(wait=True)
+
+
+class _ForkingExecutor(cf.Executor):
+    """A Dask ``ClientExecutor`` whose tasks run through ``run_forked``."""
+
+    def __init__(self, inner: cf.Executor) -> None:
+        self.inner = inner
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> cf.Future[T]:
+        if kwargs:
+            raise TypeError("task_pool tasks take positional arguments only")
+        return self.inner.submit(run_forked, fn, *args)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait)

@@ -1,6 +1,6 @@
 """The Dask executor: every job the portfolio starts travels as a picklable description that
 rebuilds the same job in the worker; a stopped engine is killed in its worker; a worker that
-dies makes its job Unknown (naming what happened), never a hang."""
+dies makes its job Unknown (naming what happened), never a hang; mutants run on the cluster."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -17,6 +18,7 @@ import distributed  # noqa: F401  (before dask.config.set: it loads the defaults
 import psutil
 import pytest
 
+from otaproof.generators.mutation import Status, run_mutants
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
@@ -148,3 +150,31 @@ def test_a_worker_that_dies_makes_its_job_unknown_naming_it(cluster: Cluster) ->
         assert "Dask worker lost" in answer.reason and where in answer.reason  # names the worker that died
         assert executor.next_answer(0.1) == (7, ENDED)
         _until(lambda: _gone(engine), "the engine outlived its worker")
+
+
+SUITE = {  # a throwaway conformance suite: it kills skip-cpl-check, and keep-image-on-hub survives it
+    "conftest.py": "from otaproof.generators.mutants import apply_from_env\n\napply_from_env()\n",
+    "test_cpl.py": """
+from otaproof.refimpl import NotOnCPL, Premises, PremisesConfig
+import pytest
+
+
+def test_unlisted_image_is_refused():
+    p = Premises(PremisesConfig(seed=1))
+    with pytest.raises(NotOnCPL):
+        p.update_ppmid(p.firmware("PPMID", 2, list_on_cpl=False))
+""",
+}
+
+
+def test_mutants_run_on_the_cluster_with_the_local_verdicts(cluster: Cluster, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    for name, text in SUITE.items():
+        (tmp_path / name).write_text(text)
+    report = run_mutants(tmp_path, ["skip-cpl-check", "keep-image-on-hub"], jobs=2, timeout=120)
+    assert [(r.name, r.status) for r in report.results] == [("skip-cpl-check", Status.KILLED),
+                                                            ("keep-image-on-hub", Status.SURVIVED)]
+    assert report.results[0].killing_tests == ("test_cpl.py::test_unlisted_image_is_refused",)
+    ran = cluster.client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert "run_forked" in ran  # the runs went to the cluster
