@@ -148,6 +148,8 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     suite = Path(args.suite)
     if not (suite / "conftest.py").is_file():
         raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
+    if args.auto and args.scheduler:
+        raise GenerateError("--auto runs mutmut on this machine: leave out --scheduler")
     if args.auto:
         return _cmd_auto_mutants(args, suite, console)
     if args.function:
@@ -276,4 +278,6 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                          "(with --auto: x60 for the whole mutmut run)")
     mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
     mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/2)")
+    add_scheduler_flags(mu, "seeded mutants' suite runs (the suite directory must be readable at the same path on "
+                            "every worker; not with --auto)", "--jobs")
     mu.set_defaults(func=_cmd_mutants)

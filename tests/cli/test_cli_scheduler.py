@@ -53,6 +53,18 @@ def test_an_unreachable_scheduler_is_one_error_and_exit_2_before_any_work(
     assert "Verdict matrix" not in captured.out and not out_file.exists()
 
 
+@pytest.mark.parametrize("command", [["check", "--property", "P-SMI"], ["questions"],
+                                     ["generate", "--out", "{tmp}/suite"], ["mutants", "--suite", "{tmp}"],
+                                     ["evidence", "--out", "{tmp}/pack"]])
+def test_every_fanning_out_command_takes_the_scheduler_and_checks_it_first(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "conftest.py").write_text("")  # mutants needs a suite there
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == EXIT_BAD_INPUT
+    assert "cannot reach the Dask scheduler ([Errno 111] Connection refused)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conftest.py"]  # nothing written
+
+
 def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143() -> None:
     run = subprocess.Popen([sys.executable, "-m", "otaproof", "matrix", "--variant", "secmp0007", "--threat-model",
                             "none", "--property", "P-INTEGRITY", "--scheduler", "local", "--workers", "2", "--quiet"],
