@@ -4,7 +4,9 @@ whether the verdicts and traces agree (they must: only the place the engines run
 Each side is one ``otaproof matrix`` process with ``--json``; the table gives the whole process's
 wall-clock seconds (for ``--scheduler local`` that includes starting and stopping the
 LocalCluster) and the matrix's own seconds from its JSON (``run.wall_seconds``: the checking
-alone), with the 1-minute load average before and after.
+alone), the CPU seconds of every process of the run that ended before it (user + system; on a
+shared machine a steadier figure than the wall clock), and the 1-minute load average before and
+after.
 
     python benchmarks/dask.py                                  # local pool vs --scheduler local
     python benchmarks/dask.py --scheduler tcp://host:8786      # local pool vs a running cluster
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,16 +40,18 @@ def run_matrix(args: argparse.Namespace, scheduler: str | None, out: Path) -> di
         command += ["--threat-model", t]
     if scheduler:
         command += ["--scheduler", scheduler]
-    load = os.getloadavg()[0]
+    load, before = os.getloadavg()[0], resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()}")
     doc = json.loads(out.read_text())
     cells = {(e["variant"], "+".join(e["threats"]) or "none", e["property"]):
              {k: v for k, v in e.items() if k not in TIMING} for e in doc["entries"]}
-    return {"seconds": seconds, "matrix_seconds": doc["run"]["wall_seconds"], "load": (load, os.getloadavg()[0]),
+    return {"seconds": seconds, "cpu": cpu, "matrix_seconds": doc["run"]["wall_seconds"], "load": (load, os.getloadavg()[0]),
             "cells": cells}
 
 
@@ -64,10 +69,10 @@ def main() -> int:
         dask = run_matrix(args, args.scheduler, Path(tmp) / "dask.json")
     print(f"matrix: {args.variant} × {args.threat_model} × {args.property}; --workers {args.workers}; "
           f"{os.cpu_count()} CPUs")
-    print(f"{'executor':<28} {'process s':>10} {'matrix s':>10} {'load before':>12} {'load after':>11}")
+    print(f"{'executor':<28} {'process s':>10} {'matrix s':>10} {'CPU s':>8} {'load before':>12} {'load after':>11}")
     for name, side in (("local process pool", pool), (f"dask ({args.scheduler})", dask)):
-        print(f"{name:<28} {side['seconds']:>10.1f} {side['matrix_seconds']:>10.1f} {side['load'][0]:>12.2f} "
-              f"{side['load'][1]:>11.2f}")
+        print(f"{name:<28} {side['seconds']:>10.1f} {side['matrix_seconds']:>10.1f} {side['cpu']:>8.1f} "
+              f"{side['load'][0]:>12.2f} {side['load'][1]:>11.2f}")
     differ = sorted(k for k in pool["cells"].keys() | dask["cells"].keys()
                     if pool["cells"].get(k) != dask["cells"].get(k))
     print(f"{len(pool['cells'])} cells; {len(differ)} differ (verdict, engine, trace, certificate)")

@@ -43,6 +43,12 @@ from otaproof.properties.verdict import Budget, Unknown
 LOCAL = "local"  # --scheduler local: a LocalCluster on this machine
 CONNECT_SECONDS = 10.0  # to reach the scheduler, and for a first worker to be there
 DEFAULT_PORT = 8786  # the port ``dask scheduler`` listens on unless told otherwise
+QUIET_WORKERS = {  # a LocalCluster shares the engines' cores: no profiler or GIL sampling, slower monitors
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 T = TypeVar("T")
 STOP_POLL_SECONDS = 0.5  # how often a worker's task looks whether the portfolio stopped its engine
 
@@ -77,6 +83,10 @@ def scheduler(address: str | None, workers: int | None = None,
     if address is None:
         yield None
         return
+    here = [name for name, v in REGISTRY.items() if v.origin == "file"]
+    if here:
+        raise SchedulerError(f"--scheduler {address}: variant {here[0]!r} comes from a --variant-file, which the "
+                             "Dask workers do not have: run it without --scheduler")
     cluster = _connect(address, workers, wait)
     token = _ACTIVE.set(cluster)
     try:
@@ -97,8 +107,9 @@ def _connect(address: str, workers: int | None, wait: float) -> Cluster:
     local = None
     try:
         if address == LOCAL:
-            local = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                             processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+            with importlib.import_module("dask").config.set(QUIET_WORKERS):
+                local = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None, silence_logs=logging.ERROR)
             client = distributed.Client(local, set_as_default=False)
         else:
             _probe(address, wait)

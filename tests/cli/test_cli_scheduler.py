@@ -65,6 +65,13 @@ def test_every_fanning_out_command_takes_the_scheduler_and_checks_it_first(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["conftest.py"]  # nothing written
 
 
+def test_a_variant_file_only_this_machine_has_is_refused_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).parents[2] / "examples" / "variants" / "signed-ppmid-activation.py"
+    assert main([*MATRIX, "--variant-file", str(example), "--scheduler", "local"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "variant 'signed-ppmid-activation' comes from a --variant-file" in err and len(err.splitlines()) == 1
+
+
 def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143() -> None:
     run = subprocess.Popen([sys.executable, "-m", "otaproof", "matrix", "--variant", "secmp0007", "--threat-model",
                             "none", "--property", "P-INTEGRITY", "--scheduler", "local", "--workers", "2", "--quiet"],

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import distributed  # noqa: F401  (before dask.config.set: it loads the defaults that the fixture's setting joins)
+import distributed  # imported before dask.config.set, which then keeps its defaults
 import psutil
 import pytest
 
@@ -91,6 +91,15 @@ def test_a_job_the_description_cannot_carry_is_refused() -> None:
 
     with pytest.raises(SchedulerError, match="cannot be sent to a Dask worker"):
         describe(lambda report: report(None))
+
+
+def test_a_scheduler_without_workers_is_refused_before_any_work() -> None:
+    from otaproof.properties.executors import SchedulerError
+
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty, \
+            pytest.raises(SchedulerError, match="no Dask worker joined within 1 s"), \
+            scheduler(empty.scheduler_address, wait=1):
+        pytest.fail("the run started without a worker")
 
 
 @pytest.fixture(scope="module")
