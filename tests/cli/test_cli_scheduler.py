@@ -76,13 +76,15 @@ def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143()
     run = subprocess.Popen([sys.executable, "-m", "otaproof", "matrix", "--variant", "secmp0007", "--threat-model",
                             "none", "--property", "P-INTEGRITY", "--scheduler", "local", "--workers", "2", "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    main_process, deadline = psutil.Process(run.pid), time.monotonic() + PATIENCE
-    while not any(worker.children() for worker in main_process.children()):  # an engine runs in a worker
-        assert run.poll() is None and time.monotonic() < deadline, "no engine started on the LocalCluster"
-        time.sleep(0.2)
-    started = main_process.children(recursive=True)
-    run.send_signal(signal.SIGTERM)
-    _, err = run.communicate(timeout=PATIENCE)
+    try:
+        main_process, deadline = psutil.Process(run.pid), time.monotonic() + 3 * PATIENCE  # two workers to start
+        while not any(worker.children() for worker in main_process.children()):  # an engine runs in a worker
+            assert run.poll() is None and time.monotonic() < deadline, "no engine started on the LocalCluster"
+            time.sleep(0.2)
+        started = main_process.children(recursive=True)
+    finally:
+        run.send_signal(signal.SIGTERM)  # also when the test failed: it must not leave the run behind
+        _, err = run.communicate(timeout=PATIENCE)
     assert run.returncode == 143 and "Traceback" not in err
     left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not left, f"still running after SIGTERM: {[p.cmdline() for p in left]}"
