@@ -51,8 +51,8 @@ def run_matrix(args: argparse.Namespace, scheduler: str | None, out: Path) -> di
     doc = json.loads(out.read_text())
     cells = {(e["variant"], "+".join(e["threats"]) or "none", e["property"]):
              {k: v for k, v in e.items() if k not in TIMING} for e in doc["entries"]}
-    return {"seconds": seconds, "cpu": cpu, "matrix_seconds": doc["run"]["wall_seconds"], "load": (load, os.getloadavg()[0]),
-            "cells": cells}
+    return {"seconds": seconds, "cpu": cpu, "matrix_seconds": doc["run"]["wall_seconds"],
+            "load": (load, os.getloadavg()[0]), "cells": cells}
 
 
 def main() -> int:
