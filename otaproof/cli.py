@@ -21,13 +21,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from otaproof import cache_cli, evidence_cli, export_cli, generate_cli, storm_cli
-from otaproof.arguments import int_in, seconds, split, unknown
+from otaproof.arguments import add_scheduler_flags, int_in, seconds, split, unknown
 from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, build
 from otaproof.properties.catalogue import BY_ID, CATALOGUE, Property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
+from otaproof.properties.executors import SchedulerError, scheduler
 from otaproof.properties.pool import Terminated, interruptions
 from otaproof.properties.recheck import SOLVERS, recheck_verdicts
 from otaproof.properties.verdict import DEFAULT_RLIMIT, Budget
@@ -145,6 +146,7 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
                         f"machine (default: {DEFAULT_RLIMIT:,})")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
     p.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(p)
     p.add_argument("--quiet", action="store_true",
                    help="no step tables, and no progress lines on stderr when the output is not a terminal")
     p.add_argument("--json", metavar="FILE", help=json_help)
@@ -484,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Monte Carlo runs per randomised storm policy (default: 200)")
     qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     qs.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(qs)
     qs.add_argument("--quiet", action="store_true",
                     help="no progress lines on stderr when the output is not a terminal")
     qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
@@ -520,6 +523,11 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _slots(args: argparse.Namespace) -> int | None:
+    """How many processes a ``--scheduler local`` cluster starts: ``--workers`` (``--jobs`` for mutants)."""
+    return getattr(args, "workers", None) or getattr(args, "jobs", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=140)
     try:
@@ -527,10 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or bad input (2), already printed
         return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     try:
-        with interruptions(), variant_files(args):
+        with interruptions(), variant_files(args), \
+                scheduler(getattr(args, "scheduler", None), _slots(args), getattr(args, "scheduler_wait", 0.0)):
             return int(args.func(args, console))
     except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
-            generate_cli.GenerateError, cache_cli.CacheDirError) as e:
+            generate_cli.GenerateError, cache_cli.CacheDirError, SchedulerError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

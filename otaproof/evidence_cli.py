@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from otaproof import cache_cli
+from otaproof.arguments import add_scheduler_flags
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import get_variant
@@ -263,6 +264,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     e.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     e.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
     cache_cli.add_cache_flags(e)
+    add_scheduler_flags(e)
     e.add_argument("--storm-runs", type=int, default=STORM_RUNS,
                    help=f"Monte Carlo runs per randomised storm policy (default: {STORM_RUNS})")
     e.add_argument("--sign-key", metavar="PEM", help="Ed25519 private key (otaproof keygen): writes manifest.sig")

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from otaproof import cache_cli
-from otaproof.arguments import fraction, int_in, seconds, split, unknown
+from otaproof.arguments import add_scheduler_flags, fraction, int_in, seconds, split, unknown
 from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
 from otaproof.generators.automutants import (
@@ -151,6 +151,8 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     suite = Path(args.suite)
     if not (suite / "conftest.py").is_file():
         raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
+    if args.auto and args.scheduler:
+        raise GenerateError("--auto runs mutmut on this machine: leave out --scheduler")
     if args.auto:
         return _cmd_auto_mutants(args, suite, console)
     if args.function:
@@ -256,6 +258,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help="Hypothesis examples per scenario (default: 40)")
     g.add_argument("--seed", type=int, default=0, help="Z3 seed (default: 0)")
     g.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(g, "proofs and counterexample searches")
     add_parameter_flags(g)
     g.set_defaults(func=_cmd_generate)
     mu = sub.add_parser(
@@ -279,4 +282,6 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                          "(with --auto: x60 for the whole mutmut run)")
     mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
     mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/2)")
+    add_scheduler_flags(mu, "seeded mutants' suite runs (the suite directory must be readable at the same path on "
+                            "every worker; not with --auto)", "--jobs")
     mu.set_defaults(func=_cmd_mutants)
