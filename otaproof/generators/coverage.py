@@ -6,6 +6,9 @@ Method (trap properties, as in model-based testing): goal ``g`` has an event ``E
 is a trace that covers ``g``. Sequence goals read monitor flags, so the search and the proofs run
 on the model's system with the goals' monitors appended (``GoalSet.system``).
 
+0. Explicit search first (``generators.explore``): a breadth-first enumeration and seeded random
+   walks on the compiled successor function, each bounded by a count (states, walks), hit most
+   goals at a fraction of a solver's cost; the solver steps below only see the goals left.
 1. Dead goals first: the model's candidate lemmas plus ``goal_lemmas`` (each goal's step never
    enabled, ...) go through Houdini once; a goal whose "never" candidate survives is certified
    unreachable by the "lemmas" engine (``properties.check.run_engine``), all in one proof.
@@ -23,9 +26,10 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
 4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
    each kept trace is replayed once more by ``properties.trace.make_trace``.
 
-Load does not change the result: each BMC query is limited by a Z3 resource limit (``rlimit``,
-counted in solver steps, not seconds), and so is every query of the lemma search and of each proof
-(``proof_rlimit``: Houdini, Spacer and the certificate checker's obligations alike). The wall-clock
+Load does not change the result: the explicit search counts states and walks, each BMC query is
+limited by a Z3 resource limit (``rlimit``, counted in solver steps, not seconds), and so is
+every query of the lemma search and of each proof (``proof_rlimit``: Houdini, Spacer and the
+certificate checker's obligations alike). The wall-clock
 figures (``proof_seconds`` per proof, ``budget_seconds`` for the whole search) are only safety
 nets, generous enough never to bind on an idle or a busy machine: a goal they cut off is reported
 as unknown, never dropped silently.
@@ -46,9 +50,10 @@ from typing import cast
 import z3
 from rich.table import Table
 
+from otaproof.generators.explore import STATES, WALKS, explore
 from otaproof.generators.goals import KINDS, Goal, GoalSet, coverage_goals, goal_lemmas, goal_set
 from otaproof.model.explicit import Interpreter, State, compile_expr
-from otaproof.model.lang import Expr, Or, any_of
+from otaproof.model.lang import Expr, ModelError, Or, any_of
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
@@ -59,7 +64,7 @@ from otaproof.properties.engines.strengthen import NONE, Strengthening, model_le
 from otaproof.properties.formulas import StepInvariant
 from otaproof.properties.pool import ENDED, ForkPool, Report
 from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
-from otaproof.properties.trace import ReplayError, Trace, make_trace, replay
+from otaproof.properties.trace import ReplayError, Trace, make_trace
 from otaproof.properties.verdict import Budget, Proved
 
 SEED = 0
@@ -117,7 +122,14 @@ class _Marker:
 
     def covers(self, choices: list[int]) -> tuple[str, ...]:
         """The goals (in goal order) a trace covers; raises ReplayError if it does not replay."""
-        states: list[State] = replay(self.system, None, choices)
+        states: list[State] = [self.interp.initial_state()]
+        for n, c in enumerate(choices):  # as properties.trace.replay, with the one interpreter
+            try:
+                if not 0 <= c < len(self.system.instances):
+                    raise ModelError(f"no action instance {c}")
+                states.append(self.interp.step(states[-1], c))
+            except ModelError as e:
+                raise ReplayError(f"step {n + 1}: {e}") from None
         hit: set[str] = set()
         for n, c in enumerate(choices):
             inst = self.system.instances[c]
@@ -403,25 +415,36 @@ def greedy_cover(goal_sets: Sequence[Collection[str]], lengths: Sequence[int]) -
 def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECONDS,
           progress: Callable[[str], None] | None = None, rlimit: int = RLIMIT,
           proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT,
-          select: Callable[[Goal], bool] | None = None) -> CoverageResult:
+          select: Callable[[Goal], bool] | None = None, states: int = STATES, walks: int = WALKS,
+          seed: int = SEED) -> CoverageResult:
     """Covering traces for every reachable goal (or every goal ``select`` accepts), proofs for dead
     ones: a conformance suite's seed.
 
-    ``rlimit`` bounds each BMC query and ``proof_rlimit`` each query of the lemma search and the
-    proofs (Z3 resource units); ``proof_seconds`` (per proof) and ``budget_seconds`` (the whole
-    search) are wall-clock safety nets."""
+    ``states`` and ``walks`` bound the explicit search that comes first (``generators.explore``,
+    its walks drawn from ``seed``); ``rlimit`` bounds each BMC query and ``proof_rlimit`` each
+    query of the lemma search and the proofs (Z3 resource units); ``proof_seconds`` (per proof)
+    and ``budget_seconds`` (the whole search) are wall-clock safety nets."""
     start = time.monotonic()
     say = progress or (lambda _m: None)
     gs: GoalSet = goal_set(bm)
     goals = [(g, e) for g, e in gs.goals if select is None or select(g)]
-    # more candidate lemmas and the goals' monitors: the same model, observed more closely
-    proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + goal_lemmas(bm, gs))
+    marker = _Marker(gs.system, goals)
+    found = explore(gs.system, [(g.id, e) for g, e in goals], marker.covers, depth, seed, states, walks)
+    hit = {g for path in found.traces for g in marker.covers(list(path))}
+    say(f"coverage: explicit search ({found.states} states, every one within {found.depth} steps; "
+        f"{found.steps} walk steps): {len(found.traces)} traces, {len(hit)} of {len(goals)} goals")
+    # more candidate lemmas (for the goals left) and the goals' monitors: the same model, observed
+    # more closely
+    candidates = tuple(x for x in goal_lemmas(bm, gs) if not (x.name.startswith("never[") and x.name[6:-1] in hit))
+    proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + candidates)
     try:
         with query_rlimit(proof_rlimit):
             known = model_lemmas(gs.system, proving.lemmas, Deadline(budget_seconds), SEED)
     except GaveUp:
         known = NONE
     search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds, proof_rlimit)
+    for path in found.traces:
+        search.add_trace(list(path))
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)

@@ -24,6 +24,7 @@ from otaproof.generators.coverage import (
     greedy_cover,
     query_rlimit,
 )
+from otaproof.generators.explore import explore
 from otaproof.generators.goals import KINDS, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
@@ -238,12 +239,12 @@ def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -
     """With a resource limit of one unit no BMC query or lemma search is answered: no goal is
     covered, and every goal is unknown but those whose trap is false without any search (the
     toy's "impossible" branch and what needs it), whose proofs the independent re-check accepts;
-    deterministically (the clock plays no part)."""
-    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    deterministically (the clock plays no part). The explicit search is off (no states, no walks)."""
+    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
     assert r.traces == ()
     assert set(r.unknown) | set(r.unreachable) == {g.id for g in r.goals}
     assert "branch:work/impossible" in r.unreachable and "branch:work/ok" in r.unknown
-    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
     assert (again.unknown, again.unreachable) == (r.unknown, r.unreachable)
     check_partition(r)
 
@@ -314,3 +315,32 @@ def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) ->
     assert rows[-1] == ("total", "16", "12", "4", "0")
     assert rows[1] == ("branch", "5", "4", "1", "0")
     assert rows[4] == ("frame", "2", "1", "1", "0") and rows[5] == ("sequence", "2", "0", "2", "0")
+
+
+def test_explicit_search_alone_gives_shortest_traces_within_its_counted_budget() -> None:
+    """The explicit first pass (generators/explore.py): breadth first, the toy's goal seven steps
+    away gets a shortest trace; with no states and no walks it finds nothing; with walks only (no
+    enumeration) the same seed gives the same traces, and each trace's last step hits a goal."""
+    bm = toy()
+    gs = goal_set(bm)
+    events = [(g.id, e) for g, e in gs.goals]
+    interp = Interpreter(gs.system)
+    compiled = {g: compile_expr(e, g) for g, e in events}
+
+    def covers(choices: list[int]) -> tuple[str, ...]:
+        s, hit = interp.initial_state(), set()
+        for c in choices:
+            t = interp.step(s, c)
+            hit |= {g for g, f in compiled.items() if f(s, t, c)}
+            s = t
+        return tuple(sorted(hit))
+
+    bfs = explore(gs.system, events, covers, depth=8, seed=0, walks=0)
+    late = [tr for tr in bfs.traces if "outcome:REPORT/late" in covers(list(tr))]
+    assert late and min(len(tr) for tr in late) == 8
+    assert explore(gs.system, events, covers, depth=8, seed=0, states=0, walks=0).traces == ()
+    walked = explore(gs.system, events, covers, depth=8, seed=3, states=0, walks=50)
+    assert walked.traces and walked.steps > 0
+    assert walked == explore(gs.system, events, covers, depth=8, seed=3, states=0, walks=50)
+    for tr in walked.traces:
+        assert covers(list(tr)) != covers(list(tr[:-1]))
