@@ -162,6 +162,7 @@ class _Search:
         self.found: list[tuple[list[int], tuple[str, ...]]] = []
         self.unreachable: list[str] = []
         self.searched = 0  # no remaining goal is hit at the last step of a path this short or shorter
+        self.explored = 0  # the longest trace of the explicit search: goals this deep are plentiful
         # the searches' own Z3 context: the traces Z3 picks depend on the terms created before,
         # so a fresh context per run makes the same model give the same traces in any process
         self.ctx = z3.Context()
@@ -187,9 +188,10 @@ class _Search:
         """Shortest traces for the goals ``gids`` that are still uncovered, depth by depth, in one
         unrolling of their cone of influence (with the model's inductive lemmas). Depths up to
         ``self.searched`` were already searched for a superset of these goals: only unrolled.
-        ``shared`` (every remaining goal): stop after the first depth that covers nothing new, and
-        record the depth searched; otherwise go on to the bound. False: stopped early (budget,
-        solver unknown), so a goal left has not been searched to the bound."""
+        ``shared`` (every remaining goal): stop after the first depth that covers nothing new (and
+        is at least ``self.explored`` deep), and record the depth searched; otherwise go on to the
+        bound. False: stopped early (budget, solver unknown), so a goal left has not been searched
+        to the bound."""
         sliced = cone_of_influence(self.system, any_of(self.events[g] for g in gids))
         assert isinstance(sliced.predicate, Or) and len(sliced.predicate.args) == len(gids)
         event = dict(zip(gids, sliced.predicate.args, strict=True))
@@ -237,7 +239,7 @@ class _Search:
                 self.progress(f"coverage: depth {k + 1}: {len(self.found)} traces, {len(self.remaining)} goals left")
             if shared:
                 self.searched = k + 1
-                if len(self.found) == before:
+                if len(self.found) == before and k + 1 >= self.explored:
                     return True
         return True
 
@@ -445,6 +447,10 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECOND
     search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds, proof_rlimit)
     for path in found.traces:
         search.add_trace(list(path))
+    # every path of found.depth steps was enumerated: the solver need not ask about those again,
+    # and the shared search goes at least as deep as the explicit one found goals
+    search.searched = found.depth
+    search.explored = max(map(len, found.traces), default=0)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)
