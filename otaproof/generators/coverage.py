@@ -19,9 +19,9 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
    is a shortest one for the goals it was found for. This stops at the first depth that covers
    nothing new.
-3. Each goal left gets an unrolling of its own cone, from the depth already searched to the
-   bound. A goal with no trace within the bound goes to PDR (``run_engine`` engine "pdr"), on a
-   forked worker while the search goes on, then on both processes. "Unreachable" always carries
+3. Each goal left goes to PDR (``run_engine`` engine "pdr"), on a forked worker and the parent
+   alike; a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
+   searched to the bound. "Unreachable" always carries
    a certificate the engine's checker re-checked; a goal neither covered nor proved is "unknown".
 4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
    each kept trace is replayed once more by ``properties.trace.make_trace``.
@@ -282,32 +282,31 @@ class _Search:
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable by the lemmas")
 
     def finish(self) -> None:
-        """Each goal left after the shared unrolling gets an unrolling of its own (a smaller cone,
-        searched to the bound) and a PDR proof attempt. The goals are all submitted to a forked
-        worker first, which proves the dead ones while the parent searches for traces of the others
-        (2 cores); then both drain the jobs. Traces come from the parent's searches alone, in goal
-        order, and a proof only removes a goal no trace can cover: the result does not depend on
-        which process is faster."""
+        """Each goal left after the shared unrolling gets a PDR proof attempt, then, if none proves
+        it dead, an unrolling of its own (a smaller cone, searched to the bound). Both processes
+        (the parent and a forked worker: 2 cores) take proof jobs from one queue first: most goals
+        left are dead, and a proof is cheaper than a deep unrolling. Traces come from the parent's
+        searches alone, in goal order, and a proof only removes a goal no trace can cover: the
+        result does not depend on which process is faster."""
         todo = list(self.remaining)
         if not todo or self.left() <= 0:
             return
         with _Prover(self) as helper:
             for g in todo:
                 helper.submit(g)
-            for g in todo:
-                helper.collect()
-                if self.left() <= 0:
-                    break
-                if g in self.remaining:
-                    searched = self.bmc([g], shared=False)
-                    if g in self.remaining:  # no trace: dead if PDR proves it, else unknown
-                        self.progress(f"coverage: {g}: no trace within {self.depth} steps"
-                                      + ("" if searched else " found before the solver's resource limit"))
             while (job := helper.next_job()) is not None:
                 if job in self.remaining:
                     proved = self.prove([job], "pdr")
                     self.progress(f"coverage: {job}: " + ("proved unreachable" if proved else "not proved"))
             helper.wait()
+        for g in todo:
+            if self.left() <= 0:
+                break
+            if g in self.remaining:
+                searched = self.bmc([g], shared=False)
+                if g in self.remaining:  # no trace and no proof: unknown
+                    self.progress(f"coverage: {g}: no trace within {self.depth} steps"
+                                  + ("" if searched else " found before the solver's resource limit"))
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable, {len(self.remaining)} undecided")
 
 

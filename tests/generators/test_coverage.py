@@ -198,7 +198,8 @@ def test_frame_sequence_and_input_goals_come_from_the_model() -> None:
     assert {"input:activate_on_CS06[H1]/counter=HCALCS.d.last_counter",
             "input:activate_on_CS06[H1]/counter>HCALCS.d.last_counter", "input:activate_on_CS06[H1]/counter=0",
             "input:verify_image[P1]/value(img)=value(PPMID.d.running)", "input:verify_image[P1]/img=HCALCS_v2",
-            "input:SR11_4_update_PPMID_firmware/img=PPMID_hwB"} <= ids
+            "input:SR11_4_update_PPMID_firmware/img=PPMID_hwB",
+            "input:verify_image[P1]/bad_signature_discarded-alone"} <= ids
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -211,11 +212,13 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
         "branch:receive/bad", "branch:receive/good", "branch:work/fail", "branch:work/impossible", "branch:work/ok",
         "outcome:REPORT/failed", "outcome:REPORT/late", "outcome:REPORT/ok",
         "frame:work/fail/Dev.n", "frame:work/impossible/Dev->DSP",
-        "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok"]
-    # dead by construction: the impossible branch, so its frame and its recovery; and once "bad" is
+        "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok", "input:work/impossible-alone"]
+    # dead by construction: the impossible branch, so its frame, its recovery and its refusal for
+    # that reason alone (bad not set); and once "bad" is
     # set, work always fails, so it never succeeds after a failure (a proof about a monitor)
     assert r.unreachable == ("branch:work/impossible", "frame:work/impossible/Dev->DSP",
-                             "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok")
+                             "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok",
+                             "input:work/impossible-alone")
     assert set(r.covered) == {g.id for g in r.goals} - set(r.unreachable)
     assert r.unknown == ()
     frame = r.traces[r.covered["frame:work/fail/Dev.n"]].trace.steps  # a failure while n is above 0
