@@ -315,9 +315,10 @@ def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) ->
     rows = list(zip(*cells, strict=True))
     assert [c.header for c in table.columns] == ["criterion", "goals", "covered", "unreachable", "unknown"]
     assert [row[0] for row in rows] == [*KINDS, "total"]
-    assert rows[-1] == ("total", "16", "12", "4", "0")
+    assert rows[-1] == ("total", "17", "12", "5", "0")
     assert rows[1] == ("branch", "5", "4", "1", "0")
     assert rows[4] == ("frame", "2", "1", "1", "0") and rows[5] == ("sequence", "2", "0", "2", "0")
+    assert rows[6] == ("input", "1", "0", "1", "0")  # the impossible branch for that reason alone
 
 
 def test_explicit_search_alone_gives_shortest_traces_within_its_counted_budget() -> None:
