@@ -1,7 +1,8 @@
 """Conformance-coverage benchmark: ``otaproof generate``'s trap-property search on the approved design.
 
 Prints, per threat model, the goals by kind and verdict, the traces found and kept after
-minimisation, the seconds of the coverage search, and, as the baseline measured in the same run,
+minimisation, the seconds of the coverage search (``--states 0 --walks 0``: without the explicit
+first pass, BMC alone), and, as the baseline measured in the same run,
 the seconds of checking every catalogue property on the same model with the portfolio engine:
 the ratio says what coverage costs next to verification.
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from otaproof.generators.coverage import KINDS, cover
+from otaproof.generators.explore import STATES, WALKS
 from otaproof.model.config import THREATS, Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import CATALOGUE
@@ -42,6 +44,8 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=20, help="coverage BMC bound (default: 20)")
     ap.add_argument("--budget", type=float, default=120.0, help="seconds for each coverage search (default: 120)")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per engine for the baseline check")
+    ap.add_argument("--states", type=int, default=STATES, help=f"explicit search's states (default: {STATES})")
+    ap.add_argument("--walks", type=int, default=WALKS, help=f"explicit search's walks (default: {WALKS})")
     args = ap.parse_args()
     table = Table(title="Coverage search vs. checking every property (same model, same run)")
     for column in ("threat model", *KINDS, "covered / unreachable / unknown", "traces found → kept",
@@ -52,7 +56,8 @@ def main() -> None:
         start = time.perf_counter()
         check(sc, list(CATALOGUE), "portfolio", Budget(timeout=args.timeout))
         baseline = time.perf_counter() - start
-        result = cover(build(sc), depth=args.depth, budget_seconds=args.budget)
+        result = cover(build(sc), depth=args.depth, budget_seconds=args.budget, states=args.states,
+                       walks=args.walks)
         per_kind = [str(sum(g.kind == k for g in result.goals)) for k in KINDS]
         table.add_row(model, *per_kind, f"{len(result.covered)} / {len(result.unreachable)} / {len(result.unknown)}",
                       f"{result.traces_found} → {len(result.traces)}", f"{result.seconds:.1f}", f"{baseline:.1f}",

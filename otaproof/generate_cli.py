@@ -34,6 +34,7 @@ from otaproof.generators.automutants import (
 from otaproof.generators.automutants import describe as describe_auto
 from otaproof.generators.automutants import to_json as auto_json
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
+from otaproof.generators.explore import STATES, WALKS
 from otaproof.generators.mutants import MUTANTS
 from otaproof.generators.mutation import SuiteFailsWithoutMutants, describe_score, report_table, run_mutants, to_json
 from otaproof.generators.plan import plan_suite
@@ -109,7 +110,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
-                          proof_rlimit=args.proof_rlimit,
+                          proof_rlimit=args.proof_rlimit, coverage_states=args.coverage_states,
+                          coverage_walks=args.coverage_walks,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
                           progress=lambda text: progress.update(task, description=text), cache=cache)
     cache_cli.report(cache)
@@ -243,6 +245,12 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--coverage-rlimit", type=int_in(1), default=RLIMIT,
                    help=f"Z3 resource limit per coverage BMC query (default: {RLIMIT}): a solver budget, so the "
                         "suite is the same however busy the machine is")
+    g.add_argument("--coverage-states", type=int_in(0), default=STATES,
+                   help=f"states the explicit search for coverage goals enumerates breadth first before any "
+                        f"solver is asked (default: {STATES}); a count, so the suite is the same under any load")
+    g.add_argument("--coverage-walks", type=int_in(0), default=WALKS,
+                   help=f"seeded random walks (from --seed) of the explicit search after the enumeration "
+                        f"(default: {WALKS})")
     g.add_argument("--proof-rlimit", type=int_in(1), default=PROOF_RLIMIT,
                    help=f"Z3 resource limit per solver query of a proof that a coverage goal is unreachable "
                         f"(default: {PROOF_RLIMIT})")

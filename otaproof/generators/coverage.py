@@ -6,6 +6,9 @@ Method (trap properties, as in model-based testing): goal ``g`` has an event ``E
 is a trace that covers ``g``. Sequence goals read monitor flags, so the search and the proofs run
 on the model's system with the goals' monitors appended (``GoalSet.system``).
 
+0. Explicit search first (``generators.explore``): a breadth-first enumeration and seeded random
+   walks on the compiled successor function, each bounded by a count (states, walks), hit most
+   goals at a fraction of a solver's cost; the solver steps below only see the goals left.
 1. Dead goals first: the model's candidate lemmas plus ``goal_lemmas`` (each goal's step never
    enabled, ...) go through Houdini once; a goal whose "never" candidate survives is certified
    unreachable by the "lemmas" engine (``properties.check.run_engine``), all in one proof.
@@ -16,16 +19,17 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
    is a shortest one for the goals it was found for. This stops at the first depth that covers
    nothing new.
-3. Each goal left gets an unrolling of its own cone, from the depth already searched to the
-   bound. A goal with no trace within the bound goes to PDR (``run_engine`` engine "pdr"), on a
-   forked worker while the search goes on, then on both processes. "Unreachable" always carries
+3. Each goal left goes to PDR (``run_engine`` engine "pdr"), on a forked worker and the parent
+   alike; a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
+   searched to the bound. "Unreachable" always carries
    a certificate the engine's checker re-checked; a goal neither covered nor proved is "unknown".
 4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
    each kept trace is replayed once more by ``properties.trace.make_trace``.
 
-Load does not change the result: each BMC query is limited by a Z3 resource limit (``rlimit``,
-counted in solver steps, not seconds), and so is every query of the lemma search and of each proof
-(``proof_rlimit``: Houdini, Spacer and the certificate checker's obligations alike). The wall-clock
+Load does not change the result: the explicit search counts states and walks, each BMC query is
+limited by a Z3 resource limit (``rlimit``, counted in solver steps, not seconds), and so is
+every query of the lemma search and of each proof (``proof_rlimit``: Houdini, Spacer and the
+certificate checker's obligations alike). The wall-clock
 figures (``proof_seconds`` per proof, ``budget_seconds`` for the whole search) are only safety
 nets, generous enough never to bind on an idle or a busy machine: a goal they cut off is reported
 as unknown, never dropped silently.
@@ -46,9 +50,10 @@ from typing import cast
 import z3
 from rich.table import Table
 
+from otaproof.generators.explore import STATES, WALKS, explore
 from otaproof.generators.goals import KINDS, Goal, GoalSet, coverage_goals, goal_lemmas, goal_set
 from otaproof.model.explicit import Interpreter, State, compile_expr
-from otaproof.model.lang import Expr, Or, any_of
+from otaproof.model.lang import Expr, ModelError, Or, any_of
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
@@ -59,7 +64,7 @@ from otaproof.properties.engines.strengthen import NONE, Strengthening, model_le
 from otaproof.properties.formulas import StepInvariant
 from otaproof.properties.pool import ENDED, ForkPool, Report
 from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
-from otaproof.properties.trace import ReplayError, Trace, make_trace, replay
+from otaproof.properties.trace import ReplayError, Trace, make_trace
 from otaproof.properties.verdict import Budget, Proved
 
 SEED = 0
@@ -117,7 +122,14 @@ class _Marker:
 
     def covers(self, choices: list[int]) -> tuple[str, ...]:
         """The goals (in goal order) a trace covers; raises ReplayError if it does not replay."""
-        states: list[State] = replay(self.system, None, choices)
+        states: list[State] = [self.interp.initial_state()]
+        for n, c in enumerate(choices):  # as properties.trace.replay, with the one interpreter
+            try:
+                if not 0 <= c < len(self.system.instances):
+                    raise ModelError(f"no action instance {c}")
+                states.append(self.interp.step(states[-1], c))
+            except ModelError as e:
+                raise ReplayError(f"step {n + 1}: {e}") from None
         hit: set[str] = set()
         for n, c in enumerate(choices):
             inst = self.system.instances[c]
@@ -150,6 +162,7 @@ class _Search:
         self.found: list[tuple[list[int], tuple[str, ...]]] = []
         self.unreachable: list[str] = []
         self.searched = 0  # no remaining goal is hit at the last step of a path this short or shorter
+        self.explored = 0  # the longest trace of the explicit search: goals this deep are plentiful
         # the searches' own Z3 context: the traces Z3 picks depend on the terms created before,
         # so a fresh context per run makes the same model give the same traces in any process
         self.ctx = z3.Context()
@@ -175,9 +188,10 @@ class _Search:
         """Shortest traces for the goals ``gids`` that are still uncovered, depth by depth, in one
         unrolling of their cone of influence (with the model's inductive lemmas). Depths up to
         ``self.searched`` were already searched for a superset of these goals: only unrolled.
-        ``shared`` (every remaining goal): stop after the first depth that covers nothing new, and
-        record the depth searched; otherwise go on to the bound. False: stopped early (budget,
-        solver unknown), so a goal left has not been searched to the bound."""
+        ``shared`` (every remaining goal): stop after the first depth that covers nothing new (and
+        is at least ``self.explored`` deep), and record the depth searched; otherwise go on to the
+        bound. False: stopped early (budget, solver unknown), so a goal left has not been searched
+        to the bound."""
         sliced = cone_of_influence(self.system, any_of(self.events[g] for g in gids))
         assert isinstance(sliced.predicate, Or) and len(sliced.predicate.args) == len(gids)
         event = dict(zip(gids, sliced.predicate.args, strict=True))
@@ -225,7 +239,7 @@ class _Search:
                 self.progress(f"coverage: depth {k + 1}: {len(self.found)} traces, {len(self.remaining)} goals left")
             if shared:
                 self.searched = k + 1
-                if len(self.found) == before:
+                if len(self.found) == before and k + 1 >= self.explored:
                     return True
         return True
 
@@ -268,32 +282,31 @@ class _Search:
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable by the lemmas")
 
     def finish(self) -> None:
-        """Each goal left after the shared unrolling gets an unrolling of its own (a smaller cone,
-        searched to the bound) and a PDR proof attempt. The goals are all submitted to a forked
-        worker first, which proves the dead ones while the parent searches for traces of the others
-        (2 cores); then both drain the jobs. Traces come from the parent's searches alone, in goal
-        order, and a proof only removes a goal no trace can cover: the result does not depend on
-        which process is faster."""
+        """Each goal left after the shared unrolling gets a PDR proof attempt, then, if none proves
+        it dead, an unrolling of its own (a smaller cone, searched to the bound). Both processes
+        (the parent and a forked worker: 2 cores) take proof jobs from one queue first: most goals
+        left are dead, and a proof is cheaper than a deep unrolling. Traces come from the parent's
+        searches alone, in goal order, and a proof only removes a goal no trace can cover: the
+        result does not depend on which process is faster."""
         todo = list(self.remaining)
         if not todo or self.left() <= 0:
             return
         with _Prover(self) as helper:
             for g in todo:
                 helper.submit(g)
-            for g in todo:
-                helper.collect()
-                if self.left() <= 0:
-                    break
-                if g in self.remaining:
-                    searched = self.bmc([g], shared=False)
-                    if g in self.remaining:  # no trace: dead if PDR proves it, else unknown
-                        self.progress(f"coverage: {g}: no trace within {self.depth} steps"
-                                      + ("" if searched else " found before the solver's resource limit"))
             while (job := helper.next_job()) is not None:
                 if job in self.remaining:
                     proved = self.prove([job], "pdr")
                     self.progress(f"coverage: {job}: " + ("proved unreachable" if proved else "not proved"))
             helper.wait()
+        for g in todo:
+            if self.left() <= 0:
+                break
+            if g in self.remaining:
+                searched = self.bmc([g], shared=False)
+                if g in self.remaining:  # no trace and no proof: unknown
+                    self.progress(f"coverage: {g}: no trace within {self.depth} steps"
+                                  + ("" if searched else " found before the solver's resource limit"))
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable, {len(self.remaining)} undecided")
 
 
@@ -403,25 +416,40 @@ def greedy_cover(goal_sets: Sequence[Collection[str]], lengths: Sequence[int]) -
 def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECONDS,
           progress: Callable[[str], None] | None = None, rlimit: int = RLIMIT,
           proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT,
-          select: Callable[[Goal], bool] | None = None) -> CoverageResult:
+          select: Callable[[Goal], bool] | None = None, states: int = STATES, walks: int = WALKS,
+          seed: int = SEED) -> CoverageResult:
     """Covering traces for every reachable goal (or every goal ``select`` accepts), proofs for dead
     ones: a conformance suite's seed.
 
-    ``rlimit`` bounds each BMC query and ``proof_rlimit`` each query of the lemma search and the
-    proofs (Z3 resource units); ``proof_seconds`` (per proof) and ``budget_seconds`` (the whole
-    search) are wall-clock safety nets."""
+    ``states`` and ``walks`` bound the explicit search that comes first (``generators.explore``,
+    its walks drawn from ``seed``); ``rlimit`` bounds each BMC query and ``proof_rlimit`` each
+    query of the lemma search and the proofs (Z3 resource units); ``proof_seconds`` (per proof)
+    and ``budget_seconds`` (the whole search) are wall-clock safety nets."""
     start = time.monotonic()
     say = progress or (lambda _m: None)
     gs: GoalSet = goal_set(bm)
     goals = [(g, e) for g, e in gs.goals if select is None or select(g)]
-    # more candidate lemmas and the goals' monitors: the same model, observed more closely
-    proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + goal_lemmas(bm, gs))
+    marker = _Marker(gs.system, goals)
+    found = explore(gs.system, [(g.id, e) for g, e in goals], marker.covers, depth, seed, states, walks)
+    hit = {g for path in found.traces for g in marker.covers(list(path))}
+    say(f"coverage: explicit search ({found.states} states, every one within {found.depth} steps; "
+        f"{found.steps} walk steps): {len(found.traces)} traces, {len(hit)} of {len(goals)} goals")
+    # more candidate lemmas (for the goals left) and the goals' monitors: the same model, observed
+    # more closely
+    candidates = tuple(x for x in goal_lemmas(bm, gs) if not (x.name.startswith("never[") and x.name[6:-1] in hit))
+    proving = dataclasses.replace(bm, system=gs.system, lemmas=bm.lemmas + candidates)
     try:
         with query_rlimit(proof_rlimit):
             known = model_lemmas(gs.system, proving.lemmas, Deadline(budget_seconds), SEED)
     except GaveUp:
         known = NONE
     search = _Search(proving, goals, depth, start + budget_seconds, say, known, rlimit, proof_seconds, proof_rlimit)
+    for path in found.traces:
+        search.add_trace(list(path))
+    # every path of found.depth steps was enumerated: the solver need not ask about those again,
+    # and the shared search goes at least as deep as the explicit one found goals
+    search.searched = found.depth
+    search.explored = max(map(len, found.traces), default=0)
     say(f"coverage: {len(goals)} goals, {len(search.known.names)} inductive lemmas")
     search.screen()
     search.bmc(list(search.remaining), shared=True)

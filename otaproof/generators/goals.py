@@ -14,6 +14,8 @@ listed by hand). Kinds, in the order reports list them:
   another branch of ``A``) and, later, an accepting branch ``a`` of ``A`` (recovery: a retry after a
   refusal); ``sequence:<A>><A'>/<v>``: ``A`` writes party state ``v``, later ``A'`` does (each pair
   of writers of one variable, both orders);
+* ``input:<A>/<b>-alone``: ``A`` takes refusal ``b`` while its input passes every later refusal's
+  check (refused for that reason alone: a rogue image of the right model, hardware and version);
 * ``input:<A>/<field>=<value>``: ``A`` consumes a message whose ``field`` has this value (every value
   of every enumerated field, e.g. an image of the other device model or hardware revision, the
   oldest and newest versions) or whose integer field sits at an edge (its bounds; below, equal to
@@ -109,6 +111,7 @@ def goal_set(bm: BuiltModel) -> GoalSet:
     out += _frame_goals(s)
     out += [(g, event & flags[flag]) for g, event, flag in sequences]
     out += _input_goals(s)
+    out += _alone_goals(s)
     rank = {k: n for n, k in enumerate(KINDS)}
     out.sort(key=lambda ge: (rank[ge[0].kind], ge[0].id))
     return GoalSet(tuple(out), system, tuple(system.monitors[len(s.monitors):]))
@@ -359,6 +362,30 @@ def _input_goals(s: System) -> list[tuple[Goal, Expr]]:
                 add(inst.action, f"{k}={param}", f"{inst.action} fires with {k}={param}", fired)
     return [(Goal(f"input:{a}/{what}", "input", a, None, text), any_of(terms))
             for (a, what), (text, terms) in sorted(events.items())]
+
+
+def _alone_goals(s: System) -> list[tuple[Goal, Expr]]:
+    """For each refusal branch of an action followed by other refusals, the step that takes it
+    while the input passes every later refusal's check: refused for this one reason alone (a
+    rogue image of the right model, hardware and version), so a test sees a check left out even
+    when a later check would refuse the same input."""
+    events: dict[tuple[str, str], list[Expr]] = {}
+    for action in s.actions:
+        insts = s.instances_of(action)
+        if not insts or len(_branch_names(insts)) < 2:
+            continue
+        refused = set(refusals(s, action)[0])
+        for inst in insts:
+            names = [b.name for b in inst.branches]
+            for k, b in enumerate(inst.branches):
+                later = [x.cond for x in inst.branches[k + 1:] if x.name in refused]
+                if b.name not in refused or not later:
+                    continue
+                event = Fired(inst.label, frozenset({inst.index})) & all_of(
+                    [*inst.takes(k), *(~c for c in later)])
+                events.setdefault((action, names[k]), []).append(event)
+    return [(Goal(f"input:{a}/{b}-alone", "input", a, b, f"{a} takes {b} for that reason alone (the input passes "
+                  "every later check)"), any_of(terms)) for (a, b), terms in sorted(events.items())]
 
 
 def _reads_any(e: Expr, indices: set[int]) -> bool:

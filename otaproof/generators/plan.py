@@ -9,6 +9,7 @@ import z3
 
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, cover
+from otaproof.generators.explore import STATES, WALKS
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
 from otaproof.model.slicing import cone_of_influence
@@ -29,7 +30,8 @@ Progress = Callable[[str], None]
 def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: list[Scenario],
                oracle_scenarios: list[Scenario], props: list[Property], budget: Budget, *,
                coverage_depth: int = 20, coverage_seconds: float = SAFETY_SECONDS, coverage_rlimit: int = RLIMIT,
-               proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT, workers: int | None = None,
+               proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT, coverage_states: int = STATES,
+               coverage_walks: int = WALKS, workers: int | None = None,
                sut: str, oracle_examples: int = 40, progress: Progress | None = None,
                cache: CacheUse | None = None) -> SuitePlan:
     """Check every property on each counterexample scenario, turn each violation into a reproduction
@@ -66,7 +68,8 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
     for sc in coverage_scenarios:
         say(f"coverage goals on {sc.describe()}")
         result = cover(build(sc), depth=coverage_depth, budget_seconds=coverage_seconds, progress=say,
-                       rlimit=coverage_rlimit, proof_seconds=proof_seconds, proof_rlimit=proof_rlimit)
+                       rlimit=coverage_rlimit, proof_seconds=proof_seconds, proof_rlimit=proof_rlimit,
+                       states=coverage_states, walks=coverage_walks, seed=budget.seed)
         plan.coverage.append((sc, result))
         plan.undecided += [f"coverage goal {g} on {sc.describe()}: neither covered nor proved unreachable"
                            for g in result.unknown]

@@ -583,6 +583,20 @@ class CompiledSystem:
         fn: Callable[[CState], bool] = gen.globals.pop("_p")
         return fn
 
+    def step_predicate(self, e: Expr, index: int) -> Callable[[CState, CState], bool] | None:
+        """A step event (as ``explicit.compile_expr``) specialised to steps of instance ``index``:
+        a function of (pre-state, post-state); None when it is false on every such step."""
+        gen = self._builder.gen
+        post = {n.var.index: f"t[{n.var.index}]" for n in walk(e) if isinstance(n, Next)}
+        code = gen.expr(e, _Ctx(f"step event of {index}", index, post))
+        if code.const == 0:
+            return None
+        body = [f"return bool({code.text})"]
+        src = "\n".join(["def _p(s, t):", *self._builder.loads(body), "    " + body[0]]) + "\n"
+        exec(compile(src, "<step event>", "exec"), gen.globals)
+        fn: Callable[[CState, CState], bool] = gen.globals.pop("_p")
+        return fn
+
     def is_bad(self, s: CState) -> bool:
         return self._bad is not None and self._bad(s)
 

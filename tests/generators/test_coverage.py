@@ -24,6 +24,7 @@ from otaproof.generators.coverage import (
     greedy_cover,
     query_rlimit,
 )
+from otaproof.generators.explore import explore
 from otaproof.generators.goals import KINDS, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
@@ -197,7 +198,8 @@ def test_frame_sequence_and_input_goals_come_from_the_model() -> None:
     assert {"input:activate_on_CS06[H1]/counter=HCALCS.d.last_counter",
             "input:activate_on_CS06[H1]/counter>HCALCS.d.last_counter", "input:activate_on_CS06[H1]/counter=0",
             "input:verify_image[P1]/value(img)=value(PPMID.d.running)", "input:verify_image[P1]/img=HCALCS_v2",
-            "input:SR11_4_update_PPMID_firmware/img=PPMID_hwB"} <= ids
+            "input:SR11_4_update_PPMID_firmware/img=PPMID_hwB",
+            "input:verify_image[P1]/bad_signature_discarded-alone"} <= ids
 
 
 # ---- covering -----------------------------------------------------------------------------------
@@ -210,11 +212,13 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
         "branch:receive/bad", "branch:receive/good", "branch:work/fail", "branch:work/impossible", "branch:work/ok",
         "outcome:REPORT/failed", "outcome:REPORT/late", "outcome:REPORT/ok",
         "frame:work/fail/Dev.n", "frame:work/impossible/Dev->DSP",
-        "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok"]
-    # dead by construction: the impossible branch, so its frame and its recovery; and once "bad" is
+        "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok", "input:work/impossible-alone"]
+    # dead by construction: the impossible branch, so its frame, its recovery and its refusal for
+    # that reason alone (bad not set); and once "bad" is
     # set, work always fails, so it never succeeds after a failure (a proof about a monitor)
     assert r.unreachable == ("branch:work/impossible", "frame:work/impossible/Dev->DSP",
-                             "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok")
+                             "sequence:work/fail>work/ok", "sequence:work/impossible>work/ok",
+                             "input:work/impossible-alone")
     assert set(r.covered) == {g.id for g in r.goals} - set(r.unreachable)
     assert r.unknown == ()
     frame = r.traces[r.covered["frame:work/fail/Dev.n"]].trace.steps  # a failure while n is above 0
@@ -238,12 +242,12 @@ def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -
     """With a resource limit of one unit no BMC query or lemma search is answered: no goal is
     covered, and every goal is unknown but those whose trap is false without any search (the
     toy's "impossible" branch and what needs it), whose proofs the independent re-check accepts;
-    deterministically (the clock plays no part)."""
-    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    deterministically (the clock plays no part). The explicit search is off (no states, no walks)."""
+    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
     assert r.traces == ()
     assert set(r.unknown) | set(r.unreachable) == {g.id for g in r.goals}
     assert "branch:work/impossible" in r.unreachable and "branch:work/ok" in r.unknown
-    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1)
+    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
     assert (again.unknown, again.unreachable) == (r.unknown, r.unreachable)
     check_partition(r)
 
@@ -311,6 +315,36 @@ def test_coverage_table_counts(toy_result: tuple[BuiltModel, CoverageResult]) ->
     rows = list(zip(*cells, strict=True))
     assert [c.header for c in table.columns] == ["criterion", "goals", "covered", "unreachable", "unknown"]
     assert [row[0] for row in rows] == [*KINDS, "total"]
-    assert rows[-1] == ("total", "16", "12", "4", "0")
+    assert rows[-1] == ("total", "17", "12", "5", "0")
     assert rows[1] == ("branch", "5", "4", "1", "0")
     assert rows[4] == ("frame", "2", "1", "1", "0") and rows[5] == ("sequence", "2", "0", "2", "0")
+    assert rows[6] == ("input", "1", "0", "1", "0")  # the impossible branch for that reason alone
+
+
+def test_explicit_search_alone_gives_shortest_traces_within_its_counted_budget() -> None:
+    """The explicit first pass (generators/explore.py): breadth first, the toy's goal seven steps
+    away gets a shortest trace; with no states and no walks it finds nothing; with walks only (no
+    enumeration) the same seed gives the same traces, and each trace's last step hits a goal."""
+    bm = toy()
+    gs = goal_set(bm)
+    events = [(g.id, e) for g, e in gs.goals]
+    interp = Interpreter(gs.system)
+    compiled = {g: compile_expr(e, g) for g, e in events}
+
+    def covers(choices: list[int]) -> tuple[str, ...]:
+        s, hit = interp.initial_state(), set()
+        for c in choices:
+            t = interp.step(s, c)
+            hit |= {g for g, f in compiled.items() if f(s, t, c)}
+            s = t
+        return tuple(sorted(hit))
+
+    bfs = explore(gs.system, events, covers, depth=8, seed=0, walks=0)
+    late = [tr for tr in bfs.traces if "outcome:REPORT/late" in covers(list(tr))]
+    assert late and min(len(tr) for tr in late) == 8
+    assert explore(gs.system, events, covers, depth=8, seed=0, states=0, walks=0).traces == ()
+    walked = explore(gs.system, events, covers, depth=8, seed=3, states=0, walks=50)
+    assert walked.traces and walked.steps > 0
+    assert walked == explore(gs.system, events, covers, depth=8, seed=3, states=0, walks=50)
+    for tr in walked.traces:
+        assert covers(list(tr)) != covers(list(tr[:-1]))
