@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from otaproof.model.explicit import Interpreter, State
+from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, any_of, implies
 from otaproof.model.system import System
@@ -39,6 +39,10 @@ FAMILIES: dict[str, str] = {
     "exclusive": "two facts about different variables never hold together (one stage of an exchange at a time)",
     "implies": "a fact implies another about other variables (a message in flight and the state it reflects)",
     "support": "a fact holds only while one of the messages seen with it is in flight",
+    "pair": "two values, each taken, never taken together: two fields of one message in flight (a kind and "
+            "an outcome, an image and its validation ghost), or two variables of one owner (a ghost and a real value)",
+    "order": "one counter never exceeds another (a counter accepted and the counter issued), or a counter in "
+             "flight is above or at most a variable (a fresh command, a counter issued)",
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
@@ -202,12 +206,12 @@ class Sample:
 def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
     smaller), then ``walks`` random walks from the initial state for deeper states."""
-    interp = Interpreter(system)
-    init = interp.initial_state()
-    seen: dict[State, None] = {init: None}
+    compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
+    init = compiled.initial_state()
+    seen: dict[CState, None] = {init: None}
     queue = deque([init])
     while queue and len(seen) < max_states:
-        for _, t in interp.successors(queue.popleft()):
+        for _, t in compiled.successors(queue.popleft()):
             if t not in seen:
                 seen[t] = None
                 queue.append(t)
@@ -217,12 +221,12 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         for _ in range(walks):
             s = init
             for _ in range(walk_length):
-                nxt = list(interp.successors(s))
+                nxt = compiled.successors(s)
                 if not nxt:
                     break
                 s = rng.choice(nxt)[1]
                 seen.setdefault(s, None)
-    rows = np.array(list(seen), dtype=np.int64).reshape(len(seen), len(system.variables))
+    rows = np.array([compiled.unpack(s) for s in seen], dtype=np.int64).reshape(len(seen), len(system.variables))
     return Sample(rows, complete)
 
 
@@ -250,7 +254,79 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     both = V.T @ V  # both[p, q]: sampled states where atoms p and q both hold
     out += list(_pairs(every, varying, count, both))
     out += list(_supports(every, varying, X))
+    out += list(orders(system, found))
+    out += list(value_pairs(system, found))
     return out
+
+
+MAX_PAIR_VALUES = 16  # a ``pair`` candidate is made only for variables with at most this many values
+
+
+def value_pairs(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``pair``: ``¬(x = a ∧ y = b)`` where the sample shows x = a and y = b, never both, for two
+    fields of one channel slot (while a message is in it) and for two state variables of one
+    owner; the clauses an IC3 search would learn one counterexample at a time."""
+    rows = found.states
+    shapes = channels(system)
+    in_channel = {v.index for ch in shapes for slot in ch.slots for v in slot.values()} | \
+        {ch.length.index for ch in shapes}
+    groups: list[tuple[str, Expr | None, npt.NDArray[np.bool_], list[Var]]] = []
+    for ch in shapes:
+        for k, slot in enumerate(ch.slots):
+            groups.append((f"{ch.name}[{k}].", ch.length > k, rows[:, ch.length.index] > k,
+                           [slot[f] for f in sorted(slot)]))
+    owners: dict[str, list[Var]] = {}
+    for v in system.variables:
+        if v.index not in in_channel:
+            owners.setdefault(v.owner, []).append(v)
+    everywhere = np.ones(len(rows), dtype=np.bool_)
+    groups += [("", None, everywhere, vs) for _, vs in sorted(owners.items())]
+    for prefix, present, here, vs in groups:
+        picked = rows[here]
+        small = [v for v in vs if len(_values(v)) <= MAX_PAIR_VALUES] if len(picked) else []
+        for i, x in enumerate(small):
+            xs = sorted(set(picked[:, x.index].tolist()))
+            for y in small[i + 1:]:
+                ys = sorted(set(picked[:, y.index].tolist()))
+                together = set(zip(picked[:, x.index].tolist(), picked[:, y.index].tolist(), strict=True))
+                for a in xs:
+                    for b in ys:
+                        if (a, b) in together:
+                            continue
+                        both = _is(x, a) & _is(y, b)
+                        yield (f"pair:{prefix}{x.name[len(prefix):]}={x.sort.decode(a)},"
+                               f"{y.name[len(prefix):]}={y.sort.decode(b)}",
+                               ~(present & both) if present is not None else ~both)
+
+
+def orders(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``order``: ``x <= y`` for two int state variables, and ``slot present -> f <= y`` or
+    ``f > y`` for an int message field and an int state variable, wherever every sampled state
+    agrees (two variables always equal give both orders)."""
+    rows = found.states
+    shapes = channels(system)
+    in_channel = {v.index for ch in shapes for slot in ch.slots for v in slot.values()} | \
+        {ch.length.index for ch in shapes}
+    ints = [v for v in system.variables if isinstance(v.sort, IntSort) and v.index not in in_channel]
+    for x in ints:
+        for y in ints:
+            if x is not y and (rows[:, x.index] <= rows[:, y.index]).all():
+                yield f"order:{x.name}<={y.name}", x <= y
+    for ch in shapes:
+        n = ch.length.index
+        for k, slot in enumerate(ch.slots):
+            here = rows[:, n] > k
+            if not here.any():
+                continue
+            for fname, f in slot.items():
+                if not isinstance(f.sort, IntSort):
+                    continue
+                for y in ints:
+                    fv, yv = rows[here, f.index], rows[here, y.index]
+                    if (fv <= yv).all():
+                        yield f"order:{ch.name}[{k}].{fname}<={y.name}", implies(ch.length > k, f <= y)
+                    if (fv > yv).all():
+                        yield f"order:{ch.name}[{k}].{fname}>{y.name}", implies(ch.length > k, f > y)
 
 
 def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], both: npt.NDArray[np.float32]
@@ -290,12 +366,13 @@ def _supports(every: list[Atom], varying: list[int], X: Bits) -> Iterator[tuple[
         a = every[k]
         if a.message:
             continue
-        rows = X[:, k]
+        with_a = X[X[:, k]]  # the sampled states where the atom holds
+        seen_with_a = with_a.any(axis=0)
         for key, group in by_field.items():
-            seen = [j for j in group if (X[rows, j]).any() and not (every[j].reads & a.reads)]
+            seen = [j for j in group if seen_with_a[j] and not (every[j].reads & a.reads)]
             if not seen or len(seen) > MAX_SUPPORT:
                 continue
-            covered = X[rows][:, seen]
+            covered = with_a[:, seen]
             if covered.any(axis=1).all() and not covered.all(axis=0).any():
                 yield (f"support:{a.name}->{key}:" + "|".join(every[j].name for j in seen),
                        implies(a.expr, any_of(every[j].expr for j in seen)))

@@ -16,6 +16,7 @@ from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
 from otaproof.properties.certificate import TAG, certificate_text, check_certificate
 from otaproof.properties.engines import bmc
+from otaproof.properties.engines.generalise import block_ctis
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
 from otaproof.properties.formulas import SafetyTask
@@ -75,8 +76,14 @@ def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Ver
     else:
         task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
     solved = relatively_inductive(task, helper, budget, deadline)
-    if solved is None:
-        raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
+    if solved is None:  # counterexamples to induction, generalised into clauses (IC3 with one frame)
+        try:
+            helper = helper + block_ctis(task, helper, budget.seed, deadline)
+        except GaveUp as e:
+            raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive; {e.reason}") from None
+        solved = relatively_inductive(task, helper, budget, deadline)
+        if solved is None:
+            raise GaveUp("the learned clauses do not make it inductive")
     return _certified("lemmas", task, helper, solved, budget, deadline)
 
 
