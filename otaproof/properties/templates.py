@@ -367,7 +367,7 @@ def _supports(every: list[Atom], varying: list[int], X: Bits) -> Iterator[tuple[
         if a.message:
             continue
         with_a = X[X[:, k]]  # the sampled states where the atom holds
-        seen_with_a: Bits = with_a.any(axis=0)
+        seen_with_a = np.asarray(with_a.any(axis=0), dtype=np.bool_)
         for key, group in by_field.items():
             seen = [j for j in group if seen_with_a[j] and not (every[j].reads & a.reads)]
             if not seen or len(seen) > MAX_SUPPORT:
