@@ -41,6 +41,8 @@ FAMILIES: dict[str, str] = {
     "support": "a fact holds only while one of the messages seen with it is in flight",
     "pair": "two values, each taken, never taken together: two fields of one message in flight (a kind and "
             "an outcome, an image and its validation ghost), or two variables of one owner (a ghost and a real value)",
+    "indexed": "a variable or message field holding a value implies a flag indexed by that value ("
+               "'the image held was listed once': held = v -> ever_listed[v])",
     "order": "one counter never exceeds another (a counter accepted and the counter issued), or a counter in "
              "flight is above or at most a variable (a fresh command, a counter issued)",
 }
@@ -256,7 +258,46 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += list(_supports(every, varying, X))
     out += list(orders(system, found))
     out += list(value_pairs(system, found))
+    out += list(indexed(system, found))
     return out
+
+
+_INDEX = re.compile(r"^(.*)\[([^\[\]]+)\]$")  # a flag indexed by a value: <name>[<value>]
+
+
+def indexed(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``indexed``: ``x = v -> f[v]`` (or ``-> not f[v]``) for an enum variable or message
+    field x and a family of bool flags f named ``f[<value>]`` for values of x's sort, wherever
+    every sampled state with x = v agrees, for every value v that x takes in the sample."""
+    rows = found.states
+    flags: dict[str, dict[str, Var]] = {}  # family name -> value -> flag
+    for v in system.variables:
+        m = _INDEX.match(v.name)
+        if m and isinstance(v.sort, BoolSort):
+            flags.setdefault(m.group(1), {})[m.group(2)] = v
+    shapes = channels(system)
+    slot_of = {f.index: (ch, k) for ch in shapes for k, slot in enumerate(ch.slots) for f in slot.values()}
+    lengths = {ch.length.index for ch in shapes}
+    for x in system.variables:
+        if not isinstance(x.sort, EnumSort) or x.index in lengths:
+            continue
+        where = slot_of.get(x.index)
+        present = where[0].length > where[1] if where else None
+        here = rows[:, where[0].length.index] > where[1] if where else np.ones(len(rows), dtype=np.bool_)
+        for family_name, by_value in sorted(flags.items()):
+            if not set(by_value) <= set(x.sort.values) or not by_value:
+                continue
+            for value, flag in sorted(by_value.items()):
+                code = x.sort.values.index(value)
+                with_x = here & (rows[:, x.index] == code)
+                if not with_x.any():
+                    continue
+                taken = set(rows[with_x, flag.index].tolist())
+                if len(taken) == 1:
+                    premise = _is(x, code) if present is None else present & _is(x, code)
+                    truth = taken.pop()
+                    yield (f"indexed:{x.name}={value}->{'' if truth else 'not '}{flag.name}",
+                           implies(premise, flag if truth else ~flag))
 
 
 MAX_PAIR_VALUES = 16  # a ``pair`` candidate is made only for variables with at most this many values

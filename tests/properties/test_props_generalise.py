@@ -4,9 +4,12 @@ states, with re-checked certificates, and never proves a violated one."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from test_props_templates import exchange
 
-from otaproof.model.lang import IntSort
+from otaproof.model.invariants import Lemma
+from otaproof.model.lang import BoolSort, EnumSort, IntSort, all_of, implies
 from otaproof.model.system import System, SystemBuilder, assign, case
 from otaproof.properties.engines.generalise import Blocker
 from otaproof.properties.engines.pdr import check_by_lemmas
@@ -14,9 +17,10 @@ from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import NONE, inductive_subset
 from otaproof.properties.formulas import Invariant, to_safety
 from otaproof.properties.solver import Deadline
-from otaproof.properties.templates import mined, sample, value_pairs
+from otaproof.properties.templates import FAMILIES, indexed, mined, sample, value_pairs
 from otaproof.properties.verdict import Budget, Proved, Unknown
 
+BOOL, IMAGES = BoolSort(), EnumSort("image", ("none", "a", "b"))
 BUDGET = Budget(timeout=600, depth=5, rlimit=200_000_000)
 
 
@@ -34,6 +38,32 @@ def counters() -> System:
                                          assign(last, cmd.head("counter")), cmd.receive()))
     device.action("reject", lambda: case(cmd.nonempty() & (cmd.head("counter") <= last), cmd.receive()))
     return b.build()
+
+
+def listing() -> System:
+    """A catalogue lists images a or b (a flag per image, never unlisted); a device installs
+    only a listed image."""
+    b = SystemBuilder("listing")
+    catalogue, device = b.machine("Catalogue"), b.machine("Device")
+    listed = {x: catalogue.var(f"listed[{x}]", BOOL, False) for x in ("a", "b")}
+    held = device.var("held", IMAGES, "none")
+    for x in ("a", "b"):
+        catalogue.action(f"list_{x}", lambda x=x: case(~listed[x], assign(listed[x], True)))
+        device.action(f"install_{x}", lambda x=x: case(listed[x], assign(held, x)))
+    return b.build()
+
+
+def test_flags_indexed_by_a_value_are_mined_and_prove_the_listing_property() -> None:
+    system = listing()
+    candidates = dict(indexed(system, sample(system, 1000, 0, 0, seed=0)))
+    assert set(candidates) == {f"indexed:Device.held={x}->Catalogue.listed[{x}]" for x in ("a", "b")}
+    held = system.var("Device.held")
+    only_listed = all_of(implies(held == x, system.var(f"Catalogue.listed[{x}]")) for x in ("a", "b"))
+    task = to_safety(system, Invariant(only_listed))
+    lemmas = tuple(Lemma(n, FAMILIES["indexed"], e) for n, e in candidates.items())
+    verdict = check_by_lemmas(Problem(dataclasses.replace(task, lemmas=lemmas), "toy", (), ()), BUDGET)
+    assert isinstance(verdict, Proved) and verdict.certificate.checked, verdict
+    assert set(candidates) <= set(verdict.certificate.lemmas)
 
 
 def test_ctis_are_generalised_into_a_proof_without_any_candidate() -> None:

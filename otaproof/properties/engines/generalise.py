@@ -34,7 +34,7 @@ from otaproof.properties.solver import Deadline, GaveUp, Solver
 
 MAX_CLAUSES = 400  # learned clauses per property part before the search gives up
 MAX_DEPTH = 12  # predecessors blocked in a chain before the search gives up (a likely real path)
-SHARE = 4  # the search may spend 1/SHARE of the run's resource units left when it starts
+UNITS = 100_000_000  # Z3 resource units the search may spend (at most a quarter of the run's budget)
 PAIR_TRIES = 64  # queries spent looking for a one- or two-literal clause before the slower drop loop
 SAMPLE_STATES = 20_000  # reachable states (breadth-first): a cube holding one is never tried
 
@@ -181,10 +181,14 @@ class Blocker:
             if self._initial(cube):
                 raise GaveUp("CTI generalisation reached the initial state (the property may be violated)")
             found, core = self.predecessor(cube)
-            if found is not None:
-                stack.append(tuple(enumerate(found)))
-                continue
-            learned = self.generalise(cube, core)
+            if found is not None:  # a smaller clause may still be inductive, else block the predecessor
+                small = self._smallest(cube)
+                if small is None:
+                    stack.append(tuple(enumerate(found)))
+                    continue
+                learned = small
+            else:
+                learned = self.generalise(cube, core)
             self.learned.append(learned)
             self.solver.add(z3.Or([z3.Not(self._literal(self.s, lit)) for lit in learned]))
             stack.pop()
@@ -224,8 +228,10 @@ def _clause(vs: list[Var], codes: list[int]) -> Expr:
 def block_ctis(task: SafetyTask, helper: Strengthening, seed: int, deadline: Deadline) -> Strengthening:
     """Lemmas that, with ``helper``, make the task's property inductive (the learned clauses,
     to be certified by the caller); ``GaveUp`` when the search stops without them. It may spend
-    a ``1/SHARE`` part of the run's remaining resource units, so other work keeps its share."""
-    share = Deadline(deadline.remaining(), max(1, (deadline.rlimit - deadline.used) // SHARE) if deadline.rlimit else 0)
+    ``UNITS`` resource units (a quarter of the run's remaining ones if fewer), so the engines
+    that race after the lemma stage start soon."""
+    left = deadline.rlimit - deadline.used if deadline.rlimit else 4 * UNITS
+    share = Deadline(deadline.remaining(), max(1, min(UNITS, left // 4)))
     try:
         blocker = Blocker(task, helper, seed, share)
         while (state := blocker.cti()) is not None:
