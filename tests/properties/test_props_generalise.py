@@ -81,9 +81,9 @@ def test_a_learned_clause_is_generalised_below_the_whole_state() -> None:
     system = exchange()
     task = to_safety(system, Invariant(system.var("Client.got") != "c"))
     blocker = Blocker(task, NONE, 0, Deadline(600, BUDGET.rlimit))
-    state = blocker.cti()
-    assert state is not None
-    blocker.block(state)
+    cube = blocker.cti()
+    assert cube is not None and len(cube) < len(system.variables)  # lifted: only what forces the bad step
+    blocker.block(cube)
     assert blocker.learned and all(len(cube) < len(system.variables) for cube in blocker.learned)
     assert blocker.cti() is None or len(blocker.learned) < 10
 

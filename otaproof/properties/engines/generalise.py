@@ -50,12 +50,18 @@ class Blocker:
         self.enc = Encoder(self.system)
         self.deadline = deadline
         enc = self.enc
-        self.s, a, self.t = enc.state("g"), enc.action("g"), enc.state("g'")
+        self.s, self.a, self.t = enc.state("g"), enc.action("g"), enc.state("g'")
         self.init = tuple(v.init for v in self.system.variables)
         self.solver = Solver(seed, deadline)
-        self.solver.add(enc.domain(self.s), helper.at(enc, self.s), enc.trans(self.s, a, self.t),
+        self.solver.add(enc.domain(self.s), helper.at(enc, self.s), enc.trans(self.s, self.a, self.t),
                         z3.Not(enc.expr(task.bad, self.s)))
+        self.bad = task.bad
         self.bad_next = enc.expr(task.bad, self.t)
+        self.lifter = Solver(seed, deadline)  # which literals of a state force its step's target
+        self.lifter.add(enc.domain(self.s))
+        self.steps: dict[int, list[tuple[z3.BoolRef, list[Term]]]] = {}
+        for inst, _, cond, new in enc.steps(self.s):
+            self.steps.setdefault(inst, []).append((cond, new))
         self.learned: list[Cube] = []
         self.queries = 0
         self.reached = reachable(self.system, SAMPLE_STATES)
@@ -76,21 +82,49 @@ class Blocker:
     def _state(self, terms: list[Term]) -> tuple[int, ...]:
         return self.enc.decode_state(self.solver.model(), terms)
 
-    def cti(self) -> tuple[int, ...] | None:
-        """A state satisfying every constraint whose successor is bad, or None (P is inductive)."""
+    def cti(self) -> Cube | None:
+        """The lifted cube of a state satisfying every constraint whose successor is bad, or
+        None (P is inductive)."""
         if self._check(self.bad_next) == z3.unsat:
             return None
-        return self._state(self.s)
+        return self.lift(self._state(self.s), self._action(), None)
 
-    def predecessor(self, cube: Cube) -> tuple[tuple[int, ...] | None, Cube]:
-        """(a state outside ``cube`` with a successor in it, ()) or, when ¬cube is inductive
-        relative to the frame, (None, the literals of ``cube`` the unsat core needs)."""
+    def _action(self) -> int:
+        return self.enc.decode_action(self.solver.model(), self.a)
+
+    def lift(self, state: tuple[int, ...], action: int, target: Cube | None) -> Cube:
+        """The literals of ``state`` that alone make instance ``action`` step into ``target``
+        (the bad states if None): every state of the returned cube has that step (lifting, as
+        in PDR). The whole state if the core would hold the initial state."""
+        full = tuple(enumerate(state))
+
+        def into(new: list[Term]) -> z3.BoolRef:
+            if target is None:
+                return self.enc.expr(self.bad, new)
+            return z3.And([self._literal(new, lit) for lit in target])
+
+        literals = {self._literal(self.s, lit): lit for lit in full}
+        self.lifter.push()
+        self.lifter.add(z3.Not(z3.Or([z3.And(cond, into(new)) for cond, new in self.steps.get(action, [])])))
+        self.queries += 1
+        r = self.lifter.check(*literals)
+        core = {c.get_id() for c in self.lifter.z3.unsat_core()} if r == z3.unsat else None
+        self.lifter.pop()
+        if core is None:
+            return full
+        lifted = tuple(lit for term, lit in literals.items() if term.get_id() in core)
+        return full if self._initial(lifted) else lifted
+
+    def predecessor(self, cube: Cube) -> tuple[Cube | None, Cube]:
+        """(the lifted cube of a state outside ``cube`` with a successor in it, ()) or, when
+        ¬cube is inductive relative to the frame, (None, the literals of ``cube`` the unsat core
+        needs)."""
         guard = z3.Bool(f"outside#{self.queries}")
         self.solver.add(z3.Implies(guard, z3.Or([z3.Not(self._literal(self.s, lit)) for lit in cube])))
         after = {self._literal(self.t, lit): lit for lit in cube}
         r = self._check(guard, *after)
         if r == z3.sat:
-            return self._state(self.s), ()
+            return self.lift(self._state(self.s), self._action(), cube), ()
         core = {c.get_id() for c in self.solver.z3.unsat_core()}
         return None, tuple(lit for term, lit in after.items() if term.get_id() in core)
 
@@ -165,10 +199,10 @@ class Blocker:
         slot_a, slot_b = _SLOT.match(a.name), _SLOT.match(b.name)
         return 0 if slot_a and slot_b and slot_a.group(1) == slot_b.group(1) else 1
 
-    def block(self, state: tuple[int, ...]) -> None:
-        """Learn a clause excluding ``state``, blocking its predecessors first; ``GaveUp`` if a
-        chain of them reaches the initial state or ``MAX_DEPTH``."""
-        stack: list[Cube] = [tuple(enumerate(state))]
+    def block(self, first: Cube) -> None:
+        """Learn a clause excluding the cube ``first``, blocking its predecessors first;
+        ``GaveUp`` if a chain of them reaches the initial state or ``MAX_DEPTH``."""
+        stack: list[Cube] = [first]
         while stack:
             if len(stack) > MAX_DEPTH:
                 raise GaveUp(f"CTI generalisation: a chain of {MAX_DEPTH} predecessors (the property may be violated)")
@@ -184,7 +218,7 @@ class Blocker:
             if found is not None:  # a smaller clause may still be inductive, else block the predecessor
                 small = self._smallest(cube)
                 if small is None:
-                    stack.append(tuple(enumerate(found)))
+                    stack.append(found)
                     continue
                 learned = small
             else:
@@ -234,8 +268,8 @@ def block_ctis(task: SafetyTask, helper: Strengthening, seed: int, deadline: Dea
     share = Deadline(deadline.remaining(), max(1, min(UNITS, left // 4)))
     try:
         blocker = Blocker(task, helper, seed, share)
-        while (state := blocker.cti()) is not None:
-            blocker.block(state)
+        while (cube := blocker.cti()) is not None:
+            blocker.block(cube)
         return blocker.lemmas()
     finally:
         deadline.spend(share.used)
