@@ -284,7 +284,7 @@ def indexed(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
         where = slot_of.get(x.index)
         present = where[0].length > where[1] if where else None
         here = rows[:, where[0].length.index] > where[1] if where else np.ones(len(rows), dtype=np.bool_)
-        for family_name, by_value in sorted(flags.items()):
+        for _, by_value in sorted(flags.items()):
             if not set(by_value) <= set(x.sort.values) or not by_value:
                 continue
             for value, flag in sorted(by_value.items()):

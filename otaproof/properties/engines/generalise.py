@@ -34,7 +34,7 @@ from otaproof.properties.solver import Deadline, GaveUp, Solver
 
 MAX_CLAUSES = 400  # learned clauses per property part before the search gives up
 MAX_DEPTH = 12  # predecessors blocked in a chain before the search gives up (a likely real path)
-UNITS = 100_000_000  # Z3 resource units the search may spend (at most a quarter of the run's budget)
+UNITS = 40_000_000  # Z3 resource units the search may spend (at most a quarter of the run's budget)
 PAIR_TRIES = 64  # queries spent looking for a one- or two-literal clause before the slower drop loop
 SAMPLE_STATES = 20_000  # reachable states (breadth-first): a cube holding one is never tried
 
