@@ -2,13 +2,15 @@
 
 When the inductive lemmas H do not make a property P inductive, Z3 gives a counterexample to
 induction (CTI): a state s satisfying H, P and the lemmas learned so far whose successor breaks
-P. Such an s is unreachable if P holds, so its *cube* (every variable at its value in s) is
-blocked: the clause ¬cube is learned once it is inductive relative to H ∧ P ∧ learned (if it is
-not, the predecessor that breaks it is blocked first, up to ``MAX_DEPTH`` deep). Before it is
-learned the cube is generalised: literals outside the unsat core of the consecution query are
-dropped, then each remaining literal while the smaller clause stays relatively inductive and
-false initially (Bradley's IC3, with one frame instead of a sequence). The loop ends when no CTI
-is left: H ∧ P ∧ learned is then inductive, and the caller certifies it like any other proof.
+P. Its *cube* (every variable at its value in s) is first lifted to the literals that force that
+step (as in PDR), and is unreachable if P holds, so it is blocked: the clause ¬cube is learned
+once it is inductive relative to H ∧ P ∧ learned (if no sub-cube's clause is, the predecessor
+that breaks it is blocked first, up to ``MAX_DEPTH`` deep). Before it is learned the cube is
+generalised: a one- or two-literal sub-cube that no sampled reachable state holds if one is
+relatively inductive, else the unsat core of the consecution query with each literal dropped
+while the smaller clause stays relatively inductive and false initially (Bradley's IC3, with one
+frame instead of a sequence). The loop ends when no CTI is left: H ∧ P ∧ learned is then
+inductive, and the caller certifies it like any other proof.
 
 Every query runs within the run's Z3 resource units (never wall-clock), and the number of
 learned clauses is capped, so the same inputs give the same lemmas on any machine. A clause may
@@ -48,7 +50,6 @@ class Blocker:
     def __init__(self, task: SafetyTask, helper: Strengthening, seed: int, deadline: Deadline) -> None:
         self.system: System = task.system
         self.enc = Encoder(self.system)
-        self.deadline = deadline
         enc = self.enc
         self.s, self.a, self.t = enc.state("g"), enc.action("g"), enc.state("g'")
         self.init = tuple(v.init for v in self.system.variables)
@@ -115,16 +116,17 @@ class Blocker:
         lifted = tuple(lit for term, lit in literals.items() if term.get_id() in core)
         return full if self._initial(lifted) else lifted
 
-    def predecessor(self, cube: Cube) -> tuple[Cube | None, Cube]:
-        """(the lifted cube of a state outside ``cube`` with a successor in it, ()) or, when
-        ¬cube is inductive relative to the frame, (None, the literals of ``cube`` the unsat core
-        needs)."""
+    def predecessor(self, cube: Cube, lift: bool = True) -> tuple[Cube | None, Cube]:
+        """(the cube of a state outside ``cube`` with a successor in it, lifted if ``lift``, ())
+        or, when ¬cube is inductive relative to the frame, (None, the literals of ``cube`` the
+        unsat core needs)."""
         guard = z3.Bool(f"outside#{self.queries}")
         self.solver.add(z3.Implies(guard, z3.Or([z3.Not(self._literal(self.s, lit)) for lit in cube])))
         after = {self._literal(self.t, lit): lit for lit in cube}
         r = self._check(guard, *after)
         if r == z3.sat:
-            return self.lift(self._state(self.s), self._action(), cube), ()
+            state = self._state(self.s)
+            return (self.lift(state, self._action(), cube) if lift else tuple(enumerate(state))), ()
         core = {c.get_id() for c in self.solver.z3.unsat_core()}
         return None, tuple(lit for term, lit in after.items() if term.get_id() in core)
 
@@ -166,7 +168,7 @@ class Blocker:
             smaller = tuple(x for x in best if x != lit)
             if self._initial(smaller) or self._seen(smaller):
                 continue
-            found, core_ = self.predecessor(smaller)
+            found, core_ = self.predecessor(smaller, lift=False)
             if found is None:
                 best = self._restore(core_, smaller)
         return best
@@ -184,7 +186,7 @@ class Blocker:
             if tries == PAIR_TRIES:
                 return None
             tries += 1
-            found, core = self.predecessor(small)
+            found, core = self.predecessor(small, lift=False)
             if found is None:
                 return self._restore(core, small)
         return None
