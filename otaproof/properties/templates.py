@@ -44,7 +44,8 @@ FAMILIES: dict[str, str] = {
     "indexed": "a variable or message field holding a value implies a flag indexed by that value ("
                "'the image held was listed once': held = v -> ever_listed[v])",
     "order": "one counter never exceeds another (a counter accepted and the counter issued), or a counter in "
-             "flight is above or at most a variable (a fresh command, a counter issued)",
+             "flight is above or at most a variable (a fresh command, a counter issued), maybe only while a "
+             "variable or field holds the value that indexes the counter (x = v -> y <= z[v])",
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
@@ -271,19 +272,27 @@ def indexed(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
     every sampled state with x = v agrees, for every value v that x takes in the sample."""
     rows = found.states
     flags: dict[str, dict[str, Var]] = {}  # family name -> value -> flag
+    counters: dict[str, dict[str, Var]] = {}  # the same for int variables
     for v in system.variables:
         m = _INDEX.match(v.name)
         if m and isinstance(v.sort, BoolSort):
             flags.setdefault(m.group(1), {})[m.group(2)] = v
+        elif m and isinstance(v.sort, IntSort):
+            counters.setdefault(m.group(1), {})[m.group(2)] = v
     shapes = channels(system)
     slot_of = {f.index: (ch, k) for ch in shapes for k, slot in enumerate(ch.slots) for f in slot.values()}
     lengths = {ch.length.index for ch in shapes}
+    state_ints = [v for v in system.variables if isinstance(v.sort, IntSort) and v.index not in slot_of
+                  and v.index not in lengths]
     for x in system.variables:
         if not isinstance(x.sort, EnumSort) or x.index in lengths:
             continue
         where = slot_of.get(x.index)
         present = where[0].length > where[1] if where else None
         here = rows[:, where[0].length.index] > where[1] if where else np.ones(len(rows), dtype=np.bool_)
+        ints = [f for f in where[0].slots[where[1]].values() if isinstance(f.sort, IntSort)] if where \
+            else [y for y in state_ints if y.owner == x.owner]
+        yield from _indexed_orders(x, present, here, counters, ints, rows)
         for _, by_value in sorted(flags.items()):
             if not set(by_value) <= set(x.sort.values) or not by_value:
                 continue
@@ -298,6 +307,35 @@ def indexed(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
                     truth = taken.pop()
                     yield (f"indexed:{x.name}={value}->{'' if truth else 'not '}{flag.name}",
                            implies(premise, flag if truth else ~flag))
+
+
+def _indexed_orders(x: Var, present: Expr | None, here: Bits, counters: dict[str, dict[str, Var]],
+                    ints: list[Var], rows: npt.NDArray[np.int64]) -> Iterator[tuple[str, Expr]]:
+    """``order`` indexed by a value: ``x = v -> y <= z[v]`` (or ``y > z[v]``) for an int family
+    z indexed by the values of x's sort and an int y (a field of x's slot, or a state variable of
+    x's owner), where y <= z does not hold in every sampled state anyway,
+    wherever every sampled state with x = v agrees ("a command from supplier s carries a counter
+    that s issued and the device has not accepted yet")."""
+    assert isinstance(x.sort, EnumSort)
+    for _, by_value in sorted(counters.items()):
+        if not by_value or not set(by_value) <= set(x.sort.values):
+            continue
+        for value, z in sorted(by_value.items()):
+            code = x.sort.values.index(value)
+            with_x = here & (rows[:, x.index] == code)
+            if not with_x.any():
+                continue
+            premise = _is(x, code) if present is None else present & _is(x, code)
+            for y in ints:
+                if y is z:
+                    continue
+                ys, zs = rows[with_x, y.index], rows[with_x, z.index]
+                if (rows[:, y.index] <= rows[:, z.index]).all():  # the unconditional order says more
+                    continue
+                if (ys <= zs).all():
+                    yield f"order:{x.name}={value}->{y.name}<={z.name}", implies(premise, y <= z)
+                elif (ys > zs).all():
+                    yield f"order:{x.name}={value}->{y.name}>{z.name}", implies(premise, y > z)
 
 
 MAX_PAIR_VALUES = 16  # a ``pair`` candidate is made only for variables with at most this many values
