@@ -26,6 +26,7 @@ from otaproof.properties.templates import FAMILIES, indexed, mined, sample, valu
 from otaproof.properties.verdict import Budget, Proved, Unknown
 
 BOOL, IMAGES = BoolSort(), EnumSort("image", ("none", "a", "b"))
+SUPPLIERS = EnumSort("supplier", ("none", "S1", "S2"))
 BUDGET = Budget(timeout=600, depth=5, rlimit=200_000_000)
 
 
@@ -141,3 +142,27 @@ def test_default_design_properties_need_no_design_lemma_with_templates_and_ctis(
         v = outcome.verdict
         assert isinstance(v, Proved) and v.certificate.checked, (outcome.property.id, v)
         assert not design & set(v.certificate.lemmas)
+
+
+def two_suppliers() -> System:
+    """Two suppliers issue commands with their own counters (up to 2) over one channel; a
+    command carries its originator and counter."""
+    b = SystemBuilder("two_suppliers")
+    supplier, device = b.machine("Supplier"), b.machine("Device")
+    issued = {s: supplier.var(f"issued[{s}]", IntSort(0, 2), 0) for s in ("S1", "S2")}
+    cmd = b.channel("cmd", "Supplier", "Device", {"originator": SUPPLIERS, "counter": IntSort(0, 2)}, 1)
+    for s in ("S1", "S2"):
+        supplier.action(f"issue_{s}", lambda s=s: case((issued[s] < 2) & cmd.has_room(),
+                                                       assign(issued[s], issued[s] + 1),
+                                                       cmd.send(originator=s, counter=issued[s] + 1)))
+    device.action("accept", lambda: case(cmd.nonempty(), cmd.receive()))
+    return b.build()
+
+
+def test_counter_orders_indexed_by_the_originator_are_mined_and_kept() -> None:
+    system = two_suppliers()
+    candidates = dict(indexed(system, sample(system, 1000, 0, 0, seed=0)))
+    wanted = {f"order:cmd[0].originator={s}->cmd[0].counter<=Supplier.issued[{s}]" for s in ("S1", "S2")}
+    assert wanted <= set(candidates)
+    kept = inductive_subset(system, list(candidates.items()), Deadline(600, BUDGET.rlimit))
+    assert wanted <= set(kept.names)
