@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.invariants import Lemma
-from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, any_of, implies
+from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel
 
@@ -214,7 +214,11 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
     seen: dict[CState, None] = {init: None}
     queue = deque([init])
     while queue and len(seen) < max_states:
-        for _, t in compiled.successors(queue.popleft()):
+        try:
+            nxt = compiled.successors(queue.popleft())
+        except ModelError:  # a modelling slip: the engines report it with its trace, the sample stops there
+            continue
+        for _, t in nxt:
             if t not in seen:
                 seen[t] = None
                 queue.append(t)
@@ -224,7 +228,10 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         for _ in range(walks):
             s = init
             for _ in range(walk_length):
-                nxt = compiled.successors(s)
+                try:
+                    nxt = compiled.successors(s)
+                except ModelError:
+                    break
                 if not nxt:
                     break
                 s = rng.choice(nxt)[1]

@@ -27,7 +27,7 @@ import numpy.typing as npt
 import z3
 
 from otaproof.model.compiled import CompiledSystem
-from otaproof.model.lang import Expr, Var, any_of
+from otaproof.model.lang import Expr, ModelError, Var, any_of
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.engines.strengthen import Strengthening
@@ -248,7 +248,11 @@ def reachable(system: System, limit: int) -> npt.NDArray[np.int64]:
     seen = {first: None}
     queue = deque([first])
     while queue and len(seen) < limit:
-        for _, t in compiled.moves(queue.popleft()):
+        try:
+            moves = compiled.moves(queue.popleft())
+        except ModelError:  # a modelling slip: the engines report it with its trace, the sample stops there
+            continue
+        for _, t in moves:
             if t not in seen:
                 seen[t] = None
                 queue.append(t)
