@@ -4,10 +4,13 @@ under each fault model given; the machine's load is recorded with every run.
 
 Writes ``results/variants.json`` after every run (a stopped run keeps what it measured; a run
 replaces the earlier one of the same design and faults, the others stay);
-``python -m otaproof.reports.variant_results`` renders it into docs/variants.md.
+``python -m otaproof.reports.variant_results`` renders it into docs/variants.md. With
+``--no-design-lemmas`` the checks use only generated lemma candidates (docs/lemmas.md) and the
+runs go to ``results/variants-no-design-lemmas.json`` instead.
 
     python benchmarks/variant_examples.py                       # no faults, then --fault loss
     python benchmarks/variant_examples.py --faults loss --design secmp0007 --design examples/variants/x.py
+    python benchmarks/variant_examples.py --no-design-lemmas --property P-SMI-BOUNDED
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "variants").glob("*.py"))
 OUT = ROOT / "results" / "variants.json"
+OUT_GENERATED = ROOT / "results" / "variants-no-design-lemmas.json"
 APPROVED = "secmp0007"
 
 
-def run(design: str, faults: str, timeout: float) -> dict[str, Any]:
+def run(design: str, faults: str, timeout: float, design_lemmas: bool = True,
+        properties: tuple[str, ...] = ()) -> dict[str, Any]:
     """One ``otaproof check`` in a fresh process: its command, verdicts, time and load."""
     flags = ["--variant", design] if design == APPROVED else ["--variant-file", design]
     flags += [] if faults == "none" else ["--fault", faults]
+    flags += [] if design_lemmas else ["--no-design-lemmas"]
+    flags += [f for p in properties for f in ("--property", p)]
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "verdicts.json"
         command = ["otaproof", "check", "--no-cache", *flags, "--timeout", f"{timeout:g}", "--quiet"]
@@ -63,16 +70,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--design", action="append", metavar="D",
                         help=f"{APPROVED} or an example's path, in this order (default: the examples, then {APPROVED})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per engine and part (default: 120)")
+    parser.add_argument("--no-design-lemmas", action="store_true",
+                        help=f"generated lemma candidates only; results go to {OUT_GENERATED.relative_to(ROOT)}")
+    parser.add_argument("--property", action="append", default=[], metavar="ID",
+                        help="check only these properties (repeatable; default: all)")
     args = parser.parse_args(argv)
+    out = OUT_GENERATED if args.no_design_lemmas else OUT
     designs = args.design or [*(str(p.relative_to(ROOT)) for p in EXAMPLES), APPROVED]
     for faults in args.faults or ["none", "loss"]:
         for design in designs:
-            last = run(design, faults, args.timeout)
+            last = run(design, faults, args.timeout, not args.no_design_lemmas, tuple(args.property))
             print(f"{last['command']}: {last['wall_seconds']} s, load {last['load_average']}", file=sys.stderr)
-            kept = json.loads(OUT.read_text(encoding="utf-8"))["runs"] if OUT.exists() else []
+            kept = json.loads(out.read_text(encoding="utf-8"))["runs"] if out.exists() else []
             runs = [r for r in kept if (r["variant"], r["faults"]) != (last["variant"], last["faults"])] + [last]
-            OUT.parent.mkdir(exist_ok=True)
-            OUT.write_text(json.dumps({"generated_by": "python benchmarks/variant_examples.py", "runs": runs},
+            out.parent.mkdir(exist_ok=True)
+            out.write_text(json.dumps({"generated_by": "python benchmarks/variant_examples.py", "runs": runs},
                                       indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 

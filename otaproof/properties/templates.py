@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from otaproof.model.explicit import Interpreter, State
+from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.invariants import Lemma
-from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, any_of, implies
+from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel
 
@@ -39,6 +39,13 @@ FAMILIES: dict[str, str] = {
     "exclusive": "two facts about different variables never hold together (one stage of an exchange at a time)",
     "implies": "a fact implies another about other variables (a message in flight and the state it reflects)",
     "support": "a fact holds only while one of the messages seen with it is in flight",
+    "pair": "two values, each taken, never taken together: two fields of one message in flight (a kind and "
+            "an outcome, an image and its validation ghost), or two variables of one owner (a ghost and a real value)",
+    "indexed": "a variable or message field holding a value implies a flag indexed by that value ("
+               "'the image held was listed once': held = v -> ever_listed[v])",
+    "order": "one counter never exceeds another (a counter accepted and the counter issued), or a counter in "
+             "flight is above or at most a variable (a fresh command, a counter issued), maybe only while a "
+             "variable or field holds the value that indexes the counter (x = v -> y <= z[v])",
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
@@ -202,12 +209,16 @@ class Sample:
 def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
     smaller), then ``walks`` random walks from the initial state for deeper states."""
-    interp = Interpreter(system)
-    init = interp.initial_state()
-    seen: dict[State, None] = {init: None}
+    compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
+    init = compiled.initial_state()
+    seen: dict[CState, None] = {init: None}
     queue = deque([init])
     while queue and len(seen) < max_states:
-        for _, t in interp.successors(queue.popleft()):
+        try:
+            nxt = compiled.successors(queue.popleft())
+        except ModelError:  # a modelling slip: the engines report it with its trace, the sample stops there
+            continue
+        for _, t in nxt:
             if t not in seen:
                 seen[t] = None
                 queue.append(t)
@@ -217,12 +228,15 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         for _ in range(walks):
             s = init
             for _ in range(walk_length):
-                nxt = list(interp.successors(s))
+                try:
+                    nxt = compiled.successors(s)
+                except ModelError:
+                    break
                 if not nxt:
                     break
                 s = rng.choice(nxt)[1]
                 seen.setdefault(s, None)
-    rows = np.array(list(seen), dtype=np.int64).reshape(len(seen), len(system.variables))
+    rows = np.array([compiled.unpack(s) for s in seen], dtype=np.int64).reshape(len(seen), len(system.variables))
     return Sample(rows, complete)
 
 
@@ -250,7 +264,155 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     both = V.T @ V  # both[p, q]: sampled states where atoms p and q both hold
     out += list(_pairs(every, varying, count, both))
     out += list(_supports(every, varying, X))
+    out += list(orders(system, found))
+    out += list(value_pairs(system, found))
+    out += list(indexed(system, found))
     return out
+
+
+_INDEX = re.compile(r"^(.*)\[([^\[\]]+)\]$")  # a flag indexed by a value: <name>[<value>]
+
+
+def indexed(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``indexed``: ``x = v -> f[v]`` (or ``-> not f[v]``) for an enum variable or message
+    field x and a family of bool flags f named ``f[<value>]`` for values of x's sort, wherever
+    every sampled state with x = v agrees, for every value v that x takes in the sample."""
+    rows = found.states
+    flags: dict[str, dict[str, Var]] = {}  # family name -> value -> flag
+    counters: dict[str, dict[str, Var]] = {}  # the same for int variables
+    for v in system.variables:
+        m = _INDEX.match(v.name)
+        if m and isinstance(v.sort, BoolSort):
+            flags.setdefault(m.group(1), {})[m.group(2)] = v
+        elif m and isinstance(v.sort, IntSort):
+            counters.setdefault(m.group(1), {})[m.group(2)] = v
+    shapes = channels(system)
+    slot_of = {f.index: (ch, k) for ch in shapes for k, slot in enumerate(ch.slots) for f in slot.values()}
+    lengths = {ch.length.index for ch in shapes}
+    state_ints = [v for v in system.variables if isinstance(v.sort, IntSort) and v.index not in slot_of
+                  and v.index not in lengths]
+    for x in system.variables:
+        if not isinstance(x.sort, EnumSort) or x.index in lengths:
+            continue
+        where = slot_of.get(x.index)
+        present = where[0].length > where[1] if where else None
+        here = rows[:, where[0].length.index] > where[1] if where else np.ones(len(rows), dtype=np.bool_)
+        ints = [f for f in where[0].slots[where[1]].values() if isinstance(f.sort, IntSort)] if where \
+            else [y for y in state_ints if y.owner == x.owner]
+        yield from _indexed_orders(x, present, here, counters, ints, rows)
+        for _, by_value in sorted(flags.items()):
+            if not set(by_value) <= set(x.sort.values) or not by_value:
+                continue
+            for value, flag in sorted(by_value.items()):
+                code = x.sort.values.index(value)
+                with_x = here & (rows[:, x.index] == code)
+                if not with_x.any():
+                    continue
+                taken = set(rows[with_x, flag.index].tolist())
+                if len(taken) == 1:
+                    premise = _is(x, code) if present is None else present & _is(x, code)
+                    truth = taken.pop()
+                    yield (f"indexed:{x.name}={value}->{'' if truth else 'not '}{flag.name}",
+                           implies(premise, flag if truth else ~flag))
+
+
+def _indexed_orders(x: Var, present: Expr | None, here: Bits, counters: dict[str, dict[str, Var]],
+                    ints: list[Var], rows: npt.NDArray[np.int64]) -> Iterator[tuple[str, Expr]]:
+    """``order`` indexed by a value: ``x = v -> y <= z[v]`` (or ``y > z[v]``) for an int family
+    z indexed by the values of x's sort and an int y (a field of x's slot, or a state variable of
+    x's owner), where y <= z does not hold in every sampled state anyway,
+    wherever every sampled state with x = v agrees ("a command from supplier s carries a counter
+    that s issued and the device has not accepted yet")."""
+    assert isinstance(x.sort, EnumSort)
+    for _, by_value in sorted(counters.items()):
+        if not by_value or not set(by_value) <= set(x.sort.values):
+            continue
+        for value, z in sorted(by_value.items()):
+            code = x.sort.values.index(value)
+            with_x = here & (rows[:, x.index] == code)
+            if not with_x.any():
+                continue
+            premise = _is(x, code) if present is None else present & _is(x, code)
+            for y in ints:
+                if y is z:
+                    continue
+                ys, zs = rows[with_x, y.index], rows[with_x, z.index]
+                if (rows[:, y.index] <= rows[:, z.index]).all():  # the unconditional order says more
+                    continue
+                if (ys <= zs).all():
+                    yield f"order:{x.name}={value}->{y.name}<={z.name}", implies(premise, y <= z)
+                elif (ys > zs).all():
+                    yield f"order:{x.name}={value}->{y.name}>{z.name}", implies(premise, y > z)
+
+
+MAX_PAIR_VALUES = 16  # a ``pair`` candidate is made only for variables with at most this many values
+
+
+def value_pairs(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``pair``: ``¬(x = a ∧ y = b)`` where the sample shows x = a and y = b, never both, for two
+    fields of one channel slot (while a message is in it) and for two state variables of one
+    owner; the clauses an IC3 search would learn one counterexample at a time."""
+    rows = found.states
+    shapes = channels(system)
+    in_channel = {v.index for ch in shapes for slot in ch.slots for v in slot.values()} | \
+        {ch.length.index for ch in shapes}
+    groups: list[tuple[str, Expr | None, npt.NDArray[np.bool_], list[Var]]] = []
+    for ch in shapes:
+        for k, slot in enumerate(ch.slots):
+            groups.append((f"{ch.name}[{k}].", ch.length > k, rows[:, ch.length.index] > k,
+                           [slot[f] for f in sorted(slot)]))
+    owners: dict[str, list[Var]] = {}
+    for v in system.variables:
+        if v.index not in in_channel:
+            owners.setdefault(v.owner, []).append(v)
+    everywhere = np.ones(len(rows), dtype=np.bool_)
+    groups += [("", None, everywhere, vs) for _, vs in sorted(owners.items())]
+    for prefix, present, here, vs in groups:
+        picked = rows[here]
+        small = [v for v in vs if len(_values(v)) <= MAX_PAIR_VALUES] if len(picked) else []
+        for i, x in enumerate(small):
+            xs = sorted(set(picked[:, x.index].tolist()))
+            for y in small[i + 1:]:
+                ys = sorted(set(picked[:, y.index].tolist()))
+                together = set(zip(picked[:, x.index].tolist(), picked[:, y.index].tolist(), strict=True))
+                for a in xs:
+                    for b in ys:
+                        if (a, b) in together:
+                            continue
+                        both = _is(x, a) & _is(y, b)
+                        yield (f"pair:{prefix}{x.name[len(prefix):]}={x.sort.decode(a)},"
+                               f"{y.name[len(prefix):]}={y.sort.decode(b)}",
+                               ~(present & both) if present is not None else ~both)
+
+
+def orders(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``order``: ``x <= y`` for two int state variables, and ``slot present -> f <= y`` or
+    ``f > y`` for an int message field and an int state variable, wherever every sampled state
+    agrees (two variables always equal give both orders)."""
+    rows = found.states
+    shapes = channels(system)
+    in_channel = {v.index for ch in shapes for slot in ch.slots for v in slot.values()} | \
+        {ch.length.index for ch in shapes}
+    ints = [v for v in system.variables if isinstance(v.sort, IntSort) and v.index not in in_channel]
+    for x in ints:
+        for y in ints:
+            if x is not y and (rows[:, x.index] <= rows[:, y.index]).all():
+                yield f"order:{x.name}<={y.name}", x <= y
+    for ch in shapes:
+        n = ch.length.index
+        for k, slot in enumerate(ch.slots):
+            here = rows[:, n] > k
+            if not here.any():
+                continue
+            for fname, f in slot.items():
+                if not isinstance(f.sort, IntSort):
+                    continue
+                for y in ints:
+                    fv, yv = rows[here, f.index], rows[here, y.index]
+                    if (fv <= yv).all():
+                        yield f"order:{ch.name}[{k}].{fname}<={y.name}", implies(ch.length > k, f <= y)
+                    if (fv > yv).all():
+                        yield f"order:{ch.name}[{k}].{fname}>{y.name}", implies(ch.length > k, f > y)
 
 
 def _pairs(every: list[Atom], varying: list[int], count: npt.NDArray[np.int64], both: npt.NDArray[np.float32]
@@ -290,12 +452,13 @@ def _supports(every: list[Atom], varying: list[int], X: Bits) -> Iterator[tuple[
         a = every[k]
         if a.message:
             continue
-        rows = X[:, k]
+        with_a = X[X[:, k]]  # the sampled states where the atom holds
+        seen_with_a = np.asarray(with_a.any(axis=0), dtype=np.bool_)
         for key, group in by_field.items():
-            seen = [j for j in group if (X[rows, j]).any() and not (every[j].reads & a.reads)]
+            seen = [j for j in group if seen_with_a[j] and not (every[j].reads & a.reads)]
             if not seen or len(seen) > MAX_SUPPORT:
                 continue
-            covered = X[rows][:, seen]
+            covered = with_a[:, seen]
             if covered.any(axis=1).all() and not covered.all(axis=0).any():
                 yield (f"support:{a.name}->{key}:" + "|".join(every[j].name for j in seen),
                        implies(a.expr, any_of(every[j].expr for j in seen)))

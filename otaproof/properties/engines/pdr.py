@@ -16,10 +16,12 @@ from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
 from otaproof.properties.certificate import TAG, certificate_text, check_certificate
 from otaproof.properties.engines import bmc
+from otaproof.properties.engines.generalise import block_ctis
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
 from otaproof.properties.formulas import SafetyTask
 from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer, spacer_query
+from otaproof.properties.templates import family
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Verdict
 
 
@@ -75,6 +77,13 @@ def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Ver
     else:
         task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
     solved = relatively_inductive(task, helper, budget, deadline)
+    if solved is None and not _design_lemmas(problem.task):
+        # generated candidates only (--no-design-lemmas): counterexamples to induction become clauses
+        try:
+            helper = helper + block_ctis(task, helper, budget.seed, deadline)
+        except GaveUp as e:
+            raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive; {e.reason}") from None
+        solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
     return _certified("lemmas", task, helper, solved, budget, deadline)
@@ -86,6 +95,12 @@ def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused:
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     return SafetyTask(sliced.system, sliced.predicate), inductive_lemmas(sliced, problem.task.lemmas, deadline, seed,
                                                                          reused)
+
+
+def _design_lemmas(task: SafetyTask) -> bool:
+    """The task's candidates include hand-written model lemmas (neither generated from the
+    model's structure nor the property's own): the proof then needs no learned clauses."""
+    return any(not family(lm.name) and not _reads_monitor(task, lm.expr) for lm in task.lemmas)
 
 
 def _reads_monitor(task: SafetyTask, e: Expr) -> bool:
