@@ -12,8 +12,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 
 from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import Property
@@ -82,20 +82,45 @@ def storm_figures(policies: tuple[str, ...], runs: int, seed: int) -> tuple[list
     return storms, plots, time.monotonic() - start
 
 
+def _send_storm(sender: Connection, policies: tuple[str, ...], runs: int, seed: int) -> None:
+    """The storm process: its figures, or the exception that stopped it, sent to the pack."""
+    try:
+        answer: object = storm_figures(policies, runs, seed)
+    except Exception as e:
+        answer = e
+    sender.send(answer)
+    sender.close()
+
+
 def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -> Results:
     """Check the matrix once and collect its proofs' obligation files; the storm figures are
     computed meanwhile in a fresh process (they do not depend on the verdicts). Timings: the
     verdicts, the obligations, and how long the storm kept the pack waiting after them."""
     start = time.monotonic()
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as side:
-        storm = side.submit(storm_figures, plan.storm_policies, plan.storm_runs, plan.budget.seed)
+    context = mp.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    side = context.Process(target=_send_storm, args=(sender, plan.storm_policies, plan.storm_runs, plan.budget.seed),
+                           daemon=True)
+    side.start()
+    sender.close()
+    try:
         outcomes = check_matrix([(sc, list(plan.properties)) for sc in plan.scenarios], plan.budget, plan.workers,
                                 on_done)
         checked = time.monotonic()
         rows, proofs = recheck_rows([Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)],
                                     built_model, plan.workers)
         obligated = time.monotonic()
-        storms, plots, seconds = storm.result()
+        try:
+            answer = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"the storm process died (exit code {side.exitcode})") from None
+        if isinstance(answer, BaseException):
+            raise answer
+        storms, plots, seconds = answer
+        waited = time.monotonic() - obligated
+    finally:  # done, or the matrix failed or was interrupted: the storm process ends either way
+        side.kill()
+        side.join()
+        receiver.close()
     return Results(plan, rows, storms, {"verdicts": checked - start, "obligations": obligated - checked,
-                                        "storm": time.monotonic() - obligated, "storm_process": seconds},
-                   proofs, plots)
+                                        "storm": waited, "storm_process": seconds}, proofs, plots)
