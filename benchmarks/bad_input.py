@@ -91,7 +91,7 @@ def _run(case: Case) -> tuple[int, str, str]:
 def _signal_case(sig: signal.Signals, expect: int) -> tuple[str, int, str, str]:
     """Start a long check, send ``sig`` after 5 s, and look for surviving workers 2 s after exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        p = subprocess.Popen(["otaproof", "check", "--json", "v.json", "--quiet"], cwd=tmp,
+        p = subprocess.Popen(["otaproof", "check", "--no-cache", "--json", "v.json", "--quiet"], cwd=tmp,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         time.sleep(5)
         p.send_signal(sig)

@@ -35,7 +35,7 @@ def run(out: Path, args: list[str]) -> tuple[int, float, tuple[float, float, flo
     """``otaproof generate --out OUT ARGS``: exit code, seconds, load averages before and after."""
     before = os.getloadavg()
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "otaproof", "generate", "--out", str(out), *args],
+    done = subprocess.run([sys.executable, "-m", "otaproof", "generate", "--no-cache", "--out", str(out), *args],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     seconds = time.monotonic() - start
     (out.parent / f"{out.name}.log").write_text(done.stdout)

@@ -35,7 +35,7 @@ def run(design: str, faults: str, timeout: float) -> dict[str, Any]:
     flags += [] if faults == "none" else ["--fault", faults]
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "verdicts.json"
-        command = ["otaproof", "check", *flags, "--timeout", f"{timeout:g}", "--quiet"]
+        command = ["otaproof", "check", "--no-cache", *flags, "--timeout", f"{timeout:g}", "--quiet"]
         load_before, started = os.getloadavg(), time.monotonic()
         done = subprocess.run([*command, "--json", str(target)], cwd=ROOT, capture_output=True, text=True,
                               check=False)

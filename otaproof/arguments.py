@@ -67,3 +67,14 @@ def unknown(kind: str, name: str, known: Iterable[str]) -> str:
     """The one-line message for an unknown name: what it is, a suggestion, and the known names."""
     names = list(known)
     return f"unknown {kind} {name!r}{did_you_mean(name, names)}; known: {', '.join(names)}"
+
+
+def add_scheduler_flags(p: argparse.ArgumentParser, runs: str = "engine runs", size: str = "--workers") -> None:
+    """``--scheduler ADDRESS`` and ``--scheduler-wait``: send the command's ``runs`` to a Dask
+    cluster instead of local processes (docs/scale.md)."""
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help=f"send the {runs} to the Dask scheduler at ADDRESS (e.g. tcp://host:8786), or 'local' for "
+                        f"a LocalCluster of {size} processes on this machine; verdicts are the same as without "
+                        "(default: local processes; docs/scale.md)")
+    p.add_argument("--scheduler-wait", type=seconds, default=10.0, metavar="SECONDS",
+                   help="how long to wait for the scheduler and its first worker before giving up (default: 10)")

@@ -20,14 +20,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import evidence_cli, export_cli, generate_cli, storm_cli
-from otaproof.arguments import int_in, seconds, split, unknown
+from otaproof import cache_cli, evidence_cli, export_cli, generate_cli, storm_cli
+from otaproof.arguments import add_scheduler_flags, int_in, seconds, split, unknown
 from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import REGISTRY, build
 from otaproof.properties.catalogue import BY_ID, CATALOGUE, Property
 from otaproof.properties.check import ENGINE_CHOICES, Outcome, check, check_rows
+from otaproof.properties.executors import SchedulerError, scheduler
 from otaproof.properties.pool import Terminated, interruptions
 from otaproof.properties.recheck import SOLVERS, recheck_verdicts
 from otaproof.properties.verdict import DEFAULT_RLIMIT, Budget
@@ -145,9 +146,11 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
                         f"machine (default: {DEFAULT_RLIMIT:,})")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
     p.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(p)
     p.add_argument("--quiet", action="store_true",
                    help="no step tables, and no progress lines on stderr when the output is not a terminal")
     p.add_argument("--json", metavar="FILE", help=json_help)
+    cache_cli.add_cache_flags(p)
 
 
 def _add_design_lemmas_flag(p: argparse.ArgumentParser) -> None:
@@ -195,6 +198,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     props = _properties(_split(args.property))
     budget = _budget(args)
     certificates = _certificate_dir(args.certificates)
+    cache = cache_cli.cache_use(args)
     trial_build([scenario])
     say = _report_progress(args, console)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -211,11 +215,13 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
             progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
                                    f"{o.verdict.seconds:.1f} s{pending})")
 
-        outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done, swarm=args.swarm)
+        outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done, swarm=args.swarm,
+                         cache=cache)
         solvers = SOLVERS if certificates is not None else ("z3",)
         progress.update(task, description="re-checking the proofs independently (the workers ran z3"
                                           + (", cvc5 now)" if certificates is not None else ")"))
         outcomes, rechecks = recheck_verdicts(build(scenario), outcomes, solvers, certificates, workers=args.workers)
+    cache_cli.report(cache)
     print_outcomes(console, outcomes, f"{scenario.describe()} — engine {args.engine}", show_traces=not args.quiet,
                    rechecks=rechecks)
     if certificates is not None:
@@ -242,6 +248,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params,
                           design_lemmas=not args.no_design_lemmas)
                  for v in variants for t in models]
+    cache = cache_cli.cache_use(args)
     trial_build(scenarios)
     cells = len(scenarios) * len(props)
     started, load = time.time(), os.getloadavg()
@@ -255,7 +262,8 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
             say(f"[{progress.tasks[0].completed:.0f}/{cells}] {scenarios[row].describe()}: {_verdict_line(outcome)}")
 
         results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
-                             on_done=done, swarm=args.swarm)
+                             on_done=done, swarm=args.swarm, cache=cache)
+    cache_cli.report(cache)
     rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results, strict=True)]
     console.print(matrix_table(rows))
     if args.json:
@@ -274,6 +282,7 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
     props = _properties(_split(args.property))
     budget = _budget(args)
     say = _report_progress(args, console)
+    cache = cache_cli.cache_use(args)
     trial_build([base, other])
     started, load = time.time(), os.getloadavg()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -287,7 +296,8 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
                 f"{_verdict_line(outcome)}")
 
         results = check_rows([(base, props), (other, props)], "portfolio", budget, workers=args.workers,
-                             on_done=done)
+                             on_done=done, cache=cache)
+    cache_cli.report(cache)
     rows = compare(*results)
     console.print(diff_table(rows, base, other))
     for r in rows:
@@ -315,6 +325,7 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
     designs = _variants(_split(args.variant) or list(QUESTION_DESIGNS))
     if args.json:
         check_output_file(args.json, "--json")
+    cache = cache_cli.cache_use(args)
     say = _report_progress(args, console)
     needed: dict[str, set[str]] = {}
     for q in QUESTIONS:
@@ -333,7 +344,8 @@ def _cmd_questions(args: argparse.Namespace, console: Console) -> int:
             say(f"[{progress.tasks[0].completed:.0f}/{progress.tasks[0].total:.0f}] {jobs[row][0].describe()}: "
                 f"{_verdict_line(outcome)}")
 
-        results = check_rows(jobs, "portfolio", budget, workers=args.workers, on_done=done)
+        results = check_rows(jobs, "portfolio", budget, workers=args.workers, on_done=done, cache=cache)
+    cache_cli.report(cache)
     rows = [Row(sc, outcomes) for (sc, _), outcomes in zip(jobs, results, strict=True)]
     storms = [analyse(StormInput(parse_policy(p), runs=args.runs, seed=args.seed)) for p in QUESTION_POLICIES]
     answers = {q.id: answer(q, rows, storms) for q in QUESTIONS}
@@ -474,9 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Monte Carlo runs per randomised storm policy (default: 200)")
     qs.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     qs.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(qs)
     qs.add_argument("--quiet", action="store_true",
                     help="no progress lines on stderr when the output is not a terminal")
     qs.add_argument("--json", metavar="FILE", help="write answers, storm figures and traces (otaproof.questions/1)")
+    cache_cli.add_cache_flags(qs)
     qs.set_defaults(func=_cmd_questions)
     p = sub.add_parser("properties", help="list the property catalogue")
     p.add_argument("--markdown", action="store_true",
@@ -494,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_arguments(s)
     s.set_defaults(func=_cmd_simulate)
     storm_cli.add_parser(sub)
+    cache_cli.add_parser(sub)
     generate_cli.add_parsers(sub, _add_parameter_flags)
     export_cli.add_parser(sub, _add_parameter_flags)
     evidence_cli.add_parsers(sub, _add_parameter_flags)
@@ -508,6 +523,11 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _slots(args: argparse.Namespace) -> int | None:
+    """How many processes a ``--scheduler local`` cluster starts: ``--workers`` (``--jobs`` for mutants)."""
+    return getattr(args, "workers", None) or getattr(args, "jobs", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=140)
     try:
@@ -515,10 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help (0) or bad input (2), already printed
         return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     try:
-        with interruptions(), variant_files(args):
+        with interruptions(), variant_files(args), \
+                scheduler(getattr(args, "scheduler", None), _slots(args), getattr(args, "scheduler_wait", 0.0)):
             return int(args.func(args, console))
     except (ModelError, UsageError, OutputError, FileNotFoundError, FileExistsError,
-            generate_cli.GenerateError) as e:
+            generate_cli.GenerateError, cache_cli.CacheDirError, SchedulerError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

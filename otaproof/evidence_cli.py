@@ -23,6 +23,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from otaproof import cache_cli
+from otaproof.arguments import add_scheduler_flags
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.lang import ModelError
 from otaproof.model.variants import get_variant
@@ -134,9 +136,10 @@ def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
         if not os.access(out.resolve().parent, os.W_OK | os.X_OK):
             raise EvidenceError(f"--out {out}: directory {out.resolve().parent} is not writable")
         key = load_private_key(args.sign_key) if args.sign_key else None
+        cache = cache_cli.cache_use(args, exact_only=True)  # a pack must not depend on what was cached before
         if args.pdf and chromium() is None:
             raise EvidenceError("--pdf needs Chromium (Debian: apt-get install chromium)")
-    except (EvidenceError, KeyFileError, ModelError) as e:
+    except (EvidenceError, KeyFileError, ModelError, cache_cli.CacheDirError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -157,7 +160,8 @@ def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
                 return conformance(dataclasses.replace(reference, threats=frozenset()), list(plan.properties),
                                    plan.budget, args.workers, _split(args.mutant) or None)
 
-        written = build(plan, out, command, key, args.pdf, args.force, tests, on_done=done)
+        written = build(plan, out, command, key, args.pdf, args.force, tests, on_done=done, cache=cache)
+    cache_cli.report(cache)
     console.print(f"evidence pack written to {escape(str(out))}: {written.files} files, {written.bytes / 1e6:.1f} MB, "
                   f"{written.findings} findings, {written.unknown} unknown verdicts", highlight=False)
     console.print(phases_line(written.phases), highlight=False)
@@ -259,6 +263,8 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help=f"outer wall-clock cap per engine and property part (default: {DEFAULT_TIMEOUT:g})")
     e.add_argument("--seed", type=int, default=0, help="Z3 and Monte Carlo seed (default: 0)")
     e.add_argument("--workers", type=int, default=None, help="parallel engine processes (default: CPU count)")
+    cache_cli.add_cache_flags(e)
+    add_scheduler_flags(e)
     e.add_argument("--storm-runs", type=int, default=STORM_RUNS,
                    help=f"Monte Carlo runs per randomised storm policy (default: {STORM_RUNS})")
     e.add_argument("--sign-key", metavar="PEM", help="Ed25519 private key (otaproof keygen): writes manifest.sig")

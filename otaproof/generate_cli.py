@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof.arguments import fraction, int_in, seconds, split, unknown
+from otaproof import cache_cli
+from otaproof.arguments import add_scheduler_flags, fraction, int_in, seconds, split, unknown
 from otaproof.files import check_output_dir, check_output_file, write_json_atomic
 from otaproof.generators.adapter import Adapter
 from otaproof.generators.automutants import (
@@ -93,6 +94,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     props = [get_property(p) for p in split(args.property)] or list(CATALOGUE)
     out = check_output_dir(args.out, "--out", args.force)
     load_factory(args.sut)
+    cache = cache_cli.cache_use(args)
     params = Parameters().with_values({k[6:]: v for k, v in vars(args).items()
                                        if k.startswith("param_") and v is not None})
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
@@ -109,7 +111,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
                           proof_rlimit=args.proof_rlimit,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
-                          progress=lambda text: progress.update(task, description=text))
+                          progress=lambda text: progress.update(task, description=text), cache=cache)
+    cache_cli.report(cache)
     # the suite's traces name these designs: it keeps their files and its conftest registers them
     plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
     plan.notes += [f"reproductions on {v} need a system under test configured as {v} (the adapter's start() for "
@@ -148,6 +151,8 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     suite = Path(args.suite)
     if not (suite / "conftest.py").is_file():
         raise GenerateError(f"--suite {suite}: no generated suite there (no conftest.py); run otaproof generate first")
+    if args.auto and args.scheduler:
+        raise GenerateError("--auto runs mutmut on this machine: leave out --scheduler")
     if args.auto:
         return _cmd_auto_mutants(args, suite, console)
     if args.function:
@@ -232,6 +237,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")
     g.add_argument("--depth", type=int_in(0, 200), default=25, help="BMC bound for counterexamples (default: 25)")
     g.add_argument("--timeout", type=seconds, default=30.0, help="seconds per engine and property (default: 30)")
+    cache_cli.add_cache_flags(g)
     g.add_argument("--coverage-depth", type=int_in(1, 200), default=20,
                    help="BMC bound for coverage goals (default: 20)")
     g.add_argument("--coverage-rlimit", type=int_in(1), default=RLIMIT,
@@ -252,6 +258,7 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help="Hypothesis examples per scenario (default: 40)")
     g.add_argument("--seed", type=int, default=0, help="Z3 seed (default: 0)")
     g.add_argument("--workers", type=int_in(1), default=None, help="parallel engine processes (default: CPU count)")
+    add_scheduler_flags(g, "proofs and counterexample searches")
     add_parameter_flags(g)
     g.set_defaults(func=_cmd_generate)
     mu = sub.add_parser(
@@ -275,4 +282,6 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                          "(with --auto: x60 for the whole mutmut run)")
     mu.add_argument("--min-kill-rate", type=fraction, default=0.95, help="exit 1 below this kill rate (default: 0.95)")
     mu.add_argument("--json", metavar="FILE", help="write the report as JSON (schema otaproof.mutants/2)")
+    add_scheduler_flags(mu, "seeded mutants' suite runs (the suite directory must be readable at the same path on "
+                            "every worker; not with --auto)", "--jobs")
     mu.set_defaults(func=_cmd_mutants)

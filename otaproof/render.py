@@ -12,7 +12,7 @@ from rich.table import Table
 from otaproof.properties.check import Outcome
 from otaproof.properties.recheck import Recheck
 from otaproof.properties.trace import Trace
-from otaproof.properties.verdict import Proved, Violated
+from otaproof.properties.verdict import RUN, Proved, Violated, provenance_of
 
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
 RECHECK_COLUMN = "re-checked by (obligation files)"
@@ -25,7 +25,9 @@ _HISTORY = re.compile(r"(_validated|_authoriser|ever_listed|max_accepted_counter
 LEGEND = ("proved: holds in every reachable state (its certificate re-checked); violated: a counterexample, replayed; "
           "unknown: not decided within the budget. Kinds: INV a state invariant, HIST a property of every step, BR a "
           "bounded response, REACH recovery always possible. The invariant column gives the proof's size (clauses "
-          "found by the engine + candidate lemmas it kept); depth is the counterexample's number of steps.")
+          "found by the engine + candidate lemmas it kept); depth is the counterexample's number of steps. An engine "
+          "marked cached: the certificate or trace came from the certificate cache and was re-checked on this model "
+          "(cached-earlier-model: it was found for an earlier version of the design).")
 
 
 def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Recheck] | None = None) -> Table:
@@ -44,7 +46,9 @@ def verdict_table(outcomes: list[Outcome], title: str, rechecks: Mapping[str, Re
             detail = v.detail
         else:
             detail = v.detail
-        row = [o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", v.engine, detail,
+        origin = provenance_of(v)
+        engine = v.engine if origin == RUN else f"{v.engine} ({origin})"
+        row = [o.property.id, o.property.kind, f"[{STYLE[v.verdict]}]{v.verdict}[/]", engine, detail,
                f"{v.seconds:.2f}"]
         if rechecks is not None:
             r = rechecks.get(o.property.id)

@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 from rich.table import Table
 
 from otaproof.generators.mutants import ENV_VAR, MUTANTS, mutant
+from otaproof.properties.executors import die_with_task, forked_task, task_pool
 
 SCHEMA = "otaproof.mutants/2"
 GAP = "not killed: a gap in the suite's coverage"
@@ -151,7 +152,8 @@ def _run_suite(suite: Path, mutant: str | None, timeout: float) -> SuiteRun:
         command = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
                    f"--rootdir={suite}", f"--junitxml={junit}"]
         try:
-            proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=die_with_task if forked_task() else None)  # ends with its Dask task
         except subprocess.TimeoutExpired:
             return SuiteRun(Status.TIMED_OUT, (), f"no result within {timeout:g} s", time.perf_counter() - start)
         failed = tuple(sorted(_failed_tests(junit, suite))) if junit.is_file() else ()
@@ -182,7 +184,7 @@ def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int =
         raise SuiteFailsWithoutMutants(f"the suite {suite} does not pass without mutants ({why}); "
                                        "fix it before mutation analysis")
     results: dict[str, MutantResult] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with task_pool(jobs) as pool:  # threads here, or the Dask cluster of --scheduler
         futures = {pool.submit(_run_suite, suite, seeded.name, timeout): seeded for seeded in chosen}
         for future in as_completed(futures):
             seeded, run = futures[future], future.result()

@@ -14,6 +14,7 @@ from otaproof.model.config import Scenario
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
 from otaproof.model.variants import BuiltModel, build
+from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import check
 from otaproof.properties.engines.problem import Problem
@@ -29,18 +30,19 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                oracle_scenarios: list[Scenario], props: list[Property], budget: Budget, *,
                coverage_depth: int = 20, coverage_seconds: float = SAFETY_SECONDS, coverage_rlimit: int = RLIMIT,
                proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT, workers: int | None = None,
-               sut: str, oracle_examples: int = 40, progress: Progress | None = None) -> SuitePlan:
+               sut: str, oracle_examples: int = 40, progress: Progress | None = None,
+               cache: CacheUse | None = None) -> SuitePlan:
     """Check every property on each counterexample scenario, turn each violation into a reproduction
     (and a guard on the approved design where it stops the attack), and add coverage traces. A cell
     (property x scenario) whose check is unknown, and a coverage goal left undecided, are listed in
-    ``plan.undecided``: never dropped silently."""
+    ``plan.undecided``: never dropped silently. ``cache``: the certificate cache the checks use."""
     say = progress or (lambda _: None)
     plan = SuitePlan(sut=sut, oracle=list(oracle_scenarios), oracle_examples=oracle_examples)
     approved_models = {}
     for sc in counterexample_scenarios:
         say(f"checking {sc.describe()}")
         built = build(sc)
-        for outcome in check(sc, props, "portfolio", budget, workers=workers):
+        for outcome in check(sc, props, "portfolio", budget, workers=workers, cache=cache):
             v = outcome.verdict
             if not isinstance(v, Violated):
                 if v.verdict == "unknown":

@@ -32,6 +32,7 @@ ENGINES: dict[str, Engine] = {
 FIRST_STAGE = "lemmas"
 PORTFOLIO = ("bmc", "pdr", "kind")
 TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
+CANONICAL_SHARE = 10  # re-deriving a violation's trace by BMC gets 1/10 of the engine's Z3 units
 SWARM = "swarm"  # explicit states, from the row's first second: violations, and proofs by enumeration
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
@@ -168,11 +169,19 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
 
 def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:
     """The violation with BMC's trace (minimal depth, fixed seed) up to the depth found, so
-    the trace is the same whichever engine won; ``found`` if BMC gives up."""
-    again = bmc.check(problem, dataclasses.replace(budget, depth=len(found.trace.steps)))
+    the trace is the same whichever engine won; ``found`` if BMC gives up. BMC gets a tenth of
+    the engine's resource units and what is left of its wall-clock cap: a trace too deep for BMC
+    (the reason another engine won) must not cost the verdict the winner already has."""
+    again = bmc.check(problem, canonical_budget(budget, len(found.trace.steps), found.seconds))
     if isinstance(again, Violated):
         return dataclasses.replace(found, trace=again.trace)
     return found
+
+
+def canonical_budget(budget: Budget, depth: int, spent: float) -> Budget:
+    """BMC's budget for re-deriving a violation of ``depth`` steps found after ``spent`` seconds."""
+    share = max(1, budget.rlimit // CANONICAL_SHARE) if budget.rlimit else 0  # 0: no limit of its own
+    return dataclasses.replace(budget, depth=depth, rlimit=share, timeout=max(1.0, budget.timeout - spent))
 
 
 @dataclass(frozen=True)

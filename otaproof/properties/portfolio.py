@@ -18,6 +18,11 @@ without the attacker (its source row): a part's first stage waits for the same p
 if PDR proved it, tries that proof's clauses as candidate lemmas; and the engine that decided
 the part there runs first, the others only if it gives up.
 
+With a certificate cache, a row's parts are first looked up (``recall.Recall``, one job per
+part, in the workers): a cached proof re-checked on this model, or a cached trace replayed,
+decides its part at once; the row's lemma search and engines start only for the parts still
+open, and every part the engines decide is stored for the next run.
+
 Each rule is a method of ``Portfolio``; processes are behind ``pool.Executor``, so the rules are
 tested with a fake executor.
 """
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 
 from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel, build
+from otaproof.properties.cache import CacheUse, Cell
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused, shared_lemmas
@@ -50,8 +56,13 @@ from otaproof.properties.jobs import (
     racers,
 )
 from otaproof.properties.pool import ENDED, Executor
+from otaproof.properties.recall import MISSED, RECALL, REUSED, STALE, Recall, Recalled, recheckable
 from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import (
+    CACHED,
+    CACHED_EARLIER,
+    PARTLY_CACHED,
+    RUN,
     Budget,
     Certificate,
     CertificateKind,
@@ -96,8 +107,9 @@ class Portfolio:
 
     def __init__(self, rows: list[Row], engine: str, budget: Budget, workers: int | None, executor: Executor,
                  on_done: OnDone | None = None, clock: Callable[[], float] = time.monotonic,
-                 swarm: bool = False) -> None:
+                 swarm: bool = False, cache: CacheUse | None = None) -> None:
         self.rows, self.engine, self.budget, self.swarm = rows, engine, budget, swarm
+        self.cache = cache if engine == "portfolio" else None  # a single engine's run measures that engine
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.executor, self.on_done, self.clock = executor, on_done, clock
         self.parts: list[Part] = []
@@ -112,6 +124,7 @@ class Portfolio:
         self.decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
         self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
         self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
+        self.digests: dict[int, str] = {}  # per part: its content address in the cache
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self) -> list[list[Outcome]]:
@@ -145,6 +158,10 @@ class Portfolio:
             part = self.parts[u]
             task = self.reuse(u) if e == FIRST_STAGE else part.job
             number = part.number + 1 if self.siblings(u) > 1 else 0
+            if e == RECALL and self.cache is not None:
+                self.launch(Recall(self.cache.cache, self.cache.exact_only, self.builts[part.row], task,
+                                   self.rows[part.row][1][part.prop], part.number, number, self.budget), u, e)
+                continue
             self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget,
                                   number), u, e)
 
@@ -153,7 +170,7 @@ class Portfolio:
         part = self.parts[u]
         return sum(1 for q in self.parts if (q.row, q.prop) == (part.row, part.prop))
 
-    def launch(self, job: EngineRun | LemmaSearch, part: int, engine: str) -> None:
+    def launch(self, job: EngineRun | LemmaSearch | Recall, part: int, engine: str) -> None:
         self.executor.start(self.next_key, job)
         self.running[self.next_key] = Running(part, engine, self.clock())
         self.next_key += 1
@@ -171,6 +188,9 @@ class Portfolio:
             raise answer
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
+            return
+        if job.engine == RECALL:
+            self.recalled(job.part, answer)
             return
         if job.part in self.settled:
             return
@@ -190,16 +210,47 @@ class Portfolio:
 
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
-        """Build a row's model; under the portfolio its lemma search runs as a job of its own,
-        and (with ``swarm``) its safety parts are queued for the swarm at once."""
+        """Build a row's model; under the portfolio its parts are looked up in the cache first
+        (if any), then ``start_row``."""
         self.builts[row] = with_templates(build(self.rows[row][0]), self.budget.seed)
-        if self.engine in ("portfolio", FIRST_STAGE):
-            self.add_parts(row)
-            if self.engine == "portfolio" and self.swarm:
-                self.enqueue([(u, SWARM) for u in self.row_parts(row) if isinstance(self.parts[u].job, Problem)])
-            self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
-        else:
+        if self.engine not in ("portfolio", FIRST_STAGE):
             self.queue_row(row, None)
+            return
+        self.add_parts(row)
+        if self.cache is not None:
+            self.pending.extend((u, RECALL) for u in self.row_parts(row))  # not ``expected``: no engine's verdict
+            return
+        self.start_row(row)
+
+    def start_row(self, row: int) -> None:
+        """The row's lemma search runs as a job of its own, and (with ``swarm``) its open safety
+        parts are queued for the swarm at once."""
+        if self.engine == "portfolio" and self.swarm:
+            self.enqueue([(u, SWARM) for u in self.row_parts(row)
+                          if isinstance(self.parts[u].job, Problem) and u not in self.settled])
+        self.launch(LemmaSearch(self.builts[row], self.budget), ~row, LEMMA_SEARCH)
+
+    def recalled(self, u: int, answer: object) -> None:
+        """A part's cache lookup answered (``answer`` None: its worker was lost): a re-checked
+        cached verdict settles the part. Once the row's lookups are all in, the row starts for
+        its open parts, unless the cache decided every property."""
+        cache = self.cache
+        assert cache is not None
+        outcome = MISSED
+        if isinstance(answer, Recalled):
+            self.digests[u] = answer.digest
+            cache.problems.extend(answer.problems)
+            outcome = answer.outcome
+            if answer.verdict is not None and u not in self.settled:
+                self.settle(u, answer.verdict)
+        cache.reused += outcome == REUSED
+        cache.stale += outcome == STALE
+        cache.missed += outcome == MISSED
+        row = self.parts[u].row
+        looking = any(e == RECALL and self.parts[w].row == row for w, e in self.pending) or \
+            any(r.engine == RECALL and self.parts[r.part].row == row for r in self.running.values())
+        if not looking and row not in self.queued:
+            self.start_row(row)
 
     def add_parts(self, row: int) -> None:
         """Create a row's parts (without the model's inductive lemmas: the search for them runs)."""
@@ -262,7 +313,7 @@ class Portfolio:
         while that part's PDR waits for a worker."""
         engaged = self.engaged()
         ready = [j for j in self.pending if self.ready(j, engaged)]
-        return min(ready, key=lambda j: j[1] != FIRST_STAGE) if ready else None  # stable: queue order
+        return min(ready, key=lambda j: j[1] not in (RECALL, FIRST_STAGE)) if ready else None  # stable: queue order
 
     def engaged(self) -> dict[int, set[str]]:
         """Each part's engines pending or running."""
@@ -275,7 +326,7 @@ class Portfolio:
         """A part's first stage waits for its source part to be decided; its race starts once
         its first stage is over, with the source part's decider alone until it gives up."""
         u, e = job
-        if e == SWARM:
+        if e in (SWARM, RECALL):
             return True
         if e == FIRST_STAGE:
             return self.source_done(u)
@@ -331,6 +382,7 @@ class Portfolio:
         report the property once it is decided."""
         self.settled[u] = verdict
         part = self.parts[u]
+        self.remember(u, verdict)
         siblings = [w for w, q in enumerate(self.parts) if (q.row, q.prop) == (part.row, part.prop)]
         violated = isinstance(verdict, Violated)
         self.stop({u, *siblings} if violated else {u})
@@ -343,6 +395,20 @@ class Portfolio:
         row = part.row
         if row not in self.queued and all((row, p) in self.decided for p in range(len(self.rows[row][1]))):
             self.close_row(row)
+
+    def remember(self, u: int, verdict: Verdict) -> None:
+        """Store a part's proof or counterexample that the engines found (or that an earlier
+        model's cached one gave, re-checked here), under the part's content address; an exact
+        hit becomes its cell's latest entry again."""
+        if self.cache is None or u not in self.digests or not isinstance(verdict, (Proved, Violated)) or \
+                not recheckable(self.parts[u].job, verdict):
+            return
+        part = self.parts[u]
+        cell = Cell(self.rows[part.row][0], self.rows[part.row][1][part.prop].id, part.number)
+        if verdict.provenance == CACHED:
+            self.cache.cache.point(cell, self.digests[u])
+        else:
+            self.cache.cache.store(cell, self.digests[u], verdict)
 
     def close_row(self, row: int) -> None:
         """Every property of a row was decided before its lemma search answered (by the swarm):
@@ -401,6 +467,9 @@ class Portfolio:
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, None)
             return
+        if job.engine == RECALL:
+            self.recalled(job.part, None)
+            return
         why = "engine process overran its budget or died"
         self.give_up(job.part, Unknown(job.engine, self.clock() - job.started, why))
 
@@ -432,7 +501,18 @@ def conjunction(verdicts: list[Verdict]) -> Verdict:
                                                 all(c.checked for c in certs), sum(c.check_seconds for c in certs),
                                                 tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs,
                                                 tuple(f for c in certs for f in c.obligations)),
-                  units=sum(v.units for v in verdicts))
+                  units=sum(v.units for v in verdicts), provenance=provenance(verdicts))
+
+
+def provenance(verdicts: list[Verdict]) -> str:
+    """Where a property's proof came from, given its parts': the engines, the cache (this model's
+    certificates, or some an earlier model's), or partly the cache."""
+    marks = {v.provenance for v in verdicts if isinstance(v, (Proved, Violated))}
+    if marks <= {RUN}:
+        return RUN
+    if RUN in marks:
+        return PARTLY_CACHED
+    return CACHED if marks == {CACHED} else CACHED_EARLIER
 
 
 def combine(verdicts: list[Verdict]) -> Verdict:

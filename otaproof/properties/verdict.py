@@ -17,6 +17,12 @@ class VerdictKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+# where a verdict came from: the engines ran (RUN), or a cached certificate or trace was re-checked
+# on this very model (CACHED), or on an earlier model of the same cell (CACHED_EARLIER; the
+# certificate may differ from a fresh run's), or some parts of a property came from the cache (PARTLY)
+RUN, CACHED, CACHED_EARLIER, PARTLY_CACHED = "run", "cached", "cached-earlier-model", "partly-cached"
+
+
 class CertificateKind(StrEnum):
     """What a proof's certificate is; the value is the name reports and JSON files print."""
 
@@ -86,6 +92,7 @@ class Proved:
     certificate: Certificate
     verdict: VerdictKind = field(default=VerdictKind.PROVED, init=False)
     units: int = field(default=0, compare=False)  # Z3 resource units the engine run used
+    provenance: str = field(default=RUN, compare=False)  # RUN, or which cached certificate was re-checked
 
     @property
     def detail(self) -> str:
@@ -107,6 +114,7 @@ class Violated:
     trace: Trace
     verdict: VerdictKind = field(default=VerdictKind.VIOLATED, init=False)
     units: int = field(default=0, compare=False)
+    provenance: str = field(default=RUN, compare=False)  # RUN, or a cached trace replayed
 
     @property
     def detail(self) -> str:
@@ -127,6 +135,11 @@ class Unknown:
 
 
 Verdict = Proved | Violated | Unknown
+
+
+def provenance_of(v: Verdict) -> str:
+    """Where a verdict came from (an unknown always from the engines)."""
+    return RUN if isinstance(v, Unknown) else v.provenance
 
 
 class ModelSlip(ModelError):

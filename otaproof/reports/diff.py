@@ -9,7 +9,7 @@ from rich.table import Table
 
 from otaproof.model.config import Scenario
 from otaproof.properties.check import Outcome
-from otaproof.properties.verdict import Budget, Violated
+from otaproof.properties.verdict import Budget, Violated, provenance_of
 
 SCHEMA = "otaproof.diff/1"
 STYLE = {"proved": "green", "violated": "red", "unknown": "yellow"}
@@ -57,7 +57,8 @@ def diff_document(rows: list[Comparison], a: Scenario, b: Scenario, budget: Budg
     """Plain data (deterministic except ``seconds``): both verdicts per property and the traces."""
     def side(o: Outcome) -> dict[str, Any]:
         v = o.verdict
-        out: dict[str, Any] = {"verdict": v.verdict, "engine": v.engine, "seconds": round(v.seconds, 3)}
+        out: dict[str, Any] = {"verdict": v.verdict, "engine": v.engine, "provenance": provenance_of(v),
+                               "seconds": round(v.seconds, 3)}
         if isinstance(v, Violated):
             out["trace"] = v.trace.to_json()
         elif v.verdict == "unknown":

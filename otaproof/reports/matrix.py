@@ -11,7 +11,7 @@ from rich.table import Table
 
 from otaproof.model.config import Scenario
 from otaproof.properties.check import Outcome
-from otaproof.properties.verdict import Budget, Violated
+from otaproof.properties.verdict import RUN, Budget, Violated, provenance_of
 
 SCHEMA = "otaproof.matrix/1"
 MARK = {"proved": "[green]✔[/]", "violated": "[red]✘{depth}[/]", "unknown": "[yellow]?[/]"}
@@ -31,13 +31,15 @@ class Row:
 
 def cell(o: Outcome) -> str:
     v = o.verdict
-    return MARK[v.verdict].format(depth=len(v.trace.steps) if isinstance(v, Violated) else "")
+    mark = MARK[v.verdict].format(depth=len(v.trace.steps) if isinstance(v, Violated) else "")
+    return mark if provenance_of(v) == RUN else mark + "ᶜ"
 
 
 def matrix_table(rows: list[Row]) -> Table:
     """Rows: design and threat model; columns: properties; ✔ proved, ✘n violated at depth n, ? unknown."""
     props = [o.property.id for o in rows[0].outcomes] if rows else []
-    table = Table(title="Verdict matrix (✔ proved, ✘n violated by an n-step trace, ? unknown)",
+    table = Table(title="Verdict matrix (✔ proved, ✘n violated by an n-step trace, ? unknown; ᶜ a cached "
+                        "certificate or trace, re-checked on this model)",
                   title_justify="left")
     table.add_column("variant")
     table.add_column("threat model")
@@ -63,7 +65,8 @@ def matrix_document(rows: list[Row], engine: str, budget: Budget, run: dict[str,
             v = o.verdict
             entry: dict[str, Any] = {"variant": row.scenario.variant, "threats": sorted(row.scenario.threats),
                                      "faults": sorted(row.scenario.faults), "property": o.property.id,
-                                     "verdict": v.verdict, "engine": v.engine, "seconds": round(v.seconds, 3),
+                                     "verdict": v.verdict, "engine": v.engine, "provenance": provenance_of(v),
+                                     "seconds": round(v.seconds, 3),
                                      "z3_units": v.units}
             if isinstance(v, Violated):
                 entry["depth"] = len(v.trace.steps)

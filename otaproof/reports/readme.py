@@ -46,8 +46,10 @@ def matrix_block(doc: dict[str, Any]) -> str:
     summary = (f"{'All' if definite == len(entries) else ''} {definite} of {len(entries)} verdicts definite "
                f"({counts['proved']} proved, {counts['violated']} violated, {counts['unknown']} unknown)").strip()
     if run:
-        summary += (f"; {_duration(run['wall_seconds'])} wall time on {run['cpus']} cores, load average "
-                    f"{run['load_average'][0]:.1f} at the start, {run['date']}")
+        load = f"load average {run['load_average'][0]:.1f} at the start"
+        if sampled := run.get("load_sampled"):
+            load += f", {sampled['mean']:.1f} mean and {sampled['peak']:.1f} peak during the run"
+        summary += f"; {_duration(run['wall_seconds'])} wall time on {run['cpus']} cores, {load}, {run['date']}"
     lines = [summary + ".", "",
              "| variant | threats | " + " | ".join(p.removeprefix("P-") for p in props) + " |",
              "|---|---|" + "---|" * len(props)]

@@ -8,7 +8,7 @@ from typing import Any
 from otaproof.model.config import Scenario
 from otaproof.properties.check import Outcome
 from otaproof.properties.recheck import Recheck
-from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
+from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated, provenance_of
 
 SCHEMA = "otaproof.verdicts/1"
 
@@ -36,7 +36,7 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
         v = o.verdict
         entry: dict[str, Any] = {"property": o.property.id, "statement": o.property.statement,
                                  "kind": o.property.kind, "verdict": v.verdict, "engine": v.engine,
-                                 "seconds": round(v.seconds, 3)}
+                                 "provenance": provenance_of(v), "seconds": round(v.seconds, 3)}
         if isinstance(v, Proved):
             c = v.certificate
             entry["certificate"] = _certificate(c)

@@ -321,3 +321,20 @@ def test_reach_counts_only_legitimate_recovery() -> None:
                                    ("han_mitm",), (), BUDGET)
     assert isinstance(verdict, Proved), verdict
     assert verdict.certificate.size == 8  # n in 0..3, jammed or not
+
+
+def test_a_violation_keeps_its_trace_when_bmc_cannot_re_derive_it_within_its_share() -> None:
+    """The canonical trace is BMC's when BMC re-derives it within a tenth of the engine's units,
+    and the winner's own (replayed) trace otherwise: the verdict never waits on a BMC search the
+    winning engine was needed for."""
+    from otaproof.properties.jobs import CANONICAL_SHARE, canonical, canonical_budget
+
+    case_ = BY_NAME["reaches-5-at-depth-5"]
+    found = ENGINES["explicit"](case_.problem(), BUDGET)
+    assert isinstance(found, Violated)
+    assert canonical(case_.problem(), found, BUDGET).trace == ENGINES["bmc"](case_.problem(), BUDGET).trace
+    starved = Budget(timeout=60, rlimit=CANONICAL_SHARE)  # BMC's share: 1 Z3 unit, too few for any query
+    assert canonical(case_.problem(), found, starved) is found
+    share = canonical_budget(Budget(timeout=100, rlimit=2_000_000_000), 30, 40.0)
+    assert (share.depth, share.rlimit, share.timeout) == (30, 200_000_000, 60.0)
+    assert canonical_budget(Budget(rlimit=0), 3, 0.0).rlimit == 0

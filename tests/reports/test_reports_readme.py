@@ -25,6 +25,12 @@ def test_the_matrix_block_says_what_the_results_say() -> None:
     assert "| secmp0007 | none | ✔ | ✘9 |" in text and "| secmp0007 | han_mitm | ✘8 | ? |" in text
 
 
+def test_the_block_gives_the_load_sampled_during_the_run() -> None:
+    doc = _doc()
+    doc["run"]["load_sampled"] = {"mean": 7.25, "peak": 11.0}  # type: ignore[index]
+    assert "load average 0.2 at the start, 7.2 mean and 11.0 peak during the run, 2026-12-05." in matrix_block(doc)
+
+
 def test_a_stale_block_is_rewritten_from_the_results(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "matrix.json").write_text(json.dumps(_doc()))

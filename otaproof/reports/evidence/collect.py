@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from otaproof.model.config import Scenario
+from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import Outcome, check_rows
 from otaproof.properties.verdict import Budget
@@ -68,9 +69,10 @@ class Results:
 
 
 def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, workers: int | None,
-                 on_done: Callable[[int, Outcome], None] | None = None) -> list[list[Outcome]]:
+                 on_done: Callable[[int, Outcome], None] | None = None,
+                 cache: CacheUse | None = None) -> list[list[Outcome]]:
     """The portfolio on every row in one pool: the pack's only call into the checkers."""
-    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done)
+    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done, cache=cache)
 
 
 def storm_figures(policies: tuple[str, ...], runs: int, seed: int) -> tuple[list[StormResult], dict[str, bytes], float]:
@@ -92,10 +94,12 @@ def _send_storm(sender: Connection, policies: tuple[str, ...], runs: int, seed: 
     sender.close()
 
 
-def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -> Results:
-    """Check the matrix once and collect its proofs' obligation files; the storm figures are
-    computed meanwhile in a fresh process (they do not depend on the verdicts). Timings: the
-    verdicts, the obligations, and how long the storm kept the pack waiting after them."""
+def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None,
+            cache: CacheUse | None = None) -> Results:
+    """Check the matrix once (``cache``: exact hits only, re-checked) and collect its proofs'
+    obligation files; the storm figures are computed meanwhile in a fresh process (they do not
+    depend on the verdicts). Timings: the verdicts, the obligations, and how long the storm kept
+    the pack waiting after them."""
     start = time.monotonic()
     context = mp.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
@@ -105,7 +109,7 @@ def collect(plan: Plan, on_done: Callable[[int, Outcome], None] | None = None) -
     sender.close()
     try:
         outcomes = check_matrix([(sc, list(plan.properties)) for sc in plan.scenarios], plan.budget, plan.workers,
-                                on_done)
+                                on_done, cache)
         checked = time.monotonic()
         rows, proofs = recheck_rows([Row(sc, out) for sc, out in zip(plan.scenarios, outcomes, strict=True)],
                                     built_model, plan.workers)

@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from otaproof.properties.cache import CacheUse
 from otaproof.properties.check import Outcome
 from otaproof.reports.evidence.collect import Plan, Results, collect
 from otaproof.reports.evidence.document import (
@@ -93,14 +94,15 @@ def contents(results: Results, command: list[str], key: Ed25519PrivateKey | None
 
 def build(plan: Plan, out: Path, command: list[str], key: Ed25519PrivateKey | None = None, pdf: bool = False,
           force: bool = False, tests: Callable[[], dict[str, Any]] | None = None,
-          on_done: Callable[[int, Outcome], None] | None = None) -> Written:
-    """Check, render and write the pack at ``out`` (which must not exist unless ``force``).
+          on_done: Callable[[int, Outcome], None] | None = None, cache: CacheUse | None = None) -> Written:
+    """Check, render and write the pack at ``out`` (which must not exist unless ``force``); ``cache``
+    should re-use only exact hits (``CacheUse.exact_only``), so the pack is what a fresh run gives.
 
     ``timings.json`` and ``Written.phases`` split the time: ``verdicts`` (the matrix), the pack
     (``obligations``, ``storm`` (the wait for it after the verdicts), ``rendering``, ``hashing``,
     ``writing``, ``pdf``), ``tests`` (``--with-tests``) and the ``total``."""
     start = time.monotonic()
-    results = collect(plan, on_done)
+    results = collect(plan, on_done, cache)
     phases = dict(results.timings)
     started = time.monotonic()
     extra = tests() if tests is not None else None
