@@ -122,7 +122,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
 
 
 def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
-    from otaproof.reports.evidence.pack import build
+    from otaproof.reports.evidence.pack import build, phases_line
 
     try:
         plan, command = _plan(args)
@@ -163,8 +163,8 @@ def _cmd_evidence(args: argparse.Namespace, console: Console) -> int:
         written = build(plan, out, command, key, args.pdf, args.force, tests, on_done=done, cache=cache)
     cache_cli.report(cache)
     console.print(f"evidence pack written to {escape(str(out))}: {written.files} files, {written.bytes / 1e6:.1f} MB, "
-                  f"{written.findings} findings, {written.unknown} unknown verdicts, {written.seconds:.0f} s",
-                  highlight=False)
+                  f"{written.findings} findings, {written.unknown} unknown verdicts", highlight=False)
+    console.print(phases_line(written.phases), highlight=False)
     console.print(f"open {escape(str(out / 'index.html'))}; re-verify with: otaproof verify {escape(str(out))}",
                   highlight=False)
     return EXIT_UNKNOWN if written.unknown else EXIT_OK

@@ -144,9 +144,10 @@ class EngineRun:
 def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int) -> Verdict:
     """The proof if its obligation files (written from the grounded system, not the engine's
     terms) are all unsat for a fresh Z3 process; otherwise Unknown with the failing obligation.
-    The answers stay on the certificate (``obligations``): reports and ``--certificates`` use
-    them, so each file is solved by Z3 once. A certificate kind without standalone obligations
-    (a ranking) stays proved, re-checked only by the in-process checker, and the table says so."""
+    The answers stay on the certificate (``obligations``), with each file's gzip bytes: reports,
+    ``--certificates`` and evidence packs use them, so each file is printed and solved by Z3
+    once. A certificate kind without standalone obligations (a ranking) stays proved, re-checked
+    only by the in-process checker, and the table says so."""
     cert = proof.certificate
     try:
         if isinstance(job, Problem):
@@ -162,7 +163,8 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
         checked = recheck_obligations(prop.id, obs, Path(tmp), ("z3",), Limits(), workers=1)
     if checked.status != ACCEPTED:
         return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
-    return dataclasses.replace(proof, certificate=dataclasses.replace(cert, obligations=checked.files))
+    files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True))
+    return dataclasses.replace(proof, certificate=dataclasses.replace(cert, obligations=files))
 
 
 def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:

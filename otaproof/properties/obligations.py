@@ -16,6 +16,7 @@ proved on a cone-of-influence slice must hold here on the whole model: the slice
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 
 from otaproof.model.slicing import reads
@@ -61,6 +62,12 @@ class Obligation:
     def filename(self) -> str:
         stem = f"{self.name}{self.index}" if self.index else self.name
         return f"{self.property_id}/{f'part{self.part}-' if self.part else ''}{stem}.smt2"
+
+    @property
+    def packed(self) -> bytes:
+        """The file gzip-compressed, the same bytes for the same text (mtime 0, no file name in the
+        header; level 1: the files are large and alike, so speed matters more than the last bytes)."""
+        return gzip.compress(self.text.encode("utf-8"), compresslevel=1, mtime=0)
 
     @property
     def label(self) -> str:

@@ -64,6 +64,9 @@ class FileCheck:
     size: int  # bytes
     digest: str
     runs: tuple[SolverRun, ...]
+    # the file itself, gzip as ``Obligation.packed`` gives it, when the worker that solved it kept it
+    # (the evidence pack writes these bytes instead of printing the obligation again)
+    packed: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

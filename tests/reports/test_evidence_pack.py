@@ -23,8 +23,9 @@ from otaproof.properties.catalogue import get_property
 from otaproof.properties.obligations import obligations
 from otaproof.properties.trace import Trace
 from otaproof.properties.verdict import Certificate, CertificateKind
-from otaproof.reports.evidence.certificates import compress, obligation_path, scenario_of
+from otaproof.reports.evidence.certificates import obligation_path, scenario_of
 from otaproof.reports.evidence.findings import built_model
+from otaproof.reports.evidence.pack import PACK_PHASES, phases_line
 
 PROPERTIES = "P-CPL-NOW,P-LOCAL-BANNED,P-NO-STRAND"
 
@@ -137,6 +138,24 @@ def test_evidence_json_matches_the_files(built: tuple[Path, Path, Path]) -> None
     assert doc["findings"][0]["cells"] == ["gateway-screening/none/P-LOCAL-BANNED"]
 
 
+def test_timings_split_the_verdicts_from_the_pack(built: tuple[Path, Path, Path]) -> None:
+    """timings.json says how long the verdicts took and each phase of the pack beyond them; every
+    obligation file is the one the worker that found the proof printed and had Z3 solve."""
+    pack, _, _ = built
+    timings = json.loads((pack / "timings.json").read_text())
+    build = timings["build"]
+    assert set(PACK_PHASES) - {"pdf"} <= set(build) and {"verdicts", "pack", "total", "storm_process"} <= set(build)
+    assert build["pack"] == pytest.approx(sum(build[p] for p in PACK_PHASES if p in build), abs=0.01)
+    assert build["verdicts"] + build["pack"] <= build["total"] + 0.01
+    certificates = [n for n in _files(pack) if n.startswith("certificates/")]
+    assert timings["obligation_files"] == {"from_workers": len(certificates), "printed_by_the_pack": 0}
+    proved = [c for c in timings["cells"].values() if "recheck" in c]
+    assert proved and all(c["from"] == "worker" for c in proved)
+    line = phases_line(build)
+    assert line.startswith(f"{build['total']:.1f} s: verdicts {build['verdicts']:.1f} s, pack {build['pack']:.1f} s (")
+    assert f"obligations {build['obligations']:.1f} s" in line and f"hashing {build['hashing']:.1f} s" in line
+
+
 def test_report_md_has_a_mermaid_chart_per_finding(built: tuple[Path, Path, Path]) -> None:
     pack, _, _ = built
     text = (pack / "report.md").read_text()
@@ -237,8 +256,8 @@ def test_verify_solves_a_weakened_certificate_and_names_the_failing_obligation(
     model = built_model(scenario_of(cell))
     cert = Certificate(CertificateKind(cell["certificate"]["kind"]), "true", 1)
     for ob in obligations(model, get_property(cell["property"]), cert):
-        path = obligation_path(cell["key"], ob)
-        (pack / path).write_bytes(compress(ob.text))
+        path = obligation_path(cell["key"], ob.filename)
+        (pack / path).write_bytes(ob.packed)
         _rehash(pack, path)
     assert main(["verify", str(pack), "--solvers", "z3"]) == 1
     failed = _failed(capsys.readouterr().out)

@@ -1,12 +1,13 @@
 """The pack's certificates: each proof's obligations (``properties/obligations.py``) as standalone
 SMT-LIB 2 files over the full model, gzip-compressed, and their re-checks by fresh solver
-processes (``properties/recheck.py``): once when the pack is built (Z3; a proof it does not
-confirm is shown as unknown) and again by ``otaproof verify`` (Z3, optionally cvc5).
+processes (``properties/recheck.py``): once before the proof is reported (Z3, in the portfolio's
+worker, which keeps the files' bytes; a proof Z3 does not confirm is shown as unknown) and again
+by ``otaproof verify`` (Z3, optionally cvc5).
 
 Layout: ``certificates/<design>/<threat model>/<property>/<obligation>.smt2.gz`` where the
 obligation is ``init``, ``step``, ``safe`` (``partN-`` before them for a conjunction certificate)
-or ``recoveryN``. A file is gzip with mtime 0 and no file name, so the same text gives the same
-bytes; ``zcat FILE | z3 -in`` re-checks one by hand.
+or ``recoveryN``. A file is gzip (``Obligation.packed``) with mtime 0 and no file name, so the
+same text gives the same bytes; ``zcat FILE | z3 -in`` re-checks one by hand.
 
 ``verify`` does not take the files on trust: it reads the invariant out of each proof's files,
 prints that proof's obligations again from the model it rebuilds, and requires the files to be
@@ -18,7 +19,7 @@ not independently re-checked.
 from __future__ import annotations
 
 import dataclasses
-import gzip
+import hashlib
 import os
 import tempfile
 import time
@@ -44,7 +45,7 @@ from otaproof.properties.recheck import (
     recheck_obligations,
     run_solver,
 )
-from otaproof.properties.verdict import Certificate, CertificateKind, Proved, Unknown
+from otaproof.properties.verdict import Certificate, CertificateKind, FileCheck, Proved, Unknown
 from otaproof.reports.matrix import Row
 
 ROOT = "certificates"
@@ -63,14 +64,10 @@ def certificate_parts(cert: Certificate) -> tuple[Certificate, ...]:
     return cert.parts if cert.kind == "conjunction" else (cert,)
 
 
-def obligation_path(key: str, ob: Obligation) -> str:
-    """Where an obligation of the cell ``key`` (design/threat model/property) lies in the pack."""
-    return f"{ROOT}/{key}/{ob.filename.split('/', 1)[1]}.gz"
-
-
-def compress(text: str) -> bytes:
-    """gzip of the text, the same bytes for the same text (mtime 0, no file name in the header)."""
-    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+def obligation_path(key: str, filename: str) -> str:
+    """Where the obligation file ``filename`` (``Obligation.filename``: property/name.smt2) of the
+    cell ``key`` (design/threat model/property) lies in the pack."""
+    return f"{ROOT}/{key}/{filename.split('/', 1)[1]}.gz"
 
 
 def decompress(data: bytes) -> str:
@@ -95,31 +92,28 @@ class ProofFiles:
 
     recheck: Recheck
     files: dict[str, bytes]  # pack path -> gzip bytes, in obligation order
-    labels: dict[str, Obligation]  # pack path -> the obligation it states
+    checks: dict[str, FileCheck]  # pack path -> the obligation it states and every solver's answer on it
+    shipped: bool = False  # True: the files and answers came from the worker that found the proof
 
 
 def recheck_rows(rows: list[Row], built: Callable[[Scenario], BuiltModel], workers: int | None = None,
                  limits: Limits = LIMITS) -> tuple[list[Row], dict[str, ProofFiles]]:
-    """Write every proof's obligation files and have a fresh Z3 process solve each (``workers``
-    proofs at a time). A proof Z3 does not confirm, or whose certificate is refused, becomes
-    unknown naming why; a kind without obligations (``ranking``) stays proved, listed as such.
-    Returns the rows as shown and the files per cell key (``design/threat model/property``)."""
+    """Every proof's obligation files, each solved by a fresh Z3 process (``workers`` proofs at a
+    time). A portfolio worker already printed and solved them before it reported the proof
+    (``jobs.recheck``): their bytes and answers are taken from the certificate once each file's
+    text is seen to be the one Z3 answered on (its SHA-256). Otherwise the obligations are printed
+    here from the model and a fresh Z3 process solves each file whose text no Z3 answered on. A
+    proof Z3 does not confirm, or whose certificate is refused, becomes unknown naming why; a
+    kind without obligations (``ranking``) stays proved, listed as such. Returns the rows as
+    shown and the files per cell key (``design/threat model/property``)."""
     todo = [(row, o) for row in rows for o in row.outcomes if isinstance(o.verdict, Proved)]
     with tempfile.TemporaryDirectory(prefix="otaproof-evidence-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         def one(item: tuple[Row, Any]) -> ProofFiles:
             row, o = item
             key = f"{row.scenario.variant}/{row.threat_model}/{o.property.id}"
-            try:
-                obs = obligations(built(row.scenario), o.property, o.verdict.certificate)
-            except NotCovered as e:
-                return ProofFiles(Recheck(o.property.id, NOT_COVERED, str(e)), {}, {})
-            except CertificateError as e:
-                return ProofFiles(Recheck(o.property.id, REFUSED, str(e)), {}, {})
-            recheck = recheck_obligations(o.property.id, obs, Path(tmp) / key, ("z3",), limits, workers=1)
-            paths = [obligation_path(key, ob) for ob in obs]
-            return ProofFiles(recheck, {p: compress(ob.text) for p, ob in zip(paths, obs, strict=True)},
-                              dict(zip(paths, obs, strict=True)))
+            return shipped(key, o.property.id, o.verdict.certificate) or \
+                derived(key, built(row.scenario), o.property, o.verdict.certificate, Path(tmp), limits)
 
         done = list(pool.map(one, todo))
     proofs = {f"{row.scenario.variant}/{row.threat_model}/{o.property.id}": p
@@ -127,6 +121,40 @@ def recheck_rows(rows: list[Row], built: Callable[[Scenario], BuiltModel], worke
     shown = [Row(row.scenario, [_gated(o, proofs.get(f"{row.scenario.variant}/{row.threat_model}/{o.property.id}"))
                                 for o in row.outcomes]) for row in rows]
     return shown, {k: p for k, p in proofs.items() if p.recheck.status in (ACCEPTED, NOT_COVERED)}
+
+
+def shipped(key: str, pid: str, cert: Certificate) -> ProofFiles | None:
+    """The proof's files as the worker that found it kept them, if it kept every one, each one
+    decompresses to the text Z3 answered on and Z3 accepted every one; else None."""
+    checks = cert.obligations
+    if not checks or not all(f.packed for f in checks):
+        return None
+    for f in checks:
+        try:
+            text = decompress(f.packed)
+        except ValueError:
+            return None
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != f.digest or \
+                not any(r.solver == "z3" and r.answer == ACCEPTED for r in f.runs):
+            return None
+    paths = [obligation_path(key, f.filename) for f in checks]
+    return ProofFiles(Recheck(pid, ACCEPTED, "", checks), {p: f.packed for p, f in zip(paths, checks, strict=True)},
+                      dict(zip(paths, checks, strict=True)), shipped=True)
+
+
+def derived(key: str, built: BuiltModel, prop: Property, cert: Certificate, tmp: Path, limits: Limits) -> ProofFiles:
+    """The proof's files printed here from the model, each solved by a fresh Z3 process unless a
+    Z3 process already answered on the same text (the worker's answers on the certificate)."""
+    try:
+        obs = obligations(built, prop, cert)
+    except NotCovered as e:
+        return ProofFiles(Recheck(prop.id, NOT_COVERED, str(e)), {}, {})
+    except CertificateError as e:
+        return ProofFiles(Recheck(prop.id, REFUSED, str(e)), {}, {})
+    recheck = recheck_obligations(prop.id, obs, tmp / key, ("z3",), limits, workers=1, known=cert.obligations)
+    paths = [obligation_path(key, ob.filename) for ob in obs]
+    return ProofFiles(recheck, {p: ob.packed for p, ob in zip(paths, obs, strict=True)},
+                      dict(zip(paths, recheck.files, strict=True)))
 
 
 def _gated(o: Any, proof: ProofFiles | None) -> Any:
@@ -145,11 +173,10 @@ def proof_entry(proof: ProofFiles) -> dict[str, Any]:
     r = proof.recheck
     if r.status == NOT_COVERED:
         return {"recheck": "not independently re-checked", "reason": r.reason, "obligations": []}
-    by_file = {f.filename: f for f in r.files}
     return {"recheck": r.status, "obligations": [
-        {"file": path, "obligation": ob.label, "claim": ob.claim, "bytes": by_file[ob.filename].size,
-         "accepted_by": [run.solver for run in by_file[ob.filename].runs if run.answer == ACCEPTED]}
-        for path, ob in proof.labels.items()]}
+        {"file": path, "obligation": f.label, "claim": f.claim, "bytes": f.size,
+         "accepted_by": [run.solver for run in f.runs if run.answer == ACCEPTED]}
+        for path, f in proof.checks.items()]}
 
 
 # ---- when the pack is verified --------------------------------------------------------------
@@ -246,7 +273,7 @@ def expected_obligations(built: BuiltModel, prop: Property, entry: dict[str, Any
         obs = obligations(built, prop, whole)
     except CertificateError as e:
         raise ValueError(f"{ROOT}/{key}: {e}") from None
-    return [(obligation_path(key, ob), ob) for ob in obs]
+    return [(obligation_path(key, ob.filename), ob) for ob in obs]
 
 
 def verify_proof(entry: dict[str, Any], root: str, solvers: Sequence[str], limits: Limits,

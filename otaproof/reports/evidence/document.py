@@ -162,18 +162,26 @@ def certificate_files(ev: Evidence) -> dict[str, bytes]:
             for path, data in ev.results.proofs[c.key].files.items()}
 
 
-def timings(ev: Evidence, extra: dict[str, float]) -> dict[str, Any]:
-    """``timings.json``: every wall-clock figure, the one file that differs between two builds."""
+def timings(results: Results, phases: dict[str, float]) -> dict[str, Any]:
+    """``timings.json``: every wall-clock figure, the one file that differs between two builds:
+    the build's phases, each storm policy, and per cell its engine's time and each obligation
+    file's solver time and resource units (``from`` says whether the worker that found the proof
+    printed and solved the files, or the pack did)."""
     per_cell = {}
-    for c in ev.cells:
+    for c in cells(results.rows):
         v = c.outcome.verdict
         item: dict[str, Any] = {"engine": v.engine, "seconds": round(v.seconds, 3)}
-        if isinstance(v, Proved) and ev.results.proofs[c.key].recheck.files:
+        proof = results.proofs.get(c.key)
+        if isinstance(v, Proved) and proof is not None and proof.recheck.files:
             item["recheck"] = {f.filename.split("/", 1)[1]: {r.solver: {"seconds": round(r.seconds, 3),
                                                                       "resources": r.resources} for r in f.runs}
-                               for f in ev.results.proofs[c.key].recheck.files}
+                               for f in proof.recheck.files}
+            item["from"] = "worker" if proof.shipped else "pack"
         per_cell[c.key] = item
-    return {"schema": "otaproof.evidence-timings/1",
-            "build": {k: round(s, 3) for k, s in {**ev.results.timings, **extra}.items()},
-            "storm": {str(r.input.policy): round(r.seconds, 3) for r in ev.results.storms},
+    shipped = sum(len(p.files) for p in results.proofs.values() if p.shipped)
+    return {"schema": "otaproof.evidence-timings/2",
+            "build": {k: round(s, 3) for k, s in phases.items()},
+            "obligation_files": {"from_workers": shipped,
+                                 "printed_by_the_pack": sum(len(p.files) for p in results.proofs.values()) - shipped},
+            "storm": {str(r.input.policy): round(r.seconds, 3) for r in results.storms},
             "cells": per_cell}

@@ -73,7 +73,7 @@ def _proof(c: Cell, ev: Evidence) -> dict[str, Any]:
     assert isinstance(v, Proved)
     cert = v.certificate
     pieces = certificate_parts(cert)
-    files = ev.results.proofs[c.key].labels
+    files = ev.results.proofs[c.key].checks
     checker = f"z3 (fresh process), {plural(len(files), 'obligation file')}" if files else \
         "not independently re-checked: " + ev.results.proofs[c.key].recheck.reason
     return {"anchor": f"proof-{c.anchor}", "key": c.key, "property": c.prop.id, "variant": c.variant,
