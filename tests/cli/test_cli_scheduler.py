@@ -78,7 +78,7 @@ def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143()
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         main_process, deadline = psutil.Process(run.pid), time.monotonic() + 3 * PATIENCE  # two workers to start
-        while not any(worker.children() for worker in main_process.children()):  # an engine runs in a worker
+        while not _engine_started(main_process):
             assert run.poll() is None and time.monotonic() < deadline, "no engine started on the LocalCluster"
             time.sleep(0.2)
         started = main_process.children(recursive=True)
@@ -86,5 +86,22 @@ def test_sigterm_ends_the_run_its_local_cluster_and_every_engine_with_exit_143()
         run.send_signal(signal.SIGTERM)  # also when the test failed: it must not leave the run behind
         _, err = run.communicate(timeout=PATIENCE)
     assert run.returncode == 143 and "Traceback" not in err
-    left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not left, f"still running after SIGTERM: {[p.cmdline() for p in left]}"
+    _, alive = psutil.wait_procs(started, timeout=PATIENCE)  # the workers end as the run ends, not after it
+    left = [p for p in alive if _running(p)]
+    assert not left, f"still running after SIGTERM: {[p.pid for p in left]}"
+
+
+def _engine_started(main_process: psutil.Process) -> bool:
+    """Whether an engine runs in a worker of the LocalCluster (a child of a child of the run)."""
+    try:
+        return any(worker.children() for worker in main_process.children())
+    except psutil.NoSuchProcess:  # a process ended while we looked: look again
+        return False
+
+
+def _running(process: psutil.Process) -> bool:
+    """Whether the process still runs (a zombie or a vanished process does not)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
