@@ -8,6 +8,7 @@ Exit 0 within the budget, 1 over it, 2 a run failed.
 
     python benchmarks/evidence.py                                   # every design (slow)
     python benchmarks/evidence.py --variant secmp0007 --threat-model none,han_mitm
+
 Both run with ``--no-cache``: the benchmark measures the engines and the pack, not the
 certificate cache the first run would fill for the second.
 """
