@@ -23,10 +23,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from sampling import load_sampled
 
 from otaproof.model.config import THREATS
 from otaproof.model.variants import REGISTRY
@@ -61,16 +62,7 @@ class Run:
 def _matrix(label: str, design: Path, variants: list[str], models: list[str], cache: Path | None,
             workers: int | None) -> Run:
     """One ``otaproof matrix`` process, with the load sampled while it runs."""
-    samples = [os.getloadavg()[0]]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(5.0):
-            samples.append(os.getloadavg()[0])
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    with tempfile.TemporaryDirectory() as tmp:
+    with load_sampled() as samples, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "m.json"
         command = [sys.executable, "-m", "otaproof.cli", "matrix", "--quiet", "--json", str(out),
                    "--variant-file", str(design), *(f"--variant={v}" for v in [*variants, EDITED]),
@@ -81,8 +73,6 @@ def _matrix(label: str, design: Path, variants: list[str], models: list[str], ca
         done_run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         seconds = time.monotonic() - start
         document = json.loads(out.read_text()) if out.exists() else {"entries": []}
-    done.set()
-    watcher.join()
     if done_run.returncode not in (0, 3):
         sys.stderr.write(done_run.stderr)
     cells = {(e["variant"], "+".join(e["threats"]) or "none", e["property"]):

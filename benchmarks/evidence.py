@@ -10,7 +10,9 @@ Exit 0 within the budget, 1 over it, 2 a run failed.
     python benchmarks/evidence.py --variant secmp0007 --threat-model none,han_mitm
 
 Both run with ``--no-cache``: the benchmark measures the engines and the pack, not the
-certificate cache the first run would fill for the second.
+certificate cache the first run would fill for the second. ``--keep-matrix FILE`` keeps the
+matrix run's document with its load samples (as ``benchmarks/load.py --keep`` writes
+results/matrix.json), so that ``benchmarks/load.py --as-is FILE`` need only run the busy half.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from load import results_document
+from sampling import describe, load_sampled, uptime
 
 BUDGET = 30.0  # seconds the pack may take beyond the matrix (issue: "at most the matrix's time plus 30 s")
 PHASES = ("obligations", "storm", "rendering", "hashing", "writing")
@@ -31,31 +35,11 @@ PHASES = ("obligations", "storm", "rendering", "hashing", "writing")
 
 def _timed(command: list[str]) -> tuple[int, float, list[float]]:
     """Run one otaproof command: its exit code, wall seconds and the load averages sampled meanwhile."""
-    samples: list[float] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(5.0):
-            samples.append(os.getloadavg()[0])
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    start = time.monotonic()
-    try:
+    with load_sampled() as samples:
+        start = time.monotonic()
         code = subprocess.run([sys.executable, "-m", "otaproof.cli", *command], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, check=False).returncode
-    finally:
-        done.set()
     return code, time.monotonic() - start, samples
-
-
-def _load(samples: list[float]) -> str:
-    return f"load mean {sum(samples) / max(1, len(samples)):.1f}, peak {max(samples, default=0.0):.1f}"
-
-
-def _uptime() -> str:
-    """``uptime``'s line (the machine's load, shared with whatever else runs on it)."""
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def _matrix_verdicts(path: Path) -> dict[tuple[str, str, str], str]:
@@ -74,21 +58,25 @@ def main() -> int:
     parser.add_argument("--threat-model", help="threat models (comma-separated; default: none and each threat)")
     parser.add_argument("--workers", type=int, help="engine processes for both runs (default: CPU count)")
     parser.add_argument("--keep", metavar="DIR", help="keep the pack in DIR (must not exist)")
+    parser.add_argument("--keep-matrix", type=Path, metavar="FILE", help="write the matrix run's document, "
+                        "traces stripped and load sampled, to FILE (e.g. results/matrix.json)")
     args = parser.parse_args()
     extra = [*(["--variant", args.variant] if args.variant else []),
              *(["--threat-model", args.threat_model] if args.threat_model else []),
              *(["--workers", str(args.workers)] if args.workers else [])]
     if args.keep and Path(args.keep).exists():
         parser.error(f"--keep {args.keep} exists")
-    print(f"before: {_uptime()}", flush=True)
+    print(f"before: {uptime()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         matrix_json = Path(tmp) / "matrix.json"
         pack = Path(args.keep) if args.keep else Path(tmp) / "pack"
         m_code, m_seconds, m_load = _timed(["matrix", "--no-cache", "--json", str(matrix_json), *extra])
-        print(f"matrix:   exit {m_code}, {m_seconds:.1f} s, {_load(m_load)}", flush=True)
+        print(f"matrix:   exit {m_code}, {m_seconds:.1f} s, {describe(m_load)}", flush=True)
+        if args.keep_matrix is not None and matrix_json.is_file():
+            args.keep_matrix.write_text(results_document(json.loads(matrix_json.read_text()), m_load))
         e_code, e_seconds, e_load = _timed(["evidence", "--no-cache", "--out", str(pack), *extra])
-        print(f"evidence: exit {e_code}, {e_seconds:.1f} s, {_load(e_load)} ({os.cpu_count()} cores); "
-              f"after: {_uptime()}", flush=True)
+        print(f"evidence: exit {e_code}, {e_seconds:.1f} s, {describe(e_load)} ({os.cpu_count()} cores); "
+              f"after: {uptime()}", flush=True)
         if m_code not in (0, 3) or e_code not in (0, 3) or not (pack / "timings.json").is_file():
             print("a run failed: no comparison")
             return 2
