@@ -80,14 +80,14 @@ def _cells(document: dict[str, Any]) -> Cells:
     return cells
 
 
-def _kept(path: Path) -> tuple[Cells, float, list[float], int]:
-    """The as-is run from a kept matrix document: its cells, wall seconds and load (mean, peak)."""
+def _kept(path: Path) -> tuple[Cells, float, str, int]:
+    """The as-is run from a kept matrix document: its cells, wall seconds, recorded load and exit code."""
     document = json.loads(path.read_text())
     run = document.get("run", {})
     load = run.get("load_sampled", {})
     unknown = any(e["verdict"] == "unknown" for e in document["entries"])
-    return _cells(document), float(run.get("wall_seconds", 0.0)), [load.get("mean", 0.0), load.get("peak", 0.0)], \
-        3 if unknown else 0
+    return (_cells(document), float(run.get("wall_seconds", 0.0)),
+            f"load mean {load.get('mean', 0.0):.1f}, peak {load.get('peak', 0.0):.1f}", 3 if unknown else 0)
 
 
 def main() -> int:
@@ -108,12 +108,13 @@ def main() -> int:
     print(f"before: {uptime()}", flush=True)
     for name, busy in (("as is", 0), (f"{args.busy} cores busy", args.busy)):
         if not busy and args.as_is is not None:
-            cells, seconds, samples, code = _kept(args.as_is)
+            cells, seconds, load, code = _kept(args.as_is)
             name = f"as is ({args.as_is})"
         else:
             cells, seconds, samples, code = _run(extra, busy, args.keep if not busy else None)
+            load = describe(samples)
         runs[name] = cells
-        print(f"{name}: {len(cells)} cells, exit {code}, {seconds:.0f} s, {describe(samples)} "
+        print(f"{name}: {len(cells)} cells, exit {code}, {seconds:.0f} s, {load} "
               f"({os.cpu_count()} cores); after: {uptime()}", flush=True)
     (a, first), (b, second) = runs.items()
     none = ("missing", "")
