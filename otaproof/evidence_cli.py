@@ -178,7 +178,8 @@ def _cmd_verify(args: argparse.Namespace, console: Console) -> int:
             raise EvidenceError(f"--solvers {args.solvers}: " + (f"unknown solver {unknown[0]!r}; known: "
                                 f"{', '.join(SOLVERS)}" if unknown else "z3 is needed (cvc5 is extra evidence)"))
         key = load_public_key(args.public_key) if args.public_key else None
-        result = verify(Path(args.dir), key, args.workers, solvers)
+        result = verify(Path(args.dir), key, args.workers, solvers,
+                        progress=lambda k, n, what: print(f"[{k}/{n}] {what}", file=sys.stderr, flush=True))
     except (EvidenceError, PackError, KeyFileError) as e:
         print(f"otaproof: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

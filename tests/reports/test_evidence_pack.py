@@ -196,8 +196,12 @@ def test_verify_accepts_the_pack_and_checks_the_key(built: tuple[Path, Path, Pat
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     pack, _, public = built
     assert main(["verify", str(pack), "--public-key", str(public)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "0 failed" in out and "accepted" in out
+    doc = json.loads((pack / "evidence.json").read_text())
+    jobs = sum(c["verdict"] == "proved" for c in doc["cells"]) + sum("trace" in c for c in doc["cells"])
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(progress) == jobs and progress[-1].startswith(f"[{jobs}/{jobs}] ")  # one line per re-check, piped
     other, other_pub = tmp_path / "other.pem", tmp_path / "other.pub.pem"
     assert main(["keygen", str(other), str(other_pub)]) == 0
     capsys.readouterr()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,13 @@ def _hashes(root: Path, listed: dict[str, Any]) -> list[Row]:
     return rows
 
 
+Progress = Callable[[int, int, str], None]  # (checks finished, checks in all, the one just finished)
+
+
 def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None, solvers: tuple[str, ...] = ("z3",),
-           limits: Limits = LIMITS) -> Verification:
-    """Every check of the pack at ``root``; raises PackError when there is no usable manifest."""
+           limits: Limits = LIMITS, progress: Progress | None = None) -> Verification:
+    """Every check of the pack at ``root``; raises PackError when there is no usable manifest.
+    ``progress`` hears of each re-check and replay as it finishes (they take minutes on a big pack)."""
     raw, manifest = read_manifest(root)
     rows = [_signature(root, raw, key), *_hashes(root, manifest["files"])]
     try:
@@ -125,7 +130,7 @@ def verify(root: Path, key: Ed25519PublicKey | None, workers: int | None = None,
                 rows.append(Row(cell["trace"], "replay", False, "missing"))
                 continue
             jobs.append((cell["trace"], "replay", replay_trace, (cell, data)))
-    checked, proofs = _run(jobs, workers, sorted(str(p) for p in (root / VARIANTS).glob("*.py")))
+    checked, proofs = _run(jobs, workers, sorted(str(p) for p in (root / VARIANTS).glob("*.py")), progress)
     return Verification(rows + checked, proofs)
 
 
@@ -137,7 +142,7 @@ def _read(root: Path, name: str) -> str | None:
 
 
 def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None,
-         variant_files: list[str]) -> tuple[list[Row], list[ProofResult]]:
+         variant_files: list[str], progress: Progress | None = None) -> tuple[list[Row], list[ProofResult]]:
     """The re-checks in fresh (spawned) worker processes, results in job order; each worker first
     registers the pack's variant files (the designs given as files)."""
     if not jobs:
@@ -148,6 +153,11 @@ def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None,
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=use_variants,
                              initargs=(variant_files,)) as pool:
         futures: list[Future[Any]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
+        if progress is not None:
+            index = {fut: i for i, fut in enumerate(futures)}
+            for finished, fut in enumerate(as_completed(futures), 1):
+                name, what, _, _ = jobs[index[fut]]
+                progress(finished, len(jobs), f"{what} {name}")
         for (name, what, _, _), fut in zip(jobs, futures, strict=True):
             try:
                 result = fut.result()
