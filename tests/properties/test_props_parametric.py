@@ -1,0 +1,188 @@
+"""The representative-device abstraction and the "for all N" route (``--all-n``).
+
+A small hub model (devices copy a shared published version; the first update of each device is
+counted on the hub) has a per-device property that the abstraction proves for every N and a
+property that fails only with two devices, which the abstraction must not claim. On SECMP0007, a
+random walk at 3 PPMIDs and 2 HCALCSs checks that every concrete step is simulated by a step of
+the abstraction built with one other device of each type.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import deque
+from pathlib import Path
+
+import pytest
+
+from otaproof.model.abstraction import Abstraction, abstract, uncovered
+from otaproof.model.config import Scenario
+from otaproof.model.explicit import Interpreter, State
+from otaproof.model.lang import BOOL, Expr, IntSort, Var, all_of, implies, ite
+from otaproof.model.system import Case, System, SystemBuilder, assign, case
+from otaproof.properties.catalogue import BY_ID, Property
+from otaproof.properties.engines import bmc, pdr
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.formulas import Invariant, to_safety
+from otaproof.properties.obligations import invariant_obligations
+from otaproof.properties.parametric import (
+    NO_PART,
+    NOT_PROVED_ALL_N,
+    PROVED_ALL_N,
+    Representative,
+    check_type,
+    representative,
+    sized,
+)
+from otaproof.properties.recheck import ACCEPTED, Limits, recheck_obligations
+from otaproof.properties.verdict import Budget, Proved, Violated
+
+BUDGET = Budget(timeout=600.0, depth=12)
+
+
+def hub(n: int) -> System:
+    """A hub publishing versions 0..2 and ``n`` devices D1.. that each update to the published
+    version; a device's first update counts one more served device on the hub (saturating at 3)."""
+    b = SystemBuilder("toy-hub")
+    h = b.machine("Hub")
+    version = h.var("version", IntSort(0, 2), 0)
+    served = h.var("served", IntSort(0, 3), 0)
+    h.action("publish", lambda: case(version < 2, assign(version, version + 1)), role="environment")
+    dev = b.machine("Device")
+    for k in range(1, n + 1):
+        fw = dev.var(f"D{k}.fw", IntSort(0, 2), 0)
+        first = dev.var(f"D{k}.updated", BOOL, False)
+
+        def update(fw: Var = fw, first: Var = first) -> Case:
+            return case(fw < version, assign(fw, version), assign(first, True),
+                        assign(served, ite(~first & (served < 3), served + 1, served)))
+
+        dev.action(f"update[D{k}]", update, joint=("Hub",))
+    return b.build()
+
+
+def toy_abstraction(n: int) -> Abstraction:
+    """The abstraction of ``hub(n)`` for representative D1: whatever ``hub(1)`` lacks is another device's."""
+    mine = {v.name for v in hub(1).variables}
+    concrete = hub(n)
+    return abstract(concrete, frozenset(v.index for v in concrete.variables if v.name not in mine))
+
+
+def reachable(system: System) -> set[State]:
+    interp = Interpreter(system)
+    start = interp.initial_state()
+    seen, todo = {start}, deque([start])
+    while todo:
+        for _, t in interp.successors(todo.popleft()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return seen
+
+
+def problem_on(a: Abstraction, pred: Expr, pid: str) -> Problem:
+    projected = a.project(pred)
+    assert projected is not None
+    return Problem(to_safety(a.system, Invariant(projected)), pid, (), ())
+
+
+def test_abstraction_contains_every_concrete_projection() -> None:
+    """Every reachable state of 1..4 devices, projected onto D1 and the hub, is reachable in the
+    abstraction; the abstraction built with two other devices adds no step to the one with one."""
+    a = toy_abstraction(2)
+    assert [v.name for v in a.system.variables] == ["Hub.version", "Hub.served", "Device.D1.fw", "Device.D1.updated"]
+    abstract_states = reachable(a.system)
+    for n in range(1, 5):
+        concrete = hub(n)
+        index = {v.name: v.index for v in concrete.variables}
+        keep = [index[v.name] for v in a.system.variables]
+        assert {tuple(s[i] for i in keep) for s in reachable(concrete)} <= abstract_states
+    assert uncovered(a, toy_abstraction(3)) == []
+
+
+def test_per_device_property_proved_for_all_n_with_a_rechecked_certificate() -> None:
+    a = toy_abstraction(2)
+    concrete = hub(2)
+    fw, version = concrete.var("Device.D1.fw"), concrete.var("Hub.version")
+    problem = problem_on(a, fw <= version, "TOY-FW")
+    verdict = pdr.check(problem, BUDGET)
+    assert isinstance(verdict, Proved)
+    obligations = invariant_obligations(problem.task, verdict.certificate, "TOY-FW")
+    with tempfile.TemporaryDirectory() as tmp:
+        checked = recheck_obligations("TOY-FW", obligations, Path(tmp), ("z3",), Limits(), workers=1)
+    assert checked.status == ACCEPTED
+
+
+def test_property_failing_only_with_two_devices_is_not_proved_on_the_abstraction() -> None:
+    """``Hub.served <= 1`` holds with one device and fails with two: the abstraction finds a
+    counterexample, so the route must answer "not proved for all N" (never "proved")."""
+    one = hub(1)
+    assert isinstance(pdr.check(Problem(to_safety(one, Invariant(one.var("Hub.served") <= 1)), "T", (), ()), BUDGET),
+                      Proved)
+    two = hub(2)
+    assert isinstance(bmc.check(Problem(to_safety(two, Invariant(two.var("Hub.served") <= 1)), "T", (), ()), BUDGET),
+                      Violated)
+    a = toy_abstraction(2)
+    verdict = pdr.check(problem_on(a, two.var("Hub.served") <= 1, "TOY-SERVED"), BUDGET)
+    assert isinstance(verdict, Violated)
+
+
+def test_projection_refuses_a_property_that_reads_another_device() -> None:
+    a = toy_abstraction(2)
+    concrete = hub(2)
+    assert a.project(concrete.var("Device.D1.fw") == concrete.var("Device.D2.fw")) is None
+    assert a.project(all_of([implies(concrete.var("Device.D1.updated"), concrete.var("Device.D1.fw") > 0)])) is not None
+
+
+# ---- SECMP0007 ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reps() -> dict[str, Representative]:
+    return {t: representative(Scenario(), t) for t in ("PPMID", "HCALCS")}
+
+
+def test_secmp0007_every_concrete_step_is_simulated(reps: dict[str, Representative]) -> None:
+    """A seeded random walk at 3 PPMIDs and 2 HCALCSs (every device: P1's abstraction then has
+    two other PPMIDs and two HCALCSs): each step, projected, is a step of some abstract instance."""
+    concrete = sized(Scenario(), 3, 2).system
+    for rep in reps.values():
+        a = rep.abstraction
+        assert rep.uncovered == ()
+        index = {v.name: v.index for v in concrete.variables}
+        keep = [index[v.name] for v in a.system.variables]
+        interp, abs_interp = Interpreter(concrete), Interpreter(a.system)
+        rng = random.Random(7)
+        s = interp.initial_state()
+        for _ in range(400):
+            enabled = interp.enabled(s)
+            if not enabled:
+                break
+            t = interp.step(s, rng.choice(enabled))
+            before, after = tuple(s[i] for i in keep), tuple(t[i] for i in keep)
+            assert any(abs_interp.step(before, i) == after for i in abs_interp.enabled(before))
+            s = t
+
+
+def test_secmp0007_per_device_invariant_proved_for_all_n(reps: dict[str, Representative]) -> None:
+    for rep in reps.values():
+        found = check_type(rep, BY_ID["P-BOOTABLE"], BUDGET)
+        assert found.status == PROVED_ALL_N, found.reason
+        assert isinstance(found.verdict, Proved) and found.verdict.certificate.obligations
+
+
+def test_secmp0007_replay_has_no_ppmid_part(reps: dict[str, Representative]) -> None:
+    assert check_type(reps["PPMID"], BY_ID["P-REPLAY"], BUDGET).status == NO_PART
+
+
+def test_secmp0007_cross_device_and_reach_properties_are_not_claimed(reps: dict[str, Representative]) -> None:
+    def same_firmware(bm: object) -> Invariant:
+        m = bm.model  # type: ignore[attr-defined]
+        return Invariant(m.running["P1"] == m.running["P2"])
+
+    cross = Property("X-SAME", "two PPMIDs run the same image", "INV", "test", same_firmware)
+    found = check_type(reps["PPMID"], cross, BUDGET)
+    assert found.status == NOT_PROVED_ALL_N and "not per-device" in found.reason
+    strand = check_type(reps["PPMID"], BY_ID["P-NO-STRAND"], BUDGET)
+    assert strand.status == NOT_PROVED_ALL_N and "REACH" in strand.reason
