@@ -18,6 +18,7 @@ A counterexample on the abstraction is not a trace of any concrete model: the re
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from otaproof.model.abstraction import Abstraction, abstract, uncovered
 from otaproof.model.config import Scenario
 from otaproof.model.invariants import Lemma
-from otaproof.model.lang import And, Expr, Var, all_of
+from otaproof.model.lang import And, Expr, ModelError, Var, all_of
 from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.variants import BuiltModel, get_variant
 from otaproof.model.variants.registry import build_variant
@@ -122,27 +123,66 @@ def restrict(rep: Representative, prop: Property) -> list[Formula]:
     """The property's formulas about the representative (and shared state) over the abstraction;
     NotPerDevice if a part reads both the representative's and another device's state, or is
     not a safety formula."""
-    formula = prop.formula(rep.concrete)
+    try:
+        formula = prop.formula(rep.concrete)
+    except (KeyError, ModelError) as e:
+        raise NotPerDevice(f"the property cannot be stated on a model with {', '.join(rep.concrete.model.devices)}: "
+                           f"{e}") from None
     out: list[Formula] = []
+    mine: list[Expr] = []     # the parts kept (concrete), and those dropped as other devices' copies
+    theirs: list[Expr] = []
     for f in formula if isinstance(formula, list) else [formula]:
         match f:
             case Invariant(pred) | StepInvariant(pred):
-                kept = [p for c in _conjuncts(pred) if (p := _mine(rep, c)) is not None]
+                kept = []
+                for c in _conjuncts(pred):
+                    p = _mine(rep, c)
+                    (mine if p is not None else theirs).append(c)
+                    if p is not None:
+                        kept.append(p)
                 if kept:
                     out.append(type(f)(all_of(kept)))
             case BoundedResponse():
+                whole = all_of(e for e in (f.trigger, f.response, f.counted) if e is not None)
                 projected = [_mine(rep, e) for e in (f.trigger, f.response, f.counted) if e is not None]
                 if any(p is None for p in projected):
+                    theirs.append(whole)
                     continue
+                mine.append(whole)
                 trigger, response, *counted = [p for p in projected if p is not None]
                 stages = tuple(p for e in f.stages if (p := rep.abstraction.project(e)) is not None)
                 queues = tuple(p for e in f.queues if (p := rep.abstraction.project(e)) is not None)
                 out.append(BoundedResponse(trigger, response, f.bound, counted[0] if counted else None,
                                            stages if len(stages) == len(f.stages) else (), queues))
             case _:
-                raise NotPerDevice("AG EF (REACH) is not preserved by an over-approximation: more behaviour can "
-                                   "add states from which the target is unreachable, or remove none of them")
+                raise NotPerDevice("a REACH property (AG EF) is not preserved by an over-approximation: a recovery "
+                                   "found on the abstraction may use steps no concrete model can take")
+    _copies_of_mine(rep, mine, theirs)
     return out
+
+
+def _copies_of_mine(rep: Representative, mine: list[Expr], theirs: list[Expr]) -> None:
+    """NotPerDevice unless every dropped part about another device of the representative's type is
+    a copy of a kept part (the same with that device's name replaced by the representative's): a
+    part about one particular device is not a per-device part, and dropping it would prove
+    nothing about it. (Parts about the other type's first device are that type's representative's.)"""
+    m = rep.concrete.model
+    same_type = [d for d in (m.ppmids if rep.device_model == "PPMID" else m.hcalcs) if d != rep.device]
+    shapes = {_shape(e) for e in mine}
+    for e in theirs:
+        text = _shape(e)
+        for d in same_type:
+            if re.search(_token(d), text) and re.sub(_token(d), rep.device, text) not in shapes:
+                raise NotPerDevice(f"not per-device: a part about {d} has no counterpart about {rep.device}")
+
+
+def _token(device: str) -> str:
+    return rf"(?<![A-Za-z0-9_]){re.escape(device)}(?![A-Za-z0-9_])"
+
+
+def _shape(e: Expr) -> str:
+    """A part's structure by variable names and event labels (not instance numbers)."""
+    return re.sub(r"instances=frozenset\([^)]*\)", "", repr(e))
 
 
 def _conjuncts(e: Expr) -> list[Expr]:
@@ -159,7 +199,8 @@ def _mine(rep: Representative, e: Expr) -> Expr | None:
     if projected is not None:
         return projected
     if reads(e) & rep.own:
-        raise NotPerDevice(f"a part reads the state of {rep.device} and of another device: {_names_read(rep, e)}")
+        raise NotPerDevice(f"not per-device: a part reads the state of {rep.device} and of another device "
+                           f"({_names_read(rep, e)})")
     return None
 
 
@@ -197,7 +238,7 @@ def check_type(rep: Representative, prop: Property, budget: Budget) -> TypeResul
     try:
         formulas = restrict(rep, prop)
     except NotPerDevice as e:
-        return result(NOT_PROVED_ALL_N, f"not per-device: {e}")
+        return result(NOT_PROVED_ALL_N, str(e))
     if not formulas:
         return result(NO_PART, f"no part of {prop.id} is about {rep.device_model}s")
     sc = rep.built.scenario

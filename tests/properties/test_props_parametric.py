@@ -20,6 +20,7 @@ from otaproof.model.abstraction import Abstraction, abstract, uncovered
 from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter, State
 from otaproof.model.lang import BOOL, Expr, IntSort, Var, all_of, implies, ite
+from otaproof.model.slicing import reads
 from otaproof.model.system import Case, System, SystemBuilder, assign, case
 from otaproof.properties.catalogue import BY_ID, Property
 from otaproof.properties.engines import bmc, pdr
@@ -33,6 +34,7 @@ from otaproof.properties.parametric import (
     Representative,
     check_type,
     representative,
+    restrict,
     sized,
 )
 from otaproof.properties.recheck import ACCEPTED, Limits, recheck_obligations
@@ -172,6 +174,14 @@ def test_secmp0007_per_device_invariant_proved_for_all_n(reps: dict[str, Represe
         assert isinstance(found.verdict, Proved) and found.verdict.certificate.obligations
 
 
+def test_secmp0007_restriction_keeps_the_representatives_part(reps: dict[str, Representative]) -> None:
+    """P-SMI restricted to P1 reads P1's running image and SMI record, and no other device's."""
+    (formula,) = restrict(reps["PPMID"], BY_ID["P-SMI"])
+    assert isinstance(formula, Invariant)
+    names = {v.name for v in reps["PPMID"].built.system.variables if v.index in reads(formula.pred)}
+    assert names == {"PPMID.P1.running", "DSP.SMI[P1].DeviceFirmwareVersion", "DSP.SMI[P1].DeviceFirmwareVersionStatus"}
+
+
 def test_secmp0007_replay_has_no_ppmid_part(reps: dict[str, Representative]) -> None:
     assert check_type(reps["PPMID"], BY_ID["P-REPLAY"], BUDGET).status == NO_PART
 
@@ -183,6 +193,14 @@ def test_secmp0007_cross_device_and_reach_properties_are_not_claimed(reps: dict[
 
     cross = Property("X-SAME", "two PPMIDs run the same image", "INV", "test", same_firmware)
     found = check_type(reps["PPMID"], cross, BUDGET)
-    assert found.status == NOT_PROVED_ALL_N and "not per-device" in found.reason
+    assert found.status == NOT_PROVED_ALL_N and "not per-device" in found.reason, found.reason
+    def second_bootable(bm: object) -> Invariant:
+        return Invariant(bm.model.running["P2"] != "none")  # type: ignore[attr-defined]
+
+    only_p2 = Property("X-P2", "the second PPMID always runs an image", "INV", "test", second_bootable)
+    found = check_type(reps["PPMID"], only_p2, BUDGET)
+    assert found.status == NOT_PROVED_ALL_N and "no counterpart about P1" in found.reason, found.reason
+    found = check_type(reps["HCALCS"], only_p2, BUDGET)  # its build has one PPMID: the property cannot be stated
+    assert found.status == NOT_PROVED_ALL_N and "cannot be stated" in found.reason, found.reason
     strand = check_type(reps["PPMID"], BY_ID["P-NO-STRAND"], BUDGET)
     assert strand.status == NOT_PROVED_ALL_N and "REACH" in strand.reason
