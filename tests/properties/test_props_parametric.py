@@ -9,6 +9,7 @@ the abstraction built with one other device of each type.
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 from collections import deque
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from otaproof.cli import main
 from otaproof.model.abstraction import Abstraction, abstract, uncovered
 from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter, State
@@ -204,3 +206,15 @@ def test_secmp0007_cross_device_and_reach_properties_are_not_claimed(reps: dict[
     assert found.status == NOT_PROVED_ALL_N and "cannot be stated" in found.reason, found.reason
     strand = check_type(reps["PPMID"], BY_ID["P-NO-STRAND"], BUDGET)
     assert strand.status == NOT_PROVED_ALL_N and "REACH" in strand.reason
+
+
+def test_cli_all_n_proves_replay_and_refuses_other_engines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "all-n.json"
+    assert main(["check", "--all-n", "--property", "P-REPLAY", "--quiet", "--json", str(out)]) == 0
+    found = json.loads(out.read_text())
+    assert found["schema"] == "otaproof.all-n/1"
+    (replay,) = found["properties"]
+    assert replay["status"] == PROVED_ALL_N
+    assert [p["status"] for p in replay["parts"]] == [NO_PART, PROVED_ALL_N]
+    assert main(["check", "--all-n", "--engine", "bmc"]) == 2
+    assert "--all-n does not take --engine" in capsys.readouterr().err
