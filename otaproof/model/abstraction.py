@@ -85,7 +85,7 @@ class Abstraction:
                 (concrete,) = fired.instances
                 holes = _Holes(self.others)
                 return any_of(Fired(fired.label, frozenset({c}))
-                              & all_of(self._project(simplify(holes.fill_known(r, self.hole_values[c]))) for r in rest)
+                              & all_of(self._project(simplify(holes.fill(r, self.hole_values[c]))) for r in rest)
                               for c in self.images[concrete])
             case _:  # every other node: its children projected (``map_children`` knows every node)
                 return map_children(e, self._project)
@@ -191,21 +191,18 @@ class _Holes:
         return [dict(zip(self.keys, combo, strict=True)) for combo in itertools.product(*domains)]
 
     def fill(self, e: Expr, values: dict[str, int]) -> Expr:
-        """``e`` with each hole replaced by its value in ``values``."""
+        """``e`` with each hole replaced by its value in ``values``; a sub-expression of other devices'
+        state that is not a hole itself (``~c`` where ``c`` is one) is filled inside, and a
+        variable with no value raises ``_Unprojectable``."""
         match self.kind(e):
             case "keep":
                 return e
-            case "hole":
+            case "hole" if repr(e) in values:
                 return Const(e.sort, values[repr(e)])
+            case "hole" if isinstance(e, Var):
+                raise _Unprojectable
             case _:
                 return map_children(e, lambda c: self.fill(c, values))
-
-    def fill_known(self, e: Expr, values: dict[str, int]) -> Expr:
-        """``fill``, raising ``_Unprojectable`` for a hole that has no value."""
-        try:
-            return self.fill(e, values)
-        except KeyError:
-            raise _Unprojectable from None
 
 
 def _renumber(e: Expr, kept: dict[int, Var]) -> Expr:

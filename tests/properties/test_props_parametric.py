@@ -21,13 +21,13 @@ from otaproof.cli import main
 from otaproof.model.abstraction import Abstraction, abstract, uncovered
 from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter, State
-from otaproof.model.lang import BOOL, Expr, IntSort, Var, all_of, implies, ite
+from otaproof.model.lang import BOOL, Expr, Fired, IntSort, Next, Var, all_of, implies, ite
 from otaproof.model.slicing import reads
 from otaproof.model.system import Case, System, SystemBuilder, assign, case
 from otaproof.properties.catalogue import BY_ID, Property
 from otaproof.properties.engines import bmc, pdr
 from otaproof.properties.engines.problem import Problem
-from otaproof.properties.formulas import Invariant, to_safety
+from otaproof.properties.formulas import Invariant, StepInvariant, to_safety
 from otaproof.properties.obligations import invariant_obligations
 from otaproof.properties.parametric import (
     NO_PART,
@@ -137,6 +137,20 @@ def test_projection_refuses_a_property_that_reads_another_device() -> None:
     concrete = hub(2)
     assert a.project(concrete.var("Device.D1.fw") == concrete.var("Device.D2.fw")) is None
     assert a.project(all_of([implies(concrete.var("Device.D1.updated"), concrete.var("Device.D1.fw") > 0)])) is not None
+
+
+def test_another_devices_step_in_a_property_is_projected_onto_its_copies() -> None:
+    """"D2's first update counts one more served device" reads D2's state only as the condition of
+    D2's step: over the abstraction it names the copies of that step taken in matching hole values,
+    and it holds there (proved), as in every concrete model."""
+    a, concrete = toy_abstraction(2), hub(2)
+    (step,) = concrete.instances_of("update[D2]")
+    served, first = concrete.var("Hub.served"), concrete.var("Device.D2.updated")
+    pred = implies(all_of([Fired(step.label, frozenset({step.index})), ~first, served < 3]), Next(served) == served + 1)
+    projected = a.project(pred)
+    assert projected is not None
+    assert isinstance(pdr.check(Problem(to_safety(a.system, StepInvariant(projected)), "T", (), ()), BUDGET), Proved)
+    assert a.project(implies(Fired(step.label, frozenset({step.index})) & first, served > 0)) is None
 
 
 # ---- SECMP0007 ---------------------------------------------------------------------------
