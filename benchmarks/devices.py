@@ -63,15 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             outcomes = check(scenario, props, "portfolio", budget, workers=args.workers)
             total = time.monotonic() - start
-        console.print(f"N={n} ({ppmids} PPMID, {hcalcs} HCALCS): {total:.1f} s, {describe(load)}")
         for o in outcomes:
             cells[o.property.id, n] = f"{o.verdict.verdict} {o.verdict.seconds:.1f}"
+        console.print(f"N={n} ({ppmids} PPMID, {hcalcs} HCALCS): {total:.1f} s, {describe(load)}: "
+                      + ", ".join(f"{o.property.id} {cells[o.property.id, n]}" for o in outcomes))
     all_n: dict[str, str] = {}
     if not args.no_all_n:
         with load_sampled() as load:
             start = time.monotonic()
             for r in check_all_n(Scenario(), props, budget):
                 all_n[r.prop.id] = f"{r.status} {r.seconds:.1f}"
+                console.print(f"for all N: {r.prop.id} {all_n[r.prop.id]}")
             total = time.monotonic() - start
         console.print(f"for all N: {total:.1f} s (abstraction builds included), {describe(load)}")
     table = Table(title="verdict and seconds per property (portfolio at each N; lemmas, pdr, bmc on the "
