@@ -35,6 +35,7 @@ from otaproof.properties.catalogue import Property
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.formulas import BoundedResponse, Formula, Invariant, StepInvariant, to_safety
 from otaproof.properties.jobs import FIRST_STAGE, EngineRun
+from otaproof.properties.trace import ReplayError, make_trace
 from otaproof.properties.verdict import Budget, Proved, Unknown, Verdict, Violated
 
 # (PPMIDs, HCALCSs) of the builds for each representative's type: alone, with one other device of
@@ -255,8 +256,25 @@ def check_type(rep: Representative, prop: Property, budget: Budget) -> TypeResul
             return result(PROVED_ALL_N, f"{rep.device} with every other device abstracted: {verdict.detail}", verdict)
         if isinstance(verdict, Violated):
             return result(NOT_PROVED_ALL_N, f"the abstraction has a counterexample of {len(verdict.trace.steps)} "
-                                            "steps (not a concrete trace: other devices' state is havocked)", verdict)
+                                            f"steps; {replayed(rep, prop, verdict)}", verdict)
     return result(NOT_PROVED_ALL_N, f"unknown on the abstraction: {verdict.detail}", verdict)
+
+
+def replayed(rep: Representative, prop: Property, found: Violated) -> str:
+    """Whether the abstraction's counterexample is also a trace of the concrete model it was built
+    from: only if no step stands for other devices in any state, and the concrete run of the same
+    instances replays in the explicit semantics into the property's bad states."""
+    if any(step.instance in rep.abstraction.havocked for step in found.trace.steps):
+        return "not a concrete trace (a step stands for another device in any state)"
+    origin = {a: c for c, copies in enumerate(rep.abstraction.images) for a in copies}
+    m, sc = rep.concrete.model, rep.concrete.scenario
+    task = to_safety(rep.concrete.system, prop.formula(rep.concrete))
+    try:
+        make_trace(task.system, task.bad, [origin[step.instance] for step in found.trace.steps], prop.id,
+                   sorted(sc.threats), sorted(sc.faults))
+    except ReplayError:
+        return "it does not replay in the concrete model"
+    return f"it replays in the concrete model with {len(m.ppmids)} PPMIDs and {len(m.hcalcs)} HCALCSs: violated there"
 
 
 def _run(job: EngineRun) -> Verdict:
