@@ -274,7 +274,9 @@ def replayed(rep: Representative, prop: Property, found: Violated) -> str:
                    sorted(sc.threats), sorted(sc.faults))
     except ReplayError:
         return "it does not replay in the concrete model"
-    return f"it replays in the concrete model with {len(m.ppmids)} PPMIDs and {len(m.hcalcs)} HCALCSs: violated there"
+    counts = " and ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in (("PPMID", len(m.ppmids)),
+                                                                              ("HCALCS", len(m.hcalcs))))
+    return f"it replays in the concrete model with {counts}: violated there"
 
 
 def _run(job: EngineRun) -> Verdict:
