@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from otaproof import cache_cli, evidence_cli, export_cli, generate_cli, storm_cli
+from otaproof import all_n_cli, cache_cli, evidence_cli, export_cli, generate_cli, storm_cli
 from otaproof.arguments import add_scheduler_flags, int_in, seconds, split, unknown
 from otaproof.files import OutputError, check_output_file, write_json_atomic
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
@@ -197,6 +197,11 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     scenario = _scenario(args)
     props = _properties(_split(args.property))
     budget = _budget(args)
+    if args.all_n:
+        if rejected := all_n_cli.rejected_flags(args):
+            raise UsageError(f"--all-n does not take {', '.join(rejected)}")
+        trial_build([scenario])
+        return all_n_cli.run(args, scenario, props, budget, console)
     certificates = _certificate_dir(args.certificates)
     cache = cache_cli.cache_use(args)
     trial_build([scenario])
@@ -436,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep every proof's obligations as standalone SMT-LIB files in DIR (new or empty) and "
                         "re-check them with cvc5 as well as Z3 (docs/certificates.md); without it the files are "
                         "re-checked by Z3 alone and not kept")
+    c.add_argument("--all-n", action="store_true", help=all_n_cli.HELP)
     _add_parameter_flags(c)
     c.set_defaults(func=_cmd_check)
     mx = sub.add_parser("matrix", help="verdicts of every variant x threat model x property",
