@@ -34,10 +34,12 @@ class Carrier:
     a guard: (slot present ∧ guard) → field == target."""
 
     name: str
+    label: str  # the guard's literals and the field, without the slot: the same for each slot of a channel pair
     guard: Expr  # slot present ∧ the guard's literals
     holds: Bits  # per sampled state: the guard holds
     field: Var
     target: Var
+    refined: bool = False  # a refinement of a kind that carries the target by itself in the sample
 
 
 def _literal_name(v: Var, code: int, prefix: str = "") -> str:
@@ -64,8 +66,9 @@ def relational(system: System, found: Sample) -> list[tuple[str, Expr]]:
 def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
     """``guarded`` over state variables: ``g → x == y`` for two state variables of one enum sort
     that agree in some sampled states and not in others, where g is ``x ≠ its initial value``
-    (or the same of y) or ``v = c`` for a third variable v of x's or y's owner, and every
-    sampled state with g has x == y."""
+    (or the same of y) or ``v = c`` for a variable v of x's or y's owner of another sort (a value
+    of x's sort would tie the pair to one value, a coincidence of the sample), and every sampled
+    state with g has x == y."""
     rows = found.states
     state, _ = _state_vars(system)
     enums = [v for v in state if isinstance(v.sort, EnumSort)]
@@ -83,7 +86,7 @@ def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[st
                     yield (f"guarded:{z.name}!={z.sort.decode(z.init)}->{x.name}=={y.name}",
                            implies(z != z.sort.decode(z.init), x == y))
             for v in premises:
-                if v is x or v is y or v.owner not in (x.owner, y.owner):
+                if v.sort == x.sort or v.owner not in (x.owner, y.owner):  # one of the pair's values: a coincidence
                     continue
                 for c in _values(v):
                     sel = rows[:, v.index] == c
@@ -92,10 +95,13 @@ def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[st
 
 
 def message_carriers(system: System, found: Sample) -> Iterator[Carrier]:
-    """``guarded`` over messages: ``slot present ∧ kind = K (∧ g = c) → f == y`` for a field f of
-    a channel slot and a state variable y of f's sort, where f == y does not hold for every
-    message in the slot; the second literal (another field of the message) only where the kind
-    alone is not enough, and never over a field of f's sort (an image named by the guard itself)."""
+    """Messages that carry a state variable's value: ``slot present ∧ kind = K (∧ g = c) → f == y``
+    for a field f of a channel slot and a state variable y of f's sort, where f == y does not
+    hold for every message in the slot. The second literal, over another field of the message
+    and never one of f's sort (an image named by the guard itself), refines a kind whose
+    messages vary in that field (a report's outcome): ``refined`` says which carriers are such
+    refinements of a kind that carries y by itself in the sample (where a longer run may show
+    the kind does not, and only the refinement does)."""
     rows = found.states
     state, _ = _state_vars(system)
     for ch in channels(system):
@@ -122,48 +128,50 @@ def message_carriers(system: System, found: Sample) -> Iterator[Carrier]:
                         sel = here & (rows[:, kind.index] == kc)
                         if not sel.any():
                             continue
-                        base = f"{prefix}{_literal_name(kind, kc, prefix)}"
-                        if eq[sel].all():
-                            yield Carrier(f"{base}->{fname}=={y.name}", present & _is(kind, kc), sel, f, y)
-                            continue
+                        guard = _literal_name(kind, kc, prefix)
+                        whole = bool(eq[sel].all())
+                        if whole:
+                            yield Carrier(f"{prefix}{guard}->{fname}=={y.name}", f"{guard}->{fname}",
+                                          present & _is(kind, kc), sel, f, y)
                         for g in others:
+                            if len(set(rows[sel, g.index].tolist())) < 2:
+                                continue  # the field does not divide this kind's messages
                             for gc in _values(g):
                                 both = sel & (rows[:, g.index] == gc)
                                 if both.any() and eq[both].all():
-                                    yield Carrier(f"{base},{_literal_name(g, gc, prefix)}->{fname}=={y.name}",
-                                                  present & _is(kind, kc) & _is(g, gc), both, f, y)
+                                    label = f"{guard},{_literal_name(g, gc, prefix)}->{fname}"
+                                    yield Carrier(f"{prefix}{label}=={y.name}", label,
+                                                  present & _is(kind, kc) & _is(g, gc), both, f, y, whole)
 
 
 def lags(system: System, found: Sample, carriers: list[Carrier]) -> Iterator[tuple[str, Expr]]:
     """``lags``: ``x == y ∨ ⋁ (a message carrying y's value is in flight)`` for two state variables
-    of one enum sort, with the carriers of y (``message_carriers``) seen in sampled states where
-    x ≠ y, when they cover every such state; with every sampled carrier of y if x and y never
-    differ in the sample (which may not reach the end of a long exchange)."""
+    of one enum sort, one candidate per carrier label (the same guard and field in every slot:
+    'a CS09 naming y on either hop') and one with every carrier of y seen where x ≠ y; each
+    only if its carriers cover every sampled state where x ≠ y. Where x and y never differ in
+    the sample (it may not reach the end of a long exchange), one per label seen at all."""
     rows = found.states
     state, _ = _state_vars(system)
     enums = [v for v in state if isinstance(v.sort, EnumSort)]
-    by_target: dict[int, list[Carrier]] = {}
+    by_target: dict[int, dict[str, list[Carrier]]] = {}
     for c in carriers:
-        by_target.setdefault(c.target.index, []).append(c)
+        by_target.setdefault(c.target.index, {}).setdefault(c.label, []).append(c)
     for x in enums:
         for y in enums:
             if x is y or x.sort != y.sort or y.index not in by_target:
                 continue
             apart = rows[:, x.index] != rows[:, y.index]
-            if not apart.any():  # never apart in the sample: every carrier of y (the sample may be too shallow)
-                seen = [c for c in by_target[y.index] if c.holds.any()]
-                if seen:
-                    yield (f"lags:{x.name}=={y.name}|" + "|".join(c.name for c in seen),
-                           (x == y) | any_of(all_of((c.guard, c.field == y)) for c in seen))
-                continue
-            seen = [c for c in by_target[y.index] if (c.holds & apart).any()]
-            covered = np.zeros(len(rows), dtype=np.bool_)
-            for c in seen:
-                covered |= c.holds
-            if not seen or not covered[apart].all():
-                continue
-            yield (f"lags:{x.name}=={y.name}|" + "|".join(c.name for c in seen),
-                   (x == y) | any_of(all_of((c.guard, c.field == y)) for c in seen))
+            groups = sorted(by_target[y.index].items())
+            if apart.any():
+                everything = [c for _, group in groups for c in group if (c.holds & apart).any() and not c.refined]
+                groups = [g for g in groups if g[1] != everything] + [("", everything)]
+            for _, group in groups:
+                covered = np.zeros(len(rows), dtype=np.bool_)
+                for c in group:
+                    covered |= c.holds
+                if group and covered.any() and covered[apart].all():
+                    yield (f"lags:{x.name}=={y.name}|" + "|".join(c.name for c in group),
+                           (x == y) | any_of(all_of((c.guard, c.field == y)) for c in group))
 
 
 def kind_orders(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
