@@ -60,7 +60,60 @@ def relational(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += list(guarded_state_equalities(system, found))
     out += list(lags(system, found, carriers))
     out += list(kind_orders(system, found))
+    out += list(refined_exclusions(system, found))
     return out
+
+
+def _kind_stages(system: System, found: Sample) -> list[tuple[str, Expr, Bits, str]]:
+    """Per channel slot and message kind seen: (name, expression, sampled states, the slot's
+    name) of 'a message of this kind is in flight'."""
+    rows = found.states
+    out: list[tuple[str, Expr, Bits, str]] = []
+    for ch in channels(system):
+        n = ch.length.index
+        for k, slot in enumerate(ch.slots):
+            kind = slot.get(KIND)
+            if kind is None:
+                continue
+            prefix = f"{ch.name}[{k}]."
+            for kc in _values(kind):
+                bits = (rows[:, n] > k) & (rows[:, kind.index] == kc)
+                if bits.any():
+                    out.append((f"{prefix}{_literal_name(kind, kc, prefix)}", (ch.length > k) & _is(kind, kc), bits,
+                                f"{ch.name}[{k}]"))
+    return out
+
+
+def refined_exclusions(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``exclusive`` refined by a field: ``¬(kind = K ∧ g = c in one slot ∧ kind = K' in another)``
+    where messages of kinds K and K' are in flight together in some sampled state but never
+    with g = c (a failure report and the next stage's message: 'one stage at a time' where a
+    success report may overlap the next stage and a failure may not)."""
+    rows = found.states
+    stages = _kind_stages(system, found)
+    for ch in channels(system):
+        for k, slot in enumerate(ch.slots):
+            kind = slot.get(KIND)
+            if kind is None:
+                continue
+            here = f"{ch.name}[{k}]"
+            prefix = here + "."
+            mine = [s for s in stages if s[3] == here]
+            others = [s for s in stages if s[3] != here]
+            fields = [g for gname, g in sorted(slot.items()) if gname != KIND and g.sort != kind.sort
+                      and 0 < len(_values(g)) <= MAX_PAIR_VALUES]
+            for name, expr, bits, _ in mine:
+                for g in fields:
+                    if len(set(rows[bits, g.index].tolist())) < 2:
+                        continue  # the field does not divide this kind's messages
+                    for gc in _values(g):
+                        refined = bits & (rows[:, g.index] == gc)
+                        if not refined.any():
+                            continue
+                        for other, other_expr, other_bits, _ in others:
+                            if (bits & other_bits).any() and not (refined & other_bits).any():
+                                yield (f"exclusive:{name},{_literal_name(g, gc, prefix)},{other}",
+                                       ~(expr & _is(g, gc) & other_expr))
 
 
 def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:

@@ -4,14 +4,18 @@ fails if its family stops generating the lemma (or generates a wrong one Houdini
 
 from __future__ import annotations
 
+import dataclasses
+
+from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, all_of, implies
 from otaproof.model.system import System, SystemBuilder, assign, case
-from otaproof.properties.engines.pdr import relatively_inductive
+from otaproof.properties.engines.pdr import check_by_lemmas, relatively_inductive
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import inductive_subset
 from otaproof.properties.formulas import Invariant, to_safety
 from otaproof.properties.solver import Deadline
-from otaproof.properties.templates import family, mined, sample
-from otaproof.properties.verdict import Budget
+from otaproof.properties.templates import FAMILIES, family, mined, sample
+from otaproof.properties.verdict import Budget, Proved
 
 IMAGES = EnumSort("image", ("none", "a", "b"))
 UP = EnumSort("up_kind", ("none", "report", "echo"))
@@ -117,3 +121,21 @@ def test_kind_order_a_command_in_flight_carries_a_fresh_counter() -> None:
     assert proved
     assert "kind-order:cmd[0].kind=cmd,origin=S1->counter>Device.accepted[S1]" in kept
     assert not _proved_with(system, ~system.var("Device.replayed"), "kind-order")[0]
+
+
+def test_cti_generalisation_learns_a_disequality_clause() -> None:
+    """Without the relational families, the lemmas engine's CTI search proves 'quiet -> record ==
+    running' by a learned clause over a disequality (the same clause for every image), with a
+    re-checked certificate."""
+    system = reporting(with_status=False)
+    record, running = system.var("Head.record"), system.var("Device.running")
+    prop = implies((system.var("down.len") == 0) & (system.var("up.len") == 0), record == running)
+    relational = ("guarded", "lags", "kind-order")
+    lemmas = tuple(Lemma(n, FAMILIES[family(n)], e) for n, e in mined(system, sample(system, 10_000, 0, 0, seed=0))
+                   if family(n) not in relational)
+    task = to_safety(system, Invariant(prop))
+    task = dataclasses.replace(task, lemmas=lemmas + task.lemmas)
+    verdict = check_by_lemmas(Problem(task, "toy", (), ()), BUDGET)
+    assert isinstance(verdict, Proved) and verdict.certificate.checked, verdict
+    assert any(n.startswith("cti:") and "Head.record!=Device.running" in n for n in verdict.certificate.lemmas), \
+        verdict.certificate.lemmas
