@@ -36,7 +36,7 @@ def verdicts_document(scenario: Scenario, outcomes: list[Outcome], engine: str, 
         v = o.verdict
         entry: dict[str, Any] = {"property": o.property.id, "statement": o.property.statement,
                                  "kind": o.property.kind, "verdict": v.verdict, "engine": v.engine,
-                                 "provenance": provenance_of(v), "seconds": round(v.seconds, 3), "z3_units": v.units}
+                                 "provenance": provenance_of(v), "seconds": round(v.seconds, 3)}
         if isinstance(v, Proved):
             c = v.certificate
             entry["certificate"] = _certificate(c)
