@@ -53,7 +53,7 @@ def run(design: str, faults: str, timeout: float, design_lemmas: bool = True,
     verdicts = []
     for r in document["results"]:
         entry = {k: r[k] for k in ("property", "verdict", "engine", "seconds")}
-        entry.update({k: r[k] for k in ("depth", "reason", "z3_units") if k in r})
+        entry.update({k: r[k] for k in ("depth", "reason") if k in r})
         verdicts.append(entry)
     return {"variant": document["variant"], "command": " ".join(command), "faults": document["faults"],
             "budget": document["budget"], "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
