@@ -11,6 +11,8 @@ Candidates are clauses over *atoms*, one-state facts: a variable holds a value, 
 holds a message with a field of some value, a variable has left its initial value, two
 variables of one sort agree (a ghost and the real value it shadows), a message field agrees with
 a variable. ``FAMILIES`` names the clause shapes; a candidate's name starts with its family.
+The relational families (equalities and orders between two variables under one guard) are
+mined in ``templates_relational.py``.
 """
 
 from __future__ import annotations
