@@ -11,6 +11,8 @@ Candidates are clauses over *atoms*, one-state facts: a variable holds a value, 
 holds a message with a field of some value, a variable has left its initial value, two
 variables of one sort agree (a ghost and the real value it shadows), a message field agrees with
 a variable. ``FAMILIES`` names the clause shapes; a candidate's name starts with its family.
+The relational families (equalities and orders between two variables under one guard) are
+mined in ``templates_relational.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ FAMILIES: dict[str, str] = {
     "order": "one counter never exceeds another (a counter accepted and the counter issued), or a counter in "
              "flight is above or at most a variable (a fresh command, a counter issued), maybe only while a "
              "variable or field holds the value that indexes the counter (x = v -> y <= z[v])",
+    # the relational families (templates_relational.py)
+    "guarded": "two variables of one sort agree whenever one literal holds: a value of a third variable of "
+               "their owners ('no update in progress -> the record shows the running version'), the first "
+               "one off its initial value (a ghost follows its real copy once set), or a message's kind "
+               "(and one more field) for a field of a message in flight ('a success report names the "
+               "running image')",
+    "lags": "two variables of one sort agree, or a message of a kind that always carries the second one's value "
+            "is in flight (a record lags its original only while the report is on its way)",
+    "kind-order": "a counter in flight is above, or at most, a counter indexed by another field of the message, "
+                  "for messages of one kind (a fresh command from supplier s: counter > accepted[s])",
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
@@ -110,6 +122,12 @@ def _values(v: Var) -> list[int]:
     if isinstance(s, IntSort) and s.hi - s.lo < SMALL_INT:
         return list(range(s.lo, s.hi + 1))
     return []
+
+
+def _codes(v: Var) -> range:
+    """Every code a variable's value may have (an int's code is the int itself)."""
+    s = v.sort
+    return range(s.lo, s.hi + 1) if isinstance(s, IntSort) else range(s.size)
 
 
 def _is(v: Var, code: int) -> Expr:
@@ -208,7 +226,10 @@ class Sample:
 
 def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
-    smaller), then ``walks`` random walks from the initial state for deeper states."""
+    smaller), then ``walks`` uniformly random walks from the initial state and as many
+    novelty-directed ones (each step, where it can, to a state with a variable value no sampled
+    state has; ties broken at random) for deeper states: the ends of long exchanges (an
+    activation after a transfer)."""
     compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
     init = compiled.initial_state()
     seen: dict[CState, None] = {init: None}
@@ -225,7 +246,12 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
     complete = not queue
     if not complete:
         rng = random.Random(seed)
-        for _ in range(walks):
+        width = len(system.variables)
+        top = 1 + max((max(_codes(v)) for v in system.variables), default=0)
+        taken = np.zeros((width, top), dtype=np.bool_)  # (variable, value) pairs some sampled state has
+        for s in seen:
+            taken[np.arange(width), compiled.unpack(s)] = True
+        for walk in range(2 * walks):
             s = init
             for _ in range(walk_length):
                 try:
@@ -234,8 +260,14 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
                     break
                 if not nxt:
                     break
+                if walk % 2:  # a step to a value no sampled state has, where there is one
+                    codes = np.array([compiled.unpack(t) for _, t in nxt], dtype=np.int64)
+                    new = (~taken[np.arange(width), codes]).sum(axis=1)
+                    nxt = [pair for pair, n in zip(nxt, new, strict=True) if n == new.max()]
                 s = rng.choice(nxt)[1]
-                seen.setdefault(s, None)
+                if s not in seen:
+                    seen[s] = None
+                    taken[np.arange(width), compiled.unpack(s)] = True
     rows = np.array([compiled.unpack(s) for s in seen], dtype=np.int64).reshape(len(seen), len(system.variables))
     return Sample(rows, complete)
 
@@ -267,6 +299,8 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += list(orders(system, found))
     out += list(value_pairs(system, found))
     out += list(indexed(system, found))
+    from otaproof.properties.templates_relational import relational  # it builds on this module's atoms
+    out += relational(system, found)
     return out
 
 

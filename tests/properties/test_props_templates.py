@@ -5,6 +5,8 @@ and a wrong guess from a too-small sample is dropped, never assumed."""
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,7 @@ from otaproof.model.invariants import Lemma
 from otaproof.model.lang import EnumSort
 from otaproof.model.system import System, SystemBuilder, assign, case
 from otaproof.model.variants import build
-from otaproof.properties.catalogue import get_property
+from otaproof.properties.catalogue import CATALOGUE
 from otaproof.properties.check import check
 from otaproof.properties.engines.pdr import check_by_lemmas
 from otaproof.properties.engines.problem import Problem
@@ -92,18 +94,28 @@ def test_generation_is_deterministic() -> None:
     assert [lm.name for lm in template_lemmas(exchange(), 0)] == [lm.name for lm in template_lemmas(exchange(), 0)]
 
 
-# ---- the default design without its hand-written candidates (slow: template mining and Houdini on 98 variables) ----
+# ---- the default design without its hand-written candidates (slow: template mining and Houdini on 102 variables) ----
 
-PROVED_WITHOUT_DESIGN_LEMMAS = ("P-COMPAT", "P-REPORT-AUTH", "P-LOCAL-BANNED")
+MATRIX = Path(__file__).resolve().parents[2] / "results" / "matrix.json"
+
+
+OPEN = {"P-SMI", "P-INVENTORY", "P-ALERT-BUDGET", "P-SMI-BOUNDED"}  # issue 16: not yet decided without design lemmas
 
 
 @pytest.mark.slow
-def test_default_design_properties_are_proved_with_generated_candidates_only() -> None:
+def test_default_design_properties_are_decided_with_generated_candidates_only() -> None:
+    """Every property of the default design but the four still OPEN gets a definite verdict without
+    any design lemma, the verdict of the committed matrix (run with them), and no proof names a
+    design lemma. OPEN lists what the generated candidates do not decide yet (docs/lemmas.md)."""
     scenario = Scenario(design_lemmas=False)
     assert build(scenario).lemmas == ()  # no hand-written candidate left
     design = {lm.name for lm in build(Scenario()).lemmas}
-    props = [get_property(p) for p in PROVED_WITHOUT_DESIGN_LEMMAS]
-    for outcome in check(scenario, props, "portfolio", Budget(timeout=300, depth=25), workers=2):
+    expected = {e["property"]: e["verdict"] for e in json.loads(MATRIX.read_text())["entries"]
+                if e["variant"] == "secmp0007" and not e["threats"] and not e["faults"]}
+    assert len(expected) == len(CATALOGUE)
+    decided = [p for p in CATALOGUE if p.id not in OPEN]
+    for outcome in check(scenario, decided, "portfolio", Budget(timeout=1800, depth=25), workers=2):
         v = outcome.verdict
-        assert isinstance(v, Proved) and v.certificate.checked, (outcome.property.id, v)
-        assert not design & set(v.certificate.lemmas)  # only generated (and the property's own) lemmas
+        assert v.verdict.value == expected[outcome.property.id], (outcome.property.id, v)
+        if isinstance(v, Proved):
+            assert v.certificate.checked and not design & set(v.certificate.lemmas), outcome.property.id

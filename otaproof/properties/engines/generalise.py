@@ -3,7 +3,9 @@
 When the inductive lemmas H do not make a property P inductive, Z3 gives a counterexample to
 induction (CTI): a state s satisfying H, P and the lemmas learned so far whose successor breaks
 P. Its *cube* (every variable at its value in s) is first lifted to the literals that force that
-step (as in PDR), and is unreachable if P holds, so it is blocked: the clause ¬cube is learned
+step (as in PDR), with a disequality ``x != y`` added for two of its variables of one enum sort
+at different values (so a clause may say "x == y or ..." for every value at once), and is
+unreachable if P holds, so it is blocked: the clause ¬cube is learned
 once it is inductive relative to H ∧ P ∧ learned (if no sub-cube's clause is, the predecessor
 that breaks it is blocked first, up to ``MAX_DEPTH`` deep). Before it is learned the cube is
 generalised: a one- or two-literal sub-cube that no sampled reachable state holds if one is
@@ -27,7 +29,7 @@ import numpy.typing as npt
 import z3
 
 from otaproof.model.compiled import CompiledSystem
-from otaproof.model.lang import Expr, ModelError, Var, any_of
+from otaproof.model.lang import EnumSort, ModelError, any_of
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.engines.strengthen import Strengthening
@@ -41,7 +43,8 @@ PAIR_TRIES = 64  # queries spent looking for a one- or two-literal clause before
 SAMPLE_STATES = 20_000  # reachable states (breadth-first): a cube holding one is never tried
 
 _SLOT = re.compile(r"^(.*\[\d+\])\.[^.]+$")  # a channel slot's field: <channel>[k].<field>
-Cube = tuple[tuple[int, int], ...]  # (variable index, code) literals, in variable order
+Cube = tuple[tuple[int, int], ...]  # (variable index, code) literals, in variable order, then disequalities
+# a literal (i, c) with c < 0 is the disequality v_i != v_j with j = -1 - c (two variables of one enum sort)
 
 
 class Blocker:
@@ -69,8 +72,21 @@ class Blocker:
 
     # ---- queries -------------------------------------------------------------------------------
     def _literal(self, state: list[Term], lit: tuple[int, int]) -> z3.BoolRef:
+        if lit[1] < 0:
+            return state[lit[0]] != state[-1 - lit[1]]
         v = self.system.variables[lit[0]]
         return state[lit[0]] == self.enc.value(v, lit[1])
+
+    def _with_disequalities(self, cube: Cube) -> Cube:
+        """The cube with ``v_i != v_j`` added for two of its variables of one enum sort at
+        different values: the generalisation may then keep the disequality and drop both
+        values ("the record differs from the running image while a failure report is in
+        flight"), a clause no value cube states for every value at once."""
+        vs = self.system.variables
+        values = [(i, c) for i, c in cube if c >= 0 and isinstance(vs[i].sort, EnumSort)]
+        extra = [(i, -1 - j) for k, (i, c) in enumerate(values) for j, d in values[k + 1:]
+                 if vs[i].sort == vs[j].sort and c != d]
+        return cube + tuple(extra)
 
     def _check(self, *assumptions: z3.BoolRef) -> z3.CheckSatResult:
         self.queries += 1
@@ -114,7 +130,7 @@ class Blocker:
         if core is None:
             return full
         lifted = tuple(lit for term, lit in literals.items() if term.get_id() in core)
-        return full if self._initial(lifted) else lifted
+        return full if self._initial(lifted) else self._with_disequalities(lifted)
 
     def predecessor(self, cube: Cube, lift: bool = True) -> tuple[Cube | None, Cube]:
         """(the cube of a state outside ``cube`` with a successor in it, lifted if ``lift``, ())
@@ -131,14 +147,18 @@ class Blocker:
         return None, tuple(lit for term, lit in after.items() if term.get_id() in core)
 
     # ---- blocking ------------------------------------------------------------------------------
+    def _initially(self, lit: tuple[int, int]) -> bool:
+        i, c = lit
+        return self.init[i] != self.init[-1 - c] if c < 0 else self.init[i] == c
+
     def _initial(self, cube: Cube) -> bool:
-        return all(self.init[i] == c for i, c in cube)
+        return all(self._initially(lit) for lit in cube)
 
     def _seen(self, cube: Cube) -> bool:
         """Some sampled reachable state lies in ``cube`` (so ¬cube is false: no query needed)."""
         hit = np.ones(len(self.reached), dtype=np.bool_)
         for i, c in cube:
-            hit &= self.reached[:, i] == c
+            hit &= self.reached[:, i] != self.reached[:, -1 - c] if c < 0 else self.reached[:, i] == c
             if not hit.any():
                 return False
         return True
@@ -148,8 +168,8 @@ class Blocker:
         initial state lies in ``small`` (the clause must hold initially)."""
         if not self._initial(small):
             return small
-        back = next(lit for lit in full if self.init[lit[0]] != lit[1])
-        return tuple(sorted({*small, back}))
+        back = next(lit for lit in full if not self._initially(lit))
+        return tuple(sorted({*small, back}, key=lambda lit: (lit[1] < 0, lit)))
 
     def generalise(self, cube: Cube, core: Cube) -> Cube:
         """The smallest cube found whose negation is inductive relative to the frame and false
@@ -235,9 +255,10 @@ class Blocker:
         for k, cube in enumerate(self.learned):
             if any(set(other) < set(cube) for other in self.learned[k + 1:]):  # a later, weaker cube subsumes it
                 continue
-            vs = [self.system.variables[i] for i, _ in cube]
-            names.append("cti:" + ",".join(f"{v.name}={v.sort.decode(c)}" for v, (_, c) in zip(vs, cube, strict=True)))
-            exprs.append(_clause(vs, [c for _, c in cube]))
+            vs = self.system.variables
+            names.append("cti:" + ",".join(f"{vs[i].name}!={vs[-1 - c].name}" if c < 0 else
+                                           f"{vs[i].name}={vs[i].sort.decode(c)}" for i, c in cube))
+            exprs.append(any_of((vs[i] == vs[-1 - c]) if c < 0 else (vs[i] != vs[i].sort.decode(c)) for i, c in cube))
         return Strengthening(tuple(names), tuple(exprs))
 
 
@@ -258,11 +279,6 @@ def reachable(system: System, limit: int) -> npt.NDArray[np.int64]:
                 queue.append(t)
     rows = [compiled.unpack(s) for s in seen]
     return np.array(rows, dtype=np.int64).reshape(len(rows), len(system.variables))
-
-
-def _clause(vs: list[Var], codes: list[int]) -> Expr:
-    """¬(v1 = c1 ∧ ... ∧ vn = cn) as a disjunction of disequalities."""
-    return any_of(v != v.sort.decode(c) for v, c in zip(vs, codes, strict=True))
 
 
 def block_ctis(task: SafetyTask, helper: Strengthening, seed: int, deadline: Deadline) -> Strengthening:

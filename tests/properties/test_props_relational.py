@@ -1,0 +1,141 @@
+"""The relational template families (properties/templates_relational.py) on toy systems: each
+system's property is inductive with the family's candidates and not without them, so each test
+fails if its family stops generating the lemma (or generates a wrong one Houdini must drop)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from otaproof.model.invariants import Lemma
+from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, all_of, implies
+from otaproof.model.system import System, SystemBuilder, assign, case
+from otaproof.properties.engines.pdr import check_by_lemmas, relatively_inductive
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.engines.strengthen import inductive_subset
+from otaproof.properties.formulas import Invariant, to_safety
+from otaproof.properties.solver import Deadline
+from otaproof.properties.templates import FAMILIES, family, mined, sample
+from otaproof.properties.verdict import Budget, Proved
+
+IMAGES = EnumSort("image", ("none", "a", "b"))
+UP = EnumSort("up_kind", ("none", "report", "echo"))
+DOWN = EnumSort("down_kind", ("none", "activate", "ping"))
+STATUS = EnumSort("status", ("idle", "busy"))
+ORIGINS = EnumSort("origin", ("none", "S1"))
+KINDS = EnumSort("cmd_kind", ("none", "cmd", "info"))
+BUDGET = Budget(timeout=300, depth=5, rlimit=200_000_000)
+
+
+def reporting(with_status: bool) -> System:
+    """A head end asks a device to activate image a or b (or pings it) over ``down``; the device
+    answers with a report naming what it now runs (or an echo naming nothing) over ``up``; the
+    head end records the reported image. One exchange at a time; ``with_status``: the head end
+    is busy from its request to the report (a ping leaves it idle)."""
+    b = SystemBuilder("reporting")
+    head, device = b.machine("Head"), b.machine("Device")
+    record = head.var("record", IMAGES, "a")
+    status = head.var("status", STATUS, "idle") if with_status else None
+    running = device.var("running", IMAGES, "a")
+    down = b.channel("down", "Head", "Device", {"kind": DOWN, "img": IMAGES}, 1)
+    up = b.channel("up", "Device", "Head", {"kind": UP, "img": IMAGES}, 1)
+    quiet = (down.length == 0) & (up.length == 0)
+    busy = [assign(status, "busy")] if status is not None else []
+    idle = [assign(status, "idle")] if status is not None else []
+    for x in ("a", "b"):
+        head.action(f"activate_{x}", lambda x=x: case(quiet, *busy, down.send(kind="activate", img=x)))
+    head.action("ping", lambda: case(quiet, down.send(kind="ping", img="none")))
+    device.action("activate", lambda: case(
+        (down.head("kind") == "activate") & down.nonempty() & up.has_room(),
+        assign(running, down.head("img")), down.receive(), up.send(kind="report", img=down.head("img"))))
+    device.action("echo", lambda: case(
+        (down.head("kind") == "ping") & down.nonempty() & up.has_room(),
+        down.receive(), up.send(kind="echo", img="none")))
+    head.action("record", lambda: case(up.nonempty() & (up.head("kind") == "report"),
+                                       assign(record, up.head("img")), *idle, up.receive()))
+    head.action("drop_echo", lambda: case(up.nonempty() & (up.head("kind") == "echo"), up.receive()))
+    return b.build()
+
+
+def _proved_with(system: System, prop: Expr, without: str | None) -> tuple[bool, list[str]]:
+    """Whether Houdini's subset of the mined candidates (less the family ``without``) makes
+    ``prop`` inductive in one step (no CTI search), and the kept candidates' names."""
+    candidates = mined(system, sample(system, 10_000, 0, 0, seed=0))
+    if without is not None:
+        candidates = [(n, e) for n, e in candidates if family(n) != without]
+    task = to_safety(system, Invariant(prop))
+    kept = inductive_subset(task.system, candidates, Deadline(300))
+    return relatively_inductive(task, kept, BUDGET, Deadline(300)) is not None, list(kept.names)
+
+
+def test_lags_a_record_agrees_or_a_report_of_the_new_value_is_in_flight() -> None:
+    """'Quiet -> record == running' needs 'record == running or a report naming running is in
+    flight' (``lags``), whose disjunct needs the kind guard (an echo names no image)."""
+    system = reporting(with_status=False)
+    record, running = system.var("Head.record"), system.var("Device.running")
+    prop = implies((system.var("down.len") == 0) & (system.var("up.len") == 0), record == running)
+    proved, kept = _proved_with(system, prop, None)
+    assert proved
+    assert any(n.startswith("lags:Head.record==Device.running|up[0].kind=report->img==Device.running") for n in kept)
+    assert "guarded:up[0].kind=report->img==Device.running" in kept
+    assert not _proved_with(system, prop, "lags")[0]
+
+
+def test_guarded_an_idle_head_end_records_the_running_image() -> None:
+    """'Idle -> no record a with running b, nor b with a' (value clauses over three variables)
+    needs 'status = idle -> record == running' (``guarded``, a value of a third variable)."""
+    system = reporting(with_status=True)
+    record, running, status = system.var("Head.record"), system.var("Device.running"), system.var("Head.status")
+    prop = all_of(~((status == "idle") & (record == x) & (running == y)) for x, y in (("a", "b"), ("b", "a")))
+    proved, kept = _proved_with(system, prop, None)
+    assert proved
+    assert "guarded:Head.status=idle->Head.record==Device.running" in kept
+    assert not _proved_with(system, prop, "guarded")[0]
+
+
+def replaying() -> System:
+    """A supplier issues commands with increasing counters and sends information messages
+    (counter 0) to a device that accepts any command; a ghost flag records a command accepted
+    with a counter not above the last one accepted from its originator (a replay)."""
+    b = SystemBuilder("replaying")
+    supplier, device = b.machine("Supplier"), b.machine("Device")
+    issued = supplier.var("issued[S1]", IntSort(0, 3), 0)
+    accepted = device.var("accepted[S1]", IntSort(0, 3), 0)
+    replayed = device.var("replayed", BoolSort(), False)
+    ch = b.channel("cmd", "Supplier", "Device", {"kind": KINDS, "origin": ORIGINS, "counter": IntSort(0, 3)}, 1)
+    supplier.action("issue", lambda: case(ch.has_room() & (issued < 3), assign(issued, issued + 1),
+                                          ch.send(kind="cmd", origin="S1", counter=issued + 1)))
+    supplier.action("inform", lambda: case(ch.has_room(), ch.send(kind="info", origin="S1", counter=0)))
+    device.action("accept", lambda: case(
+        ch.nonempty() & (ch.head("kind") == "cmd"),
+        assign(replayed, replayed | (ch.head("counter") <= accepted)), assign(accepted, ch.head("counter")),
+        ch.receive()))
+    device.action("read", lambda: case(ch.nonempty() & (ch.head("kind") == "info"), ch.receive()))
+    return b.build()
+
+
+def test_kind_order_a_command_in_flight_carries_a_fresh_counter() -> None:
+    """'Never replayed' needs 'a command from S1 in flight carries a counter above the one
+    accepted from S1' (``kind-order``: information messages carry counter 0)."""
+    system = replaying()
+    proved, kept = _proved_with(system, ~system.var("Device.replayed"), None)
+    assert proved
+    assert "kind-order:cmd[0].kind=cmd,origin=S1->counter>Device.accepted[S1]" in kept
+    assert not _proved_with(system, ~system.var("Device.replayed"), "kind-order")[0]
+
+
+def test_cti_generalisation_learns_a_disequality_clause() -> None:
+    """Without the relational families, the lemmas engine's CTI search proves 'quiet -> record ==
+    running' by a learned clause over a disequality (the same clause for every image), with a
+    re-checked certificate."""
+    system = reporting(with_status=False)
+    record, running = system.var("Head.record"), system.var("Device.running")
+    prop = implies((system.var("down.len") == 0) & (system.var("up.len") == 0), record == running)
+    relational = ("guarded", "lags", "kind-order")
+    lemmas = tuple(Lemma(n, FAMILIES[family(n)], e) for n, e in mined(system, sample(system, 10_000, 0, 0, seed=0))
+                   if family(n) not in relational)
+    task = to_safety(system, Invariant(prop))
+    task = dataclasses.replace(task, lemmas=lemmas + task.lemmas)
+    verdict = check_by_lemmas(Problem(task, "toy", (), ()), BUDGET)
+    assert isinstance(verdict, Proved) and verdict.certificate.checked, verdict
+    assert any(n.startswith("cti:") and "Head.record!=Device.running" in n for n in verdict.certificate.lemmas), \
+        verdict.certificate.lemmas
