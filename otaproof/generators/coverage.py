@@ -329,7 +329,9 @@ class _Prover:
         self.alive = False                # ... and has not ended
 
     def __enter__(self) -> _Prover:
-        if (os.cpu_count() or 1) > 1:
+        # a search in a pool worker of its own (``generators.plan``: one per scenario, side by side)
+        # proves in its own process: a daemonic process cannot fork, and its siblings use the cores
+        if (os.cpu_count() or 1) > 1 and not mp.current_process().daemon:
             self.pool.start(0, self._work)
             self.forked = self.alive = True
         return self

@@ -3,6 +3,7 @@ at the step they happen; guards, generated suites and the model-as-oracle run en
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -285,6 +286,31 @@ def test_generate_exits_3_naming_each_cell_it_could_not_decide(tmp_path: Path, m
     assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--no-coverage"]) == 3
     assert f"undecided: {undecided[0]}" in capsys.readouterr().out.replace("\n", " ")
     assert undecided[0] in (tmp_path / "s" / "INDEX.md").read_text()  # written, with what it lacks
+
+
+def test_generate_json_says_what_the_run_produced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--json``: the suite's size, the coverage table per criterion, what is undecided, the time per
+    phase and the load, as the README's conformance block reads them."""
+    goals = (Goal("action:CPL_list_entry", "action", "CPL_list_entry", None, ""),
+             Goal("frame:x/y/z", "frame", "x", "y", ""), Goal("input:x/p=1", "input", "x", None, ""))
+    result = CoverageResult(goals, (CoveringTrace(trace_of(PPMID_UPDATE[:2]), ("action:CPL_list_entry",)),),
+                            {"action:CPL_list_entry": 0}, ("frame:x/y/z",), ("input:x/p=1",), 2.0, 4, 20)
+    undecided = ["coverage goal input:x/p=1 on secmp0007 (threats: none): neither covered nor proved unreachable"]
+    plan = SuitePlan(coverage=[(Scenario(), result)], undecided=undecided, phases={"property checks": 1.25})
+    monkeypatch.setattr(generate_cli, "plan_suite", lambda *a, **k: plan)
+    out = tmp_path / "run.json"
+    assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--variant", "secmp0007",
+                 "--threat-model", "none", "--json", str(out)]) == 3
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "otaproof.generate/1" and doc["undecided"] == undecided
+    assert doc["suite"]["tests"] == doc["suite"]["conformance"] == 1 and doc["suite"]["reproductions"] == 0
+    assert doc["settings"]["variants"] == ["secmp0007"] and doc["settings"]["threat_models"] == ["none"]
+    cov = doc["coverage"][0]
+    assert cov["scenario"] == "secmp0007__none__none" and (cov["traces_kept"], cov["traces_found"]) == (1, 4)
+    assert {"criterion": "frame", "goals": 1, "covered": 0, "unreachable": 1, "unknown": 0} in cov["criteria"]
+    assert cov["criteria"][-1] == {"criterion": "total", "goals": 3, "covered": 1, "unreachable": 1, "unknown": 1}
+    assert cov["unknown"] == ["input:x/p=1"] and doc["phases"] == {"property checks": 1.2}
+    assert doc["run"]["cpus"] >= 1 and len(doc["run"]["load_average_end"]) == 3
 
 
 def test_mutants_auto_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
