@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +116,10 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                         transient=True, disable=not console.is_terminal)
     start, started, load = time.monotonic(), time.time(), os.getloadavg()
+
+    def log(text: str) -> None:  # not a terminal: each step as a line on stderr, with the time since the start
+        print(f"[{time.monotonic() - start:6.0f} s] {text}", file=sys.stderr, flush=True)
+
     with progress:
         task = progress.add_task("planning", total=None)
         plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
@@ -123,7 +128,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           proof_rlimit=args.proof_rlimit, coverage_states=args.coverage_states,
                           coverage_walks=args.coverage_walks,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
-                          progress=lambda text: progress.update(task, description=text), cache=cache)
+                          progress=(lambda text: progress.update(task, description=text)) if console.is_terminal
+                          else log, coverage_progress=None if console.is_terminal else log, cache=cache)
     cache_cli.report(cache)
     # the suite's traces name these designs: it keeps their files and its conftest registers them
     plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}

@@ -37,11 +37,13 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT, coverage_states: int = STATES,
                coverage_walks: int = WALKS, workers: int | None = None,
                sut: str, oracle_examples: int = 40, progress: Progress | None = None,
-               cache: CacheUse | None = None) -> SuitePlan:
+               coverage_progress: Progress | None = None, cache: CacheUse | None = None) -> SuitePlan:
     """Check every property on each counterexample scenario, turn each violation into a reproduction
     (and a guard on the approved design where it stops the attack), and add coverage traces. A cell
     (property x scenario) whose check is unknown, and a coverage goal left undecided, are listed in
     ``plan.undecided``: never dropped silently. ``cache``: the certificate cache the checks use.
+    ``coverage_progress``: called in the coverage processes with each step of their searches
+    (prefixed with the scenario), e.g. to print it; ``progress`` hears this process's steps.
 
     The coverage search of each scenario runs in a process of its own, started before the checks
     and alongside them: it needs nothing they compute, and its explicit search, lemma search and
@@ -56,7 +58,8 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                     walks=coverage_walks, seed=budget.seed)
     with ForkPool() as pool:
         for k, sc in enumerate(coverage_scenarios):
-            pool.start(k, partial(_cover, sc, settings))
+            tell = None if coverage_progress is None else partial(_prefixed, coverage_progress, sc.describe())
+            pool.start(k, partial(_cover, sc, {**settings, "progress": tell}))
         if coverage_scenarios:
             say(f"coverage goals on {len(coverage_scenarios)} scenario(s), each in a process of its own")
         _counterexamples(plan, counterexample_scenarios, props, budget, workers, coverage_rlimit, say, cache)
@@ -76,6 +79,10 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
 def _cover(sc: Scenario, settings: dict[str, Any], report: Report) -> None:
     """One scenario's coverage search, in its own process (``properties.pool`` worker)."""
     report(cover(build(sc), **settings))
+
+
+def _prefixed(progress: Progress, prefix: str, text: str) -> None:
+    progress(f"{prefix}: {text}")
 
 
 def _collect(pool: ForkPool, scenarios: list[Scenario]) -> list[CoverageResult]:
