@@ -20,7 +20,7 @@ from otaproof.model.symbolic import Encoder
 from otaproof.model.variants import BuiltModel, build
 from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
-from otaproof.properties.check import check_rows
+from otaproof.properties.check import Outcome, check_rows
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.jobs import whole
 from otaproof.properties.pool import ForkPool, Report
@@ -108,7 +108,12 @@ def _counterexamples(plan: SuitePlan, scenarios: list[Scenario], props: list[Pro
     approved design stops it, a guard; each unknown cell is listed as undecided."""
     say(f"checking {len(props)} properties on {len(scenarios)} scenarios")
     start = time.monotonic()
-    checked = check_rows([(sc, list(props)) for sc in scenarios], "portfolio", budget, workers,
+
+    def done(row: int, outcome: Outcome) -> None:
+        v = outcome.verdict
+        say(f"{outcome.property.id} on {scenarios[row].describe()}: {v.verdict} by {v.engine} in {v.seconds:.1f} s")
+
+    checked = check_rows([(sc, list(props)) for sc in scenarios], "portfolio", budget, workers, done,
                          cache=cache) if scenarios else []
     plan.phases["property checks"] = time.monotonic() - start
     start = time.monotonic()
