@@ -32,6 +32,7 @@ from otaproof.model.lang import EnumSort, IntSort
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE
+from otaproof.properties.pool import ForkPool
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
 
@@ -285,6 +286,19 @@ def test_same_model_same_result(toy_result: tuple[BuiltModel, CoverageResult]) -
     assert [g.id for g in again.goals] == [g.id for g in first.goals]
     assert again.covered == first.covered and again.unreachable == first.unreachable
     assert [ct.goals for ct in again.traces] == [ct.goals for ct in first.traces]
+    assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
+
+
+def test_a_search_in_a_pool_worker_proves_in_its_own_process_and_finds_the_same(
+        toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    """As ``generate`` runs it (a daemonic pool worker, which cannot fork a prover): the same result."""
+    bm, first = toy_result
+    with ForkPool() as pool:
+        pool.start(0, lambda report: report(cover(bm, depth=8)))
+        answer = pool.next_answer(600.0)
+    assert answer is not None and isinstance(answer[1], CoverageResult)
+    again = answer[1]
+    assert again.covered == first.covered and again.unreachable == first.unreachable and again.unknown == ()
     assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
 
 
