@@ -262,7 +262,9 @@ class _Search:
         seconds = min(self.proof_seconds, self.left())
         if seconds <= 0.5:
             return False
-        budget = Budget(timeout=seconds, depth=self.depth, seed=SEED)
+        # rlimit 0: no pooled engine budget of its own, so ``query_rlimit`` bounds every query (an
+        # engine's default pool of 2e9 units would replace it, and the wall clock would decide)
+        budget = Budget(timeout=seconds, depth=self.depth, seed=SEED, rlimit=0)
         with query_rlimit(self.proof_rlimit):
             verdict = run_engine(self.bm, self._trap(gids), engine, budget,
                                  self.known if engine == "lemmas" else None)
