@@ -19,7 +19,7 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
    is a shortest one for the goals it was found for. This stops at the first depth that covers
    nothing new.
-3. The goals left go to PDR, all at once first (one proof for many goals dead for one reason),
+3. The goals left go to PDR, all at once first (one proof for goals dead for one reason),
    then by halves, then one by one (``run_engine`` engine "pdr", on a forked worker and the parent
    alike); a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
    searched to the bound. "Unreachable" always carries
@@ -285,10 +285,10 @@ class _Search:
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable by the lemmas")
 
     def prove_groups(self, gids: list[str]) -> list[str]:
-        """PDR on the trap property of all of ``gids`` at once (most goals left are dead, often for
-        one reason: one proof removes them all), else on each half, down to pairs; returns the goals
-        no group proof removed, for one-by-one attempts. A group with a live goal costs a failed
-        attempt per level, each within ``proof_rlimit`` units per query."""
+        """PDR on the trap property of all of ``gids`` at once (goals dead for one reason go in one
+        proof), else on each half, down to pairs; returns the goals no group proof removed, for
+        one-by-one attempts. A group with a live or hard goal costs a failed attempt per level,
+        each within ``proof_rlimit`` units per query."""
         if len(gids) < 2 or self.left() <= 0:
             return [g for g in gids if g in self.remaining]
         if self.prove(gids, "pdr"):
