@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,11 +39,13 @@ from otaproof.generators.explore import STATES, WALKS
 from otaproof.generators.mutants import MUTANTS
 from otaproof.generators.mutation import SuiteFailsWithoutMutants, describe_score, report_table, run_mutants, to_json
 from otaproof.generators.plan import plan_suite
+from otaproof.generators.results import generate_document
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.variants import REGISTRY, get_variant
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.verdict import Budget
+from otaproof.reports.matrix import run_facts
 from otaproof.variant_cli import add_variant_file_flag, default_variants, trial_build
 
 EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
@@ -51,6 +54,12 @@ EXIT_OK, EXIT_BELOW_TARGET, EXIT_BAD_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
 class GenerateError(Exception):
     """Bad input to generate or mutants: one line, exit code 2."""
 
+
+# The property checks' budget: Z3 resource units per engine and part decide (the same verdicts under
+# any load); the seconds are only an outer cap, reported when they bind. Enough units for every
+# cell of the verdict matrix the portfolio decides by PDR or lemmas within 600M (results/matrix.json).
+CHECK_RLIMIT = 600_000_000
+CHECK_SECONDS = 900.0
 
 # By default a suite covers the approved design with no attacker and with every attacker at once:
 # a device's signature, model, hardware and counter checks are only reachable with one on the HAN.
@@ -94,6 +103,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
             raise GenerateError(unknown("fault", f, FAULTS))
     props = [get_property(p) for p in split(args.property)] or list(CATALOGUE)
     out = check_output_dir(args.out, "--out", args.force)
+    if args.json:
+        check_output_file(args.json, "--json")
     load_factory(args.sut)
     cache = cache_cli.cache_use(args)
     params = Parameters().with_values({k[6:]: v for k, v in vars(args).items()
@@ -101,10 +112,14 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
     approved = [Scenario("secmp0007", t, faults, params) for t in models]
     trial_build(cex)
-    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed)
+    budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed, rlimit=args.rlimit)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
                         transient=True, disable=not console.is_terminal)
-    start = time.monotonic()
+    start, started, load = time.monotonic(), time.time(), os.getloadavg()
+
+    def log(text: str) -> None:  # not a terminal: each step as a line on stderr, with the time since the start
+        print(f"[{time.monotonic() - start:6.0f} s] {text}", file=sys.stderr, flush=True)
+
     with progress:
         task = progress.add_task("planning", total=None)
         plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
@@ -113,7 +128,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           proof_rlimit=args.proof_rlimit, coverage_states=args.coverage_states,
                           coverage_walks=args.coverage_walks,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
-                          progress=lambda text: progress.update(task, description=text), cache=cache)
+                          progress=(lambda text: progress.update(task, description=text)) if console.is_terminal
+                          else log, coverage_progress=None if console.is_terminal else log, cache=cache)
     cache_cli.report(cache)
     # the suite's traces name these designs: it keeps their files and its conftest registers them
     plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
@@ -122,6 +138,19 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                    if any(r.scenario.variant == v for r in plan.reproductions)]
     plan.seconds = time.monotonic() - start
     summary = write_suite(plan, out, force=args.force)
+    for phase, spent in plan.phases.items():
+        console.print(f"phase: {phase}: {spent:.1f} s")
+    if args.json:
+        settings = {"variants": variants, "threat_models": ["+".join(sorted(t)) or "none" for t in models],
+                    "faults": sorted(faults), "properties": [p.id for p in props], "depth": args.depth,
+                    "timeout": args.timeout, "rlimit": args.rlimit, "coverage_depth": args.coverage_depth,
+                    "coverage_states": args.coverage_states, "coverage_walks": args.coverage_walks,
+                    "coverage_rlimit": args.coverage_rlimit, "proof_rlimit": args.proof_rlimit, "seed": args.seed,
+                    "oracle": not args.no_oracle, "cache": cache is not None}
+        run = {**run_facts(started, time.monotonic() - start, load),
+               "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+        write_json_atomic(args.json, generate_document(plan, summary, settings, run))
+        console.print(f"run summary written to {args.json}")
     for sc, result in plan.coverage:
         table = coverage_table(result)
         table.title = f"Coverage per criterion, {scenario_key(sc)}: {table.title}"
@@ -167,11 +196,12 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
         check_output_file(args.json, "--json")
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    start, started, load = time.monotonic(), time.time(), os.getloadavg()
     with progress:
         task = progress.add_task(f"running {suite} against {len(names)} mutants", total=len(names))
         try:
             report = run_mutants(suite, names, jobs=args.jobs, timeout=args.timeout,
-                                 progress=lambda r: progress.advance(task))
+                                 progress=lambda r: progress.advance(task), oracle=not args.no_oracle)
         except SuiteFailsWithoutMutants as e:
             raise GenerateError(str(e)) from None
     console.print(report_table(report))
@@ -179,7 +209,9 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
         console.print(f"survivor [bold]{r.name}[/] ({r.fault}): {r.verdict}")
     console.print(f"{describe_score(report)}; target {args.min_kill_rate:.0%}")
     if args.json:
-        write_json_atomic(args.json, to_json(report))
+        run = {**run_facts(started, time.monotonic() - start, load),
+               "load_average_end": [round(x, 2) for x in os.getloadavg()], "jobs": args.jobs}
+        write_json_atomic(args.json, {**to_json(report), "run": run})
         console.print(f"report written to {args.json}")
     return EXIT_OK if report.kill_rate >= args.min_kill_rate else EXIT_BELOW_TARGET
 
@@ -238,7 +270,12 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
                    help=f"fault models for every scenario: {', '.join(FAULTS)}")
     g.add_argument("--property", action="append", metavar="ID", help="properties (default: all)")
     g.add_argument("--depth", type=int_in(0, 200), default=25, help="BMC bound for counterexamples (default: 25)")
-    g.add_argument("--timeout", type=seconds, default=30.0, help="seconds per engine and property (default: 30)")
+    g.add_argument("--timeout", type=seconds, default=CHECK_SECONDS,
+                   help="outer wall-clock cap in seconds per engine and property part of the checks; a cell it "
+                        f"stops is reported unknown, naming the cap (default: {CHECK_SECONDS:g})")
+    g.add_argument("--rlimit", type=int_in(1), default=CHECK_RLIMIT,
+                   help="Z3 resource units per engine and property part of the checks: their budget, the same on an "
+                        f"idle and a busy machine (default: {CHECK_RLIMIT:,})")
     cache_cli.add_cache_flags(g)
     g.add_argument("--coverage-depth", type=int_in(1, 200), default=20,
                    help="BMC bound for coverage goals (default: 20)")
@@ -260,6 +297,9 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--coverage-timeout", type=seconds, default=SAFETY_SECONDS,
                    help=f"wall-clock safety net of the coverage search per scenario (default: {SAFETY_SECONDS:g}); "
                         "goals it cuts off are reported and generate exits 3")
+    g.add_argument("--json", metavar="FILE",
+                   help="also write what the run produced (suite size, coverage per criterion, undecided cells "
+                        "and goals, seconds per phase, the machine's load) as JSON, schema otaproof.generate/1")
     g.add_argument("--no-coverage", action="store_true", help="no conformance-coverage tests")
     g.add_argument("--no-oracle", action="store_true", help="no model-as-oracle (Hypothesis) test")
     g.add_argument("--oracle-examples", type=int_in(1), default=40,
@@ -283,6 +323,9 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     mu.add_argument("--function", action="append", metavar="GLOB",
                     help="with --auto: only these decision-code functions (e.g. 'HanDevice.*', 'dsp.DSP._check_cpl')")
     mu.add_argument("--mutant", action="append", metavar="NAME", help="mutants to run (default: all)")
+    mu.add_argument("--no-oracle", action="store_true",
+                    help='leave the oracle test out of every run (pytest -k "not oracle"): the score of the '
+                         "deterministic tests alone (--auto always does)")
     mu.add_argument("--jobs", type=int_in(1), default=os.cpu_count() or 1,
                     help="mutants run in parallel (default: CPU count)")
     mu.add_argument("--timeout", type=seconds, default=600.0,

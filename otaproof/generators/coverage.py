@@ -19,8 +19,9 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
    is a shortest one for the goals it was found for. This stops at the first depth that covers
    nothing new.
-3. Each goal left goes to PDR (``run_engine`` engine "pdr"), on a forked worker and the parent
-   alike; a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
+3. The goals left go to PDR, all at once first (one proof for goals dead for one reason),
+   then by halves, then one by one (``run_engine`` engine "pdr", on a forked worker and the parent
+   alike); a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
    searched to the bound. "Unreachable" always carries
    a certificate the engine's checker re-checked; a goal neither covered nor proved is "unknown".
 4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
@@ -261,7 +262,9 @@ class _Search:
         seconds = min(self.proof_seconds, self.left())
         if seconds <= 0.5:
             return False
-        budget = Budget(timeout=seconds, depth=self.depth, seed=SEED)
+        # rlimit 0: no pooled engine budget of its own, so ``query_rlimit`` bounds every query (an
+        # engine's default pool of 2e9 units would replace it, and the wall clock would decide)
+        budget = Budget(timeout=seconds, depth=self.depth, seed=SEED, rlimit=0)
         with query_rlimit(self.proof_rlimit):
             verdict = run_engine(self.bm, self._trap(gids), engine, budget,
                                  self.known if engine == "lemmas" else None)
@@ -281,16 +284,31 @@ class _Search:
                 self.prove([g], "lemmas")
         self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable by the lemmas")
 
+    def prove_groups(self, gids: list[str]) -> list[str]:
+        """PDR on the trap property of all of ``gids`` at once (goals dead for one reason go in one
+        proof), else on each half, down to pairs; returns the goals no group proof removed, for
+        one-by-one attempts. A group with a live or hard goal costs a failed attempt per level,
+        each within ``proof_rlimit`` units per query."""
+        if len(gids) < 2 or self.left() <= 0:
+            return [g for g in gids if g in self.remaining]
+        if self.prove(gids, "pdr"):
+            self.progress(f"coverage: {len(gids)} goals proved unreachable in one proof ({gids[0]}, ...)")
+            return []
+        mid = len(gids) // 2
+        return self.prove_groups(gids[:mid]) + self.prove_groups(gids[mid:])
+
     def finish(self) -> None:
-        """Each goal left after the shared unrolling gets a PDR proof attempt, then, if none proves
-        it dead, an unrolling of its own (a smaller cone, searched to the bound). Both processes
-        (the parent and a forked worker: 2 cores) take proof jobs from one queue first: most goals
-        left are dead, and a proof is cheaper than a deep unrolling. Traces come from the parent's
-        searches alone, in goal order, and a proof only removes a goal no trace can cover: the
-        result does not depend on which process is faster."""
-        todo = list(self.remaining)
-        if not todo or self.left() <= 0:
+        """The goals left after the shared unrolling: first proved unreachable in groups
+        (``prove_groups``), then each goal no group proof removed gets a PDR proof attempt of its
+        own, then, if none proves it dead, an unrolling of its own (a smaller cone, searched to the
+        bound). Both processes (the parent and a forked worker: 2 cores; the search's own process
+        alone when it runs in ``generate``'s coverage process) take the one-goal proof jobs from one
+        queue: a proof is cheaper than a deep unrolling. Traces come from the parent's searches
+        alone, in goal order, and a proof only removes a goal no trace can cover: the result does
+        not depend on which process is faster."""
+        if not self.remaining or self.left() <= 0:
             return
+        todo = self.prove_groups(list(self.remaining))
         with _Prover(self) as helper:
             for g in todo:
                 helper.submit(g)
@@ -299,7 +317,7 @@ class _Search:
                     proved = self.prove([job], "pdr")
                     self.progress(f"coverage: {job}: " + ("proved unreachable" if proved else "not proved"))
             helper.wait()
-        for g in todo:
+        for g in list(self.remaining):
             if self.left() <= 0:
                 break
             if g in self.remaining:
@@ -329,7 +347,9 @@ class _Prover:
         self.alive = False                # ... and has not ended
 
     def __enter__(self) -> _Prover:
-        if (os.cpu_count() or 1) > 1:
+        # a search in a pool worker of its own (``generators.plan``: one per scenario, side by side)
+        # proves in its own process: a daemonic process cannot fork, and its siblings use the cores
+        if (os.cpu_count() or 1) > 1 and not mp.current_process().daemon:
             self.pool.start(0, self._work)
             self.forked = self.alive = True
         return self

@@ -90,6 +90,7 @@ class MutationReport:
 
     suite: str
     results: tuple[MutantResult, ...]
+    oracle: bool = True  # False: the suite ran with ``-k "not oracle"`` (the deterministic tests only)
 
     @property
     def killed(self) -> int:
@@ -136,8 +137,11 @@ def _failed_tests(junit: Path, root: Path) -> set[str]:
 PYTEST_TESTS_FAILED = 1  # pytest's exit status when tests ran and some failed (0: all passed)
 
 
-def _run_suite(suite: Path, mutant: str | None, timeout: float) -> SuiteRun:
-    """Run the suite in a pytest subprocess with ``mutant`` on.
+WITHOUT_ORACLE = ("-k", "not oracle")  # pytest's selection of the deterministic tests (no Hypothesis walks)
+
+
+def _run_suite(suite: Path, mutant: str | None, timeout: float, oracle: bool = True) -> SuiteRun:
+    """Run the suite in a pytest subprocess with ``mutant`` on (``oracle`` False: without the oracle test).
 
     Killed: pytest ran the tests and some failed (exit status 1 with failing testcases). Survived:
     exit status 0. Anything else is no verdict on the mutant: a run over ``timeout`` timed out; one
@@ -150,7 +154,7 @@ def _run_suite(suite: Path, mutant: str | None, timeout: float) -> SuiteRun:
     with tempfile.TemporaryDirectory(prefix="otaproof-mutant-") as tmp:
         junit = Path(tmp) / "junit.xml"
         command = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
-                   f"--rootdir={suite}", f"--junitxml={junit}"]
+                   f"--rootdir={suite}", f"--junitxml={junit}", *(() if oracle else WITHOUT_ORACLE)]
         try:
             proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=timeout,
                                   preexec_fn=die_with_task if forked_task() else None)  # ends with its Dask task
@@ -168,16 +172,17 @@ def _run_suite(suite: Path, mutant: str | None, timeout: float) -> SuiteRun:
 
 
 def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int = 2, timeout: float = 600,
-                progress: Callable[[MutantResult], None] | None = None) -> MutationReport:
+                progress: Callable[[MutantResult], None] | None = None, oracle: bool = True) -> MutationReport:
     """Run the suite once without mutants (it must pass), then once per mutant, ``jobs`` runs at a time.
 
     ``progress`` is called with each result as it completes; the report lists them in ``names`` order.
+    ``oracle`` False: every run leaves the oracle test out (a kill by the deterministic tests alone).
     """
     chosen = [mutant(n) for n in dict.fromkeys(MUTANTS if names is None else names)]
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     suite = Path(suite_dir).resolve()
-    baseline = _run_suite(suite, None, timeout)
+    baseline = _run_suite(suite, None, timeout, oracle)
     if baseline.status is not Status.SURVIVED:
         why = f"failing: {', '.join(baseline.failing)}" if baseline.status is Status.KILLED \
             else f"{baseline.status}: {baseline.detail}"
@@ -185,7 +190,7 @@ def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int =
                                        "fix it before mutation analysis")
     results: dict[str, MutantResult] = {}
     with task_pool(jobs) as pool:  # threads here, or the Dask cluster of --scheduler
-        futures = {pool.submit(_run_suite, suite, seeded.name, timeout): seeded for seeded in chosen}
+        futures = {pool.submit(_run_suite, suite, seeded.name, timeout, oracle): seeded for seeded in chosen}
         for future in as_completed(futures):
             seeded, run = futures[future], future.result()
             result = MutantResult(seeded.name, seeded.fault, seeded.where, run.status, run.failing, run.seconds,
@@ -193,7 +198,7 @@ def run_mutants(suite_dir: Path, names: Sequence[str] | None = None, jobs: int =
             results[seeded.name] = result
             if progress is not None:
                 progress(result)
-    return MutationReport(str(suite), tuple(results[seeded.name] for seeded in chosen))
+    return MutationReport(str(suite), tuple(results[seeded.name] for seeded in chosen), oracle)
 
 
 def report_table(report: MutationReport) -> Table:
@@ -210,8 +215,9 @@ def report_table(report: MutationReport) -> Table:
 def describe_score(report: MutationReport) -> str:
     """One line: killed / all seeded, and how the others ended."""
     others = ", ".join(f"{report.count(s)} {s}" for s in (Status.SURVIVED, Status.TIMED_OUT, Status.CRASHED))
+    without = "" if report.oracle else ", without the oracle test"
     return (f"mutation score {report.killed}/{len(report.results)} = {report.kill_rate:.1%} "
-            f"(killed / all seeded mutants; {others})")
+            f"(killed / all seeded mutants{without}; {others})")
 
 
 def to_json(report: MutationReport) -> dict[str, Any]:
@@ -219,6 +225,7 @@ def to_json(report: MutationReport) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "suite": report.suite,
+        "oracle": report.oracle,
         "kill_rate": report.kill_rate,
         "killed": report.killed,
         "total": len(report.results),

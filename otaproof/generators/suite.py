@@ -50,6 +50,7 @@ class SuitePlan:
     variant_files: dict[str, str] = field(default_factory=dict)  # design name -> its variant file, copied in
     undecided: list[str] = field(default_factory=list)  # unknown cells and goals: generate exits 3
     seconds: float = 0.0  # time spent planning (checks and coverage), reported in INDEX.md
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the planning (not in INDEX.md)
 
 
 @dataclass(frozen=True)

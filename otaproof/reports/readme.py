@@ -58,8 +58,51 @@ def matrix_block(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load(run: dict[str, Any]) -> str:
+    """A run's date, wall time and load, as a README sentence ends."""
+    load = f"load average {run['load_average'][0]:.1f} at the start"
+    if end := run.get("load_average_end"):
+        load += f" and {end[0]:.1f} at the end"
+    return f"{_duration(run['wall_seconds'])} on {run['cpus']} cores, {load}, {run['date']}"
+
+
+def conformance_block(doc: dict[str, Any]) -> str:
+    """The generated suite's size, generation time and coverage table per criterion, from an
+    ``otaproof generate --json`` document (``otaproof.generate/1``)."""
+    suite, settings = doc["suite"], doc["settings"]
+    undecided = len(doc["undecided"])
+    lines = [f"`otaproof generate` ({', '.join(settings['variants'])}; threat models "
+             f"{' and '.join(settings['threat_models'])}; seed {settings['seed']}): {suite['tests']} tests "
+             f"({suite['reproductions']} reproductions, {suite['guards']} guards, {suite['conformance']} conformance, "
+             f"{suite['oracle_runs']} oracle runs), {suite['trace_files']} trace files; generated in "
+             f"{_load(doc['run'])}; " + (f"{undecided} cells or goals undecided (exit 3)." if undecided
+                                         else "every cell and goal decided (exit 0)."), ""]
+    for cov in doc["coverage"]:
+        lines += [f"Coverage of `{cov['scenario']}` ({cov['traces_kept']} traces kept of {cov['traces_found']} "
+                  f"found, depth {cov['depth']}):", "",
+                  "| criterion | goals | covered | unreachable (proved) | unknown |", "|---|---|---|---|---|"]
+        lines += [f"| {c['criterion']} | {c['goals']} | {c['covered']} | {c['unreachable']} | {c['unknown']} |"
+                  for c in cov["criteria"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def mutants_block(doc: dict[str, Any]) -> str:
+    """The seeded-mutant score and each mutant's result, from ``otaproof mutants --json``
+    (``otaproof.mutants/2``)."""
+    without = "" if doc.get("oracle", True) else ", without the oracle test"
+    run = f"; {_load(doc['run'])}" if "run" in doc else ""
+    lines = [f"Mutation score {doc['killed']}/{doc['total']} = {doc['kill_rate']:.0%} (killed / all seeded "
+             f"mutants{without}; {doc['survived']} survived, {doc['timed_out']} timed out, {doc['crashed']} "
+             f"crashed){run}.", "", "| mutant | result | killing tests |", "|---|---|---|"]
+    lines += [f"| `{m['name']}` | {m['status']} | {len(m['killing_tests'])} |" for m in doc["mutants"]]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
+    "conformance": ("results/coverage.json", conformance_block),
+    "mutants": ("results/mutants.json", mutants_block),
 }
 
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 import z3
 
+from otaproof.generators import coverage
 from otaproof.generators.coverage import (
     CoverageResult,
     cover,
@@ -32,6 +33,8 @@ from otaproof.model.lang import EnumSort, IntSort
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE
+from otaproof.properties.pool import ForkPool
+from otaproof.properties.verdict import Budget, Unknown
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
 
@@ -239,17 +242,29 @@ def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
 
 
 def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
-    """With a resource limit of one unit no BMC query or lemma search is answered: no goal is
-    covered, and every goal is unknown but those whose trap is false without any search (the
-    toy's "impossible" branch and what needs it), whose proofs the independent re-check accepts;
-    deterministically (the clock plays no part). The explicit search is off (no states, no walks)."""
+    """With a resource limit of one unit no BMC query, lemma search or proof query is answered:
+    no goal is covered or proved unreachable, every goal is unknown, deterministically (the clock
+    plays no part). The explicit search is off (no states, no walks)."""
     r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
-    assert r.traces == ()
-    assert set(r.unknown) | set(r.unreachable) == {g.id for g in r.goals}
-    assert "branch:work/impossible" in r.unreachable and "branch:work/ok" in r.unknown
+    assert r.traces == () and r.unreachable == ()
+    assert set(r.unknown) == {g.id for g in r.goals}
     again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
     assert (again.unknown, again.unreachable) == (r.unknown, r.unreachable)
     check_partition(r)
+
+
+def test_every_proof_runs_under_the_per_query_limit_not_an_engine_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proof's engine gets no pooled budget of its own (which would replace ``--proof-rlimit`` and
+    leave the wall clock to decide): each of its queries is bounded by the proof limit."""
+    seen: list[tuple[int, str]] = []
+
+    def engine(bm: BuiltModel, prop: object, name: str, budget: Budget, known: object = None) -> Unknown:
+        seen.append((budget.rlimit, z3.get_param("rlimit")))
+        return Unknown(name, 0.0, "recorded")
+
+    monkeypatch.setattr(coverage, "run_engine", engine)
+    cover(toy(), depth=8, proof_rlimit=12_345, states=0, walks=0)
+    assert seen and set(seen) == {(0, "12345")}
 
 
 def test_query_rlimit_bounds_the_solvers_made_inside_and_only_those() -> None:
@@ -285,6 +300,19 @@ def test_same_model_same_result(toy_result: tuple[BuiltModel, CoverageResult]) -
     assert [g.id for g in again.goals] == [g.id for g in first.goals]
     assert again.covered == first.covered and again.unreachable == first.unreachable
     assert [ct.goals for ct in again.traces] == [ct.goals for ct in first.traces]
+    assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
+
+
+def test_a_search_in_a_pool_worker_proves_in_its_own_process_and_finds_the_same(
+        toy_result: tuple[BuiltModel, CoverageResult]) -> None:
+    """As ``generate`` runs it (a daemonic pool worker, which cannot fork a prover): the same result."""
+    bm, first = toy_result
+    with ForkPool() as pool:
+        pool.start(0, lambda report: report(cover(bm, depth=8)))
+        answer = pool.next_answer(600.0)
+    assert answer is not None and isinstance(answer[1], CoverageResult)
+    again = answer[1]
+    assert again.covered == first.covered and again.unreachable == first.unreachable and again.unknown == ()
     assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
 
 

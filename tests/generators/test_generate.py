@@ -3,6 +3,7 @@ at the step they happen; guards, generated suites and the model-as-oracle run en
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,12 +15,14 @@ import pytest
 from otaproof import generate_cli
 from otaproof.cli import main
 from otaproof.files import OutputError
+from otaproof.generators import plan as plan_module
 from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, divergences
 from otaproof.generators.counterexamples import Reproduction, guard_for
 from otaproof.generators.coverage import CoverageResult, CoveringTrace
 from otaproof.generators.goals import Goal
 from otaproof.generators.mutants import applied
 from otaproof.generators.oracle import run_oracle
+from otaproof.generators.plan import plan_suite
 from otaproof.generators.refimpl_adapter import RefimplAdapter
 from otaproof.generators.replay import Divergence, Replay
 from otaproof.generators.suite import SuitePlan, write_suite
@@ -27,6 +30,7 @@ from otaproof.model.config import Scenario
 from otaproof.model.explicit import Interpreter
 from otaproof.model.variants import build
 from otaproof.properties.trace import Trace, make_trace
+from otaproof.properties.verdict import Budget
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
                 ("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True,
@@ -285,6 +289,54 @@ def test_generate_exits_3_naming_each_cell_it_could_not_decide(tmp_path: Path, m
     assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--no-coverage"]) == 3
     assert f"undecided: {undecided[0]}" in capsys.readouterr().out.replace("\n", " ")
     assert undecided[0] in (tmp_path / "s" / "INDEX.md").read_text()  # written, with what it lacks
+
+
+def test_generate_json_says_what_the_run_produced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--json``: the suite's size, the coverage table per criterion, what is undecided, the time per
+    phase and the load, as the README's conformance block reads them."""
+    goals = (Goal("action:CPL_list_entry", "action", "CPL_list_entry", None, ""),
+             Goal("frame:x/y/z", "frame", "x", "y", ""), Goal("input:x/p=1", "input", "x", None, ""))
+    result = CoverageResult(goals, (CoveringTrace(trace_of(PPMID_UPDATE[:2]), ("action:CPL_list_entry",)),),
+                            {"action:CPL_list_entry": 0}, ("frame:x/y/z",), ("input:x/p=1",), 2.0, 4, 20)
+    undecided = ["coverage goal input:x/p=1 on secmp0007 (threats: none): neither covered nor proved unreachable"]
+    plan = SuitePlan(coverage=[(Scenario(), result)], undecided=undecided, phases={"property checks": 1.25})
+    monkeypatch.setattr(generate_cli, "plan_suite", lambda *a, **k: plan)
+    out = tmp_path / "run.json"
+    assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--variant", "secmp0007",
+                 "--threat-model", "none", "--json", str(out)]) == 3
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "otaproof.generate/1" and doc["undecided"] == undecided
+    assert doc["suite"]["tests"] == doc["suite"]["conformance"] == 1 and doc["suite"]["reproductions"] == 0
+    assert doc["settings"]["variants"] == ["secmp0007"] and doc["settings"]["threat_models"] == ["none"]
+    cov = doc["coverage"][0]
+    assert cov["scenario"] == "secmp0007__none__none" and (cov["traces_kept"], cov["traces_found"]) == (1, 4)
+    assert {"criterion": "frame", "goals": 1, "covered": 0, "unreachable": 1, "unknown": 0} in cov["criteria"]
+    assert cov["criteria"][-1] == {"criterion": "total", "goals": 3, "covered": 1, "unreachable": 1, "unknown": 1}
+    assert cov["unknown"] == ["input:x/p=1"] and doc["phases"] == {"property checks": 1.2}
+    assert doc["run"]["cpus"] >= 1 and len(doc["run"]["load_average_end"]) == 3
+
+
+def test_coverage_searches_run_in_processes_of_their_own_and_come_back_in_scenario_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each scenario's search runs in a forked process alongside the checks; the plan lists the
+    results in scenario order, their unknown goals as undecided; a search that dies is an error."""
+    goal = Goal("action:CPL_list_entry", "action", "CPL_list_entry", None, "")
+
+    def fake_cover(bm: Any, **settings: Any) -> CoverageResult:
+        if bm.scenario.threats == {"han_mitm"}:
+            os._exit(1)  # the process dies without a result
+        unknown = ("action:CPL_list_entry",) if bm.scenario.threats else ()
+        return CoverageResult((goal,), (), {}, (), unknown, float(os.getpid()), 0, settings["depth"])
+
+    monkeypatch.setattr(plan_module, "cover", fake_cover)
+    scenarios = [Scenario("secmp0007"), Scenario("secmp0007", frozenset({"old_supplier"}))]
+    plan = plan_suite([], scenarios, [], [], Budget(), sut="x:y", coverage_depth=7)
+    assert [sc for sc, _ in plan.coverage] == scenarios and all(r.depth == 7 for _, r in plan.coverage)
+    assert {r.seconds for _, r in plan.coverage}.isdisjoint({float(os.getpid())})  # not in this process
+    assert plan.undecided == ["coverage goal action:CPL_list_entry on secmp0007 | old_supplier | no faults: "
+                              "neither covered nor proved unreachable"]
+    with pytest.raises(RuntimeError, match=r"coverage search on secmp0007 [|] han_mitm [|] no faults ended without"):
+        plan_suite([], [Scenario("secmp0007", frozenset({"han_mitm"}))], [], [], Budget(), sut="x:y")
 
 
 def test_mutants_auto_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -518,3 +518,24 @@ def test_run_mutants_checks_its_arguments_first(tmp_path: Path) -> None:
         run_mutants(tmp_path, ["nope"])
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         run_mutants(tmp_path, ["skip-cpl-check"], jobs=0)
+
+
+ORACLE_KILLS_EVERYTHING = '''
+    import os
+
+
+    def test_model_as_oracle():
+        assert not os.environ.get("OTAPROOF_MUTANT")
+'''
+
+
+def test_without_the_oracle_only_the_deterministic_tests_can_kill(tmp_path: Path) -> None:
+    suite = _suite(tmp_path, {"test_oracle.py": ORACLE_KILLS_EVERYTHING, "test_cpl.py": KILLS_SKIP_CPL})
+    names = ["skip-cpl-check", "keep-image-on-hub"]
+    with_oracle = run_mutants(suite, names, jobs=2, timeout=120)
+    assert [r.status for r in with_oracle.results] == [Status.KILLED, Status.KILLED]
+    report = run_mutants(suite, names, jobs=2, timeout=120, oracle=False)
+    assert [r.status for r in report.results] == [Status.KILLED, Status.SURVIVED]
+    assert not any("oracle" in t for r in report.results for t in r.killing_tests)
+    assert to_json(report)["oracle"] is False and to_json(with_oracle)["oracle"] is True
+    assert "killed / all seeded mutants, without the oracle test;" in describe_score(report)

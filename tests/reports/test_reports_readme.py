@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from otaproof.reports.readme import ROOT, matrix_block, render
+from otaproof.reports.readme import ROOT, conformance_block, matrix_block, mutants_block, render
 
 
 def _doc() -> dict[str, object]:
@@ -38,6 +38,40 @@ def test_a_stale_block_is_rewritten_from_the_results(tmp_path: Path) -> None:
     fresh = render(stale, tmp_path)
     assert "hand" not in fresh and "| secmp0007 | none | ✔ | ✘9 |" in fresh and fresh.endswith("end\n")
     assert render(fresh, tmp_path) == fresh
+
+
+RUN = {"date": "2026-12-06", "wall_seconds": 312.0, "cpus": 2, "load_average": [2.5, 2.0, 1.0],
+       "load_average_end": [3.25, 2.5, 1.5]}
+
+
+def test_the_conformance_block_gives_size_time_load_and_the_table_per_criterion() -> None:
+    doc = {"settings": {"variants": ["secmp0007", "pre-secmp0007"], "threat_models": ["none"], "seed": 0},
+           "suite": {"tests": 12, "reproductions": 3, "guards": 2, "conformance": 6, "oracle_runs": 1,
+                     "trace_files": 11},
+           "coverage": [{"scenario": "secmp0007__none__none", "traces_kept": 6, "traces_found": 9, "depth": 20,
+                         "criteria": [{"criterion": "action", "goals": 4, "covered": 3, "unreachable": 1,
+                                       "unknown": 0},
+                                      {"criterion": "total", "goals": 4, "covered": 3, "unreachable": 1,
+                                       "unknown": 0}]}],
+           "undecided": [], "run": RUN}
+    text = conformance_block(doc)
+    assert text.startswith("`otaproof generate` (secmp0007, pre-secmp0007; threat models none; seed 0): 12 tests "
+                           "(3 reproductions, 2 guards, 6 conformance, 1 oracle runs), 11 trace files; generated in "
+                           "5 min 12 s on 2 cores, load average 2.5 at the start and 3.2 at the end, 2026-12-06; "
+                           "every cell and goal decided (exit 0).")
+    assert "| action | 4 | 3 | 1 | 0 |" in text and "| total | 4 | 3 | 1 | 0 |" in text
+    doc["undecided"] = ["P-CPL on x: unknown"]
+    assert "1 cells or goals undecided (exit 3)." in conformance_block(doc)
+
+
+def test_the_mutants_block_gives_the_score_and_every_mutant() -> None:
+    doc = {"oracle": False, "killed": 1, "total": 2, "kill_rate": 0.5, "survived": 1, "timed_out": 0, "crashed": 0,
+           "mutants": [{"name": "skip-cpl-check", "status": "killed", "killing_tests": ["a", "b"]},
+                       {"name": "no-timeout", "status": "survived", "killing_tests": []}], "run": RUN}
+    text = mutants_block(doc)
+    assert text.startswith("Mutation score 1/2 = 50% (killed / all seeded mutants, without the oracle test; "
+                           "1 survived, 0 timed out, 0 crashed); 5 min 12 s on 2 cores")
+    assert "| `skip-cpl-check` | killed | 2 |" in text and "| `no-timeout` | survived | 0 |" in text
 
 
 def test_the_readme_agrees_with_the_committed_results() -> None:
