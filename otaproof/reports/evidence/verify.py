@@ -153,22 +153,36 @@ def _run(jobs: list[tuple[str, str, Any, tuple[Any, ...]]], workers: int | None,
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=use_variants,
                              initargs=(variant_files,)) as pool:
         futures: list[Future[Any]] = [pool.submit(fn, *args) for _, _, fn, args in jobs]
-        if progress is not None:
-            index = {fut: i for i, fut in enumerate(futures)}
-            for finished, fut in enumerate(as_completed(futures), 1):
-                name, what, _, _ = jobs[index[fut]]
-                progress(finished, len(jobs), f"{what} {name}")
-        for (name, what, _, _), fut in zip(jobs, futures, strict=True):
-            try:
-                result = fut.result()
-            except Exception as e:  # a crashed re-check is a failed one, never a pass
-                rows.append(Row(name, what, False, f"re-check crashed: {type(e).__name__}: {e}"))
-                continue
-            if isinstance(result, Check):
-                rows.append(Row(name, what, result.ok, f"{result.reason} ({result.seconds:.1f} s)"))
-                continue
-            proofs.append(result)
-            if not result.covered:
-                rows.append(Row(name, what, True, f"not independently re-checked: {result.reason}"))
-            rows += [Row(f.file, what, f.ok, f.detail) for f in result.files]
+        try:
+            if progress is not None:
+                index = {fut: i for i, fut in enumerate(futures)}
+                for finished, fut in enumerate(as_completed(futures), 1):
+                    name, what, _, _ = jobs[index[fut]]
+                    progress(finished, len(jobs), f"{what} {name}")
+            results = [_outcome(fut) for fut in futures]
+        except BaseException:  # SIGINT/SIGTERM: end every worker now, not after the queued re-checks
+            running = list((pool._processes or {}).values())  # shutdown forgets them
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in running:
+                worker.kill()
+            raise
+    for (name, what, _, _), result in zip(jobs, results, strict=True):
+        if isinstance(result, Exception):  # a crashed re-check is a failed one, never a pass
+            rows.append(Row(name, what, False, f"re-check crashed: {type(result).__name__}: {result}"))
+            continue
+        if isinstance(result, Check):
+            rows.append(Row(name, what, result.ok, f"{result.reason} ({result.seconds:.1f} s)"))
+            continue
+        proofs.append(result)
+        if not result.covered:
+            rows.append(Row(name, what, True, f"not independently re-checked: {result.reason}"))
+        rows += [Row(f.file, what, f.ok, f.detail) for f in result.files]
     return rows, proofs
+
+
+def _outcome(fut: Future[Any]) -> Any:
+    """A re-check's result, or the exception it crashed with (reported as a failed check)."""
+    try:
+        return fut.result()
+    except Exception as e:
+        return e
