@@ -32,6 +32,15 @@ from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel
+from otaproof.properties.template_atoms import (
+    MAX_PAIR_VALUES,
+    Sample,
+    _codes,
+    _is,
+    _values,
+    channels,
+)
+from otaproof.properties.templates_relational import relational
 
 FAMILIES: dict[str, str] = {
     "never": "an atom that never holds: a value a variable, or a message field in a slot, never takes",
@@ -61,7 +70,6 @@ FAMILIES: dict[str, str] = {
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
-SMALL_INT = 8  # int variables with at most this many values get one atom per value
 MAX_SUPPORT = 12  # a support clause names at most this many messages
 Bits = npt.NDArray[np.bool_]
 
@@ -79,59 +87,6 @@ class Atom:
     message: bool = False
     stage: bool = False  # a stage of an exchange: a message (of a kind) in flight, a variable off its initial value
     slot: str = ""  # a message atom: the name of its slot's presence atom
-
-
-@dataclass(frozen=True)
-class ChannelShape:
-    """A channel as the system's variables show it: its length and, per slot, its fields."""
-
-    name: str
-    length: Var
-    slots: tuple[dict[str, Var], ...]
-
-
-_SLOT = re.compile(r"^\[(\d+)\]\.(.+)$")
-
-
-def channels(system: System) -> list[ChannelShape]:
-    """The channels of a (possibly sliced) system, from its variables' owners and names
-    (``<channel>.len``, ``<channel>[i].<field>``); a slice may keep only some fields."""
-    by_owner: dict[str, list[Var]] = {}
-    for v in system.variables:
-        if v.owner.startswith("channel:"):
-            by_owner.setdefault(v.owner[len("channel:"):], []).append(v)
-    out = []
-    for name, vs in by_owner.items():
-        length = next((v for v in vs if v.name == f"{name}.len"), None)
-        if length is None:
-            continue
-        slots: dict[int, dict[str, Var]] = {}
-        for v in vs:
-            m = _SLOT.match(v.name[len(name):])
-            if m:
-                slots.setdefault(int(m.group(1)), {})[m.group(2)] = v
-        out.append(ChannelShape(name, length, tuple(slots.get(i, {}) for i in range(max(slots, default=-1) + 1))))
-    return out
-
-
-def _values(v: Var) -> list[int]:
-    """The codes an atom ``v == value`` is made for: every value of a bool, enum or small int."""
-    s = v.sort
-    if isinstance(s, (BoolSort, EnumSort)):
-        return list(range(s.size))
-    if isinstance(s, IntSort) and s.hi - s.lo < SMALL_INT:
-        return list(range(s.lo, s.hi + 1))
-    return []
-
-
-def _codes(v: Var) -> range:
-    """Every code a variable's value may have (an int's code is the int itself)."""
-    s = v.sort
-    return range(s.lo, s.hi + 1) if isinstance(s, IntSort) else range(s.size)
-
-
-def _is(v: Var, code: int) -> Expr:
-    return v == v.sort.decode(code)
 
 
 Rows = npt.NDArray[np.int64]
@@ -216,14 +171,6 @@ def blank_slots(system: System) -> list[tuple[str, Expr]]:
 # ---- sampling reachable states ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sample:
-    """Reachable states of a system (one row each) and whether they are all of them."""
-
-    states: npt.NDArray[np.int64]
-    complete: bool
-
-
 def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
     smaller), then ``walks`` uniformly random walks from the initial state and as many
@@ -299,7 +246,6 @@ def mined(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += list(orders(system, found))
     out += list(value_pairs(system, found))
     out += list(indexed(system, found))
-    from otaproof.properties.templates_relational import relational  # it builds on this module's atoms
     out += relational(system, found)
     return out
 
@@ -379,7 +325,6 @@ def _indexed_orders(x: Var, present: Expr | None, here: Bits, counters: dict[str
                     yield f"order:{x.name}={value}->{y.name}>{z.name}", implies(premise, y > z)
 
 
-MAX_PAIR_VALUES = 16  # a ``pair`` candidate is made only for variables with at most this many values
 
 
 def value_pairs(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:

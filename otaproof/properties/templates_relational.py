@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from otaproof.model.lang import EnumSort, Expr, IntSort, Var, all_of, any_of, implies
 from otaproof.model.system import System
-from otaproof.properties.templates import MAX_PAIR_VALUES, Sample, _is, _values, channels
+from otaproof.properties.template_atoms import MAX_PAIR_VALUES, Sample, _is, _values, channels
 
 KIND = "kind"  # the message-kind field of a channel slot, as the modelling language's channels name it
 
