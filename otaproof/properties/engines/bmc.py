@@ -1,4 +1,9 @@
-"""Incremental bounded model checking: minimal-depth counterexamples, never proofs."""
+"""Incremental bounded model checking: minimal-depth counterexamples, never proofs.
+
+Each search runs in a Z3 context of its own. Z3's choice among several counterexamples of the
+same depth depends on every term the context has seen, so in the shared context the trace a
+worker found depended on which jobs that worker had run before; in a fresh context it depends on
+the question alone (and the seed), whichever process, schedule or load."""
 
 from __future__ import annotations
 
@@ -47,14 +52,14 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline, sh
     enumeration, already showed that no bad state is that close).
     """
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
-    enc = Encoder(sliced.system)
+    enc = Encoder(sliced.system, ctx=z3.Context())  # a context of its own: see the module docstring
     known = _projected(problem, sliced)
-    path = Unrolling(enc, Solver(budget.seed, deadline))
+    path = Unrolling(enc, Solver(budget.seed, deadline, ctx=enc.ctx))
     path.solver.add(enc.init(path.last))
     for k in range(budget.depth + 1):
         if k > 0:
             path.step(lambda t: known.at(enc, t))
-        goal = z3.Bool(f"bad@{k}")
+        goal = z3.Bool(f"bad@{k}", enc.ctx)
         path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
         if k < shallowest:
             continue

@@ -35,7 +35,7 @@ class Strengthening:
     names: tuple[str, ...]
     exprs: tuple[Expr, ...]
     texts: tuple[str, ...] = ()
-    _encoded: dict[tuple[int, int], tuple[list[Term], z3.BoolRef]] = field(
+    _encoded: dict[tuple[int, int, int], tuple[list[Term], z3.BoolRef]] = field(
         default_factory=dict, compare=False, repr=False)
     _parts: tuple[Strengthening, ...] = field(default=(), compare=False, repr=False)
 
@@ -43,12 +43,12 @@ class Strengthening:
         """The conjunction over ``state``: encoded once per model (systems that differ only in
         monitor variables share it), then substituted."""
         if self._parts:  # a sum keeps each part's encoding (the shared model lemmas are encoded once)
-            return z3.And([part.at(enc, state) for part in self._parts])
+            return z3.And([part.at(enc, state) for part in self._parts], enc.ctx)
         if not self.exprs and not self.texts:
-            return z3.BoolVal(True)
+            return z3.BoolVal(True, enc.ctx)
         width = 1 + max((i for e in self.exprs for i in reads(e)), default=-1) if not self.texts \
             else len(enc.system.variables)
-        key = (id(enc.system.instances), width)
+        key = (id(enc.system.instances), width, id(enc.ctx))
         if key not in self._encoded:
             template = enc.state("§lemma")[:width]
             reused = [parse_invariant(enc, text, template) for text in self.texts]

@@ -1,0 +1,50 @@
+"""A counterexample depends on the question alone, not on what the process solved before.
+
+Z3's choice among counterexamples of the same depth depends on every term its context has seen.
+BMC once used the process-wide context, so a worker that had run the lemma search (or another
+engine) before reported a different trace of P-CPL-NOW than a fresh process: an evidence pack
+built twice from the same command differed in its traces (CI, 2026-12-06). Each BMC search now
+has a context of its own; these tests compare a trace found after other solver work with the one
+a fresh Python process finds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.engines import bmc
+from otaproof.properties.jobs import canonical_budget, inductive_names, parts
+from otaproof.properties.verdict import Budget, Violated
+
+FRESH = """
+import json
+from otaproof.model.config import Scenario
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import get_property
+from otaproof.properties.engines import bmc
+from otaproof.properties.jobs import parts
+from otaproof.properties.verdict import Budget
+job = parts(build(Scenario()), get_property("P-CPL-NOW"))[0]
+print(json.dumps([[s.action, s.parameters] for s in bmc.check(job, Budget()).trace.steps]))
+"""
+
+
+def _steps(verdict: object) -> list[list[object]]:
+    assert isinstance(verdict, Violated), verdict
+    return [[s.action, s.parameters] for s in verdict.trace.steps]
+
+
+def test_bmc_trace_is_the_fresh_process_trace_after_other_solver_work() -> None:
+    built = build(Scenario())
+    job = parts(built, get_property("P-CPL-NOW"))[0]
+    assert inductive_names(built, Budget()) is not None  # the lemma search fills the process's context
+    after = _steps(bmc.check(job, Budget()))
+    # the portfolio's re-derivation of another engine's trace: a smaller bound and budget
+    rederived = _steps(bmc.check(job, canonical_budget(Budget(), len(after), 1.0)))
+    fresh = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True, check=True)
+    assert after == json.loads(fresh.stdout) == rederived
