@@ -8,8 +8,9 @@ enumerates small slices) while the row's lemma search runs, and it races with th
 For each part the first definitive answer wins (a proof with a checker-accepted certificate, or
 a replayed counterexample) and the part's other engines are stopped, except that a violation
 waits for the part's swarm, whose trace is preferred (it does not depend on the race); all
-unknown gives Unknown with every reason. A property is decided by its first
-violated part, or once every part is decided (their conjunction).
+unknown gives Unknown with every reason. A property is decided by its first violated part (in
+part order, once the parts before it are decided, so the trace does not depend on the race), or
+once every part is decided (their conjunction).
 
 A row (a scenario and its properties) is opened (its model built, its lemma search started as a
 job of its own) when a worker would otherwise idle, so the long engines of one row overlap the
@@ -378,17 +379,24 @@ class Portfolio:
 
     # ---- deciding ------------------------------------------------------------------------------
     def settle(self, u: int, verdict: Verdict) -> None:
-        """A part is decided: stop its engines (and its property's other parts, if violated);
-        report the property once it is decided."""
+        """A part is decided: stop its engines (and, if violated, its property's later parts);
+        report the property once it is decided. A violated property is decided by its first
+        violated part, once every part before that one is decided: so its trace is the same
+        whichever part's engines answered first."""
         self.settled[u] = verdict
         part = self.parts[u]
         self.remember(u, verdict)
         siblings = [w for w, q in enumerate(self.parts) if (q.row, q.prop) == (part.row, part.prop)]
         violated = isinstance(verdict, Violated)
-        self.stop({u, *siblings} if violated else {u})
-        if (part.row, part.prop) in self.decided or not (violated or all(w in self.settled for w in siblings)):
+        self.stop({u, *(w for w in siblings if w > u)} if violated else {u})
+        if (part.row, part.prop) in self.decided:
             return
-        decided = verdict if violated else conjunction([self.settled[w] for w in siblings])
+        first = next((w for w in siblings if isinstance(self.settled.get(w), Violated)), None)
+        if first is not None and any(w not in self.settled for w in siblings if w < first):
+            return  # an earlier part may still be violated: its trace would be the property's
+        if first is None and not all(w in self.settled for w in siblings):
+            return
+        decided = self.settled[first] if first is not None else conjunction([self.settled[w] for w in siblings])
         self.decided[part.row, part.prop] = decided
         if self.on_done:
             self.on_done(part.row, Outcome(self.rows[part.row][1][part.prop], decided))

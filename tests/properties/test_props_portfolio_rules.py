@@ -329,3 +329,51 @@ def test_a_stalled_queue_is_an_error_not_a_hang() -> None:
 
     with pytest.raises(RuntimeError, match="stalled"):
         Stuck([(PLAIN, [INV])], "portfolio", BUDGET, 2, FakePool(by_engine({}))).run()
+
+
+class FirstPartLate(FakePool):
+    """A pool that answers the first part's racing engines only when nothing else is left to answer."""
+
+    def __init__(self, script: Script, first: Problem) -> None:
+        super().__init__(script)
+        self.first, self.late = first, deque[tuple[int, object]]()
+        self.answered: list[str] = []  # the engines of the definitive answers, in answer order
+
+    def start(self, key: int, job: Work) -> None:
+        super().start(key, job)
+        if isinstance(job, EngineRun) and job.engine != FIRST_STAGE and isinstance(job.job, Problem) and \
+                repr(job.job.task.bad) == repr(self.first.task.bad):
+            self.late.append(self.answers.pop())
+
+    def next_answer(self, timeout: float) -> tuple[int, object] | None:
+        answer = super().next_answer(timeout)
+        while answer is None and self.late:
+            key, value = self.late.popleft()
+            answer = (key, value) if key in self.live else None
+        if answer is not None and isinstance(answer[1], Violated | Proved):
+            self.answered.append(answer[1].engine)
+        return answer
+
+
+@pytest.mark.parametrize("first_violated", [True, False])
+def test_a_later_part_violated_first_waits_for_the_earlier_parts(first_violated: bool) -> None:
+    """The second part's BMC answers before the first part's last engine: the property is still
+    decided by the first violated part in part order, so the trace does not depend on the race."""
+    first, _ = parts(build(PLAIN), BR)
+    assert isinstance(first, Problem)
+
+    def script(job: EngineRun) -> object:
+        on_first = isinstance(job.job, Problem) and repr(job.job.task.bad) == repr(first.task.bad)
+        if not on_first:
+            return Violated("bmc", 1.0, Trace("secmp0007", [], [], {}, "second", {}, [])) \
+                if job.engine == "bmc" else unknown(job.engine)
+        if job.engine == "kind":  # the first part's last racer
+            return Violated("kind", 1.0, Trace("secmp0007", [], [], {}, "first", {}, [])) \
+                if first_violated else proved("kind")
+        return unknown(job.engine)
+
+    pool = FirstPartLate(script, first)
+    [[br]] = Portfolio([(PLAIN, [BR])], "portfolio", BUDGET, 8, pool).run()
+    assert pool.answered.index("bmc") < pool.answered.index("kind")  # the second part answered first
+    assert isinstance(br.verdict, Violated)
+    assert br.verdict.trace.property == ("first" if first_violated else "second")
