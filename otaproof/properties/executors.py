@@ -36,7 +36,7 @@ from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused, shared_lemmas
 from otaproof.properties.jobs import EngineRun, Job, LemmaSearch, parts
-from otaproof.properties.pool import _SIGNALS, ENDED, Executor, ForkPool, Report, Work, _die_with
+from otaproof.properties.pool import _SIGNALS, ENDED, Executor, ForkPool, Report, Work, die_with
 from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import Budget, Unknown
 
@@ -365,7 +365,7 @@ _IN_FORKED_TASK = False  # true in the process a Dask task forked (single-thread
 def die_with_task() -> None:
     """``preexec_fn`` for a subprocess of a forked Dask task: it dies with that task's process.
     Safe there only (the forked process has one thread); elsewhere ``forked_task()`` is false."""
-    _die_with(os.getppid())
+    die_with(os.getppid())
 
 
 def forked_task() -> bool:
@@ -389,7 +389,7 @@ def _forked(body: Callable[[Report], None]) -> list[object]:
             reader.close()
             for sig in _SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
-            _die_with(parent)
+            die_with(parent)
             body(writer.send)
             writer.close()
         finally:

@@ -162,13 +162,14 @@ def _serve(work: Work, writer: Connection, parent: int) -> None:
         signal.signal(sig, signal.SIG_DFL)
     signal.set_wakeup_fd(-1)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-    _die_with(parent)
+    die_with(parent)
     work(writer.send)
     writer.close()
 
 
-def _die_with(parent: int) -> None:
-    """Ask the kernel to kill this process when the main process ends (Linux only)."""
+def die_with(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent ``parent`` ends (Linux only): a
+    worker dies with the main process, a solver process with the worker that started it."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

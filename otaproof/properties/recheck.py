@@ -11,6 +11,7 @@ reported as such. A proof stays proved only if Z3 answers ``unsat`` for every ob
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
+from otaproof.properties.pool import die_with
 from otaproof.properties.verdict import FileCheck, Proved, SolverRun, Unknown, Verdict
 
 SOLVERS = ("z3", "cvc5")
@@ -146,7 +148,8 @@ def run_solver(solver: str, path: Path, limits: Limits) -> SolverRun:
         raise ValueError(f"unknown solver {solver!r}; known: {', '.join(SOLVERS)}")
     start = time.monotonic()
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limits.wall_cap, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limits.wall_cap, check=False,
+                              preexec_fn=functools.partial(die_with, os.getpid()))  # a killed worker takes it along
     except subprocess.TimeoutExpired:
         return SolverRun(solver, UNDECIDED, time.monotonic() - start, -1,
                          f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)")

@@ -72,3 +72,35 @@ def test_workers_die_with_a_main_process_killed_outright(tmp_path: Path) -> None
     proc.communicate(timeout=WAIT)
     assert workers
     _until(lambda: not _group(proc.pid), f"workers {sorted(_group(proc.pid))} ended")
+
+
+HARD = """(set-logic QF_BV)
+(declare-const x (_ BitVec 32))
+(declare-const y (_ BitVec 32))
+(assert (bvugt x #x00000001))
+(assert (bvugt y #x00000001))
+(assert (= (bvmul ((_ zero_extend 32) x) ((_ zero_extend 32) y)) #x1fffffffffffffff))
+(check-sat)
+"""  # 2^61 - 1 is prime: Z3 needs far longer than this test to show that bit-blasted
+
+SOLVER = """
+import sys
+from pathlib import Path
+from otaproof.properties.recheck import Limits, run_solver
+run_solver("z3", Path(sys.argv[1]), Limits(z3_rlimit=4_000_000_000, wall_cap=600.0))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="solver processes die with their parent on Linux")
+def test_a_solver_process_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
+    """``otaproof verify`` and the engine workers kill a worker on SIGINT/SIGTERM; its Z3 or cvc5
+    process used to run on until its wall-clock cap (up to 15 minutes)."""
+    hard = tmp_path / "hard.smt2"
+    hard.write_text(HARD)
+    worker = subprocess.Popen([sys.executable, "-c", SOLVER, str(hard)], start_new_session=True)
+    _until(lambda: len(_group(worker.pid)) >= 2 or worker.poll() is not None, "the solver process started")
+    assert worker.poll() is None
+    solver = _group(worker.pid) - {worker.pid}
+    worker.kill()
+    worker.wait(timeout=WAIT)
+    _until(lambda: not (_group(worker.pid) & solver), f"solver {sorted(solver)} ended")
