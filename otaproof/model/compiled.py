@@ -20,6 +20,7 @@ re-evaluated instance by instance in index order, so the error reported is the i
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never
@@ -555,6 +556,26 @@ class CompiledSystem:
             return self._tree(s, [])
         except Exception:
             return self._in_order(s)  # re-raises the error the interpreter raises first
+
+    def breadth_first(self, limit: int, in_instance_order: bool = False) -> tuple[dict[CState, None], bool]:
+        """Up to ``limit`` reachable states, breadth-first from the initial state, in the order
+        found (successors by ``moves``, or by ``successors`` if ``in_instance_order``), and whether
+        they are all of them. A state whose step is a modelling slip is a dead end here: the
+        engines report the slip with its trace."""
+        expand = self.successors if in_instance_order else self.moves
+        first = self.initial_state()
+        seen: dict[CState, None] = {first: None}
+        queue = deque([first])
+        while queue and len(seen) < limit:
+            try:
+                nxt = expand(queue.popleft())
+            except ModelError:
+                continue
+            for _, t in nxt:
+                if t not in seen:
+                    seen[t] = None
+                    queue.append(t)
+        return seen, not queue
 
     def _in_order(self, s: CState) -> list[tuple[int, CState]]:
         out = []

@@ -20,14 +20,13 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from otaproof.model.compiled import CompiledSystem, CState
+from otaproof.model.compiled import CompiledSystem
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
@@ -179,18 +178,7 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
     activation after a transfer)."""
     compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
     init = compiled.initial_state()
-    seen: dict[CState, None] = {init: None}
-    queue = deque([init])
-    while queue and len(seen) < max_states:
-        try:
-            nxt = compiled.successors(queue.popleft())
-        except ModelError:  # a modelling slip: the engines report it with its trace, the sample stops there
-            continue
-        for _, t in nxt:
-            if t not in seen:
-                seen[t] = None
-                queue.append(t)
-    complete = not queue
+    seen, complete = compiled.breadth_first(max_states, in_instance_order=True)
     if not complete:
         rng = random.Random(seed)
         width = len(system.variables)

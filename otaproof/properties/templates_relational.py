@@ -147,6 +147,19 @@ def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[st
                         yield f"guarded:{_literal_name(v, c)}->{x.name}=={y.name}", implies(_is(v, c), x == y)
 
 
+def _held_slots(system: System, rows: npt.NDArray[np.int64]
+                ) -> Iterator[tuple[str, Expr, Var, dict[str, Var], npt.NDArray[np.bool_]]]:
+    """Each channel slot with a kind field that holds a message in some sampled state: its name
+    prefix, "a message is in the slot", the kind field, the slot's fields, and the sampled
+    states that have a message there."""
+    for ch in channels(system):
+        for k, slot in enumerate(ch.slots):
+            kind = slot.get(KIND)
+            here = rows[:, ch.length.index] > k
+            if kind is not None and here.any():
+                yield f"{ch.name}[{k}].", ch.length > k, kind, slot, here
+
+
 def message_carriers(system: System, found: Sample) -> Iterator[Carrier]:
     """Messages that carry a state variable's value: ``slot present ∧ kind = K (∧ g = c) → f == y``
     for a field f of a channel slot and a state variable y of f's sort, where f == y does not
@@ -157,44 +170,36 @@ def message_carriers(system: System, found: Sample) -> Iterator[Carrier]:
     the kind does not, and only the refinement does)."""
     rows = found.states
     state, _ = _state_vars(system)
-    for ch in channels(system):
-        n = ch.length.index
-        for k, slot in enumerate(ch.slots):
-            kind = slot.get(KIND)
-            here = rows[:, n] > k
-            if kind is None or not here.any():
+    for prefix, present, kind, slot, here in _held_slots(system, rows):
+        for fname, f in sorted(slot.items()):
+            if fname == KIND or not isinstance(f.sort, EnumSort):
                 continue
-            prefix = f"{ch.name}[{k}]."
-            present = ch.length > k
-            for fname, f in sorted(slot.items()):
-                if fname == KIND or not isinstance(f.sort, EnumSort):
+            others = [g for gname, g in sorted(slot.items())  # a guard on another kind of field
+                      if gname not in (KIND, fname) and g.sort != f.sort and 0 < len(_values(g)) <= MAX_PAIR_VALUES]
+            for y in state:
+                if y.sort != f.sort:
                     continue
-                others = [g for gname, g in sorted(slot.items())  # a guard on another kind of field
-                          if gname not in (KIND, fname) and g.sort != f.sort and 0 < len(_values(g)) <= MAX_PAIR_VALUES]
-                for y in state:
-                    if y.sort != f.sort:
+                eq = rows[:, f.index] == rows[:, y.index]
+                if eq[here].all():
+                    continue  # the ``equal`` family states it for every message
+                for kc in _values(kind):
+                    sel = here & (rows[:, kind.index] == kc)
+                    if not sel.any():
                         continue
-                    eq = rows[:, f.index] == rows[:, y.index]
-                    if eq[here].all():
-                        continue  # the ``equal`` family states it for every message
-                    for kc in _values(kind):
-                        sel = here & (rows[:, kind.index] == kc)
-                        if not sel.any():
-                            continue
-                        guard = _literal_name(kind, kc, prefix)
-                        whole = bool(eq[sel].all())
-                        if whole:
-                            yield Carrier(f"{prefix}{guard}->{fname}=={y.name}", f"{guard}->{fname}",
-                                          present & _is(kind, kc), sel, f, y)
-                        for g in others:
-                            if len(set(rows[sel, g.index].tolist())) < 2:
-                                continue  # the field does not divide this kind's messages
-                            for gc in _values(g):
-                                both = sel & (rows[:, g.index] == gc)
-                                if both.any() and eq[both].all():
-                                    label = f"{guard},{_literal_name(g, gc, prefix)}->{fname}"
-                                    yield Carrier(f"{prefix}{label}=={y.name}", label,
-                                                  present & _is(kind, kc) & _is(g, gc), both, f, y, whole)
+                    guard = _literal_name(kind, kc, prefix)
+                    whole = bool(eq[sel].all())
+                    if whole:
+                        yield Carrier(f"{prefix}{guard}->{fname}=={y.name}", f"{guard}->{fname}",
+                                      present & _is(kind, kc), sel, f, y)
+                    for g in others:
+                        if len(set(rows[sel, g.index].tolist())) < 2:
+                            continue  # the field does not divide this kind's messages
+                        for gc in _values(g):
+                            both = sel & (rows[:, g.index] == gc)
+                            if both.any() and eq[both].all():
+                                label = f"{guard},{_literal_name(g, gc, prefix)}->{fname}"
+                                yield Carrier(f"{prefix}{label}=={y.name}", label,
+                                              present & _is(kind, kc) & _is(g, gc), both, f, y, whole)
 
 
 def lags(system: System, found: Sample, carriers: list[Carrier]) -> Iterator[tuple[str, Expr]]:
@@ -239,36 +244,29 @@ def kind_orders(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
         if isinstance(v.sort, IntSort) and v.name.endswith("]") and "[" in v.name:
             head, _, index = v.name[:-1].rpartition("[")
             counters.setdefault(head, {})[index] = v
-    for ch in channels(system):
-        n = ch.length.index
-        for k, slot in enumerate(ch.slots):
-            kind = slot.get(KIND)
-            here = rows[:, n] > k
-            if kind is None or not here.any():
+    for prefix, present, kind, slot, here in _held_slots(system, rows):
+        ints = [f for _, f in sorted(slot.items()) if isinstance(f.sort, IntSort)]
+        for _, x in sorted(slot.items()):
+            if not isinstance(x.sort, EnumSort):
                 continue
-            prefix = f"{ch.name}[{k}]."
-            ints = [f for _, f in sorted(slot.items()) if isinstance(f.sort, IntSort)]
-            for _, x in sorted(slot.items()):
-                if not isinstance(x.sort, EnumSort):
+            for _, by_value in sorted(counters.items()):
+                if not set(by_value) <= set(x.sort.values):
                     continue
-                for _, by_value in sorted(counters.items()):
-                    if not set(by_value) <= set(x.sort.values):
-                        continue
-                    for value, z in sorted(by_value.items()):
-                        code = x.sort.values.index(value)
-                        with_x = here & (rows[:, x.index] == code)
-                        for y in ints:
-                            ys, zs = rows[:, y.index], rows[:, z.index]
-                            if not with_x.any() or (ys[with_x] > zs[with_x]).all() or (ys[with_x] <= zs[with_x]).all():
-                                continue  # unseen, or the order family's unguarded form states it
-                            for kc in _values(kind):
-                                sel = with_x & (rows[:, kind.index] == kc)
-                                if not sel.any():
-                                    continue
-                                premise = (ch.length > k) & _is(kind, kc) & _is(x, code)
-                                name = (f"kind-order:{prefix}{_literal_name(kind, kc, prefix)},"
-                                        f"{_literal_name(x, code, prefix)}->{y.name[len(prefix):]}")
-                                if (ys[sel] > zs[sel]).all():
-                                    yield f"{name}>{z.name}", implies(premise, y > z)
-                                elif (ys[sel] <= zs[sel]).all():
-                                    yield f"{name}<={z.name}", implies(premise, y <= z)
+                for value, z in sorted(by_value.items()):
+                    code = x.sort.values.index(value)
+                    with_x = here & (rows[:, x.index] == code)
+                    for y in ints:
+                        ys, zs = rows[:, y.index], rows[:, z.index]
+                        if not with_x.any() or (ys[with_x] > zs[with_x]).all() or (ys[with_x] <= zs[with_x]).all():
+                            continue  # unseen, or the order family's unguarded form states it
+                        for kc in _values(kind):
+                            sel = with_x & (rows[:, kind.index] == kc)
+                            if not sel.any():
+                                continue
+                            premise = present & _is(kind, kc) & _is(x, code)
+                            name = (f"kind-order:{prefix}{_literal_name(kind, kc, prefix)},"
+                                    f"{_literal_name(x, code, prefix)}->{y.name[len(prefix):]}")
+                            if (ys[sel] > zs[sel]).all():
+                                yield f"{name}>{z.name}", implies(premise, y > z)
+                            elif (ys[sel] <= zs[sel]).all():
+                                yield f"{name}<={z.name}", implies(premise, y <= z)

@@ -22,14 +22,13 @@ be wrong only if P is false, and then no proof is found: soundness rests on the 
 from __future__ import annotations
 
 import re
-from collections import deque
 
 import numpy as np
 import numpy.typing as npt
 import z3
 
 from otaproof.model.compiled import CompiledSystem
-from otaproof.model.lang import EnumSort, ModelError, any_of
+from otaproof.model.lang import EnumSort, any_of
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.engines.strengthen import Strengthening
@@ -265,18 +264,7 @@ class Blocker:
 def reachable(system: System, limit: int) -> npt.NDArray[np.int64]:
     """Up to ``limit`` reachable states, breadth-first from the initial state (one row each)."""
     compiled = CompiledSystem(system)
-    first = compiled.initial_state()
-    seen = {first: None}
-    queue = deque([first])
-    while queue and len(seen) < limit:
-        try:
-            moves = compiled.moves(queue.popleft())
-        except ModelError:  # a modelling slip: the engines report it with its trace, the sample stops there
-            continue
-        for _, t in moves:
-            if t not in seen:
-                seen[t] = None
-                queue.append(t)
+    seen, _ = compiled.breadth_first(limit)
     rows = [compiled.unpack(s) for s in seen]
     return np.array(rows, dtype=np.int64).reshape(len(rows), len(system.variables))
 
