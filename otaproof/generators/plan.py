@@ -8,24 +8,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import z3
-
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, CoverageResult, cover
 from otaproof.generators.explore import STATES, WALKS
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
-from otaproof.model.slicing import cone_of_influence
-from otaproof.model.symbolic import Encoder
 from otaproof.model.variants import BuiltModel, build
 from otaproof.properties.cache import CacheUse
 from otaproof.properties.catalogue import Property
 from otaproof.properties.check import Outcome, check_rows
-from otaproof.properties.engines.problem import Problem
-from otaproof.properties.jobs import whole
 from otaproof.properties.pool import ForkPool, Report
-from otaproof.properties.solver import Deadline, Solver, Unrolling
-from otaproof.properties.trace import ReplayError, Trace, make_trace
 from otaproof.properties.verdict import Budget, Violated
 
 Progress = Callable[[str], None]
@@ -62,7 +54,7 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
             pool.start(k, partial(_cover, sc, {**settings, "progress": tell}))
         if coverage_scenarios:
             say(f"coverage goals on {len(coverage_scenarios)} scenario(s), each in a process of its own")
-        _counterexamples(plan, counterexample_scenarios, props, budget, workers, coverage_rlimit, say, cache)
+        _counterexamples(plan, counterexample_scenarios, props, budget, workers, say, cache)
         say("waiting for the coverage searches")
         start = time.monotonic()
         results = _collect(pool, coverage_scenarios)
@@ -101,7 +93,7 @@ def _collect(pool: ForkPool, scenarios: list[Scenario]) -> list[CoverageResult]:
 
 
 def _counterexamples(plan: SuitePlan, scenarios: list[Scenario], props: list[Property], budget: Budget,
-                     workers: int | None, rlimit: int, say: Progress, cache: CacheUse | None) -> None:
+                     workers: int | None, say: Progress, cache: CacheUse | None) -> None:
     """Every property on every scenario, in one pool of engine processes (no core idles at a
     scenario's end, and a row under a threat model learns from its design's row without the
     attacker, ``properties.portfolio``); each violation becomes a reproduction and, where the
@@ -119,7 +111,6 @@ def _counterexamples(plan: SuitePlan, scenarios: list[Scenario], props: list[Pro
     start = time.monotonic()
     approved_models: dict[tuple[object, ...], BuiltModel] = {}
     for sc, outcomes in zip(scenarios, checked, strict=True):
-        built: BuiltModel | None = None
         for outcome in outcomes:
             v = outcome.verdict
             if not isinstance(v, Violated):
@@ -127,12 +118,7 @@ def _counterexamples(plan: SuitePlan, scenarios: list[Scenario], props: list[Pro
                     plan.undecided.append(f"{outcome.property.id} on {sc.describe()}: unknown within the budget "
                                           f"({v.detail}); no reproduction or guard test")
                 continue
-            built = built or build(sc)
-            trace = canonical_counterexample(built, outcome.property, v.trace, rlimit, budget.seed)
-            if trace is v.trace:
-                plan.notes.append(f"{outcome.property.id} on {sc.describe()}: the counterexample is the engine's "
-                                  "(no shortest one found within the resource limit); it may differ between runs")
-            rep = Reproduction(outcome.property.id, sc, trace)
+            rep = Reproduction(outcome.property.id, sc, v.trace)  # the portfolio's trace: the same on every run
             plan.reproductions.append(rep)
             key = (sc.threats, sc.faults, sc.parameters)
             if key not in approved_models:
@@ -143,35 +129,3 @@ def _counterexamples(plan: SuitePlan, scenarios: list[Scenario], props: list[Pro
             else:
                 plan.guards.append(guard)
     plan.phases["reproductions and guards"] = time.monotonic() - start
-
-
-def canonical_counterexample(bm: BuiltModel, prop: Property, trace: Trace, rlimit: int, seed: int) -> Trace:
-    """A counterexample that does not depend on which engine of the portfolio answered first: the
-    shortest one BMC finds for the whole property (no longer than ``trace``) in a fresh Z3 context
-    with a fixed seed, each query bounded by ``rlimit`` resource units; ``trace`` itself when there
-    is none (a REACH property, a query out of resources, a trace that does not replay)."""
-    job = whole(bm, prop)
-    if not isinstance(job, Problem):
-        return trace
-    task = job.task
-    sliced = cone_of_influence(task.system, task.bad)
-    ctx = z3.Context()
-    enc = Encoder(sliced.system, ctx=ctx)
-    path = Unrolling(enc, Solver(seed, Deadline(3600.0), ctx=ctx))
-    path.solver.z3.set("rlimit", rlimit)
-    path.solver.add(enc.init(path.last))
-    for k in range(len(trace.steps) + 1):
-        if k > 0:
-            path.step()
-        goal = z3.Bool(f"bad@{k}", ctx)
-        path.solver.add(z3.Implies(goal, enc.expr(sliced.predicate, path.states[k])))
-        answer = path.solver.check(goal)
-        if answer == z3.sat:
-            choices = path.choices(path.solver.model(), sliced.original_instance)
-            try:
-                return make_trace(task.system, task.bad, choices, prop.id, job.threats, job.faults)
-            except ReplayError:
-                return trace
-        if answer != z3.unsat:
-            return trace
-    return trace
