@@ -302,8 +302,8 @@ class _Search:
         (``prove_groups``), then each goal no group proof removed gets a PDR proof attempt of its
         own, then, if none proves it dead, an unrolling of its own (a smaller cone, searched to the
         bound). Both processes (the parent and a forked worker: 2 cores; the search's own process
-        alone when it runs in ``generate``'s coverage process) take the one-goal proof jobs from one
-        queue: a proof is cheaper than a deep unrolling. Traces come from the parent's searches
+        alone when it runs in a daemonic process) take the one-goal proof jobs from one queue: a
+        proof is cheaper than a deep unrolling. Traces come from the parent's searches
         alone, in goal order, and a proof only removes a goal no trace can cover: the result does
         not depend on which process is faster."""
         if not self.remaining or self.left() <= 0:
@@ -347,8 +347,8 @@ class _Prover:
         self.alive = False                # ... and has not ended
 
     def __enter__(self) -> _Prover:
-        # a search in a pool worker of its own (``generators.plan``: one per scenario, side by side)
-        # proves in its own process: a daemonic process cannot fork, and its siblings use the cores
+        # ``generators.plan`` runs each search in a non-daemonic process so that it can fork this
+        # worker (a daemonic one cannot: then the search proves in its own process alone)
         if (os.cpu_count() or 1) > 1 and not mp.current_process().daemon:
             self.pool.start(0, self._work)
             self.forked = self.alive = True

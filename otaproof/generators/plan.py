@@ -40,15 +40,16 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
     The coverage search of each scenario runs in a process of its own, started before the checks
     and alongside them: it needs nothing they compute, and its explicit search, lemma search and
     shared unrolling are one process each (the checks' engine pool alone leaves a core idle while
-    a row's last engine runs). Each search is deterministic on its own (counts, Z3 resource
-    limits, its own Z3 context, its proofs in its own process), so running them side by side
-    changes no trace."""
+    a row's last engine runs); for the goals its shared unrolling leaves, it forks a prover of its
+    own (``coverage._Prover``), so a core another search has finished with does not idle. Each
+    search is deterministic on its own (counts, Z3 resource limits, its own Z3 context, proofs
+    that only remove goals no trace covers), so running them side by side changes no trace."""
     say = progress or (lambda _: None)
     plan = SuitePlan(sut=sut, oracle=list(oracle_scenarios), oracle_examples=oracle_examples)
     settings = dict(depth=coverage_depth, budget_seconds=coverage_seconds, rlimit=coverage_rlimit,
                     proof_seconds=proof_seconds, proof_rlimit=proof_rlimit, states=coverage_states,
                     walks=coverage_walks, seed=budget.seed)
-    with ForkPool() as pool:
+    with ForkPool(daemon=False) as pool:  # a search forks a prover of its own for its last goals
         for k, sc in enumerate(coverage_scenarios):
             tell = None if coverage_progress is None else partial(_prefixed, coverage_progress, sc.describe())
             pool.start(k, partial(_cover, sc, {**settings, "progress": tell}))

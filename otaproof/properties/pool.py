@@ -110,10 +110,13 @@ def _stop_solvers_on_signal(woken: socket.socket) -> None:
 
 
 class ForkPool:
-    """An ``Executor`` of forked processes; a context manager that kills every worker on exit."""
+    """An ``Executor`` of forked processes; a context manager that kills every worker on exit.
+    ``daemon=False`` lets a worker fork workers of its own (a daemonic process may not); it still
+    dies with the main process and is killed when the pool closes."""
 
-    def __init__(self) -> None:
+    def __init__(self, daemon: bool = True) -> None:
         self.ctx = mp.get_context("fork")
+        self.daemon = daemon
         self.workers: dict[int, tuple[BaseProcess, Connection]] = {}
 
     def __enter__(self) -> Self:
@@ -124,7 +127,7 @@ class ForkPool:
 
     def start(self, key: int, work: Work) -> None:
         reader, writer = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=_serve, args=(work, writer, os.getpid()), daemon=True)
+        proc = self.ctx.Process(target=_serve, args=(work, writer, os.getpid()), daemon=self.daemon)
         with _signals_held():  # an interrupt now would find the new worker unregistered
             proc.start()
             self.workers[key] = (proc, reader)
