@@ -37,7 +37,14 @@ from otaproof.generators.automutants import to_json as auto_json
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
 from otaproof.generators.explore import STATES, WALKS
 from otaproof.generators.mutants import MUTANTS
-from otaproof.generators.mutation import SuiteFailsWithoutMutants, describe_score, report_table, run_mutants, to_json
+from otaproof.generators.mutation import (
+    MutantResult,
+    SuiteFailsWithoutMutants,
+    describe_score,
+    report_table,
+    run_mutants,
+    to_json,
+)
 from otaproof.generators.plan import plan_suite
 from otaproof.generators.results import generate_document
 from otaproof.generators.suite import DEFAULT_SUT, scenario_key, write_suite
@@ -197,11 +204,22 @@ def _cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
     start, started, load = time.monotonic(), time.time(), os.getloadavg()
+    finished = 0
+
+    def tell(result: MutantResult) -> None:
+        """Advance the bar; not a terminal: each mutant's result as a line on stderr."""
+        nonlocal finished
+        finished += 1
+        progress.advance(task)
+        if not console.is_terminal:
+            print(f"[{time.monotonic() - start:6.0f} s] [{finished}/{len(names)}] {result.name}: {result.status.value}"
+                  f" ({len(result.killing_tests)} killing tests, {result.seconds:.1f} s)", file=sys.stderr, flush=True)
+
     with progress:
         task = progress.add_task(f"running {suite} against {len(names)} mutants", total=len(names))
         try:
-            report = run_mutants(suite, names, jobs=args.jobs, timeout=args.timeout,
-                                 progress=lambda r: progress.advance(task), oracle=not args.no_oracle)
+            report = run_mutants(suite, names, jobs=args.jobs, timeout=args.timeout, progress=tell,
+                                 oracle=not args.no_oracle)
         except SuiteFailsWithoutMutants as e:
             raise GenerateError(str(e)) from None
     console.print(report_table(report))

@@ -539,3 +539,18 @@ def test_without_the_oracle_only_the_deterministic_tests_can_kill(tmp_path: Path
     assert not any("oracle" in t for r in report.results for t in r.killing_tests)
     assert to_json(report)["oracle"] is False and to_json(with_oracle)["oracle"] is True
     assert "killed / all seeded mutants, without the oracle test;" in describe_score(report)
+
+
+def test_mutants_prints_each_result_as_a_line_when_piped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not a terminal (CI, a log file): the progress bar is off, so each mutant's result is a line
+    on stderr as it finishes; a whole run takes minutes."""
+    from otaproof.cli import main
+
+    suite = _suite(tmp_path, {"dsp/test_cpl.py": KILLS_SKIP_CPL, "test_update.py": KILLS_NOTHING_CHOSEN})
+    (suite / "conftest.py").touch()
+    code = main(["mutants", "--suite", str(suite), "--mutant", "skip-cpl-check,keep-image-on-hub", "--jobs", "2"])
+    err = capsys.readouterr().err
+    assert code == 1  # 1 of 2 killed: below the default target
+    lines = [line.split("] ", 1)[1].split(" (")[0] for line in err.splitlines() if "/2] " in line]
+    assert [line.split()[0] for line in lines] == ["[1/2]", "[2/2]"]  # in the order they finished
+    assert sorted(line.split(" ", 1)[1] for line in lines) == ["keep-image-on-hub: survived", "skip-cpl-check: killed"]
