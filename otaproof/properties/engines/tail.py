@@ -8,7 +8,9 @@ state that the run's steps, replayed as they are, drive to a bad state. When no 
 within the bound, that run is excluded and the next one tried. Plain BMC must search the whole
 trace at once, which is out of reach when the attacker's set-up and the quiet run are long
 (30 steps on ``geo-local-daily-alert`` under ``han_mitm``). Every trace is replayed before it is
-reported; the engine never proves anything, and its traces need not be of minimal depth.
+reported; the engine never proves anything, and its traces need not be of minimal depth. Like
+BMC, it searches in a Z3 context of its own, so its trace does not depend on what the worker
+solved before (the portfolio keeps it when BMC cannot re-derive a trace that deep).
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     restart = problem.task.restart.on(sliced)
     helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
-    enc = Encoder(sliced.system)
+    enc = Encoder(sliced.system, ctx=z3.Context())  # as BMC: the trace must not depend on the worker's history
 
     def quiet(a: z3.BitVecRef) -> z3.BoolRef:
-        return z3.And([a != i for i in sorted(restart.steps)])
+        return z3.And([a != i for i in sorted(restart.steps)], enc.ctx)
 
     def bad(state: list[Term]) -> z3.BoolRef:
         return enc.expr(sliced.predicate, state)
@@ -49,7 +51,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         return helper.at(enc, state)
 
     # quiet runs from H ∧ counts = 0, one step longer at a time
-    runs = Unrolling(enc, Solver(budget.seed, deadline), "r")
+    runs = Unrolling(enc, Solver(budget.seed, deadline, ctx=enc.ctx), "r")
     start = runs.last
     runs.solver.add(helper.at(enc, start), enc.domain(start), *[start[c.index] == 0 for c in restart.counts])
     for tried in range(RUNS_TRIED):
@@ -68,7 +70,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         prefix = _prefix(enc, sliced.predicate, run, lemmas, budget, deadline)
         if prefix is not None:
             return counterexample(problem, "tail", lifted(problem, sliced, prefix + run), deadline)
-        runs.solver.add(z3.Or([a != i for a, i in zip(runs.actions, run, strict=True)]))
+        runs.solver.add(z3.Or([a != i for a, i in zip(runs.actions, run, strict=True)], enc.ctx))
     raise GaveUp(f"no prefix reaches the start of {RUNS_TRIED} quiet runs")
 
 
@@ -76,7 +78,7 @@ def _prefix(enc: Encoder, bad_expr: Expr, run: list[int], lemmas: Callable[[list
             budget: Budget, deadline: Deadline) -> list[int] | None:
     """The shortest sequence of steps from the initial state after which ``run`` is enabled step
     by step and ends in a bad state; None if there is none within ``budget.depth`` steps."""
-    path = Unrolling(enc, Solver(budget.seed, deadline), "p")
+    path = Unrolling(enc, Solver(budget.seed, deadline, ctx=enc.ctx), "p")
     path.solver.add(enc.init(path.last))
     for length in range(budget.depth + 1):
         if length:
@@ -85,7 +87,7 @@ def _prefix(enc: Encoder, bad_expr: Expr, run: list[int], lemmas: Callable[[list
         now = path.last
         for n, step in enumerate(run):
             after = enc.state(f"p{length}+{n}")
-            path.solver.add(enc.trans(now, z3.BitVecVal(step, enc.action_width), after))
+            path.solver.add(enc.trans(now, z3.BitVecVal(step, enc.action_width, enc.ctx), after))
             now = after
         path.solver.add(enc.expr(bad_expr, now))
         answer = path.solver.check()
