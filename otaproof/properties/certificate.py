@@ -42,8 +42,8 @@ def certificate_text(inv: z3.BoolRef) -> str:
 def parse_invariant(enc: Encoder, text: str, state: list[Term]) -> z3.BoolRef:
     """Read certificate text with its ``<name>@c`` symbols bound to the given state terms."""
     decls = {f"{v.name}@{TAG}": state[v.index] for v in enc.system.variables}
-    parsed = z3.parse_smt2_string(f"(assert {text})", decls=decls)
-    return z3.And(list(parsed)) if len(parsed) != 1 else parsed[0]
+    parsed = z3.parse_smt2_string(f"(assert {text})", decls=decls, ctx=enc.ctx)
+    return z3.And(list(parsed), enc.ctx) if len(parsed) != 1 else parsed[0]
 
 
 def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: int = 0,

@@ -40,8 +40,9 @@ class Strengthening:
     _parts: tuple[Strengthening, ...] = field(default=(), compare=False, repr=False)
 
     def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
-        """The conjunction over ``state``: encoded once per model (systems that differ only in
-        monitor variables share it), then substituted."""
+        """The conjunction over ``state``: encoded once per model and Z3 context (systems that
+        differ only in monitor variables share it; BMC and tail search in contexts of their
+        own), then substituted."""
         if self._parts:  # a sum keeps each part's encoding (the shared model lemmas are encoded once)
             return z3.And([part.at(enc, state) for part in self._parts], enc.ctx)
         if not self.exprs and not self.texts:
