@@ -11,6 +11,7 @@ resource limits, not by the clock, so no assertion here depends on how busy the 
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from types import SimpleNamespace
 
 import pytest
@@ -303,15 +304,18 @@ def test_same_model_same_result(toy_result: tuple[BuiltModel, CoverageResult]) -
     assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
 
 
-def test_a_search_in_a_pool_worker_proves_in_its_own_process_and_finds_the_same(
-        toy_result: tuple[BuiltModel, CoverageResult]) -> None:
-    """As ``generate`` runs it (a daemonic pool worker, which cannot fork a prover): the same result."""
+@pytest.mark.parametrize("daemon", [True, False])
+def test_a_search_in_a_pool_worker_finds_the_same_whether_or_not_it_may_fork_a_prover(
+        toy_result: tuple[BuiltModel, CoverageResult], daemon: bool) -> None:
+    """In a daemonic pool worker the search proves in its own process alone; ``generate`` runs it
+    in a non-daemonic one, which may fork its prover (``coverage._Prover``): the same result."""
     bm, first = toy_result
-    with ForkPool() as pool:
-        pool.start(0, lambda report: report(cover(bm, depth=8)))
+    with ForkPool(daemon=daemon) as pool:
+        pool.start(0, lambda report: report((cover(bm, depth=8), mp.current_process().daemon)))
         answer = pool.next_answer(600.0)
-    assert answer is not None and isinstance(answer[1], CoverageResult)
-    again = answer[1]
+    assert answer is not None and isinstance(answer[1], tuple)
+    again, was_daemon = answer[1]
+    assert isinstance(again, CoverageResult) and was_daemon == daemon
     assert again.covered == first.covered and again.unreachable == first.unreachable and again.unknown == ()
     assert [ct.trace.to_json() for ct in again.traces] == [ct.trace.to_json() for ct in first.traces]
 
