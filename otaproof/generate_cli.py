@@ -35,7 +35,7 @@ from otaproof.generators.automutants import (
 from otaproof.generators.automutants import describe as describe_auto
 from otaproof.generators.automutants import to_json as auto_json
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
-from otaproof.generators.explore import STATES, WALKS
+from otaproof.generators.explore import CONE_STATES, STATES, WALKS
 from otaproof.generators.mutants import MUTANTS
 from otaproof.generators.mutation import (
     MutantResult,
@@ -133,7 +133,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
                           proof_rlimit=args.proof_rlimit, coverage_states=args.coverage_states,
-                          coverage_walks=args.coverage_walks,
+                          coverage_walks=args.coverage_walks, coverage_cone_states=args.coverage_cone_states,
                           workers=args.workers, sut=args.sut, oracle_examples=args.oracle_examples,
                           progress=(lambda text: progress.update(task, description=text)) if console.is_terminal
                           else log, coverage_progress=None if console.is_terminal else log, cache=cache)
@@ -152,6 +152,7 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                     "faults": sorted(faults), "properties": [p.id for p in props], "depth": args.depth,
                     "timeout": args.timeout, "rlimit": args.rlimit, "coverage_depth": args.coverage_depth,
                     "coverage_states": args.coverage_states, "coverage_walks": args.coverage_walks,
+                    "coverage_cone_states": args.coverage_cone_states,
                     "coverage_rlimit": args.coverage_rlimit, "proof_rlimit": args.proof_rlimit, "seed": args.seed,
                     "oracle": not args.no_oracle, "cache": cache is not None}
         run = {**run_facts(started, time.monotonic() - start, load),
@@ -306,6 +307,10 @@ def add_parsers(sub: Any, add_parameter_flags: Callable[[argparse.ArgumentParser
     g.add_argument("--coverage-walks", type=int_in(0), default=WALKS,
                    help=f"seeded random walks (from --seed) of the explicit search after the enumeration "
                         f"(default: {WALKS})")
+    g.add_argument("--coverage-cone-states", type=int_in(0), default=CONE_STATES,
+                   help="states the explicit search of one goal's own cone of influence may enumerate, for each "
+                        "goal the solver's bounded search leaves (no depth bound: a recovery after a refusal can "
+                        f"need a second update cycle; default: {CONE_STATES:,}; 0: no such search)")
     g.add_argument("--proof-rlimit", type=int_in(1), default=PROOF_RLIMIT,
                    help=f"Z3 resource limit per solver query of a proof that a coverage goal is unreachable "
                         f"(default: {PROOF_RLIMIT})")

@@ -19,15 +19,21 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    again; when no uncovered goal can be hit at step k, the path grows by one step. Every trace
    is a shortest one for the goals it was found for. This stops at the first depth that covers
    nothing new.
-3. The goals left go to PDR, all at once first (one proof for goals dead for one reason),
+3. Each goal left gets an explicit search of its own cone of influence (``explore.search_cone``:
+   only what its event depends on, other goals' monitors left out; at most ``cone_states``
+   states, with no depth bound): a recovery after a refusal can need a second update cycle,
+   deeper than the solver's bound. Its trace is replayed like any other. A cone enumerated
+   completely without a hit is dead; if the proofs below do not show it, the "swarm" engine
+   does, by that enumeration re-checked by the reference interpreter.
+4. The goals left go to PDR, all at once first (one proof for goals dead for one reason),
    then by halves, then one by one (``run_engine`` engine "pdr", on a forked worker and the parent
    alike); a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
    searched to the bound. "Unreachable" always carries
    a certificate the engine's checker re-checked; a goal neither covered nor proved is "unknown".
-4. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
+5. A greedy set cover keeps a small subset of the traces that still covers every covered goal;
    each kept trace is replayed once more by ``properties.trace.make_trace``.
 
-Load does not change the result: the explicit search counts states and walks, each BMC query is
+Load does not change the result: the explicit searches count states and walks, each BMC query is
 limited by a Z3 resource limit (``rlimit``, counted in solver steps, not seconds), and so is
 every query of the lemma search and of each proof (``proof_rlimit``: Houdini, Spacer and the
 certificate checker's obligations alike). The wall-clock
@@ -51,7 +57,7 @@ from typing import cast
 import z3
 from rich.table import Table
 
-from otaproof.generators.explore import STATES, WALKS, explore
+from otaproof.generators.explore import CONE_STATES, STATES, WALKS, explore, search_cone
 from otaproof.generators.goals import KINDS, Goal, GoalSet, coverage_goals, goal_lemmas, goal_set
 from otaproof.model.explicit import Interpreter, State, compile_expr
 from otaproof.model.lang import Expr, ModelError, Or, any_of
@@ -244,6 +250,43 @@ class _Search:
                     return True
         return True
 
+    # -- one goal's cone, explicitly ---------------------------------------------------------------
+    def cones(self, states: int) -> list[str]:
+        """Each remaining goal, in goal order: an explicit search of its own cone of influence
+        (at most ``states`` states), from the initial state and from the traces found so far; a
+        trace it finds covers the goal (and whatever else it covers), a trace that does not
+        replay is never reported. Returns the goals whose cone was enumerated completely
+        without a hit (dead, for ``enumerated`` to certify if the proofs do not)."""
+        complete: list[str] = []
+        for g in list(self.remaining):
+            if g not in self.remaining or states <= 0:
+                continue
+            found = search_cone(self.system, self.events[g], states, [c for c, _ in self.found])
+            if found.trace is None:
+                how = f"all {found.states} reachable states" if found.complete else f"{found.states} states"
+                self.progress(f"coverage: {g}: no trace in its cone ({how})")
+                if found.complete:
+                    complete.append(g)
+                continue
+            try:
+                covered = self.add_trace(list(found.trace))
+            except ReplayError as e:
+                self.progress(f"coverage: {g}: the cone's trace did not replay ({e}); left to the proofs")
+                continue
+            self.progress(f"coverage: {g}: a trace of {len(found.trace)} steps in its cone "
+                          f"({found.states} states), covering {len(covered)} goals")
+        return complete
+
+    def enumerated(self, gids: list[str], states: int) -> None:
+        """Goals whose cone had no hit in a complete enumeration and that no solver proof removed:
+        the "swarm" engine proves each by that enumeration, re-checked by the reference
+        interpreter re-enumerating it (slow: the last resort)."""
+        for g in gids:
+            if g in self.remaining and self.left() > 0:
+                proved = self.prove([g], "swarm", max_states=states)
+                self.progress(f"coverage: {g}: " + ("proved unreachable by its re-checked enumeration"
+                                                    if proved else "its enumeration not re-checked"))
+
     # -- proofs ---------------------------------------------------------------------------------
     def _trap(self, gids: list[str]) -> Property:
         trap = StepInvariant(~any_of(self.events[g] for g in gids))
@@ -255,16 +298,19 @@ class _Search:
         return Property(f"TRAP {name}", f"never: {', '.join(gids)}", "HIST",
                         "coverage trap property (a counterexample covers the goal)", formula)
 
-    def prove(self, gids: list[str], engine: str) -> bool:
+    def prove(self, gids: list[str], engine: str, max_states: int | None = None) -> bool:
         """Try to prove the trap property of ``gids`` (all unreachable), with a re-checked certificate,
         each solver query within ``proof_rlimit`` resource units (so the same goals are proved
-        whatever the load); ``proof_seconds`` and the search's safety net only cap the wall clock."""
+        whatever the load); ``proof_seconds`` and the search's safety net only cap the wall clock.
+        ``max_states``: the "swarm" engine's enumeration limit (a count)."""
         seconds = min(self.proof_seconds, self.left())
         if seconds <= 0.5:
             return False
         # rlimit 0: no pooled engine budget of its own, so ``query_rlimit`` bounds every query (an
         # engine's default pool of 2e9 units would replace it, and the wall clock would decide)
         budget = Budget(timeout=seconds, depth=self.depth, seed=SEED, rlimit=0)
+        if max_states is not None:
+            budget = dataclasses.replace(budget, max_states=max_states)
         with query_rlimit(self.proof_rlimit):
             verdict = run_engine(self.bm, self._trap(gids), engine, budget,
                                  self.known if engine == "lemmas" else None)
@@ -437,12 +483,13 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECOND
           progress: Callable[[str], None] | None = None, rlimit: int = RLIMIT,
           proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT,
           select: Callable[[Goal], bool] | None = None, states: int = STATES, walks: int = WALKS,
-          seed: int = SEED) -> CoverageResult:
+          seed: int = SEED, cone_states: int = CONE_STATES) -> CoverageResult:
     """Covering traces for every reachable goal (or every goal ``select`` accepts), proofs for dead
     ones: a conformance suite's seed.
 
     ``states`` and ``walks`` bound the explicit search that comes first (``generators.explore``,
-    its walks drawn from ``seed``); ``rlimit`` bounds each BMC query and ``proof_rlimit`` each
+    its walks drawn from ``seed``), ``cone_states`` each goal's own explicit search after the
+    shared unrolling; ``rlimit`` bounds each BMC query and ``proof_rlimit`` each
     query of the lemma search and the proofs (Z3 resource units); ``proof_seconds`` (per proof)
     and ``budget_seconds`` (the whole search) are wall-clock safety nets."""
     start = time.monotonic()
@@ -474,7 +521,9 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECOND
     search.screen()
     search.bmc(list(search.remaining), shared=True)
     say(f"coverage: after the shared search, {len(search.remaining)} goals left: {', '.join(search.remaining)}")
+    complete = search.cones(cone_states)
     search.finish()
+    search.enumerated(complete, cone_states)
     kept = greedy_cover([goals for _, goals in search.found], [len(c) for c, _ in search.found])
     traces = []
     for i in kept:

@@ -14,20 +14,29 @@ are first searched for explicitly, on the goals' system (monitors included):
 Every budget is a count (states, walks, steps), never seconds, and the walks draw from
 ``random.Random(seed)``: the traces are the same on an idle and on a busy machine. A goal neither
 search hits is left to the solver (BMC, then a proof that it is unreachable).
+
+``search_cone`` is the search for one goal the solver's bounded search left open: it enumerates
+the goal's own cone of influence (``model.slicing``: only the variables and actions the goal's
+event depends on, and none of the other goals' monitors), states whose monitors have moved first
+(a sequence goal's second step can only come after its first), without a depth bound: a recovery
+after a refusal can need a trace longer than the solver's bound (a second update cycle).
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.explicit import compile_expr
 from otaproof.model.lang import And, Expr, Fired, ModelError, Or
+from otaproof.model.slicing import STUTTER, cone_of_influence
 from otaproof.model.system import System
 
 STATES = 50_000    # states the breadth-first enumeration may visit
+CONE_STATES = 2_000_000  # states the search of one goal's cone may visit (about 350 MB)
 WALKS = 6_000      # random walks after it
 LEAVE_OUT = 0.25   # the chance that a walk leaves out a given action
 
@@ -149,6 +158,88 @@ def explore(system: System, goals: Sequence[tuple[str, Expr]], covers: Callable[
     return Found(tuple(traces), visited, enumerated, steps)
 
 
+@dataclass(frozen=True)
+class ConeSearch:
+    """What ``search_cone`` found for one goal: a trace of the full system whose last step hits
+    the goal (None: none found), whether the cone's reachable states were all enumerated, and
+    how many were visited."""
+
+    trace: tuple[int, ...] | None
+    complete: bool
+    states: int
+
+
+def search_cone(system: System, event: Expr, states: int = CONE_STATES,
+                seeds: Sequence[Sequence[int]] = ()) -> ConeSearch:
+    """Search the cone of influence of one goal's step ``event`` for a step hitting it, at most
+    ``states`` states, those whose monitors have moved first, each state's successors in
+    instance order (so the trace is the same on every run). ``seeds`` (traces of ``system``
+    already found, e.g. for other goals) start the search too: the first state of each, projected
+    on the cone, where a monitor has moved (a sequence goal's first step done) is searched from
+    first. A hit is lifted to ``system``'s instances (``Slice.lift``); a complete enumeration
+    without a hit means no trace of any length exists (not a certified proof: the caller proves
+    that with a solver)."""
+    sl = cone_of_influence(system, event)
+    cs = CompiledSystem(sl.system)
+    steps = [cs.step_predicate(sl.predicate, i) for i in range(len(sl.system.instances))]
+    init = cs.initial_state()
+    watched = [(v.index, init[v.index]) for v in sl.system.variables if v.owner == "monitor"]
+
+    def has_moved(t: CState) -> bool:
+        return any(t[i] != v for i, v in watched)
+
+    parent: dict[CState, tuple[CState, int] | None] = {init: None}
+    moved: deque[CState] = deque()
+    still: deque[CState] = deque([init])
+    moved.extend(dict.fromkeys(_seed_states(cs, sl.original_instance, seeds, parent, has_moved)))
+    while moved or still:
+        s = moved.popleft() if moved else still.popleft()
+        try:
+            nxt = cs.successors(s)
+        except ModelError:  # a modelling slip is a dead end here (the engines report it)
+            continue
+        for a, t in nxt:
+            if (hit := steps[a]) is not None and hit(s, t):
+                run = sl.lift(system, _path(parent, s) + [a])
+                if run is not None:
+                    return ConeSearch(tuple(run), False, len(parent))
+            if t not in parent:
+                if len(parent) >= states:
+                    return ConeSearch(None, False, len(parent))
+                parent[t] = (s, a)
+                (moved if has_moved(t) else still).append(t)
+    return ConeSearch(None, True, len(parent))
+
+
+def _seed_states(cs: CompiledSystem, original: Sequence[int], seeds: Sequence[Sequence[int]],
+                 parent: dict[CState, tuple[CState, int] | None], has_moved: Callable[[CState], bool]) -> list[CState]:
+    """Each seed trace projected on the slice (a kept instance's step is taken, a dropped one's is
+    the slice's ``STUTTER`` if it has one, else nothing), up to its first state where a monitor
+    has moved; those states, their paths recorded in ``parent``. A seed the slice cannot follow
+    (a projected step not enabled) gives nothing."""
+    index = {orig: n for n, orig in enumerate(original) if orig != STUTTER}
+    stutter = original.index(STUTTER) if STUTTER in original else None
+    found: list[CState] = []
+    for seed in seeds:
+        s, path = cs.initial_state(), []
+        for a in seed:
+            k = index.get(a, stutter)
+            if k is None:
+                continue
+            try:
+                t = cs.step(s, k)
+            except ModelError:
+                break
+            path.append((s, k, t))
+            s = t
+            if has_moved(t):
+                for pre, step, post in path:
+                    parent.setdefault(post, (pre, step))
+                found.append(t)
+                break
+    return found
+
+
 def _path(parent: dict[CState, tuple[CState, int] | None], s: CState) -> list[int]:
     out: list[int] = []
     link = parent[s]
@@ -181,4 +272,4 @@ def _hits_last(cs: CompiledSystem, event: Event, choices: list[int]) -> bool:
     return bool(event(states[-2], states[-1], choices[-1]))
 
 
-__all__ = ["STATES", "WALKS", "Found", "explore"]
+__all__ = ["CONE_STATES", "STATES", "WALKS", "ConeSearch", "Found", "explore", "search_cone"]

@@ -39,6 +39,7 @@ from otaproof.model.lang import (
     TRUE,
     And,
     Cmp,
+    Const,
     EnumSort,
     Expr,
     Fired,
@@ -405,9 +406,10 @@ def _reads_any(e: Expr, indices: set[int]) -> bool:
 
 def goal_lemmas(bm: BuiltModel, goals: GoalSet) -> tuple[Lemma, ...]:
     """Candidate invariants that would make dead goals cheap to prove: each goal's step never
-    enabled, its outcome never in flight, and every queue holding only (kind, outcome) pairs a
-    send can produce. Candidates, never assumptions: Houdini keeps the inductive ones (together
-    with the model's lemmas), and every certificate that uses them is re-checked."""
+    enabled, its outcome never in flight, each sequence goal's monitor never moved, and every
+    queue holding only (kind, outcome) pairs a send can produce. Candidates, never assumptions:
+    Houdini keeps the inductive ones (together with the model's lemmas), and every certificate
+    that uses them is re-checked."""
     s, out = goals.system, []
     channels = outcome_channels(bm)
     for g, event in goals.goals:
@@ -425,6 +427,10 @@ def goal_lemmas(bm: BuiltModel, goals: GoalSet) -> tuple[Lemma, ...]:
             out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~any_of(terms)))
             continue
         out.append(Lemma(f"never[{g.id}]", f"the step of goal {g.id} is never enabled", ~_enabled(event)))
+    # a sequence goal whose first step is dead is dead too: its monitor never moves
+    out += [Lemma(f"unseen[{m.var.name}]", f"{m.var.name} keeps its initial value",
+                  m.var == Const(m.var.sort, m.var.init))
+            for m in goals.monitors]
     pairs = message_pairs(bm.system, channels)
     for ch in channels:
         ks, os_ = ch.fields["kind"], ch.fields["outcome"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, CoverageResult, cover
-from otaproof.generators.explore import STATES, WALKS
+from otaproof.generators.explore import CONE_STATES, STATES, WALKS
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel, build
@@ -27,7 +27,7 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
                oracle_scenarios: list[Scenario], props: list[Property], budget: Budget, *,
                coverage_depth: int = 20, coverage_seconds: float = SAFETY_SECONDS, coverage_rlimit: int = RLIMIT,
                proof_seconds: float = PROOF_SECONDS, proof_rlimit: int = PROOF_RLIMIT, coverage_states: int = STATES,
-               coverage_walks: int = WALKS, workers: int | None = None,
+               coverage_walks: int = WALKS, coverage_cone_states: int = CONE_STATES, workers: int | None = None,
                sut: str, oracle_examples: int = 40, progress: Progress | None = None,
                coverage_progress: Progress | None = None, cache: CacheUse | None = None) -> SuitePlan:
     """Check every property on each counterexample scenario, turn each violation into a reproduction
@@ -48,7 +48,7 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
     plan = SuitePlan(sut=sut, oracle=list(oracle_scenarios), oracle_examples=oracle_examples)
     settings = dict(depth=coverage_depth, budget_seconds=coverage_seconds, rlimit=coverage_rlimit,
                     proof_seconds=proof_seconds, proof_rlimit=proof_rlimit, states=coverage_states,
-                    walks=coverage_walks, seed=budget.seed)
+                    walks=coverage_walks, cone_states=coverage_cone_states, seed=budget.seed)
     with ForkPool(daemon=False) as pool:  # a search forks a prover of its own for its last goals
         for k, sc in enumerate(coverage_scenarios):
             tell = None if coverage_progress is None else partial(_prefixed, coverage_progress, sc.describe())

@@ -2,7 +2,11 @@
 
 Sound for safety: a dropped variable is never read by a kept guard, condition, assignment,
 monitor or the predicate; a dropped action instance writes no kept variable and is not named by
-any ``Fired``, so it only stutters on the kept state. A stutter still moves a monitor that is
+any ``Fired``, so it only stutters on the kept state. A monitor (history for a property or a
+coverage goal) is kept only if the predicate reads it, directly or through a kept monitor: no
+guard or assignment reads a monitor (they are appended to a built system), so one nobody reads
+cannot change what the slice decides, and leaving it out keeps, e.g., one coverage goal's
+search from enumerating every other goal's flags. A stutter still moves a monitor that is
 updated on every step (a step property "every step toggles x", a response's step count), so
 when instances are dropped and some monitor may move without a step of its own, the slice has
 one more instance, ``STUTTER``: always enabled, writing nothing, standing for a step of any
@@ -84,8 +88,6 @@ def reads(e: Expr) -> set[int]:
 def cone_of_influence(system: System, predicate: Expr) -> Slice:
     """The smallest subsystem that decides ``predicate`` (a one-state bad predicate)."""
     rel, fired = _reads(predicate)
-    for m in system.monitors:
-        rel.add(m.var.index)
     changed = True
     while changed:
         changed = False
@@ -127,12 +129,13 @@ def cone_of_influence(system: System, predicate: Expr) -> Slice:
                        for b in i.branches))
         for n, i in enumerate(kept_instances))
     original = tuple(i.index for i in kept_instances)
-    if len(kept_instances) < len(system.instances) and not all(_still(m) for m in system.monitors):
+    kept_monitors = [m for m in system.monitors if m.var.index in rel]
+    if len(kept_instances) < len(system.instances) and not all(_still(m) for m in kept_monitors):
         true = Const(BOOL, 1)
         instances += (Instance(len(instances), "(outside the cone)", "stutter", (), "environment", true,
                                (Branch("stutter", true, ()),)),)
         original += (STUTTER,)
-    monitors = tuple(MonitorUpdate(new_vars[m.var.index], re(m.value)) for m in system.monitors)
+    monitors = tuple(MonitorUpdate(new_vars[m.var.index], re(m.value)) for m in kept_monitors)
     sliced = System(system.name, tuple(new_vars[o] for o in keep), instances, monitors, system.machines,
                     system.parameters, system.threats, system.faults, system.actions)
     return Slice(sliced, re(predicate), original, new_vars)

@@ -26,11 +26,12 @@ from otaproof.generators.coverage import (
     greedy_cover,
     query_rlimit,
 )
-from otaproof.generators.explore import explore
+from otaproof.generators.explore import explore, search_cone
 from otaproof.generators.goals import KINDS, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.lang import EnumSort, IntSort
+from otaproof.model.slicing import cone_of_influence
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE
@@ -235,21 +236,62 @@ def test_toy_goals_and_verdicts(toy_result: tuple[BuiltModel, CoverageResult]) -
 
 
 def test_a_goal_beyond_the_bound_is_unknown_never_unreachable() -> None:
-    r = cover(toy(), depth=3, proof_rlimit=5_000_000)
+    """Without the search of each goal's own cone (``cone_states=0``), a goal deeper than the
+    solver's bound stays unknown."""
+    r = cover(toy(), depth=3, proof_rlimit=5_000_000, cone_states=0)
     assert "outcome:REPORT/late" in r.unknown and "action:report" in r.unknown
     assert "frame:work/fail/Dev.n" in r.unknown  # four steps away
     assert "branch:work/impossible" in r.unreachable
     check_partition(r)
 
 
+def test_a_goal_beyond_the_bound_is_covered_by_its_cone_search() -> None:
+    """The search of a goal's own cone has no depth bound: the goals beyond a bound of 3 get
+    traces longer than it, which replay and hit them; a dead branch is still proved dead."""
+    bm = toy()
+    r = cover(bm, depth=3, proof_rlimit=5_000_000)
+    assert {"outcome:REPORT/late", "action:report", "frame:work/fail/Dev.n"} <= r.covered.keys()
+    assert len(r.traces[r.covered["action:report"]].trace.steps) > 3
+    assert "branch:work/impossible" in r.unreachable
+    check_traces(bm, r)
+    check_partition(r)
+
+
+def test_cone_search_finds_deep_steps_is_complete_on_dead_ones_and_starts_from_seeds() -> None:
+    """``search_cone``: the toy's ``report`` (seven steps away) is found with a shortest trace of
+    the full system; the dead branch's cone is enumerated completely without a hit; a state limit
+    below the cone's size stops it incomplete; a seed trace that already reached ``report``'s
+    state before makes the search start there (a sequence goal's first step done)."""
+    bm = toy()
+    gs = goal_set(bm)
+    events = dict((g.id, e) for g, e in gs.goals)
+    found = search_cone(gs.system, events["action:report"])
+    assert found.trace is not None and len(found.trace) == 7  # three work + receive, then report
+    interp = Interpreter(gs.system)
+    s = interp.initial_state()
+    for c in found.trace:
+        s = interp.step(s, c)
+    assert gs.system.instances[found.trace[-1]].action == "report"
+    dead = search_cone(gs.system, events["branch:work/impossible"])
+    assert dead.trace is None and dead.complete and dead.states > 1
+    assert not search_cone(gs.system, events["branch:work/impossible"], states=2).complete
+    seq = [g for g in events if g.startswith("sequence:")]
+    assert seq
+    plain = {g: search_cone(gs.system, events[g]) for g in seq}
+    seeded = {g: search_cone(gs.system, events[g], seeds=[f.trace for f in plain.values() if f.trace]) for g in seq}
+    for g in seq:  # the same verdict either way; a seed never makes a search visit more
+        assert (plain[g].trace is None) == (seeded[g].trace is None)
+        assert seeded[g].states <= plain[g].states or plain[g].trace is None
+
+
 def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
     """With a resource limit of one unit no BMC query, lemma search or proof query is answered:
     no goal is covered or proved unreachable, every goal is unknown, deterministically (the clock
-    plays no part). The explicit search is off (no states, no walks)."""
-    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
+    plays no part). The explicit searches are off (no states, no walks, no cone states)."""
+    r = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0, cone_states=0)
     assert r.traces == () and r.unreachable == ()
     assert set(r.unknown) == {g.id for g in r.goals}
-    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0)
+    again = cover(toy(), depth=8, rlimit=1, proof_rlimit=1, states=0, walks=0, cone_states=0)
     assert (again.unknown, again.unreachable) == (r.unknown, r.unreachable)
     check_partition(r)
 
@@ -380,3 +422,17 @@ def test_explicit_search_alone_gives_shortest_traces_within_its_counted_budget()
     assert walked == explore(gs.system, events, covers, depth=8, seed=3, states=0, walks=50)
     for tr in walked.traces:
         assert covers(list(tr)) != covers(list(tr[:-1]))
+
+
+def test_a_goals_cone_keeps_its_own_monitor_and_no_other_goals() -> None:
+    """Slicing (model/slicing.py) keeps a monitor only if the predicate reads it: the cone of one
+    sequence goal of the approved design has that goal's flag and none of the other goals'
+    (otherwise each goal's search would enumerate every flag's history)."""
+    gs = goal_set(build(Scenario()))
+    assert len(gs.monitors) > 10
+    for g, e in gs.goals:
+        if g.kind == "sequence":
+            kept = [v.name for v in cone_of_influence(gs.system, e).system.variables if v.owner == "monitor"]
+            assert len(kept) == 1 and kept[0].startswith("monitor.seen[")
+    action = next(e for g, e in gs.goals if g.kind == "action")
+    assert not [v for v in cone_of_influence(gs.system, action).system.variables if v.owner == "monitor"]
