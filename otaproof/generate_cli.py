@@ -179,7 +179,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[yellow]note:[/] {note}")
     if plan.undecided:
         console.print(f"[red]could not decide {len(plan.undecided)} cell(s)/goal(s)[/] (the suite lacks their tests; "
-                      "raise --timeout / --coverage-rlimit / --proof-rlimit):")
+                      "raise --timeout for a cell; --coverage-cone-states, --coverage-depth / --coverage-rlimit "
+                      "or --proof-rlimit for a goal):")
         for u in plan.undecided:
             console.print(f"  undecided: {u}")
         return EXIT_UNDECIDED
@@ -245,9 +246,17 @@ def _cmd_auto_mutants(args: argparse.Namespace, suite: Path, console: Console) -
         raise GenerateError(str(e)) from None
     if args.json:
         check_output_file(args.json, "--json")
-    with console.status("mutmut: deriving and running mutants of the decision code", spinner="dots"):
+    start = time.monotonic()
+    with console.status("mutmut: deriving and running mutants of the decision code", spinner="dots") as status:
+        def progress(text: str) -> None:  # a terminal: the status line; piped: a line on stderr each time
+            if console.is_terminal:
+                status.update(text)
+            else:
+                print(f"[{time.monotonic() - start:6.0f} s] {text}", file=sys.stderr, flush=True)
+
         try:
-            report = run_auto(suite, split(args.function), jobs=args.jobs, timeout=args.timeout * 60)
+            report = run_auto(suite, split(args.function), jobs=args.jobs, timeout=args.timeout * 60,
+                              progress=progress)
         except MutmutMissing as e:
             raise GenerateError(str(e)) from None
     console.print(function_table(report))

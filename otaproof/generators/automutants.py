@@ -217,6 +217,52 @@ def _changed_line(original: str, mutant: str) -> tuple[str, str]:
     return "(no textual change)", "(no textual change)"
 
 
+def _run_mutmut(command: list[str], ws: Path, env: dict[str, str], timeout: float, prefixes: list[str],
+                progress: Callable[[str], None], interval: float = 15.0) -> tuple[int, str]:
+    """Run mutmut in its own process group, reporting every ``interval`` seconds how many of the
+    chosen functions' mutants it has tested (from its result files); the whole group is killed on
+    a timeout or when this process is interrupted. Returns the exit code and the output."""
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(command, cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        end, told = time.monotonic() + timeout, ""
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=min(interval, max(0.0, end - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= end:
+                        raise MutmutMissing(f"mutmut run did not finish within {timeout:g} s") from None
+                tested, total = _tested(ws, prefixes)
+                news = f"mutmut: {tested} of {total} mutants tested" if total else "mutmut: deriving the mutants"
+                if news != told:
+                    progress(news)
+                    told = news
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        log.seek(0)
+        return proc.returncode, log.read()
+
+
+def _tested(ws: Path, prefixes: list[str]) -> tuple[int, int]:
+    """(tested, all) mutants of the chosen functions so far, from mutmut's result files (a file
+    being rewritten counts as nothing yet)."""
+    tested = total = 0
+    for meta in (ws / "mutants" / "otaproof" / "refimpl").glob("*.py.meta"):
+        try:
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for name, code in codes.items():
+            if any(name.startswith(f"{p}__mutmut_") for p in prefixes):
+                total += 1
+                tested += code is not None
+    return tested, total
+
+
 def run_auto(suite: Path, functions: Sequence[str] = (), jobs: int = 2, timeout: float = 3600,
              progress: Callable[[str], None] | None = None, keep: bool = False) -> AutoReport:
     """Run mutmut on the decision code against ``suite`` (without its oracle test); the report
@@ -235,14 +281,11 @@ def run_auto(suite: Path, functions: Sequence[str] = (), jobs: int = 2, timeout:
         command = [str(exe) if exe.is_file() else "mutmut", "run", "--max-children", str(jobs), *globs]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTAPROOF_MUTANT", "MUTANT_UNDER_TEST"))}
         say(f"mutmut run on {len(chosen)} functions, {jobs} at a time (workspace {ws})")
-        try:
-            proc = subprocess.run(command, cwd=ws, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise MutmutMissing(f"mutmut run did not finish within {timeout:g} s") from None
+        returncode, output = _run_mutmut(command, ws, env, timeout, [mangled(mod, q) for mod, q in chosen], say)
         statuses = _statuses(ws)
-        if proc.returncode != 0 or not statuses:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-            raise MutmutMissing(f"mutmut run failed (exit {proc.returncode}):\n{tail}")
+        if returncode != 0 or not statuses:
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise MutmutMissing(f"mutmut run failed (exit {returncode}):\n{tail}")
         mutants = []
         for mod, q in chosen:
             prefix = mangled(mod, q)
