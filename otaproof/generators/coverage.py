@@ -21,10 +21,11 @@ on the model's system with the goals' monitors appended (``GoalSet.system``).
    nothing new.
 3. Each goal left gets an explicit search of its own cone of influence (``explore.search_cone``:
    only what its event depends on, other goals' monitors left out; at most ``cone_states``
-   states, with no depth bound): a recovery after a refusal can need a second update cycle,
-   deeper than the solver's bound. Its trace is replayed like any other. A cone enumerated
-   completely without a hit is dead; if the proofs below do not show it, the "swarm" engine
-   does, by that enumeration re-checked by the reference interpreter.
+   states, with no depth bound; goals with the same cone share one enumeration): a recovery
+   after a refusal can need a second update cycle, deeper than the solver's bound. Its trace
+   is replayed like any other. A cone enumerated completely without a hit is dead; if the
+   proofs below do not show it, the "swarm" engine does, by that enumeration re-checked by the
+   reference interpreter.
 4. The goals left go to PDR, all at once first (one proof for goals dead for one reason),
    then by halves, then one by one (``run_engine`` engine "pdr", on a forked worker and the parent
    alike); a goal PDR does not prove dead gets an unrolling of its own cone, from the depth already
@@ -252,29 +253,40 @@ class _Search:
 
     # -- one goal's cone, explicitly ---------------------------------------------------------------
     def cones(self, states: int) -> list[str]:
-        """Each remaining goal, in goal order: an explicit search of its own cone of influence
-        (at most ``states`` states), from the initial state and from the traces found so far; a
-        trace it finds covers the goal (and whatever else it covers), a trace that does not
-        replay is never reported. Returns the goals whose cone was enumerated completely
-        without a hit (dead, for ``enumerated`` to certify if the proofs do not)."""
+        """The remaining goals, grouped by cone of influence (in goal order of each group's first
+        goal): one explicit search of each cone for all its goals (at most ``states`` states),
+        from the initial state and from the traces found so far; a trace it finds covers its
+        goal (and whatever else it covers), a trace that does not replay is never reported.
+        Returns the goals whose cone was enumerated completely without a hit (dead, for
+        ``enumerated`` to certify if the proofs do not)."""
+        if states <= 0:
+            return []
+        groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[str]] = {}
+        for g in self.remaining:
+            sl = cone_of_influence(self.system, self.events[g])
+            groups.setdefault((tuple(sorted(sl.kept_variables)), sl.original_instance), []).append(g)
         complete: list[str] = []
-        for g in list(self.remaining):
-            if g not in self.remaining or states <= 0:
+        for gids in groups.values():
+            gids = [g for g in gids if g in self.remaining]
+            if not gids:
                 continue
-            found = search_cone(self.system, self.events[g], states, [c for c, _ in self.found])
-            if found.trace is None:
-                how = f"all {found.states} reachable states" if found.complete else f"{found.states} states"
-                self.progress(f"coverage: {g}: no trace in its cone ({how})")
-                if found.complete:
-                    complete.append(g)
-                continue
-            try:
-                covered = self.add_trace(list(found.trace))
-            except ReplayError as e:
-                self.progress(f"coverage: {g}: the cone's trace did not replay ({e}); left to the proofs")
-                continue
-            self.progress(f"coverage: {g}: a trace of {len(found.trace)} steps in its cone "
-                          f"({found.states} states), covering {len(covered)} goals")
+            found = search_cone(self.system, [self.events[g] for g in gids], states, [c for c, _ in self.found])
+            for g, f in zip(gids, found, strict=True):
+                if f.trace is None:
+                    how = f"all {f.states} reachable states" if f.complete else f"{f.states} states"
+                    self.progress(f"coverage: {g}: no trace in its cone ({how}, {len(gids)} goals searched at once)")
+                    if f.complete:
+                        complete.append(g)
+                    continue
+                if g not in self.remaining:  # covered by a trace recorded for an earlier goal
+                    continue
+                try:
+                    covered = self.add_trace(list(f.trace))
+                except ReplayError as e:
+                    self.progress(f"coverage: {g}: the cone's trace did not replay ({e}); left to the proofs")
+                    continue
+                self.progress(f"coverage: {g}: a trace of {len(f.trace)} steps in its cone "
+                              f"({f.states} states), covering {len(covered)} goals")
         return complete
 
     def enumerated(self, gids: list[str], states: int) -> None:

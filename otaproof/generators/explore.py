@@ -15,8 +15,9 @@ Every budget is a count (states, walks, steps), never seconds, and the walks dra
 ``random.Random(seed)``: the traces are the same on an idle and on a busy machine. A goal neither
 search hits is left to the solver (BMC, then a proof that it is unreachable).
 
-``search_cone`` is the search for one goal the solver's bounded search left open: it enumerates
-the goal's own cone of influence (``model.slicing``: only the variables and actions the goal's
+``search_cone`` is the search for the goals the solver's bounded search left open, one cone at a
+time (goals whose cones are the same share one enumeration): it enumerates a goal's own cone of
+influence (``model.slicing``: only the variables and actions the goal's
 event depends on, and none of the other goals' monitors), states whose monitors have moved first
 (a sequence goal's second step can only come after its first), without a depth bound: a recovery
 after a refusal can need a trace longer than the solver's bound (a second update cycle).
@@ -28,10 +29,11 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.explicit import compile_expr
-from otaproof.model.lang import And, Expr, Fired, ModelError, Or
+from otaproof.model.lang import And, Expr, Fired, ModelError, Or, any_of
 from otaproof.model.slicing import STUTTER, cone_of_influence
 from otaproof.model.system import System
 
@@ -162,26 +164,30 @@ def explore(system: System, goals: Sequence[tuple[str, Expr]], covers: Callable[
 class ConeSearch:
     """What ``search_cone`` found for one goal: a trace of the full system whose last step hits
     the goal (None: none found), whether the cone's reachable states were all enumerated, and
-    how many were visited."""
+    how many were visited (by the hit, if one)."""
 
     trace: tuple[int, ...] | None
     complete: bool
     states: int
 
 
-def search_cone(system: System, event: Expr, states: int = CONE_STATES,
-                seeds: Sequence[Sequence[int]] = ()) -> ConeSearch:
-    """Search the cone of influence of one goal's step ``event`` for a step hitting it, at most
-    ``states`` states, those whose monitors have moved first, each state's successors in
-    instance order (so the trace is the same on every run). ``seeds`` (traces of ``system``
+def search_cone(system: System, events: Sequence[Expr], states: int = CONE_STATES,
+                seeds: Sequence[Sequence[int]] = ()) -> list[ConeSearch]:
+    """Search the cone of influence of the step ``events`` (goals whose cones are the same, or
+    one goal) for a step hitting each, at most ``states`` states in all, those whose monitors
+    have moved first, each state's successors in instance order (so the traces are the same on
+    every run): one enumeration serves every goal of the cone. ``seeds`` (traces of ``system``
     already found, e.g. for other goals) start the search too: the first state of each, projected
     on the cone, where a monitor has moved (a sequence goal's first step done) is searched from
-    first. A hit is lifted to ``system``'s instances (``Slice.lift``); a complete enumeration
-    without a hit means no trace of any length exists (not a certified proof: the caller proves
-    that with a solver)."""
-    sl = cone_of_influence(system, event)
+    first. Each event's trace is its first hit, lifted to ``system``'s instances
+    (``Slice.lift``); a complete enumeration without a hit means no trace of any length exists
+    (not a certified proof: the caller proves that with a solver)."""
+    sl = cone_of_influence(system, any_of(events))
+    preds = [sl.predicate] if len(events) == 1 else list(cast(Or, sl.predicate).args)
+    assert len(preds) == len(events)
     cs = CompiledSystem(sl.system)
-    steps = [cs.step_predicate(sl.predicate, i) for i in range(len(sl.system.instances))]
+    per_instance = [[(k, fn) for k, p in enumerate(preds) if (fn := cs.step_predicate(p, i)) is not None]
+                    for i in range(len(sl.system.instances))]
     init = cs.initial_state()
     watched = [(v.index, init[v.index]) for v in sl.system.variables if v.owner == "monitor"]
 
@@ -192,6 +198,12 @@ def search_cone(system: System, event: Expr, states: int = CONE_STATES,
     moved: deque[CState] = deque()
     still: deque[CState] = deque([init])
     moved.extend(dict.fromkeys(_seed_states(cs, sl.original_instance, seeds, parent, has_moved)))
+    traces: dict[int, tuple[tuple[int, ...], int]] = {}  # event -> its trace, states visited by then
+
+    def result(complete: bool) -> list[ConeSearch]:
+        return [ConeSearch(traces[k][0], False, traces[k][1]) if k in traces else
+                ConeSearch(None, complete, len(parent)) for k in range(len(events))]
+
     while moved or still:
         s = moved.popleft() if moved else still.popleft()
         try:
@@ -199,16 +211,17 @@ def search_cone(system: System, event: Expr, states: int = CONE_STATES,
         except ModelError:  # a modelling slip is a dead end here (the engines report it)
             continue
         for a, t in nxt:
-            if (hit := steps[a]) is not None and hit(s, t):
-                run = sl.lift(system, _path(parent, s) + [a])
-                if run is not None:
-                    return ConeSearch(tuple(run), False, len(parent))
+            for k, hit in per_instance[a]:
+                if k not in traces and hit(s, t) and (run := sl.lift(system, _path(parent, s) + [a])) is not None:
+                    traces[k] = (tuple(run), len(parent))
+                    if len(traces) == len(events):
+                        return result(False)
             if t not in parent:
                 if len(parent) >= states:
-                    return ConeSearch(None, False, len(parent))
+                    return result(False)
                 parent[t] = (s, a)
                 (moved if has_moved(t) else still).append(t)
-    return ConeSearch(None, True, len(parent))
+    return result(True)
 
 
 def _seed_states(cs: CompiledSystem, original: Sequence[int], seeds: Sequence[Sequence[int]],

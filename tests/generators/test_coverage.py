@@ -260,28 +260,40 @@ def test_a_goal_beyond_the_bound_is_covered_by_its_cone_search() -> None:
 def test_cone_search_finds_deep_steps_is_complete_on_dead_ones_and_starts_from_seeds() -> None:
     """``search_cone``: the toy's ``report`` (seven steps away) is found with a shortest trace of
     the full system; the dead branch's cone is enumerated completely without a hit; a state limit
-    below the cone's size stops it incomplete; a seed trace that already reached ``report``'s
-    state before makes the search start there (a sequence goal's first step done)."""
+    below the cone's size stops it incomplete; seeds never change whether a goal is found, nor
+    make a search visit more; goals with one cone searched at once get the traces each gets
+    alone."""
     bm = toy()
     gs = goal_set(bm)
     events = dict((g.id, e) for g, e in gs.goals)
-    found = search_cone(gs.system, events["action:report"])
+    [found] = search_cone(gs.system, [events["action:report"]])
     assert found.trace is not None and len(found.trace) == 7  # three work + receive, then report
     interp = Interpreter(gs.system)
     s = interp.initial_state()
     for c in found.trace:
         s = interp.step(s, c)
     assert gs.system.instances[found.trace[-1]].action == "report"
-    dead = search_cone(gs.system, events["branch:work/impossible"])
+    [dead] = search_cone(gs.system, [events["branch:work/impossible"]])
     assert dead.trace is None and dead.complete and dead.states > 1
-    assert not search_cone(gs.system, events["branch:work/impossible"], states=2).complete
+    assert not search_cone(gs.system, [events["branch:work/impossible"]], states=2)[0].complete
     seq = [g for g in events if g.startswith("sequence:")]
     assert seq
-    plain = {g: search_cone(gs.system, events[g]) for g in seq}
-    seeded = {g: search_cone(gs.system, events[g], seeds=[f.trace for f in plain.values() if f.trace]) for g in seq}
-    for g in seq:  # the same verdict either way; a seed never makes a search visit more
+    plain = {g: search_cone(gs.system, [events[g]])[0] for g in seq}
+    seeds = [f.trace for f in plain.values() if f.trace]
+    seeded = {g: search_cone(gs.system, [events[g]], seeds=seeds)[0] for g in seq}
+    for g in seq:
         assert (plain[g].trace is None) == (seeded[g].trace is None)
         assert seeded[g].states <= plain[g].states or plain[g].trace is None
+    alone = [search_cone(gs.system, [events[g]])[0] for g in events]
+    cones: dict[tuple[tuple[int, ...], tuple[int, ...]], list[str]] = {}
+    for g, e in events.items():
+        sl = cone_of_influence(gs.system, e)
+        cones.setdefault((tuple(sorted(sl.kept_variables)), sl.original_instance), []).append(g)
+    shared = max(cones.values(), key=len)
+    assert len(shared) > 1
+    together = search_cone(gs.system, [events[g] for g in shared])
+    by_goal = dict(zip(events, alone, strict=True))
+    assert [t.trace for t in together] == [by_goal[g].trace for g in shared]
 
 
 def test_a_search_out_of_solver_resources_reports_unknown_never_drops_a_goal() -> None:
