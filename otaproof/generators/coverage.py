@@ -263,8 +263,7 @@ class _Search:
             return []
         groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[str]] = {}
         for g in self.remaining:
-            sl = cone_of_influence(self.system, self.events[g])
-            groups.setdefault((tuple(sorted(sl.kept_variables)), sl.original_instance), []).append(g)
+            groups.setdefault(cone_of_influence(self.system, self.events[g]).signature, []).append(g)
         complete: list[str] = []
         for gids in groups.values():
             gids = [g for g in gids if g in self.remaining]

@@ -35,6 +35,12 @@ class Slice:
     original_instance: tuple[int, ...]  # sliced instance index -> original index (``STUTTER``: a dropped one)
     kept_variables: dict[int, Var]      # original variable index -> variable of the slice
 
+    @property
+    def signature(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The original variables and instances the slice keeps: two predicates whose slices have
+        one signature have the same slice (up to the predicate)."""
+        return tuple(sorted(self.kept_variables)), self.original_instance
+
     def lift(self, system: System, choices: Sequence[int]) -> list[int] | None:
         """The original instances of a run of the slice, a run of ``system`` (the system sliced):
         each ``STUTTER`` becomes the first dropped instance enabled there (it changes nothing
