@@ -27,7 +27,7 @@ from otaproof.generators.coverage import (
     query_rlimit,
 )
 from otaproof.generators.explore import explore, search_cone
-from otaproof.generators.goals import KINDS, goal_set, refusals
+from otaproof.generators.goals import KINDS, goal_lemmas, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.lang import EnumSort, IntSort
@@ -35,7 +35,9 @@ from otaproof.model.slicing import cone_of_influence
 from otaproof.model.system import SystemBuilder, assign, case, otherwise, outcome
 from otaproof.model.variants import BuiltModel, build, get_variant
 from otaproof.properties.catalogue import CATALOGUE
+from otaproof.properties.engines.strengthen import model_lemmas
 from otaproof.properties.pool import ForkPool
+from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Unknown
 
 # ---- a toy model with every kind of goal, where the truth is known -----------------------------
@@ -447,3 +449,16 @@ def test_a_goals_cone_keeps_its_own_monitor_and_no_other_goals() -> None:
             assert len(kept) == 1 and kept[0].startswith("monitor.seen[")
     action = next(e for g, e in gs.goals if g.kind == "action")
     assert not [v for v in cone_of_influence(gs.system, action).system.variables if v.owner == "monitor"]
+
+
+def test_a_sequence_goal_after_a_dead_refusal_is_dead_by_its_unmoved_monitor() -> None:
+    """The toy's ``impossible`` branch of ``work`` is a dead refusal: the candidate "its monitor
+    never moves" (generators/goals.py) is inductive, and with it "the sequence goal's step is never
+    enabled", so the lemma screen proves the goal dead; the live refusal ``fail``'s monitor moves."""
+    bm = toy()
+    gs = goal_set(bm)
+    candidates = goal_lemmas(bm, gs)
+    kept = set(model_lemmas(gs.system, candidates, Deadline(600), 0).names)
+    assert "unseen[monitor.seen[work/impossible]]" in kept
+    assert "never[sequence:work/impossible>work/ok]" in kept
+    assert "unseen[monitor.seen[work/fail]]" in {c.name for c in candidates} - kept
