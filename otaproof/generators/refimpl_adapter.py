@@ -22,6 +22,8 @@ from dataclasses import replace
 from typing import Any
 
 from otaproof.generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
+from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
+from otaproof.generators.wire import WireRules
 from otaproof.model.vocabulary import (
     CCS08_OUTCOME,
     CS06_OUTCOME,
@@ -129,6 +131,7 @@ class RefimplAdapter:
         self.substitution: dict[str, tuple[int, bytes]] = {}  # device -> (genuine version, substitute)
         self.counters = {s: 0 for s in pr.suppliers}
         self.counter_max = int(p.get("counter_max", 2))
+        self.wire, self.wire_checked, self.wire_faults = WireRules(), 0, list[str]()
         pr.network.take_over_delivery(self._enqueue)
 
     # --- the network, one message at a time -------------------------------------------------------
@@ -142,15 +145,25 @@ class RefimplAdapter:
             return f"CH->{self.name_of.get(m.dst, m.dst)}"
         return f"{self.name_of.get(m.src, m.src)}->CH"
 
+    def _check_sent(self) -> None:
+        """Check the messages the parties have sent since the last check against the wire rules."""
+        sent = self.premises.network.sent
+        self.wire_faults += [f for m in sent[self.wire_checked:] for f in self.wire.check(m)]
+        self.wire_checked = len(sent)
+
     def _enqueue(self, m: Message) -> None:
+        self._check_sent()
         if m.kind == msg.CS02B and self.holding_cs02b:
             self.cs02b_due[self.name_of[m.device]] = m
         elif m.kind == msg.DEVICE_VERSION_REPORT:  # the model's hub learns it in a step of its own
             self.version_reports[self.name_of[m.src]] = m
-        elif m.kind in _IMMEDIATE or (m.kind == msg.QUERY_NEXT_IMAGE_RESPONSE and m["status"] != msg.ZCL_SUCCESS):
-            self.immediate.append(self._intercept(m))
         else:
-            self.queues.setdefault(self._link(m), deque()).append(self._intercept(m))
+            m = self._intercept(m)
+            self.wire.note(m)
+            if m.kind in _IMMEDIATE or (m.kind == msg.QUERY_NEXT_IMAGE_RESPONSE and m["status"] != msg.ZCL_SUCCESS):
+                self.immediate.append(m)
+            else:
+                self.queues.setdefault(self._link(m), deque()).append(m)
 
     def _intercept(self, m: Message) -> Message:
         """The man in the middle of a substituted OTA transfer rewrites what it must."""
@@ -510,8 +523,12 @@ class RefimplAdapter:
 
     # --- observation ------------------------------------------------------------------------------
     def observe(self) -> dict[str, Any]:
-        """The premises as the model's abstract state (generators.adapter docstring)."""
+        """The premises as the model's abstract state (generators.adapter docstring). Fails the
+        test (AssertionError) if a party has put a message on the network that breaks a wire rule."""
         pr, out = self.premises, dict[str, Any]()
+        self._check_sent()
+        if self.wire_faults:
+            raise AssertionError("a malformed message on the wire: " + "; ".join(self.wire_faults))
         for name, dev_id in self.device_id.items():
             dev = pr.devices[dev_id]
             machine = "HCALCS" if name.startswith("H") else "PPMID"
@@ -529,6 +546,7 @@ class RefimplAdapter:
             for link in (f"DSP->CH[{name}]", f"CH->DSP[{name}]", f"CH->{name}", f"{name}->CH"):
                 out[link] = tuple(self._in_flight(m, link) for m in self.queues.get(link, ()))
         out["DSP.registered_supplier"] = pr.dsp.registration[next(iter(self.name_of))]
+        out[DUIS_REQUESTS] = tuple(r.state for r in pr.dsp.requests)
         for (img, device_type), image in sorted(self.builds.items()):
             entry = pr.cpl.lookup(pr.models[device_type], sha256(image))
             if not img.endswith("_rogue"):

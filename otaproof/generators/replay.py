@@ -22,6 +22,8 @@ from typing import Any, NoReturn
 import pytest
 
 from otaproof.generators.adapter import Adapter, Refused, Setup, Step, Unsupported, abstract_state, divergences
+from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
+from otaproof.generators.duis import requests_after
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter
 from otaproof.model.lang import ModelError
@@ -135,12 +137,16 @@ class Replay:
                        *(f"fault:{f}" for f in setup.faults)]
             declared: Mapping[str, str] = getattr(self.sut, "unsupported", {})
             _declared(self.sut, next((k for k in missing if k in declared), missing[0]), err)
-        self._compare("the initial state", self.trace["initial_state"])
+        self._compare("the initial state", 0)
 
     def expected(self, n: int) -> dict[str, Any]:
-        """The model's abstract state after step ``n`` (0: the initial state)."""
+        """The model's abstract state after step ``n`` (0: the initial state), with the DUIS
+        requests the steps imply when the SUT reports them (an optional observation)."""
         state = self.trace["initial_state"] if n == 0 else self.trace["steps"][n - 1]["state"]
-        return abstract_state(state, self.parameters)
+        out = abstract_state(state, self.parameters)
+        if DUIS_REQUESTS in self.observed:
+            out[DUIS_REQUESTS] = requests_after(self.trace, n)
+        return out
 
     def step(self, n: int) -> None:
         """Perform step ``n`` on the SUT; fail with the step and the divergences if it disagrees."""
@@ -160,7 +166,7 @@ class Replay:
         if step.action in SR_ACTIONS and outcome != recorded["branch"]:
             raise Divergence(f"{where}: the model's DSP answers {recorded['branch']!r}, the SUT's {outcome!r}")
         self.outcome = outcome
-        self._compare(where, recorded["state"])
+        self._compare(where, n)
 
     def refused(self) -> str:
         """The trace's ``refused`` step (one the model cannot take here) must be refused by the SUT,
@@ -183,14 +189,18 @@ class Replay:
                 raise Divergence(f"step {n} ({step.label()}): the model refuses it, the SUT performs it"
                                  + (f" (outcome {outcome!r})" if outcome else ""))
         after = self.sut.observe()
+        before.pop(DUIS_REQUESTS, None)  # a refused request is still a request made (and rejected)
         changed = divergences(before, after)
         if changed:
             raise Divergence(f"step {n} ({step.label()}): refused, yet the SUT's state changed: " + "; ".join(changed))
         self.observed = after
         return how
 
-    def _compare(self, where: str, state: dict[str, Any]) -> None:
-        self.observed = self.sut.observe()
-        lines = divergences(abstract_state(state, self.parameters), self.observed)
+    def _compare(self, where: str, n: int) -> None:
+        try:
+            self.observed = self.sut.observe()
+        except AssertionError as err:  # the adapter saw the SUT do something no model state shows
+            raise Divergence(f"{where}: {err}") from None
+        lines = divergences(self.expected(n), self.observed)
         if lines:
             raise Divergence(f"{where}: the SUT diverges from the model:\n  " + "\n  ".join(lines))
