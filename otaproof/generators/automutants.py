@@ -15,8 +15,9 @@ files. Lines that only log or word an error (``self._log(...)``, a raised error'
 warning's text) are never mutated (``do_not_mutate_patterns``): the model observes what a party
 does, not what it says about it.
 
-A survivor is a gap unless :data:`EQUIVALENT` gives the reason it cannot change anything a model
-trace observes, keyed by the function and the mutated line, so that a reviewer can check it.
+A survivor is a gap unless :mod:`generators.equivalence` proves it equivalent from the original
+source (it only rewords text that reaches nothing but logs, exception messages or free-text
+fields) and states where the text goes, so that a reviewer can check the argument.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ from typing import Any
 from rich.table import Table
 
 import otaproof
+from otaproof.generators.equivalence import TextOnly
 
 SCHEMA = "otaproof.automutants/1"
 SEPARATOR = "ǁ"  # mutmut's class/method separator in mangled names
+KILLED = ("killed", "timeout", "segfault", "suspicious")  # mutmut statuses in which a test told the mutant apart
 
 # The refimpl's decision code that the model's actions stand for (module -> functions). Left out,
 # on purpose: image and command *format* parsing (the model's messages are abstract and always well
@@ -69,9 +72,6 @@ DECISION_CODE: dict[str, tuple[str, ...]] = {
 }
 DO_NOT_MUTATE = (r"self\._log\(", r"warnings\.append\(", r'^\s*raise \w+\(f?"')
 
-# Surviving mutants that provably change nothing a model trace observes: (function, mutated line)
-# -> the argument. The line is the mutant's source line as ``ast.unparse`` prints it.
-EQUIVALENT: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class AutoMutant:
     @property
     def killed(self) -> bool:
         """A test failed (or the run timed out or crashed) with the mutant on."""
-        return self.status in ("killed", "timeout", "segfault", "suspicious")
+        return self.status in KILLED
 
     @property
     def verdict(self) -> str:
@@ -194,17 +194,20 @@ def _statuses(ws: Path) -> dict[str, str]:
     return out
 
 
-def _sources(ws: Path, module: str) -> dict[str, str]:
-    """Each function of the mutated module by its mangled name (``..__mutmut_orig``, ``..__mutmut_3``),
-    normalised by ``ast.unparse`` without its docstring."""
+def _functions(ws: Path, module: str) -> dict[str, ast.FunctionDef]:
+    """Each function of the mutated module by its mangled name (``..__mutmut_orig``, ``..__mutmut_3``)."""
     path = ws / "mutants" / "otaproof" / "refimpl" / f"{module}.py"
-    out = {}
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name:
-            body = node.body[1:] if node.body and isinstance(node.body[0], ast.Expr) \
-                and isinstance(node.body[0].value, ast.Constant) else node.body
-            out[node.name] = "\n".join(ast.unparse(stmt) for stmt in body)
-    return out
+    return {node.name: node for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef) and "__mutmut_" in node.name}
+
+
+def _text(function: ast.FunctionDef | None) -> str:
+    """A function's statements as ``ast.unparse`` prints them, without its docstring."""
+    if function is None:
+        return ""
+    body = function.body[1:] if function.body and isinstance(function.body[0], ast.Expr) \
+        and isinstance(function.body[0].value, ast.Constant) else function.body
+    return "\n".join(ast.unparse(stmt) for stmt in body)
 
 
 def _changed_line(original: str, mutant: str) -> tuple[str, str]:
@@ -287,17 +290,20 @@ def run_auto(suite: Path, functions: Sequence[str] = (), jobs: int = 2, timeout:
             tail = "\n".join(output.strip().splitlines()[-15:])
             raise MutmutMissing(f"mutmut run failed (exit {returncode}):\n{tail}")
         mutants = []
+        text_only = TextOnly(ws / "otaproof")
         for mod, q in chosen:
             prefix = mangled(mod, q)
-            sources = _sources(ws, mod)
-            original = sources.get(f"{prefix.rsplit('.', 1)[1]}__mutmut_orig", "")
+            defined = _functions(ws, mod)
+            original = _text(defined.get(f"{prefix.rsplit('.', 1)[1]}__mutmut_orig"))
             names = sorted((n for n in statuses if n.startswith(f"{prefix}__mutmut_")),
                            key=lambda n: int(n.rsplit("_", 1)[1]))
             for name in names:
-                before, after = _changed_line(original, sources.get(name.rsplit(".", 1)[1], ""))
+                function = defined.get(name.rsplit(".", 1)[1])
+                before, after = _changed_line(original, _text(function))
                 status = statuses[name]
-                mutants.append(AutoMutant(name, f"refimpl/{mod}.py:{q}", before, after, status,
-                                          EQUIVALENT.get((f"{mod}.{q}", after))))
+                reason = (text_only.argument(mod, q, function)
+                          if status not in KILLED and function is not None else None)
+                mutants.append(AutoMutant(name, f"refimpl/{mod}.py:{q}", before, after, status, reason))
     finally:
         if not keep:
             shutil.rmtree(ws, ignore_errors=True)
@@ -344,5 +350,5 @@ def to_json(report: AutoReport) -> dict[str, Any]:
                          "status": m.status, "verdict": m.verdict} for m in report.mutants]}
 
 
-__all__ = ["DECISION_CODE", "EQUIVALENT", "AutoMutant", "AutoReport", "MutmutMissing", "describe", "function_table",
+__all__ = ["DECISION_CODE", "AutoMutant", "AutoReport", "MutmutMissing", "describe", "function_table",
            "run_auto", "selected", "survivors_text", "to_json"]
