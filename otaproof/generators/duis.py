@@ -6,7 +6,8 @@ when every device it was accepted for has sent its final report, *completed* if 
 was a success and *failed* otherwise. The final reports are: for SR 11.4 a CCS08 failure alert
 or the CS09 activation alert; for SR 11.1 the Firmware Distribution Receipt; for SR 11.3 the
 CS06 response; for SR 11.2 the CS08 response; for a change of supplier each device's CS02b
-response; for a screened local update the CS09. SR 8.2 is answered at once.
+response; for a screened local update the CS09. SR 8.2 is answered at once. A request is
+observed with the devices that have reported so far: ``accepted (P1 ok)``, ``failed (H1 failed)``.
 
 :func:`requests_after` gives the states, in the order the requests were made, after a trace's
 first ``n`` steps; an adapter that reports ``DUIS.requests`` is compared with it after every step.
@@ -42,15 +43,27 @@ _DEVICE = re.compile(r"^(?:PPMID|HCALCS)\.(\w+)\.running$")
 class _Request:
     pending: set[str]
     state: str = "accepted"
-    failed: bool = False
+    reports: dict[str, bool] = field(default_factory=dict)  # device -> its final report was a success
 
     def report(self, device: str, ok: bool) -> None:
         if device not in self.pending:
             return
         self.pending.discard(device)
-        self.failed |= not ok
+        self.reports[device] = ok
         if not self.pending:
-            self.state = "failed" if self.failed else "completed"
+            self.state = "completed" if all(self.reports.values()) else "failed"
+
+    def shown(self) -> str:
+        """``completed (H1 ok, P1 ok)``: the state and each device's final report so far."""
+        return show_request(self.state, self.reports)
+
+
+def show_request(state: str, reports: Mapping[str, bool]) -> str:
+    """How a request is observed: its state, then the devices that have reported and how."""
+    if state == "rejected" or not reports:
+        return state
+    shown = ", ".join(f"{d} {'ok' if ok else 'failed'}" for d, ok in sorted(reports.items()))
+    return f"{state} ({shown})"
 
 
 @dataclass
@@ -68,8 +81,8 @@ class ServiceRequests:
         if name in OPENS or name == "SR8_2_read_inventory":
             if branch.startswith("rejected"):
                 self.made.append(_Request(set(), "rejected"))
-            elif name == "SR8_2_read_inventory":
-                self.made.append(_Request(set(), "completed"))
+            elif name == "SR8_2_read_inventory":  # answered at once from the SMI
+                self.made.append(_Request(set(), "completed", {d: True}))
             else:
                 self._accept([d], OPENS[name])
         elif name == "CoS_change_of_supplier":
@@ -90,8 +103,9 @@ class ServiceRequests:
             request.report(device, ok)
 
     def states(self) -> tuple[str, ...]:
-        """accepted | completed | failed | rejected for each request, oldest first."""
-        return tuple(r.state for r in self.made)
+        """Each request, oldest first: accepted | completed | failed | rejected, with the devices
+        that have reported (:func:`show_request`)."""
+        return tuple(r.shown() for r in self.made)
 
 
 def requests_after(trace: Mapping[str, Any], n: int) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from otaproof.generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
 from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
+from otaproof.generators.duis import show_request
 from otaproof.generators.wire import WireRules
 from otaproof.model.vocabulary import (
     CCS08_OUTCOME,
@@ -546,7 +547,9 @@ class RefimplAdapter:
             for link in (f"DSP->CH[{name}]", f"CH->DSP[{name}]", f"CH->{name}", f"{name}->CH"):
                 out[link] = tuple(self._in_flight(m, link) for m in self.queues.get(link, ()))
         out["DSP.registered_supplier"] = pr.dsp.registration[next(iter(self.name_of))]
-        out[DUIS_REQUESTS] = tuple(r.state for r in pr.dsp.requests)
+        out[DUIS_REQUESTS] = tuple(show_request(r.state, {self.name_of[d]: d not in r.failed_devices
+                                                          for d in r.accepted if d not in r.pending})
+                                   for r in pr.dsp.requests)
         for (img, device_type), image in sorted(self.builds.items()):
             entry = pr.cpl.lookup(pr.models[device_type], sha256(image))
             if not img.endswith("_rogue"):

@@ -28,23 +28,23 @@ def test_an_sr11_4_request_completes_on_the_cs09_not_on_the_successful_ccs08() -
     seen = states(PPMID_UPDATE)
     assert seen[1] == () and seen[2] == ("accepted",)
     assert seen[-3] == ("accepted",)  # after the CCS08 success alert
-    assert seen[-1] == ("completed",)
+    assert seen[-1] == ("completed (P1 ok)",)
 
 
 def test_an_sr11_4_request_fails_on_a_ccs08_failure() -> None:
     seen = states(HW_MISMATCH)
-    assert seen[-2] == ("accepted",) and seen[-1] == ("failed",)
+    assert seen[-2] == ("accepted",) and seen[-1] == ("failed (P1 failed)",)
 
 
 def test_sr11_1_and_sr11_3_each_end_on_their_own_report() -> None:
     seen = states(HCALCS_UPDATE)
-    assert seen[5] == ("accepted",) and seen[6] == ("completed",)
-    assert seen[7] == ("completed", "accepted") and seen[-1] == ("completed", "completed")
+    assert seen[5] == ("accepted",) and seen[6] == ("completed (H1 ok)",)
+    assert seen[7] == ("completed (H1 ok)", "accepted") and seen[-1] == ("completed (H1 ok)", "completed (H1 ok)")
 
 
 def test_a_change_of_supplier_ends_when_every_device_has_answered() -> None:
     seen = states(COS)
-    assert seen[1] == ("accepted",) and seen[4] == ("accepted",) and seen[-1] == ("completed",)
+    assert seen[1] == ("accepted",) and seen[4] == ("accepted (P1 ok)",) and seen[-1] == ("completed (H1 ok, P1 ok)",)
 
 
 def test_a_rejected_request_is_recorded_as_rejected() -> None:
@@ -59,5 +59,5 @@ def test_the_refimpls_dsp_agrees_and_a_dsp_that_never_closes_a_request_does_not(
     run = replay(trace)
     assert run.observed[OBSERVATION] == run.expected(len(steps))[OBSERVATION] != ()
     monkeypatch.setattr(dsp_module.DSP, "_close", lambda self, device_id, track, ok: None)
-    with pytest.raises(Divergence, match=f"{OBSERVATION}: model .*completed|{OBSERVATION}: model .*failed"):
+    with pytest.raises(Divergence, match=rf"{OBSERVATION}: model \[.*(ok|failed)\)\], SUT \[.*accepted\]"):
         replay(trace)
