@@ -118,6 +118,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                                        if k.startswith("param_") and v is not None})
     cex = [Scenario(v, t, faults, params) for v in variants for t in models]
     approved = [Scenario("secmp0007", t, faults, params) for t in models]
+    # each other design: the goals of what it changes, without an attacker (cf. generators.goals)
+    changes = [Scenario(v, frozenset(), faults, params) for v in variants if v != "secmp0007"]
     trial_build(cex)
     budget = Budget(timeout=args.timeout, depth=args.depth, seed=args.seed, rlimit=args.rlimit)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
@@ -129,7 +131,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
 
     with progress:
         task = progress.add_task("planning", total=None)
-        plan = plan_suite(cex, [] if args.no_coverage else approved, [] if args.no_oracle else approved, props,
+        coverage = [] if args.no_coverage else approved + changes
+        plan = plan_suite(cex, coverage, [] if args.no_oracle else approved, props,
                           budget, coverage_depth=args.coverage_depth, coverage_seconds=args.coverage_timeout,
                           coverage_rlimit=args.coverage_rlimit, proof_seconds=args.proof_timeout,
                           proof_rlimit=args.proof_rlimit, coverage_states=args.coverage_states,

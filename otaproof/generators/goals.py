@@ -24,12 +24,17 @@ listed by hand). Kinds, in the order reports list them:
 
 Sequence goals read monitor flags ("this step happened before"): ``GoalSet.monitors`` are added to
 the system the coverage search and its proofs run on (``System.with_monitor``).
+
+A design change is covered by the goals of what it changes (:func:`design_change`): the action,
+branch, outcome and input goals of every party action the change adds or defines otherwise than
+the approved design, so that a suite exercises each proposal's own behaviour, not only the
+approved design's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from otaproof.generators.outcomes import message_pairs, outcome_channels, receivers
@@ -58,6 +63,7 @@ from otaproof.model.variants import BuiltModel
 from otaproof.properties.boundaries import boundaries
 
 KINDS = ("action", "branch", "outcome", "boundary", "frame", "sequence", "input")
+DESIGN_CHANGE_KINDS = ("action", "branch", "outcome", "input")  # the goals a design change's actions get
 _ENUM_LIMIT = 12  # enumerated fields with more values are not enumerated value by value
 
 
@@ -79,6 +85,24 @@ class GoalSet:
     goals: tuple[tuple[Goal, Expr], ...]
     system: System  # the model's system with ``monitors`` appended (the same system if none)
     monitors: tuple[MonitorUpdate, ...]
+
+
+def changed_actions(bm: BuiltModel, base: BuiltModel) -> frozenset[str]:
+    """The actions of ``bm`` (attackers' and faults' aside) that ``base`` lacks or defines otherwise:
+    another guard or other branches for some grounded instance."""
+    def definition(system: System, name: str) -> list[str]:
+        return [repr((i.params, i.guard, i.branches)) for i in system.instances_of(name)]
+    return frozenset(name for name in bm.system.actions
+                     if any(i.role not in ("attacker", "fault") for i in bm.system.instances_of(name))
+                     and (name not in base.system.actions
+                          or definition(bm.system, name) != definition(base.system, name)))
+
+
+def design_change(bm: BuiltModel, base: BuiltModel) -> Callable[[Goal], bool]:
+    """Selects the goals that cover what ``bm`` changes in ``base`` (:data:`DESIGN_CHANGE_KINDS` of
+    :func:`changed_actions`; an outcome goal names its receive actions ``|``-joined)."""
+    changed = changed_actions(bm, base)
+    return lambda g: g.kind in DESIGN_CHANGE_KINDS and any(a in changed for a in g.action.split("|"))
 
 
 def coverage_goals(bm: BuiltModel) -> list[Goal]:

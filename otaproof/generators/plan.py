@@ -3,6 +3,7 @@ oracle runs. Verdicts come from the property checker; nothing here is hand-writt
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from functools import partial
@@ -11,6 +12,7 @@ from typing import Any
 from otaproof.generators.counterexamples import APPROVED, Reproduction, guard_for
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, CoverageResult, cover
 from otaproof.generators.explore import CONE_STATES, STATES, WALKS
+from otaproof.generators.goals import design_change
 from otaproof.generators.suite import SuitePlan
 from otaproof.model.config import Scenario
 from otaproof.model.variants import BuiltModel, build
@@ -70,8 +72,11 @@ def plan_suite(counterexample_scenarios: list[Scenario], coverage_scenarios: lis
 
 
 def _cover(sc: Scenario, settings: dict[str, Any], report: Report) -> None:
-    """One scenario's coverage search, in its own process (``properties.pool`` worker)."""
-    report(cover(build(sc), **settings))
+    """One scenario's coverage search, in its own process (``properties.pool`` worker): every goal
+    on the approved design, the goals of what it changes on any other design."""
+    bm = build(sc)
+    select = None if sc.variant == APPROVED else design_change(bm, build(dataclasses.replace(sc, variant=APPROVED)))
+    report(cover(bm, select=select, **settings))
 
 
 def _prefixed(progress: Progress, prefix: str, text: str) -> None:

@@ -27,7 +27,7 @@ from otaproof.generators.coverage import (
     query_rlimit,
 )
 from otaproof.generators.explore import explore, search_cone
-from otaproof.generators.goals import KINDS, goal_lemmas, goal_set, refusals
+from otaproof.generators.goals import KINDS, changed_actions, design_change, goal_lemmas, goal_set, refusals
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter, compile_expr
 from otaproof.model.lang import EnumSort, IntSort
@@ -462,3 +462,17 @@ def test_a_sequence_goal_after_a_dead_refusal_is_dead_by_its_unmoved_monitor() -
     assert "unseen[monitor.seen[work/impossible]]" in kept
     assert "never[sequence:work/impossible>work/ok]" in kept
     assert "unseen[monitor.seen[work/fail]]" in {c.name for c in candidates} - kept
+
+
+def test_a_design_change_gets_the_goals_of_the_actions_it_adds_or_redefines() -> None:
+    base = build(Scenario("secmp0007"))
+    stores = build(Scenario("geo-local-hub-stores"))
+    assert changed_actions(stores, base) == {"CH_store_version", "CH_answer_version_read", "CH_relay_to_device",
+                                             "DSP_receive_CS08_response", "LOCAL_installer_update[P1]"}
+    assert changed_actions(base, base) == frozenset()
+    chosen = [g for g, _ in goal_set(stores).goals if design_change(stores, base)(g)]
+    assert {g.kind for g in chosen} <= {"action", "branch", "outcome", "input"}
+    assert "action:CH_answer_version_read" in {g.id for g in chosen}
+    assert all(g.action.split("|")[0] in changed_actions(stores, base) or "|" in g.action for g in chosen)
+    ihd = build(Scenario("ihd-in-scope", frozenset({"han_mitm"})))
+    assert not any(a.startswith("HAN_") for a in changed_actions(ihd, base))  # an attacker's actions are not a design
