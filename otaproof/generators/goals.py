@@ -12,8 +12,9 @@ listed by hand). Kinds, in the order reports list them:
   compares the observed state after the step, so a branch that clobbers ``v`` is seen;
 * ``sequence:<A>/<r>><A'>/<a>``: a refusal ``r`` of ``A`` (a branch that writes strictly less than
   another branch of ``A``) and, later, an accepting branch ``a`` of ``A`` (recovery: a retry after a
-  refusal); ``sequence:<A>><A'>/<v>``: ``A`` writes party state ``v``, later ``A'`` does (each pair
-  of writers of one variable, both orders);
+  refusal); ``sequence:<A>><A'>/<v>``: ``A`` writes party state ``v``, later ``A'`` writes the same
+  variable (``v`` names the family, e.g. ``DSP.SMI[d].DeviceFirmwareVersion``; the goal needs one
+  device's record written twice; each pair of writers of one variable, both orders);
 * ``input:<A>/<b>-alone``: ``A`` takes refusal ``b`` while its input passes every later refusal's
   check (refused for that reason alone: a rogue image of the right model, hardware and version);
 * ``input:<A>/<field>=<value>``: ``A`` consumes a message whose ``field`` has this value (every value
@@ -134,7 +135,7 @@ def goal_set(bm: BuiltModel) -> GoalSet:
     out += [(Goal(f"boundary:{b.property}/{b.name}", "boundary", "|".join(b.actions), None,
                   f"{b.property} boundary: {b.text}"), b.event) for b in boundaries(bm)]
     out += _frame_goals(s)
-    out += [(g, event & flags[flag]) for g, event, flag in sequences]
+    out += [(g, _one_of([event & flags[flag] for event, flag in steps])) for g, steps in sequences]
     out += _input_goals(s)
     out += _alone_goals(s)
     rank = {k: n for n, k in enumerate(KINDS)}
@@ -258,11 +259,12 @@ def refusals(s: System, action: str) -> tuple[list[str], list[str]]:
     return refused, [b for b in writes if b not in refused]
 
 
-def _sequence_goals(s: System) -> tuple[list[tuple[Goal, Expr, str]], list[MonitorUpdate]]:
+def _sequence_goals(s: System) -> tuple[list[tuple[Goal, list[tuple[Expr, str]]]], list[MonitorUpdate]]:
     """Recovery goals (a refusal, later an accepting branch of the same action) and write-order
-    goals (two actions writing one party variable, in both orders), each with the name of the
-    monitor flag its event needs; and those monitors."""
-    goals: list[tuple[Goal, Expr, str]] = []
+    goals (two actions writing the same party variable, in both orders), each as the steps that
+    reach it with the monitor flag each step needs (the goal: one of them, its flag set); and
+    those monitors."""
+    goals: list[tuple[Goal, list[tuple[Expr, str]]]] = []
     updates: dict[str, MonitorUpdate] = {}
 
     def flag(name: str, event: Expr) -> str:
@@ -283,24 +285,32 @@ def _sequence_goals(s: System) -> tuple[list[tuple[Goal, Expr, str]], list[Monit
                 event = s.took(action, [a]) if _all_have(insts, a) else \
                     any_of(s.took(action, [a], **dict(i.params)) for i in insts if _has(i, a))
                 goals.append((Goal(f"sequence:{action}/{r}>{action}/{a}", "sequence", action, a,
-                                   f"{action} takes {a} after it took {r} (recovery after a refusal)"), event, seen))
-    writers: dict[str, dict[str, list[Expr]]] = {}  # label -> action -> steps writing it
+                                   f"{action} takes {a} after it took {r} (recovery after a refusal)"),
+                              [(event, seen)]))
+    # label -> action -> the variable of that label it writes -> the steps writing it
+    writers: dict[str, dict[str, dict[str, list[Expr]]]] = {}
     for inst in s.instances:
         for k, b in enumerate(inst.branches):
             for lab, v in _written(s, inst, k).items():
                 if v.owner.startswith("channel:") or v.owner == "monitor":
                     continue
-                writers.setdefault(lab, {}).setdefault(inst.action, []).append(
+                writers.setdefault(lab, {}).setdefault(inst.action, {}).setdefault(v.name, []).append(
                     s.took(inst.action, [b.name], **dict(inst.params)))
     for lab, by_action in sorted(writers.items()):
         for first in sorted(by_action):
             for then in sorted(by_action):
-                if first == then:
+                shared = sorted(set(by_action[first]) & set(by_action[then]))
+                if first == then or not shared:  # two actions that never write one variable: no order
                     continue
-                seen = flag(f"{first} wrote {lab}", any_of(by_action[first]))
+                steps = [(any_of(by_action[then][v]), flag(f"{first} wrote {v}", any_of(by_action[first][v])))
+                         for v in shared]
                 goals.append((Goal(f"sequence:{first}>{then}/{lab}", "sequence", then, None,
-                                   f"{then} writes {lab} after {first} did"), any_of(by_action[then]), seen))
+                                   f"{then} writes {lab} after {first} wrote the same variable"), steps))
     return goals, list(updates.values())
+
+
+def _one_of(events: list[Expr]) -> Expr:
+    return events[0] if len(events) == 1 else any_of(events)
 
 
 def _has(inst: Instance, branch: str) -> bool:
