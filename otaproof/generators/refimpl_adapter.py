@@ -48,7 +48,7 @@ from otaproof.refimpl.errors import (
 )
 from otaproof.refimpl.image import parse_image
 from otaproof.refimpl.messages import DSP_ENDPOINT, HUB_ENDPOINT, Message
-from otaproof.refimpl.scenario import Premises, PremisesConfig
+from otaproof.refimpl.scenario import FULL_HARDWARE, Premises, PremisesConfig
 
 SUPPORTED_THREATS = {"han_mitm", "compromised_key", "old_supplier", "local_physical"}
 SUPPORTED_FAULTS = {"loss", "duplication", "reordering", "delay"}
@@ -56,6 +56,7 @@ SUPPORTED_FAULTS = {"loss", "duplication", "reordering", "delay"}
 UNSUPPORTED = {"fault:power": "the reference implementation has no power-loss model of the hub or devices"}
 FUTURE = 3600  # seconds ahead for a future-dated CS06 or SR 11.4 execution date-time
 OTHER_HARDWARE = (2, 0xFFFF)  # the "hwB" revision's range; devices in the field are hardware 1
+FITTING_HARDWARE = (1, 1)     # an update's range: exactly hardware 1, both edges at the devices' revision
 OTHER_TYPE = "PPMID_otherType"  # its header names OTHER_IMAGE_TYPE, no device's image type
 OTHER_IMAGE_TYPE = 0x0FFF
 
@@ -111,8 +112,9 @@ class RefimplAdapter:
         for kind, types in (("PPMID", [t for t in ("PPMID", "IHD") if by_type[t]] or ["PPMID"]),
                             ("HCALCS", ["HCALCS"])):
             for t in types:
-                for v in range(1, self.versions + 1):
-                    self.builds[f"{kind}_v{v}", t] = pr.firmware(t, v, list_on_cpl=v == 1)
+                for v in range(1, self.versions + 1):  # v1 is what the devices run: built as commissioned
+                    self.builds[f"{kind}_v{v}", t] = pr.firmware(t, v, list_on_cpl=v == 1,
+                                                                 hardware=FULL_HARDWARE if v == 1 else FITTING_HARDWARE)
                 self.builds[f"{kind}_hwB", t] = pr.firmware(t, self.versions, hardware=OTHER_HARDWARE,
                                                            list_on_cpl=False)
                 self.builds[f"{kind}_rogue", t] = pr.firmware(t, self.versions, signed=False, list_on_cpl=False)

@@ -32,6 +32,7 @@ from otaproof.model.explicit import Interpreter
 from otaproof.model.variants import build
 from otaproof.properties.trace import Trace, make_trace
 from otaproof.properties.verdict import Budget
+from otaproof.refimpl.image import OtaHeader
 
 PPMID_UPDATE = [("CPL_list_entry", {"img": "PPMID_v2"}),
                 ("SR11_4_update_PPMID_firmware", {"by": "S1", "d": "P1", "img": "PPMID_v2", "hash_ok": True,
@@ -348,3 +349,17 @@ def test_mutants_auto_rejects_bad_input_in_one_line(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err.strip().splitlines()
     assert "matches no decision-code function" in err[0] and "use it with --auto" in err[1]
     assert "leave it out with --auto" in err[2]
+
+
+@pytest.mark.parametrize("check", [lambda h, hw: h.min_hardware_version < hw <= h.max_hardware_version,
+                                   lambda h, hw: h.min_hardware_version <= hw < h.max_hardware_version],
+                         ids=["min_exclusive", "max_exclusive"])
+def test_an_updates_hardware_range_sits_at_the_devices_revision_so_an_off_by_one_check_diverges(
+        monkeypatch: pytest.MonkeyPatch, check: Any) -> None:
+    """The adapter builds each update for exactly the devices' hardware revision (both edges of its
+    range): a hardware check that excludes an edge refuses it, where the model holds the image."""
+    trace = trace_of(PPMID_UPDATE)
+    replay(trace)
+    monkeypatch.setattr(OtaHeader, "supports_hardware", check)
+    with pytest.raises(Divergence):
+        replay(trace)
