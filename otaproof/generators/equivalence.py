@@ -28,6 +28,7 @@ FREE_FIELD = "the free-text field"  # such a field must hold text (wire rules): 
 _LOGGERS = frozenset({"_log"})
 OBSERVERS = ("refimpl_adapter.py", "wire.py")  # generators modules that read the refimpl's state
 _TEXT_METHODS = frozenset({"strip", "rstrip", "lstrip"})
+_ITEMS = frozenset({"items", "values", "keys"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ class Source:
         return out
 
     @cached_property
+    def properties(self) -> frozenset[str]:
+        """Names of the properties the code defines (reading one runs code)."""
+        return frozenset(f.name for fs in self.functions.values() for f in fs
+                         if any(ast.unparse(d) in ("property", "cached_property") for d in f.decorator_list))
+
+    @cached_property
     def classes(self) -> dict[str, ast.ClassDef]:
         """Every class by name."""
         return {n.name: n for t in self.modules.values() for n in ast.walk(t) if isinstance(n, ast.ClassDef)}
@@ -125,6 +132,12 @@ class _Walk:
         if isinstance(parent, ast.Attribute) and parent.attr in _TEXT_METHODS and isinstance(node, ast.JoinedStr):
             call = self.source.parents.get(id(parent))  # f"...".rstrip(): still the same text
             return self.value(call, depth + 1) if isinstance(call, ast.Call) and call.func is parent else None
+        if isinstance(parent, ast.Attribute) and parent.attr in _ITEMS:  # details.items() in a comprehension
+            return self._iterated(parent, depth)
+        if isinstance(parent, (ast.GeneratorExp, ast.ListComp)) and parent.elt is node:
+            return self.value(parent, depth + 1)  # the collection's elements are this text
+        if isinstance(parent, ast.Call) and node in parent.args and _is_join(parent):
+            return self.value(parent, depth + 1)  # " ".join(texts) is text
         if isinstance(parent, ast.keyword):
             call = self.source.parents.get(id(parent))
             if isinstance(call, ast.Call):
@@ -132,13 +145,38 @@ class _Walk:
             return None
         if isinstance(parent, ast.Call) and node in parent.args:
             return self._argument(parent, None, parent.args.index(node), depth)
+        if isinstance(parent, ast.Tuple) and isinstance(assign := self.source.parents.get(id(parent)), ast.Assign) \
+                and assign.value is parent and len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Tuple) \
+                and len(assign.targets[0].elts) == len(parent.elts):  # a, b = x, y: follow the matching name
+            target = assign.targets[0].elts[next(k for k, e in enumerate(parent.elts) if e is node)]
+            return self._local(assign, target.id, depth) if isinstance(target, ast.Name) else None
         if isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1:
             target = parent.targets[0]
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            if isinstance(target, ast.Attribute):
                 return self._attribute(target.attr, depth)
             if isinstance(target, ast.Name):
                 return self._local(parent, target.id, depth)
         return None
+
+    def _iterated(self, attribute: ast.Attribute, depth: int) -> list[str] | None:
+        """``for k, v in x.items()`` in a comprehension: where the names bound from ``x`` go (a use
+        in its condition only decides what the collection holds)."""
+        call = self.source.parents.get(id(attribute))
+        generator = self.source.parents.get(id(call))
+        comprehension = self.source.parents.get(id(generator))
+        if not (isinstance(call, ast.Call) and call.func is attribute and isinstance(generator, ast.comprehension)
+                and generator.iter is call and isinstance(comprehension, (ast.GeneratorExp, ast.ListComp))):
+            return None
+        names = {n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)}
+        conditions = {id(n) for cond in generator.ifs for n in ast.walk(cond)}
+        paths: list[str] = []
+        for n in ast.walk(comprehension.elt):
+            if isinstance(n, ast.Name) and n.id in names and id(n) not in conditions:
+                path = self.value(n, depth + 1)
+                if path is None:
+                    return None
+                paths += path
+        return sorted(set(paths))
 
     def _argument(self, call: ast.Call, keyword: str | None, index: int | None, depth: int) -> list[str] | None:
         func = call.func
@@ -165,10 +203,13 @@ class _Walk:
         paths: list[str] = []
         for method in methods:
             params = [a.arg for a in method.args.args]
+            extra = method.args.kwarg.arg if method.args.kwarg else None  # the **details parameter
             if keyword is not None:
-                param = keyword if keyword in params else None
+                param = keyword if keyword in params else extra
+            elif index is None:  # a **mapping passed on: the callee's **parameter
+                param = extra
             else:
-                param = params[index + 1] if index is not None and index + 1 < len(params) else None
+                param = params[index + 1] if index + 1 < len(params) else None
             if param is None:
                 return None
             path = self._parameter(method, param, depth)
@@ -217,7 +258,7 @@ class _Walk:
                         if path is None:
                             return None
                         paths += path
-            self._attrs[attr] = [f".{attr} -> {p}" for p in sorted(set(paths))]
+            self._attrs[attr] = [f".{attr} -> {p}" for p in sorted(set(paths))] or [f".{attr}, which nothing reads"]
         return self._attrs[attr]
 
 
@@ -250,11 +291,21 @@ def _is_text(node: ast.AST) -> bool:
     return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
-def _is_pure_text(node: ast.AST) -> bool:
-    """Text whose evaluation has no effect and cannot fail: a string, or an f-string over names and
-    attributes (no calls, no subscripts)."""
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, str)
+def _is_join(call: ast.Call) -> bool:
+    """``"sep".join(...)``: text from texts."""
+    f = call.func
+    return isinstance(f, ast.Attribute) and f.attr == "join" and isinstance(f.value, ast.Constant) \
+        and isinstance(f.value.value, str)
+
+
+def _is_pure(node: ast.AST) -> bool:
+    """A value whose evaluation has no effect and cannot fail: a constant, a name, an attribute of
+    a name, or an f-string over those (no calls, no subscripts; attributes that are properties are
+    refused by :meth:`TextOnly.argument`)."""
+    if isinstance(node, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return isinstance(node.value, ast.Name)
     if isinstance(node, ast.JoinedStr):
         return all(isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue)
                    and all(isinstance(x, (ast.Name, ast.Attribute, ast.Constant, ast.Load,
@@ -277,7 +328,11 @@ class TextOnly:
         if len(pairs) != 1:
             return None
         before, after = pairs[0]
-        if not _is_pure_text(before):
+        if any(isinstance(n, ast.Attribute) and n.attr in self.source.properties for n in ast.walk(before)):
+            return None  # a property runs code: dropping it may drop an effect
+        if isinstance(before, ast.Call) and isinstance(after, ast.Call):
+            return self._dropped(before, after)
+        if not _is_pure(before):
             return None
         is_none = isinstance(after, ast.Constant) and after.value is None
         if not (_is_text(after) or is_none):
@@ -285,7 +340,41 @@ class TextOnly:
         path = self._walk.value(before)
         if not path or (is_none and any(FREE_FIELD in p for p in path)):
             return None
-        return (f"only the text {ast.unparse(before)} changes, and it reaches only " + "; ".join(path))
+        return f"only the value {ast.unparse(before)} changes, and it reaches only " + "; ".join(path)
+
+    def _dropped(self, before: ast.Call, after: ast.Call) -> str | None:
+        """A call that loses one keyword argument (or ``**`` mapping) whose value reaches only text."""
+        if ast.dump(before.func) != ast.dump(after.func) or ast.dump(ast.List(before.args)) != \
+                ast.dump(ast.List(after.args)) or len(before.keywords) != len(after.keywords) + 1:
+            return None
+        kept = [ast.dump(k) for k in after.keywords]
+        lost = [k for k in before.keywords if ast.dump(k) not in kept]
+        if len(lost) != 1 or not _is_pure(lost[0].value):
+            return None
+        path = self._walk.value(lost[0].value)
+        if not path or any(FREE_FIELD in p for p in path) or not self._optional(before, lost[0].arg):
+            return None
+        shown = f"{lost[0].arg}=" if lost[0].arg else "**"
+        return (f"only the argument {shown}{ast.unparse(lost[0].value)} is dropped, and it reaches only "
+                + "; ".join(path))
+
+    def _optional(self, call: ast.Call, keyword: str | None) -> bool:
+        """Dropping ``keyword`` (None: a ``**`` mapping) leaves a valid call to every method of that
+        name: the argument went to a parameter with a default, or to the method's ``**`` parameter."""
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        methods = self.source.functions.get(name, [])
+        for method in methods:
+            a = method.args
+            named = {p.arg for p in a.args + a.kwonlyargs}
+            defaulted = {p.arg for p in a.args[len(a.args) - len(a.defaults):]} | {
+                k.arg for k, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
+            if keyword is None or keyword not in named:
+                if a.kwarg is None:
+                    return False
+            elif keyword not in defaulted:
+                return False
+        return bool(methods)
 
 
 def _body(function: ast.FunctionDef) -> ast.Module:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import copy
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,61 @@ def test_reading_an_exceptions_text_withdraws_the_message_sink(tmp_path: Path) -
     assert edited.source.reads_exception_text
     assert edited.argument("dsp", "DSP._check_targets",
                            mutant(edited, "dsp", "DSP._check_targets", "empty DeviceIDList", None)) is None
+
+
+def _edited(checker: TextOnly, module: str, qualname: str, edit: Callable[[ast.FunctionDef], None]) -> ast.FunctionDef:
+    function = copy.deepcopy(checker.source.function(module, qualname))
+    edit(function)
+    return function
+
+
+def _call(function: ast.FunctionDef, name: str) -> ast.Call:
+    return next(n for n in ast.walk(function) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and n.func.attr == name)
+
+
+def _drop_keyword(name: str | None, call: str) -> Callable[[ast.FunctionDef], None]:
+    def edit(function: ast.FunctionDef) -> None:
+        c = _call(function, call)
+        c.keywords = [k for k in c.keywords if k.arg != name]
+    return edit
+
+
+def _none_for_keyword(name: str, call: str) -> Callable[[ast.FunctionDef], None]:
+    def edit(function: ast.FunctionDef) -> None:
+        next(k for k in _call(function, call).keywords if k.arg == name).value = ast.Constant(None)
+    return edit
+
+
+def _none_assigned(attr: str) -> Callable[[ast.FunctionDef], None]:
+    def edit(function: ast.FunctionDef) -> None:
+        next(n for n in ast.walk(function) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Attribute)
+             and n.targets[0].attr == attr).value = ast.Constant(None)
+    return edit
+
+
+@pytest.mark.parametrize(("module", "qualname", "edit", "goes"), [
+    ("dsp", "DSP.submit_sr11_3", _none_for_keyword("execution_time", "_handle"), "_handle(details)"),
+    ("dsp", "DSP.submit_sr11_1", _drop_keyword("firmware_version", "_handle"), "dropped"),
+    ("dsp", "DSP._handle", _drop_keyword(None, "_new_request"), "only the argument **details is dropped"),
+    ("dsp", "DSP._handle", _none_assigned("error"), ".error, which nothing reads"),
+])
+def test_a_detail_only_logged_or_a_field_nothing_reads_is_equivalent(
+        text_only: TextOnly, module: str, qualname: str, edit: Callable[[ast.FunctionDef], None], goes: str) -> None:
+    argument = text_only.argument(module, qualname, _edited(text_only, module, qualname, edit))
+    assert argument is not None and goes in argument, argument
+
+
+def test_the_service_name_unpacked_from_a_tuple_is_followed(text_only: TextOnly) -> None:
+    argument = text_only.argument("dsp", "DSP.submit_sr11_3",
+                                  mutant(text_only, "dsp", "DSP.submit_sr11_3", "SR 11.3 Activate Firmware", "x"))
+    assert argument is not None and "_handle(service)" in argument
+
+
+@pytest.mark.parametrize(("module", "qualname", "edit"), [
+    ("dsp", "DSP.submit_sr11_3", _none_for_keyword("error", "_handle")),   # raised by _handle: a decision
+    ("hub", "CommsHub._on_cs05c", _drop_keyword("payload_type", "_send")),  # a message field
+])
+def test_a_value_a_decision_or_a_message_needs_is_not_equivalent(
+        text_only: TextOnly, module: str, qualname: str, edit: Callable[[ast.FunctionDef], None]) -> None:
+    assert text_only.argument(module, qualname, _edited(text_only, module, qualname, edit)) is None
