@@ -35,6 +35,7 @@ from otaproof.generators.automutants import (
 from otaproof.generators.automutants import describe as describe_auto
 from otaproof.generators.automutants import to_json as auto_json
 from otaproof.generators.coverage import PROOF_RLIMIT, PROOF_SECONDS, RLIMIT, SAFETY_SECONDS, coverage_table
+from otaproof.generators.edges import edge_traces
 from otaproof.generators.explore import CONE_STATES, STATES, WALKS
 from otaproof.generators.mutants import MUTANTS
 from otaproof.generators.mutation import (
@@ -141,6 +142,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
                           progress=(lambda text: progress.update(task, description=text)) if console.is_terminal
                           else log, coverage_progress=None if console.is_terminal else log, cache=cache)
     cache_cli.report(cache)
+    if not args.no_coverage:  # frames at the edges of the fields the model abstracts, on the approved design
+        plan.edges = edge_traces(Scenario("secmp0007", frozenset(), faults, params))
     # the suite's traces name these designs: it keeps their files and its conftest registers them
     plan.variant_files = {v: get_variant(v).file for v in variants if get_variant(v).origin == "file"}
     plan.notes += [f"reproductions on {v} need a system under test configured as {v} (the adapter's start() for "
@@ -173,10 +176,10 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
         table.add_row(f"{module}.py", str(n))
     table.add_row("[bold]total[/]", f"[bold]{summary.tests}[/]")
     console.print(table)
+    conformance = summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle) - len(plan.edges)
     console.print(f"suite size: {summary.tests} tests ({len(plan.reproductions)} reproductions, {len(plan.guards)} "
-                  f"guards, {summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle)} "
-                  f"conformance, {len(plan.oracle)} oracle runs), {summary.traces} trace files; generated in "
-                  f"{plan.seconds:.0f} s; {len(plan.unguarded)} counterexamples also hold on the approved design; "
+                  f"guards, {conformance} conformance, {len(plan.edges)} wire edges, {len(plan.oracle)} oracle runs), "
+                  f"{summary.traces} trace files; generated in {plan.seconds:.0f} s; {len(plan.unguarded)} counterexamples also hold on the approved design; "
                   f"run: pytest {out}  (or pytest {out} -n auto)")
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")

@@ -25,6 +25,16 @@ images are the model's abstract names, e.g. ``PPMID_v2``, ``PPMID_hwB``, ``PPMID
                                      message kinds in flight, oldest first (a tuple); a device's
                                      version report also states its version and an alert or
                                      response its outcome: "CS09(v2)", "CS06_RESPONSE(v1, counter_failure)"
+
+Optional, when the SUT can report it (compared only if ``observe`` returns it)::
+
+    DUIS.requests                    every Service Request made, oldest first, with the devices that
+                                     have reported: "accepted (P1 ok)", "failed (H1 failed)", "rejected"
+                                     (derived from the trace by ``generators.duis``)
+
+An adapter may also implement ``send_frame(sender, kind, fields)`` for the wire-edge tests
+(``generators.edges``); one that does not declares ``frame:<kind>`` in ``unsupported``. The
+reference adapter fails a test on any message that breaks a wire rule (``generators.wire``).
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ injected message. Power loss at arbitrary points is not drivable (only during an
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from otaproof.generators.adapter import Refused, Setup, Step, Unsupported, in_flight_label
 from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
 from otaproof.generators.duis import show_request
+from otaproof.generators.edges import DEVICE as DEVICE_OF_EDGES
 from otaproof.generators.wire import WireRules
 from otaproof.model.vocabulary import (
     CCS08_OUTCOME,
@@ -523,6 +524,41 @@ class RefimplAdapter:
     def _do_NET_delay(self, p: dict[str, Any]) -> None:
         queue = self.queues[p["channel"]]
         queue.append(queue.popleft())
+
+    # --- wire-edge frames (generators.edges) ---------------------------------------------------------
+    def send_frame(self, sender: str, kind: str, fields: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """Deliver one frame as ``sender`` (P1.., CH or DSP) to the party it addresses, at once; the
+        messages the premises send in answer, as (kind, fields)."""
+        pr = self.premises
+        device = self.device_id[DEVICE_OF_EDGES]
+        body = {k: self._resolve(v, device) for k, v in fields.items()}
+        if sender == "DSP":
+            frame = Message(kind, DSP_ENDPOINT, HUB_ENDPOINT, device, body)
+        elif sender == "CH":
+            frame = Message(kind, HUB_ENDPOINT, device, device, body)
+        else:
+            frame = Message(kind, self.device_id[sender], HUB_ENDPOINT, self.device_id[sender], body)
+        self._check_sent()
+        seen = len(pr.network.sent)
+        self.wire.note(frame)
+        pr.network.deliver(frame)
+        self._drain_immediate()
+        return [(a.kind, dict(a.body)) for a in pr.network.sent[seen:] if a.src == frame.dst]
+
+    def _resolve(self, value: Any, device: str) -> Any:
+        """An edge field's value: ``@device.f``, ``@offer.f``, ``@image.truncated`` (generators.edges)."""
+        if not (isinstance(value, str) and value.startswith("@")):
+            return value
+        dev = self.premises.devices[device]
+        slot = self.premises.hub.transfers[device]
+        header = slot.image.header if slot.image is not None else parse_image(self._image("PPMID_v2", "P1")).header
+        return {"@device.manufacturer_code": dev.device_model.manufacturer_code,
+                "@device.image_type": dev.device_model.image_type,
+                "@device.hardware_version": dev.hardware_version,
+                "@device.running_version": dev.running_version,
+                "@offer.file_version": header.file_version, "@offer.other_version": header.file_version + 1,
+                "@offer.image_size": header.total_size,
+                "@image.truncated": self._image("PPMID_v2", "P1")[: header.total_size // 2]}[value]
 
     # --- observation ------------------------------------------------------------------------------
     def observe(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import pytest
 from otaproof.generators.adapter import Adapter, Refused, Setup, Step, Unsupported, abstract_state, divergences
 from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
 from otaproof.generators.duis import requests_after
+from otaproof.generators.edges import EDGES
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.explicit import Interpreter
 from otaproof.model.lang import ModelError
@@ -196,11 +197,30 @@ class Replay:
         self.observed = after
         return how
 
-    def _compare(self, where: str, n: int) -> None:
+    def edge(self, name: str) -> None:
+        """After the trace's steps, send the wire-edge frame ``name`` (``generators.edges``); fail
+        unless the SUT answers as the edge says and its state changes only as the edge says."""
+        case = EDGES[name]
+        where = f"edge {name} ({case.kind} from {case.sender})"
+        send = getattr(self.sut, "send_frame", None)
+        try:
+            if send is None:
+                raise Unsupported("the adapter has no send_frame")
+            answers = send(case.sender, case.kind, case.fields)
+        except Unsupported as err:
+            _declared(self.sut, f"frame:{case.kind}", err)
+        got = [(kind, fields.get("status")) for kind, fields in answers]
+        want = [] if case.answer is None else [(case.answer, case.status)]
+        if got != want:
+            shown = ", ".join(f"{k} (status {s})" if s is not None else k for k, s in got) or "nothing"
+            raise Divergence(f"{where}: {case.rule}; the SUT answers {shown}")
+        self._compare(where, len(self.trace["steps"]), case.changes)
+
+    def _compare(self, where: str, n: int, changes: Mapping[str, Any] | None = None) -> None:
         try:
             self.observed = self.sut.observe()
         except AssertionError as err:  # the adapter saw the SUT do something no model state shows
             raise Divergence(f"{where}: {err}") from None
-        lines = divergences(self.expected(n), self.observed)
+        lines = divergences({**self.expected(n), **(changes or {})}, self.observed)
         if lines:
             raise Divergence(f"{where}: the SUT diverges from the model:\n  " + "\n  ".join(lines))

@@ -18,12 +18,13 @@ def generate_document(plan: SuitePlan, summary: SuiteSummary, settings: dict[str
                       run: dict[str, Any]) -> dict[str, Any]:
     """The run as JSON-ready data: deterministic for the same inputs and seed except ``run`` and the
     ``seconds`` figures (``settings``: the arguments that decide the suite, recorded as given)."""
-    conformance = summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle)
+    conformance = summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle) - len(plan.edges)
     return {
         "schema": SCHEMA,
         "settings": settings,
         "suite": {"tests": summary.tests, "trace_files": summary.traces, "reproductions": len(plan.reproductions),
-                  "guards": len(plan.guards), "conformance": conformance, "oracle_runs": len(plan.oracle),
+                  "guards": len(plan.guards), "conformance": conformance, "wire_edges": len(plan.edges),
+                  "oracle_runs": len(plan.oracle),
                   "unguarded": len(plan.unguarded), "modules": summary.modules},
         "coverage": [{"scenario": scenario_key(sc), "depth": r.depth, "traces_found": r.traces_found,
                       "traces_kept": len(r.traces), "seconds": round(r.seconds, 1),

@@ -28,6 +28,7 @@ from otaproof.files import check_output_dir, new_output_dir, replace_dir
 from otaproof.generators.adapter import abstract_state
 from otaproof.generators.counterexamples import APPROVED, Guard, Reproduction
 from otaproof.generators.coverage import KINDS, CoverageResult, criterion_rows
+from otaproof.generators.edges import Edge
 from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.trace import Trace
@@ -43,6 +44,7 @@ class SuitePlan:
     guards: list[Guard] = field(default_factory=list)
     unguarded: list[Reproduction] = field(default_factory=list)  # the approved design is violated too
     coverage: list[tuple[Scenario, CoverageResult]] = field(default_factory=list)
+    edges: list[tuple[Edge, Trace]] = field(default_factory=list)  # wire-edge frames after model traces
     oracle: list[Scenario] = field(default_factory=list)
     oracle_examples: int = 40
     sut: str = DEFAULT_SUT
@@ -181,6 +183,19 @@ def _guard_test(w: _Writer, g: Guard) -> None:
     lines.append(f"    # the attack's effect (its last step on {sc.variant}) has not happened:")
     lines += [f"    assert run.observed[{k!r}] != {v!r}" for k, v in sorted(effects.items())]
     w.add(f"test_{_ident(prop.id)}", "\n".join(lines))
+
+
+def _edge_test(w: _Writer, edge: Edge, trace: Trace) -> None:
+    file = w.trace_file(f"edge__{edge.name}", trace.to_json())
+    lines = [f"def test_{edge.name}(sut):",
+             f'    """Wire edge on {trace.variant}: {edge.name.replace("_", " ")}.', "",
+             _wrap(f"What it shows: {edge.rule}.", "    "),
+             '    """',
+             f'    run = Replay(sut, load_trace(TRACES / "{file}"))',
+             "    run.start()"]
+    lines += [f"    run.step({st.step})  # {_step_comment(st)}" for st in trace.steps]
+    lines.append(f"    run.edge({edge.name!r})")
+    w.add("test_wire_edges", "\n".join(lines))
 
 
 def _coverage_tests(w: _Writer, sc: Scenario, result: CoverageResult) -> None:
@@ -344,7 +359,11 @@ def _write(plan: SuitePlan, root: Path) -> SuiteSummary:
         _guard_test(w, g)
     for sc, result in plan.coverage:
         _coverage_tests(w, sc, result)
-    headers = {}
+    for edge, trace in plan.edges:
+        _edge_test(w, edge, trace)
+    headers = {"test_wire_edges": '"""Wire-edge tests: after a model trace, one frame the model abstracts away, '
+                                  'at an edge of its fields (generators.edges); the SUT must answer as ZCL/GBCS '
+                                  'fix and change only what the edge says.\n"""'}
     for pid in {r.property_id for r in plan.reproductions}:
         prop = BY_ID[pid]
         headers[f"test_{_ident(pid)}"] = (f'"""{pid}: {prop.statement}\n\nReproductions replay the model\'s '

@@ -74,7 +74,8 @@ def conformance_block(doc: dict[str, Any]) -> str:
     lines = [f"`otaproof generate` ({', '.join(settings['variants'])}; threat models "
              f"{' and '.join(settings['threat_models'])}; seed {settings['seed']}): {suite['tests']} tests "
              f"({suite['reproductions']} reproductions, {suite['guards']} guards, {suite['conformance']} conformance, "
-             f"{suite['oracle_runs']} oracle runs), {suite['trace_files']} trace files; generated in "
+             + (f"{suite['wire_edges']} wire edges, " if "wire_edges" in suite else "")
+             + f"{suite['oracle_runs']} oracle runs), {suite['trace_files']} trace files; generated in "
              f"{_load(doc['run'])}; " + (f"{undecided} cells or goals undecided (exit 3)." if undecided
                                          else "every cell and goal decided (exit 0)."), ""]
     for cov in doc["coverage"]:

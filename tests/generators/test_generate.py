@@ -20,6 +20,7 @@ from otaproof.generators.adapter import Adapter, Setup, Step, abstract_state, di
 from otaproof.generators.counterexamples import Reproduction, guard_for
 from otaproof.generators.coverage import CoverageResult, CoveringTrace
 from otaproof.generators.duis import OBSERVATION as DUIS_REQUESTS
+from otaproof.generators.edges import EDGES
 from otaproof.generators.goals import Goal
 from otaproof.generators.mutants import applied
 from otaproof.generators.oracle import run_oracle
@@ -162,7 +163,7 @@ def test_a_cs02b_copied_to_another_device_is_refused_unless_the_target_check_is_
     assert trace.steps[-1].branch == "wrong_target"
     assert replay(trace).observed["HCALCS.H1.supplier_anchor"] == "S1"
     with applied("skip-target-check"), pytest.raises(
-            Divergence, match=r"step 5 .*\n  HCALCS.H1.supplier_anchor: model S1, SUT S2"):
+            Divergence, match=r"step 5 .*\n(.*\n)*  HCALCS.H1.supplier_anchor: model S1, SUT S2"):
         replay(trace)
 
 
@@ -306,9 +307,11 @@ def test_generate_json_says_what_the_run_produced(tmp_path: Path, monkeypatch: p
     out = tmp_path / "run.json"
     assert main(["generate", "--out", str(tmp_path / "s"), "--no-oracle", "--variant", "secmp0007",
                  "--threat-model", "none", "--json", str(out)]) == 3
+    edges = len(EDGES)  # generate adds the wire-edge tests on the approved design
     doc = json.loads(out.read_text())
     assert doc["schema"] == "otaproof.generate/1" and doc["undecided"] == undecided
-    assert doc["suite"]["tests"] == doc["suite"]["conformance"] == 1 and doc["suite"]["reproductions"] == 0
+    assert doc["suite"]["tests"] == 1 + edges and doc["suite"]["conformance"] == 1
+    assert doc["suite"]["wire_edges"] == edges and doc["suite"]["reproductions"] == 0
     assert doc["settings"]["variants"] == ["secmp0007"] and doc["settings"]["threat_models"] == ["none"]
     cov = doc["coverage"][0]
     assert cov["scenario"] == "secmp0007__none__none" and (cov["traces_kept"], cov["traces_found"]) == (1, 4)
