@@ -179,8 +179,8 @@ def _cmd_generate(args: argparse.Namespace, console: Console) -> int:
     conformance = summary.tests - len(plan.reproductions) - len(plan.guards) - len(plan.oracle) - len(plan.edges)
     console.print(f"suite size: {summary.tests} tests ({len(plan.reproductions)} reproductions, {len(plan.guards)} "
                   f"guards, {conformance} conformance, {len(plan.edges)} wire edges, {len(plan.oracle)} oracle runs), "
-                  f"{summary.traces} trace files; generated in {plan.seconds:.0f} s; {len(plan.unguarded)} counterexamples also hold on the approved design; "
-                  f"run: pytest {out}  (or pytest {out} -n auto)")
+                  f"{summary.traces} trace files; generated in {plan.seconds:.0f} s; {len(plan.unguarded)} "
+                  f"counterexamples also hold on the approved design; run: pytest {out}  (or pytest {out} -n auto)")
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")
     if plan.undecided:
