@@ -252,7 +252,7 @@ def _cmd_auto_mutants(args: argparse.Namespace, suite: Path, console: Console) -
         raise GenerateError(str(e)) from None
     if args.json:
         check_output_file(args.json, "--json")
-    start = time.monotonic()
+    start, started, load = time.monotonic(), time.time(), os.getloadavg()
     with console.status("mutmut: deriving and running mutants of the decision code", spinner="dots") as status:
         def progress(text: str) -> None:  # a terminal: the status line; piped: a line on stderr each time
             if console.is_terminal:
@@ -270,7 +270,9 @@ def _cmd_auto_mutants(args: argparse.Namespace, suite: Path, console: Console) -
         console.print(line, markup=False, highlight=False)
     console.print(f"{describe_auto(report)}; target {args.min_kill_rate:.0%}")
     if args.json:
-        write_json_atomic(args.json, auto_json(report))
+        run = {**run_facts(started, time.monotonic() - start, load),
+               "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+        write_json_atomic(args.json, {**auto_json(report), "run": run})
         console.print(f"report written to {args.json}")
     return EXIT_OK if report.kill_rate >= args.min_kill_rate else EXIT_BELOW_TARGET
 

@@ -100,10 +100,36 @@ def mutants_block(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def automutants_block(doc: dict[str, Any]) -> str:
+    """The derived-mutant score, the functions with mutants not killed and every survivor, from
+    ``otaproof mutants --auto --json`` (``otaproof.automutants/1``)."""
+    mutants = doc["mutants"]
+    equivalent = [m for m in mutants if m["verdict"].startswith("equivalent")]
+    gaps = [m for m in mutants if m["verdict"].startswith("not killed")]
+    run = f"; {_load(doc['run'])}" if "run" in doc else ""
+    lines = [f"Derived mutants (mutmut, the refimpl's decision code): **{doc['killed']} of "
+             f"{doc['total'] - doc['equivalent']} killed = {doc['kill_rate']:.1%}** (killed / mutants not proved "
+             f"equivalent; {doc['equivalent']} of {doc['total']} proved equivalent, {len(gaps)} survived){run}.", "",
+             "| function | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
+    by_function: dict[str, list[dict[str, Any]]] = {}
+    for m in mutants:
+        by_function.setdefault(m["function"], []).append(m)
+    for function, ms in by_function.items():
+        eq = sum(m in equivalent for m in ms)
+        left = sum(m in gaps for m in ms)
+        if eq or left:
+            lines.append(f"| `{function}` | {len(ms)} | {len(ms) - eq - left} | {eq} | {left} |")
+    lines += ["", f"<details><summary>The {len(gaps)} survivors (function: mutated line -> mutant)</summary>", ""]
+    lines += [f"- `{m['function'].split(':')[1]}`: `{m['before'][:90]}` -> `{m['after'][:90]}`" for m in gaps]
+    lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
     "mutants": ("results/mutants.json", mutants_block),
+    "automutants": ("results/automutants.json", automutants_block),
 }
 
 

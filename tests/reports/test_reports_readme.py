@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from otaproof.reports.readme import ROOT, conformance_block, matrix_block, mutants_block, render
+from otaproof.reports.readme import (
+    ROOT,
+    automutants_block,
+    conformance_block,
+    matrix_block,
+    mutants_block,
+    render,
+)
 
 
 def _doc() -> dict[str, object]:
@@ -72,6 +79,19 @@ def test_the_mutants_block_gives_the_score_and_every_mutant() -> None:
     assert text.startswith("Mutation score 1/2 = 50% (killed / all seeded mutants, without the oracle test; "
                            "1 survived, 0 timed out, 0 crashed); 5 min 12 s on 2 cores")
     assert "| `skip-cpl-check` | killed | 2 |" in text and "| `no-timeout` | survived | 0 |" in text
+
+
+def test_the_automutants_block_gives_the_score_the_functions_left_and_every_survivor() -> None:
+    mutant = {"function": "refimpl/hub.py:CommsHub._on_query", "before": "a < b", "after": "a <= b"}
+    doc = {"killed": 1, "total": 3, "equivalent": 1, "kill_rate": 0.5, "run": RUN, "mutants": [
+        {**mutant, "verdict": "killed"}, {**mutant, "verdict": "equivalent: only the value 'x' changes"},
+        {**mutant, "verdict": "not killed: a gap"},
+        {**mutant, "function": "refimpl/cpl.py:CPLRegistry.lookup", "verdict": "killed"}]}
+    text = automutants_block(doc)
+    assert text.startswith("Derived mutants (mutmut, the refimpl's decision code): **1 of 2 killed = 50.0%** "
+                           "(killed / mutants not proved equivalent; 1 of 3 proved equivalent, 1 survived); 5 min")
+    assert "| `refimpl/hub.py:CommsHub._on_query` | 3 | 1 | 1 | 1 |" in text and "CPLRegistry" not in text
+    assert "- `CommsHub._on_query`: `a < b` -> `a <= b`" in text
 
 
 def test_the_readme_agrees_with_the_committed_results() -> None:
