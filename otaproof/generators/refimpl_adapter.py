@@ -311,7 +311,17 @@ class RefimplAdapter:
         return self._request(lambda: self.premises.dsp.submit_sr11_2(p["by"], self._target(p["d"])))
 
     def _do_SR8_2_read_inventory(self, p: dict[str, Any]) -> str:
-        return self._request(lambda: self.premises.dsp.read_inventory(p["by"], self._target(p["d"])), "answered")
+        """SR 8.2: the answer must state the SMI's record of the device (the model's answer)."""
+        pr, answer = self.premises, list[Any]()
+        outcome = self._request(lambda: answer.append(pr.dsp.read_inventory(p["by"], self._target(p["d"]))),
+                                "answered")
+        if answer:
+            record, entry = pr.smi.record(self._target(p["d"])), answer[0]
+            stated = (getattr(entry, "DeviceID", None), getattr(entry, "DeviceFirmwareVersion", None))
+            if stated != (record.device_id, record.firmware_version):
+                raise AssertionError(f"SR 8.2 answers {stated} for {p['d']}, the SMI records "
+                                     f"{(record.device_id, record.firmware_version)}")
+        return outcome
 
     def _do_CoS_change_of_supplier(self, p: dict[str, Any]) -> None:
         self.holding_cs02b = True

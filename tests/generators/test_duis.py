@@ -61,3 +61,12 @@ def test_the_refimpls_dsp_agrees_and_a_dsp_that_never_closes_a_request_does_not(
     monkeypatch.setattr(dsp_module.DSP, "_close", lambda self, device_id, track, ok: None)
     with pytest.raises(Divergence, match=rf"{OBSERVATION}: model \[.*(ok|failed)\)\], SUT \[.*accepted\]"):
         replay(trace)
+
+
+def test_an_sr8_2_answer_that_is_not_the_smis_record_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    trace = trace_of([("SR8_2_read_inventory", {"by": "S1", "d": "P1"})])
+    assert trace.steps[0].branch == "answered"
+    replay(trace)
+    monkeypatch.setattr(dsp_module.SMI, "read_inventory", lambda self, device_id, cpl: None)
+    with pytest.raises(Divergence, match="SR 8.2 answers"):
+        replay(trace)
