@@ -68,5 +68,5 @@ def test_an_sr8_2_answer_that_is_not_the_smis_record_diverges(monkeypatch: pytes
     assert trace.steps[0].branch == "answered"
     replay(trace)
     monkeypatch.setattr(dsp_module.SMI, "read_inventory", lambda self, device_id, cpl: None)
-    with pytest.raises(Divergence, match="SR 8.2 answers"):
+    with pytest.raises(Divergence, match=r"SR 8\.2 answers"):
         replay(trace)
