@@ -1,18 +1,22 @@
 """Equivalence arguments for derived mutants, checked on the reference implementation's source.
 
 A mutant is *equivalent* when no run of the system can tell it from the original. One kind is
-decided here mechanically: a mutant whose only change is the *wording* of text, that is a string
-constant (or a whole text argument) replaced by other text or by ``None``, at a place from which
-the value reaches nothing but
+decided here mechanically: a mutant whose only change is a side-effect-free value (a string, a
+name, an attribute of a name, an f-string over those; never a call, a subscript or a property)
+replaced by other text or ``None``, or a keyword argument (or ``**`` mapping) dropped where the
+callee has a default or a ``**`` parameter, at a place from which the value reaches nothing but
 
 - a party's log (``self._log(...)``: only the demo's display reads the log back),
 - an exception's message (refimpl's decisions and replies depend on a rejection's type, never on
-  its text: ``RejectionError`` subclasses are caught and mapped by type), or
-- a free-text field of a message (:data:`FREE_TEXT`: its wording is not part of any exchange),
+  its text: withdrawn if any code reads a caught exception's text, see
+  :attr:`Source.reads_exception_text`),
+- a free-text field of a message (:data:`FREE_TEXT`; ``None`` there breaks the wire rules), or
+- an attribute nothing reads,
 
-through f-strings, ``self`` method parameters and ``self`` attributes that themselves reach only
-those places. :func:`text_only_argument` returns the path it followed ("where the text goes"),
-which is the argument a reviewer checks; anything it cannot follow is not equivalent.
+through f-strings, joins, ``self`` methods' parameters (every method of the name), ``**details``
+and comprehensions over its items, tuple unpacking and attributes (every read, in the refimpl and
+the adapter that observes it). :meth:`TextOnly.argument` returns the path it followed ("where the
+value goes"), which is the argument a reviewer checks; anything it cannot follow is not equivalent.
 """
 
 from __future__ import annotations

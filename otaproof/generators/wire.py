@@ -7,7 +7,8 @@ Image Notify of payload type 4, a Query Next Image Response that offers another 
 image. :class:`WireRules` checks each message against the message catalogue below, and against
 the exchange it belongs to (the ZigBee OTA Upgrade cluster's request/response pairs, ZCL
 07-5123 chapter 11; GBCS alert codes), so that an adapter can fail a test on the first
-malformed message its system sends (``RefimplAdapter`` does, in ``observe``).
+malformed message its system sends (``RefimplAdapter`` checks each message as it is sent and
+fails the test in ``observe``).
 
 Fields are the reference implementation's message bodies (``refimpl/messages.py``), which carry
 the ZCL and GBCS fields the model's actions depend on. Free text (a CCS08's ``reason``) must be
