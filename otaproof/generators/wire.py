@@ -180,6 +180,9 @@ class WireRules:
             size = len(body["data"]) if _octets(body.get("data")) else 0
             if "max_data_size" in request and size > request["max_data_size"]:
                 faults.append(f"{size} bytes of data, the request allows {request['max_data_size']}")
+        elif kind == m.IMAGE_BLOCK_RESPONSE and body.get("data", b"") != b"":  # ZCL: the status alone
+            faults.append(f"status 0x{body.get('status', 0):02x} with data {body.get('data')!r:.20}: only SUCCESS "
+                          "carries data")
         elif kind == m.UPGRADE_END_RESPONSE:
             end = self._end.get(msg.dst, {})
             if "file_version" in end and body.get("file_version") != end["file_version"]:

@@ -92,6 +92,10 @@ BROKEN = {  # what is changed -> (edit, the fault it must be reported as)
     "Block response at another offset": (_edit(m.IMAGE_BLOCK_RESPONSE, lambda b: b.update(offset=1)),
                                          "does not answer the request"),
     "Block response without data": (_edit(m.IMAGE_BLOCK_RESPONSE, lambda b: b.update(data=b"")), "field data"),
+    "ABORT block response with data": (_edit(m.IMAGE_BLOCK_RESPONSE, lambda b: b.update(status=m.ZCL_ABORT)),
+                                       "only SUCCESS carries data"),
+    "ABORT block response with data None": (
+        _edit(m.IMAGE_BLOCK_RESPONSE, lambda b: b.update(status=m.ZCL_ABORT, data=None)), "only SUCCESS carries data"),
     "Upgrade End Response for another version": (
         _edit(m.UPGRADE_END_RESPONSE, lambda b: b.update(file_version=9)), "does not answer the Upgrade End"),
     "Upgrade End without manufacturer": (_edit(m.UPGRADE_END, lambda b: b.update(manufacturer_code=None)),
