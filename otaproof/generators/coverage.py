@@ -251,6 +251,65 @@ class _Search:
                     return True
         return True
 
+    # -- a sequence goal's second step, from where its first happened ------------------------------
+    def from_first_steps(self) -> None:
+        """Each sequence goal left: a bounded search (``depth`` steps, ``rlimit`` per query) for its
+        second step that starts at the end of the shortest trace found so far in which its first
+        step happened (a monitor flag it reads is set), instead of at the initial state. A recovery
+        after a refusal then needs the recovery's steps only, not the refusal's as well. The trace
+        reported is that prefix and the path found, replayed whole."""
+        interp = Interpreter(self.system)
+        for g in [g for g in self.remaining if g.startswith("sequence:")]:
+            if g not in self.remaining or self.left() <= 0:
+                continue
+            sliced = cone_of_influence(self.system, self.events[g])
+            flags = [k for k, v in sliced.kept_variables.items() if v.owner == "monitor"]
+            seed = self._first_step_trace(interp, flags)
+            if seed is None:
+                continue
+            prefix, state = seed
+            enc = Encoder(sliced.system, ctx=self.ctx)
+            start = [0] * len(sliced.system.variables)
+            for original, v in sliced.kept_variables.items():
+                start[v.index] = state[original]
+            lemmas = [x for e in self.known.exprs if (x := sliced.project(e)) is not None]
+            path = Unrolling(enc, Solver(SEED, Deadline.until(self.end), "QF_BV", self.ctx))
+            path.solver.z3.set("rlimit", self.rlimit)
+            path.solver.add(enc.state_equals(path.last, start))
+            invariant = _holding(enc, lemmas)
+            for k in range(self.depth):
+                a, t = path.step(invariant)
+                q = z3.Bool(f"second@{k}", self.ctx)
+                path.solver.add(z3.Implies(q, enc.expr(sliced.predicate, path.states[k], t, a)))
+                r = path.solver.check(q)
+                if r == z3.unsat:
+                    continue
+                if r == z3.sat:
+                    suffix = _lifted(interp, state, path.choices(path.solver.model(), sliced.original_instance),
+                                     set(sliced.original_instance))
+                    try:
+                        covered = self.add_trace(prefix + suffix) if suffix is not None else ()
+                    except ReplayError:
+                        covered = ()
+                    self.progress(f"coverage: {g}: " + (f"a trace of {len(prefix)} + {k + 1} steps from the end of "
+                                                        f"one where its first step happened" if g in covered else
+                                                        "the search from its first step gave no trace that replays"))
+                else:
+                    self.progress(f"coverage: {g}: the search from its first step stopped at depth {k + 1}: "
+                                  f"{path.solver.reason_unknown()}")
+                break
+
+    def _first_step_trace(self, interp: Interpreter, flags: list[int]) -> tuple[list[int], State] | None:
+        """The shortest trace found (the first of equal length) that ends with one of the monitor
+        flags ``flags`` (original variable indices) set, with its end state."""
+        for choices, _ in sorted(self.found, key=lambda f: len(f[0])):
+            state = interp.initial_state()
+            for c in choices:
+                state = interp.step(state, c)
+            if any(state[f] for f in flags):
+                return list(choices), state
+        return None
+
     # -- one goal's cone, explicitly ---------------------------------------------------------------
     def cones(self, states: int) -> list[str]:
         """The remaining goals, grouped by cone of influence (in goal order of each group's first
@@ -326,10 +385,24 @@ class _Search:
             verdict = run_engine(self.bm, self._trap(gids), engine, budget,
                                  self.known if engine == "lemmas" else None)
         if isinstance(verdict, Proved) and verdict.certificate.checked:
-            self.unreachable += gids
+            self.unreachable += [g for g in gids if g not in self.unreachable]
             self.drop(gids)
             return True
         return False
+
+    def prove_with_first_step(self, g: str) -> bool:
+        """A recovery goal (``sequence:A/r>A/a``) whose refusal ``branch:A/r`` is dead or undecided:
+        PDR on the trap property of both at once. "The refusal never happens" is what makes "its
+        flag never moves" inductive, so the pair is often proved where the recovery alone is not."""
+        head = g.removeprefix("sequence:").split(">")[0]
+        first = f"branch:{head}"
+        if not g.startswith("sequence:") or "/" not in head or first not in self.events \
+                or first not in self.remaining + self.unreachable:
+            return False
+        proved = self.prove([first, g], "pdr")
+        if proved:
+            self.progress(f"coverage: {g}: proved unreachable together with {first}")
+        return proved
 
     def screen(self) -> None:
         """Goals whose "never" candidate survived Houdini are dead; the "lemmas" engine certifies
@@ -365,7 +438,7 @@ class _Search:
         not depend on which process is faster."""
         if not self.remaining or self.left() <= 0:
             return
-        todo = self.prove_groups(list(self.remaining))
+        todo = [g for g in self.prove_groups(list(self.remaining)) if not self.prove_with_first_step(g)]
         with _Prover(self) as helper:
             for g in todo:
                 helper.submit(g)
@@ -382,7 +455,6 @@ class _Search:
                 if g in self.remaining:  # no trace and no proof: unknown
                     self.progress(f"coverage: {g}: no trace within {self.depth} steps"
                                   + ("" if searched else " found before the solver's resource limit"))
-        self.progress(f"coverage: {len(self.unreachable)} goals proved unreachable, {len(self.remaining)} undecided")
 
 
 class _Prover:
@@ -473,6 +545,28 @@ class _Prover:
                 return
 
 
+def _holding(enc: Encoder, lemmas: list[Expr]) -> Callable[[list[z3.ExprRef]], z3.BoolRef] | None:
+    """The lemmas as a constraint on each new state of an unrolling (None: no lemma)."""
+    return (lambda s: z3.And(enc.exprs(lemmas, s))) if lemmas else None
+
+
+def _lifted(interp: Interpreter, state: State, run: list[int], kept: set[int]) -> list[int] | None:
+    """A slice's run from ``state`` in the full system: a step of a dropped instance (``STUTTER``)
+    becomes the first dropped instance enabled there. None if there is none or a step fails."""
+    out = []
+    try:
+        for c in run:
+            if c < 0:
+                c = next((i for i in interp.enabled(state) if i not in kept), -1)
+                if c < 0:
+                    return None
+            state = interp.step(state, c)
+            out.append(c)
+    except ModelError:
+        return None
+    return out
+
+
 def greedy_cover(goal_sets: Sequence[Collection[str]], lengths: Sequence[int]) -> list[int]:
     """Indices (ascending) of a small subset of traces that covers every goal any of them covers:
     greedy set cover (most new goals first; ties: shorter, then earlier), then every trace whose
@@ -534,6 +628,8 @@ def cover(bm: BuiltModel, depth: int = 20, budget_seconds: float = SAFETY_SECOND
     say(f"coverage: after the shared search, {len(search.remaining)} goals left: {', '.join(search.remaining)}")
     complete = search.cones(cone_states)
     search.finish()
+    search.from_first_steps()
+    say(f"coverage: {len(search.unreachable)} goals proved unreachable, {len(search.remaining)} undecided")
     search.enumerated(complete, cone_states)
     kept = greedy_cover([goals for _, goals in search.found], [len(c) for c, _ in search.found])
     traces = []

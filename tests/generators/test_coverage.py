@@ -495,3 +495,61 @@ def test_a_write_order_goal_needs_the_same_variable_written_twice() -> None:
     assert f"sequence:DSP_receive_CS06_response>DSP_receive_CS09_alert/{smi}" not in ids
     assert f"sequence:DSP_receive_CS09_alert>DSP_receive_CS06_response/{smi}" not in ids
     assert f"sequence:DSP_receive_CCS08_alert>DSP_receive_CS09_alert/{smi}Status" in ids
+
+
+def late_retry() -> BuiltModel:
+    """``attempt`` can be tried from c = 3 on, is refused below 5 and accepted from 5: a refusal
+    then an acceptance takes 7 steps from the start, but 3 from the end of the 4-step refusal."""
+    b = SystemBuilder("late")
+    dev = b.machine("Dev")
+    c = dev.var("c", IntSort(0, 7), 0)
+    done = dev.var("done", EnumSort("Done", ("no", "yes")), "no")
+    dev.action("tick", lambda: case(c < 7, assign(c, c + 1)))
+    dev.action("attempt", lambda: case(c >= 3, outcome("refused", c < 5), otherwise("accepted", assign(done, "yes"))))
+    model = SimpleNamespace(b=b, wan_up={})
+    return BuiltModel(Scenario(), get_variant("secmp0007"), model, b.build(), ())  # type: ignore[arg-type]
+
+
+def test_a_recovery_beyond_the_bound_is_found_from_the_end_of_the_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no explicit search and no cone search, BMC to depth 5 cannot reach the 7-step recovery;
+    the search from the end of the trace that covers the refusal finds it in 3 more steps. Without
+    that stage the goal is left unknown."""
+    goal = "sequence:attempt/refused>attempt/accepted"
+    result = cover(late_retry(), depth=5, states=0, walks=0, cone_states=0)
+    assert goal in result.covered
+    check_traces(late_retry(), result)
+    assert len(result.traces[result.covered[goal]].trace.steps) == 7
+    monkeypatch.setattr(coverage._Search, "from_first_steps", lambda self: None)
+    assert goal in cover(late_retry(), depth=5, states=0, walks=0, cone_states=0).unknown
+
+
+def dead_refusal() -> BuiltModel:
+    """``attempt`` is refused only when c > 3, which never happens (c stops at 3): the refusal, and
+    a recovery after it, are dead."""
+    b = SystemBuilder("dead")
+    dev = b.machine("Dev")
+    c = dev.var("c", IntSort(0, 7), 0)
+    done = dev.var("done", EnumSort("Done", ("no", "yes")), "no")
+    dev.action("tick", lambda: case(c < 3, assign(c, c + 1)))
+    dev.action("attempt", lambda: case(True, outcome("refused", c > 3), otherwise("accepted", assign(done, "yes"))))
+    model = SimpleNamespace(b=b, wan_up={})
+    return BuiltModel(Scenario(), get_variant("secmp0007"), model, b.build(), ())  # type: ignore[arg-type]
+
+
+def test_a_recovery_whose_refusal_is_dead_is_proved_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the recovery's own proof fails (here: forced to), the proof of it together with its
+    refusal's branch goal decides it; without that pair it stays unknown."""
+    goal, first = "sequence:attempt/refused>attempt/accepted", "branch:attempt/refused"
+    prove = coverage._Search.prove
+
+    def hard_alone(self: coverage._Search, gids: list[str], engine: str, max_states: int | None = None) -> bool:
+        return False if goal in gids and first not in gids else prove(self, gids, engine, max_states)
+
+    monkeypatch.setattr(coverage._Search, "prove", hard_alone)
+    monkeypatch.setattr(coverage._Search, "prove_groups", lambda self, gids: [g for g in gids if g in self.remaining])
+    monkeypatch.setattr(coverage, "goal_lemmas", lambda bm, gs: ())
+    result = cover(dead_refusal(), depth=4, states=0, walks=0, cone_states=0)
+    assert goal in result.unreachable and first in result.unreachable
+    assert result.unreachable.count(first) == 1
+    monkeypatch.setattr(coverage._Search, "prove_with_first_step", lambda self, g: False)
+    assert goal in cover(dead_refusal(), depth=4, states=0, walks=0, cone_states=0).unknown
