@@ -163,20 +163,18 @@ class WireRules:
         elif kind == m.IMAGE_NOTIFY and body.get("payload_type") in (0, 1, 2, 3):
             notify_fields = dict(_NOTIFY_FIELDS[: body["payload_type"]])
             faults += _fields(body, notify_fields)
-            faults += self._same_image(msg.device, body, notify_fields, "the image the DSP sent for this device")
+            faults += self._same_image(msg.device, body, notify_fields)
         elif kind == m.QUERY_NEXT_IMAGE_RESPONSE and body.get("status") == m.ZCL_SUCCESS:
             faults += _fields(body, _OFFER_FIELDS)
-            query = self._query.get(msg.dst, {})
-            for name in ("manufacturer_code", "image_type"):
-                if name in query and body.get(name) != query[name]:
-                    faults.append(f"offers {name} {body.get(name)}, the device asked for {query[name]}")
-            faults += self._same_image(msg.dst, body, _OFFER_FIELDS, "the image the DSP sent for this device")
+            faults += [f"offers {n} {got}, the device asked for {want}"
+                       for n, got, want in _unanswered(body, self._query.get(msg.dst, {}), ("manufacturer_code",
+                                                                                            "image_type"))]
+            faults += self._same_image(msg.dst, body, _OFFER_FIELDS)
         elif kind == m.IMAGE_BLOCK_RESPONSE and body.get("status") == m.ZCL_SUCCESS:
             faults += _fields(body, _BLOCK_FIELDS)
             request = self._block.get(msg.dst, {})
-            for name in ("file_version", "offset"):
-                if name in request and body.get(name) != request[name]:
-                    faults.append(f"{name} {body.get(name)} does not answer the request's {request[name]}")
+            faults += [f"{n} {got} does not answer the request's {want}"
+                       for n, got, want in _unanswered(body, request, ("file_version", "offset"))]
             size = len(body["data"]) if _octets(body.get("data")) else 0
             if "max_data_size" in request and size > request["max_data_size"]:
                 faults.append(f"{size} bytes of data, the request allows {request['max_data_size']}")
@@ -184,23 +182,27 @@ class WireRules:
             faults.append(f"status 0x{body.get('status', 0):02x} with data {body.get('data')!r:.20}: only SUCCESS "
                           "carries data")
         elif kind == m.UPGRADE_END_RESPONSE:
-            end = self._end.get(msg.dst, {})
-            if "file_version" in end and body.get("file_version") != end["file_version"]:
-                faults.append(f"file_version {body.get('file_version')} does not answer the Upgrade End's "
-                              f"{end['file_version']}")
+            faults += [f"{n} {got} does not answer the Upgrade End's {want}"
+                       for n, got, want in _unanswered(body, self._end.get(msg.dst, {}), ("file_version",))]
             if U32(body.get("upgrade_time")) and U32(body.get("current_time")) \
                     and body["upgrade_time"] < body["current_time"]:
                 faults.append("upgrade_time is before current_time")
         return faults
 
-    def _same_image(self, device: str, body: Mapping[str, Any], names: Mapping[str, Check], what: str) -> list[str]:
+    def _same_image(self, device: str, body: Mapping[str, Any], names: Mapping[str, Check]) -> list[str]:
         """The fields describe one of the images the DSP sent for ``device`` (if it sent any)."""
         headers = self._images.get(device, [])
         described = {n: body.get(n) for n in names}
         if not headers or None in described.values() \
                 or any(described == {n: _header_field(h, n) for n in names} for h in headers):
             return []
-        return [f"describes {described}, not {what}"]
+        return [f"describes {described}, not the image the DSP sent for this device"]
+
+
+def _unanswered(body: Mapping[str, Any], request: Mapping[str, Any],
+                names: tuple[str, ...]) -> list[tuple[str, Any, Any]]:
+    """(field, answered, asked) for each of ``names`` the request has and the answer does not echo."""
+    return [(n, body.get(n), request[n]) for n in names if n in request and body.get(n) != request[n]]
 
 
 def _header_field(header: OtaHeader, name: str) -> Any:
