@@ -64,6 +64,9 @@ FAMILIES: dict[str, str] = {
                "running image')",
     "lags": "two variables of one sort agree, or a message of a kind that always carries the second one's value "
             "is in flight (a record lags its original only while the report is on its way)",
+    "witness": "a variable is off its initial value only while one of the stages seen only then holds: a "
+               "message of a kind (maybe with one field's value) in flight, or a flag ('the hub keeps the "
+               "image only while the OTA exchange is under way')",
     "kind-order": "a counter in flight is above, or at most, a counter indexed by another field of the message, "
                   "for messages of one kind (a fresh command from supplier s: counter > accepted[s])",
 }

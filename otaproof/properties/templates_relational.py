@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from otaproof.model.lang import EnumSort, Expr, IntSort, Var, all_of, any_of, implies
+from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, Var, all_of, any_of, implies
 from otaproof.model.system import System
 from otaproof.properties.template_atoms import MAX_PAIR_VALUES, Sample, _is, _values, channels
 
@@ -61,6 +61,7 @@ def relational(system: System, found: Sample) -> list[tuple[str, Expr]]:
     out += list(lags(system, found, carriers))
     out += list(kind_orders(system, found))
     out += list(refined_exclusions(system, found))
+    out += list(witnesses(system, found))
     return out
 
 
@@ -84,13 +85,27 @@ def _kind_stages(system: System, found: Sample) -> list[tuple[str, Expr, Bits, s
     return out
 
 
+def _state_stages(system: System, found: Sample) -> list[tuple[str, Expr, Bits, str]]:
+    """Per bool or enum state variable that leaves its initial value in the sample but not in
+    every sampled state: (name, "off its initial value", sampled states, '') as ``_kind_stages``."""
+    rows = found.states
+    out: list[tuple[str, Expr, Bits, str]] = []
+    for v in _state_vars(system)[0]:
+        if isinstance(v.sort, (BoolSort, EnumSort)):
+            off = rows[:, v.index] != v.init
+            if off.any() and not off.all():
+                out.append((f"{v.name}!={v.sort.decode(v.init)}", v != v.sort.decode(v.init), off, ""))
+    return out
+
+
 def refined_exclusions(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
-    """``exclusive`` refined by a field: ``¬(kind = K ∧ g = c in one slot ∧ kind = K' in another)``
-    where messages of kinds K and K' are in flight together in some sampled state but never
-    with g = c (a failure report and the next stage's message: 'one stage at a time' where a
+    """``exclusive`` refined by a field: ``¬(kind = K ∧ g = c in one slot ∧ S)`` where S is a
+    message of kind K' in another slot or a state variable off its initial value, seen together
+    with messages of kind K in some sampled state but never with g = c (a failure report and the
+    next stage's message, or the device still holding the image: 'one stage at a time' where a
     success report may overlap the next stage and a failure may not)."""
     rows = found.states
-    stages = _kind_stages(system, found)
+    stages = _kind_stages(system, found) + _state_stages(system, found)
     for ch in channels(system):
         for k, slot in enumerate(ch.slots):
             kind = slot.get(KIND)
@@ -102,8 +117,10 @@ def refined_exclusions(system: System, found: Sample) -> Iterator[tuple[str, Exp
             others = [s for s in stages if s[3] != here]
             fields = [g for gname, g in sorted(slot.items()) if gname != KIND and g.sort != kind.sort
                       and 0 < len(_values(g)) <= MAX_PAIR_VALUES]
+            here_rows = rows[:, ch.length.index] > k
             for name, expr, bits, _ in mine:
                 for g in fields:
+                    yield from _only_value_with(rows, name, expr, bits, g, prefix, others, here_rows)
                     if len(set(rows[bits, g.index].tolist())) < 2:
                         continue  # the field does not divide this kind's messages
                     for gc in _values(g):
@@ -114,6 +131,87 @@ def refined_exclusions(system: System, found: Sample) -> Iterator[tuple[str, Exp
                             if (bits & other_bits).any() and not (refined & other_bits).any():
                                 yield (f"exclusive:{name},{_literal_name(g, gc, prefix)},{other}",
                                        ~(expr & _is(g, gc) & other_expr))
+
+
+def _only_value_with(rows: Rows, name: str, expr: Expr, bits: Bits, g: Var, prefix: str,
+                     others: list[tuple[str, Expr, Bits, str]], here: Bits) -> Iterator[tuple[str, Expr]]:
+    """``exclusive`` with the complement of one value: ``¬(kind = K ∧ g ≠ c ∧ S)`` where the
+    messages of kind K seen with S all have g = c, not g's initial value (which a message that
+    does not use the field carries), and g takes other values in this slot (a
+    report seen alongside the device's held image only with outcome success, where no failure
+    report of that kind is in the sample at all: the failure values it excludes need not be)."""
+    if len(set(rows[here, g.index].tolist())) < 2:
+        return
+    unseen = set(_values(g)) - set(rows[bits, g.index].tolist())
+    for other, other_expr, other_bits, _ in others:
+        together = set(rows[bits & other_bits, g.index].tolist())
+        c = together.pop() if len(together) == 1 else g.init
+        if c != g.init and unseen:
+            yield (f"exclusive:{name},{g.name[len(prefix):]}!={g.sort.decode(c)},{other}",
+                   ~(expr & (g != g.sort.decode(c)) & other_expr))
+
+
+MAX_WITNESSES = 12  # a ``witness`` clause names at most this many stages
+
+
+def witnesses(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
+    """``witness``: a state variable is off its initial value only while one of its witnesses
+    holds, a witness being a stage seen only in states where it is off: a message of a kind in
+    flight (refined by one more field where the kind alone is not such a witness: a success
+    report, where a failure report is sent after the value went back), or a flag of any party
+    ('the hub keeps the image only while the OTA exchange is under way'; 'a device holds an
+    image only between its successful Upgrade End and the response, or while an activation
+    is scheduled'). Made only if the witnesses cover every sampled state where it is off."""
+    rows = found.states
+    state, _ = _state_vars(system)
+    slots = {f"{ch.name}[{k}]": slot for ch in channels(system) for k, slot in enumerate(ch.slots)}
+    kinds = _kind_stages(system, found)
+    flags = [(f"{v.name}={v.sort.decode(1 - v.init)}", _is(v, 1 - v.init), rows[:, v.index] != v.init, v.index)
+             for v in state if isinstance(v.sort, BoolSort)]
+    for x in state:
+        if not isinstance(x.sort, (BoolSort, EnumSort)):
+            continue
+        off = rows[:, x.index] != x.init
+        if not off.any() or off.all():
+            continue
+        chosen: list[tuple[str, Expr, Bits]] = []
+        for name, expr, bits, here in kinds:
+            if not (bits & off).any():
+                continue
+            if not (bits & ~off).any():
+                chosen.append((name, expr, bits))
+                continue
+            chosen += _refined_witnesses(rows, name, expr, bits, slots[here], off)
+        flagged = [(name, expr, bits) for name, expr, bits, i in flags
+                   if i != x.index and (bits & off).any() and not (bits & ~off).any() and not (bits == off).all()]
+        for group in (chosen, chosen + flagged) if flagged else (chosen,):
+            covered = np.zeros(len(rows), dtype=np.bool_)
+            for _, _, bits in group:
+                covered |= bits
+            if group and len(group) <= MAX_WITNESSES and covered[off].all():
+                yield (f"witness:{x.name}!={x.sort.decode(x.init)}->" + "|".join(name for name, _, _ in group),
+                       implies(x != x.sort.decode(x.init), any_of(expr for _, expr, _ in group)))
+
+
+def _refined_witnesses(rows: Rows, name: str, expr: Expr, bits: Bits, slot: dict[str, Var], off: Bits
+                       ) -> list[tuple[str, Expr, Bits]]:
+    """A kind of message seen both where a variable is off its initial value and where it is
+    not, split by the values of the first field (by name) whose values that are seen only where it
+    is off cover every such message; none if no field does."""
+    for gname, g in sorted(slot.items()):
+        if gname == KIND or not 0 < len(_values(g)) <= MAX_PAIR_VALUES:
+            continue
+        found = []
+        for gc in _values(g):
+            part = bits & (rows[:, g.index] == gc)
+            if (part & off).any() and not (part & ~off).any():
+                found.append((f"{name},{g.name.rsplit('.', 1)[-1]}={g.sort.decode(gc)}", expr & _is(g, gc), part))
+        reached = np.zeros(len(rows), dtype=np.bool_)
+        for _, _, part in found:
+            reached |= part
+        if found and reached[bits & off].all():
+            return found
+    return []
 
 
 def guarded_state_equalities(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
