@@ -139,3 +139,63 @@ def test_cti_generalisation_learns_a_disequality_clause() -> None:
     assert isinstance(verdict, Proved) and verdict.certificate.checked, verdict
     assert any(n.startswith("cti:") and "Head.record!=Device.running" in n for n in verdict.certificate.lemmas), \
         verdict.certificate.lemmas
+
+
+UP_OTA = EnumSort("ota_up_kind", ("none", "query", "end"))
+DOWN_OTA = EnumSort("ota_down_kind", ("none", "notify", "block", "end_response"))
+OUTCOME = EnumSort("ota_outcome", ("none", "success", "failure"))
+HELD = EnumSort("held_image", ("none", "a"))
+
+
+def ota_exchange() -> System:
+    """A hub offers image a (notify, query, block); the device ends the transfer with success
+    (holding the image) or failure (holding nothing); after a success the hub answers and the
+    device schedules the activation, which drops the held image."""
+    b = SystemBuilder("ota")
+    hub, device = b.machine("Hub"), b.machine("Device")
+    image = hub.var("image", HELD, "none")
+    held = device.var("held", HELD, "none")
+    scheduled = device.var("scheduled", BoolSort(), False)
+    down = b.channel("down", "Hub", "Device", {"kind": DOWN_OTA}, 1)
+    up = b.channel("up", "Device", "Hub", {"kind": UP_OTA, "outcome": OUTCOME}, 1)
+    quiet = (down.length == 0) & (up.length == 0)
+    hub.action("offer", lambda: case(quiet & (image == "none") & (held == "none") & ~scheduled,
+                                     assign(image, "a"), down.send(kind="notify")))
+    device.action("query", lambda: case(down.nonempty() & (down.head("kind") == "notify") & up.has_room(),
+                                        down.receive(), up.send(kind="query", outcome="none")))
+    hub.action("block", lambda: case(up.nonempty() & (up.head("kind") == "query") & (image != "none")
+                                     & down.has_room(), up.receive(), down.send(kind="block")))
+    for outcome in ("success", "failure"):
+        keep = [assign(held, "a")] if outcome == "success" else []
+        device.action(f"end_{outcome}", lambda outcome=outcome, keep=keep: case(
+            down.nonempty() & (down.head("kind") == "block") & up.has_room(),
+            *keep, down.receive(), up.send(kind="end", outcome=outcome)))
+    hub.action("end_ok", lambda: case(up.nonempty() & (up.head("kind") == "end") & (up.head("outcome") == "success")
+                                      & down.has_room(), assign(image, "none"), up.receive(),
+                                      down.send(kind="end_response")))
+    hub.action("end_bad", lambda: case(up.nonempty() & (up.head("kind") == "end") & (up.head("outcome") == "failure"),
+                                       assign(image, "none"), up.receive()))
+    device.action("schedule", lambda: case(down.nonempty() & (down.head("kind") == "end_response"),
+                                           down.receive(), assign(scheduled, True)))
+    device.action("activate", lambda: case(scheduled, assign(scheduled, False), assign(held, "none")))
+    return b.build()
+
+
+def test_witness_a_value_held_only_while_a_stage_seen_only_then_holds() -> None:
+    """The hub holds the image only while the exchange's messages are in flight, and the device
+    holds it only between its successful Upgrade End (the kind refined by its outcome, since a
+    failed end is sent holding nothing), the hub's response and the scheduled activation: both
+    are mined as ``witness`` candidates, Houdini keeps them, and 'a quiet device with nothing
+    scheduled holds nothing' is inductive with them."""
+    system = ota_exchange()
+    candidates = dict(mined(system, sample(system, 10_000, 0, 0, seed=0)))
+    assert "witness:Hub.image!=none->down[0].kind=notify|down[0].kind=block|up[0].kind=query|up[0].kind=end" \
+        in candidates
+    assert "witness:Device.held!=none->down[0].kind=end_response|up[0].kind=end,outcome=success|" \
+        "Device.scheduled=True" in candidates
+    # a failed end beside a held image: one exclusion for every value but the one seen (``exclusive``)
+    assert "exclusive:up[0].kind=end,outcome!=success,Device.held!=none" in candidates
+    quiet = (system.var("down.len") == 0) & (system.var("up.len") == 0)
+    prop = implies(quiet & (system.var("Device.scheduled") == False), system.var("Device.held") == "none")  # noqa: E712
+    proved, kept = _proved_with(system, prop, None)
+    assert proved and sum(n.startswith("witness:") for n in kept) >= 2

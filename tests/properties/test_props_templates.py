@@ -99,22 +99,17 @@ def test_generation_is_deterministic() -> None:
 MATRIX = Path(__file__).resolve().parents[2] / "results" / "matrix.json"
 
 
-OPEN = {"P-SMI", "P-INVENTORY", "P-ALERT-BUDGET", "P-SMI-BOUNDED"}  # issue 16: not yet decided without design lemmas
-
-
 @pytest.mark.slow
 def test_default_design_properties_are_decided_with_generated_candidates_only() -> None:
-    """Every property of the default design but the four still OPEN gets a definite verdict without
-    any design lemma, the verdict of the committed matrix (run with them), and no proof names a
-    design lemma. OPEN lists what the generated candidates do not decide yet (docs/lemmas.md)."""
+    """Every property of the default design gets a definite verdict without any design lemma,
+    the verdict of the committed matrix (run with them), and no proof names a design lemma."""
     scenario = Scenario(design_lemmas=False)
     assert build(scenario).lemmas == ()  # no hand-written candidate left
     design = {lm.name for lm in build(Scenario()).lemmas}
     expected = {e["property"]: e["verdict"] for e in json.loads(MATRIX.read_text())["entries"]
                 if e["variant"] == "secmp0007" and not e["threats"] and not e["faults"]}
     assert len(expected) == len(CATALOGUE)
-    decided = [p for p in CATALOGUE if p.id not in OPEN]
-    for outcome in check(scenario, decided, "portfolio", Budget(timeout=1800, depth=25), workers=2):
+    for outcome in check(scenario, list(CATALOGUE), "portfolio", Budget(timeout=1800, depth=25), workers=2):
         v = outcome.verdict
         assert v.verdict.value == expected[outcome.property.id], (outcome.property.id, v)
         if isinstance(v, Proved):
