@@ -1,7 +1,9 @@
 """The generated parts of docs/variants.md, so that they cannot drift from what they describe:
 the public API of a variant file (block ``variant-api``, from ``otaproof.model.variants.api``) and
 the verdicts of the worked design changes (block ``variant-verdicts``, from the committed
-``results/variants.json`` that ``python benchmarks/variant_examples.py`` writes).
+``results/variants.json`` that ``python benchmarks/variant_examples.py`` writes, and block
+``variant-verdicts-generated``, from ``results/variants-no-design-lemmas.json``, the same runs
+with ``--no-design-lemmas``).
 
 Each block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
 ``python -m otaproof.reports.variant_results`` rewrites them; ``--check`` exits 1 when they are
@@ -23,6 +25,7 @@ from otaproof.model.variants import api
 from otaproof.reports.readme import BLOCK, MARK, ROOT
 
 RESULTS = ROOT / "results" / "variants.json"
+RESULTS_GENERATED = ROOT / "results" / "variants-no-design-lemmas.json"
 DOC = ROOT / "docs" / "variants.md"
 APPROVED = "secmp0007"
 
@@ -102,9 +105,12 @@ def api_block() -> str:
     return "\n".join(out)
 
 
-def render(text: str, doc: dict[str, Any]) -> str:
-    """``text`` (docs/variants.md) with its generated blocks re-rendered (the verdicts from ``doc``)."""
+def render(text: str, doc: dict[str, Any], generated: dict[str, Any] | None = None) -> str:
+    """``text`` (docs/variants.md) with its generated blocks re-rendered (the verdicts from ``doc``,
+    those without design lemmas from ``generated``)."""
     blocks: dict[str, Callable[[], str]] = {"variant-api": api_block, "variant-verdicts": lambda: verdicts_block(doc)}
+    if generated is not None:
+        blocks["variant-verdicts-generated"] = lambda: verdicts_block(generated)
 
     def fill(m: re.Match[str]) -> str:
         name = m.group("name")
@@ -121,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 when docs/variants.md is stale")
     args = parser.parse_args(argv)
     current = DOC.read_text(encoding="utf-8")
-    fresh = render(current, json.loads(RESULTS.read_text(encoding="utf-8")))
+    generated = json.loads(RESULTS_GENERATED.read_text(encoding="utf-8")) if RESULTS_GENERATED.exists() else None
+    fresh = render(current, json.loads(RESULTS.read_text(encoding="utf-8")), generated)
     if args.check:
         if fresh != current:
             print("docs/variants.md is stale: run python -m otaproof.reports.variant_results", file=sys.stderr)
