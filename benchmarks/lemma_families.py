@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 helper = kept + inductive_subset(task.system, own, Deadline(600), background=kept) if own else kept
                 used = support(task, helper)
                 if used is None:
-                    table.add_row(prop.id, str(n), "-", "not inductive with the kept set alone (CTI search or PDR)")
+                    table.add_row(prop.id, str(n), "-", "not inductive with the kept set alone (violated, "
+                                  "or the CTI search or PDR adds clauses)")
                     continue
                 by = Counter(family(u) or "property's own" for u in used)
                 table.add_row(prop.id, str(n), str(len(used)), ", ".join(f"{f} {c}" for f, c in by.most_common()))
