@@ -140,13 +140,11 @@ def _only_value_with(rows: Rows, name: str, expr: Expr, bits: Bits, g: Var, pref
     does not use the field carries), and g takes other values in this slot (a
     report seen alongside the device's held image only with outcome success, where no failure
     report of that kind is in the sample at all: the failure values it excludes need not be)."""
-    if len(set(rows[here, g.index].tolist())) < 2:
-        return
-    unseen = set(_values(g)) - set(rows[bits, g.index].tolist())
+    if len(set(rows[here, g.index].tolist())) < 2 or set(_values(g)) <= set(rows[bits, g.index].tolist()):
+        return  # the field never varies in this slot, or every value of it is seen in K's messages
     for other, other_expr, other_bits, _ in others:
         together = set(rows[bits & other_bits, g.index].tolist())
-        c = together.pop() if len(together) == 1 else g.init
-        if c != g.init and unseen:
+        if len(together) == 1 and (c := together.pop()) != g.init:
             yield (f"exclusive:{name},{g.name[len(prefix):]}!={g.sort.decode(c)},{other}",
                    ~(expr & (g != g.sort.decode(c)) & other_expr))
 
@@ -181,7 +179,7 @@ def witnesses(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
             if not (bits & ~off).any():
                 chosen.append((name, expr, bits))
                 continue
-            chosen += _refined_witnesses(rows, name, expr, bits, slots[here], off)
+            chosen += _refined_witnesses(rows, name, expr, bits, slots[here], f"{here}.", off)
         flagged = [(name, expr, bits) for name, expr, bits, i in flags
                    if i != x.index and (bits & off).any() and not (bits & ~off).any() and not (bits == off).all()]
         for group in (chosen, chosen + flagged) if flagged else (chosen,):
@@ -193,8 +191,8 @@ def witnesses(system: System, found: Sample) -> Iterator[tuple[str, Expr]]:
                        implies(x != x.sort.decode(x.init), any_of(expr for _, expr, _ in group)))
 
 
-def _refined_witnesses(rows: Rows, name: str, expr: Expr, bits: Bits, slot: dict[str, Var], off: Bits
-                       ) -> list[tuple[str, Expr, Bits]]:
+def _refined_witnesses(rows: Rows, name: str, expr: Expr, bits: Bits, slot: dict[str, Var], prefix: str,
+                       off: Bits) -> list[tuple[str, Expr, Bits]]:
     """A kind of message seen both where a variable is off its initial value and where it is
     not, split by the values of the first field (by name) whose values that are seen only where it
     is off cover every such message; none if no field does."""
@@ -205,7 +203,7 @@ def _refined_witnesses(rows: Rows, name: str, expr: Expr, bits: Bits, slot: dict
         for gc in _values(g):
             part = bits & (rows[:, g.index] == gc)
             if (part & off).any() and not (part & ~off).any():
-                found.append((f"{name},{g.name.rsplit('.', 1)[-1]}={g.sort.decode(gc)}", expr & _is(g, gc), part))
+                found.append((f"{name},{_literal_name(g, gc, prefix)}", expr & _is(g, gc), part))
         reached = np.zeros(len(rows), dtype=np.bool_)
         for _, _, part in found:
             reached |= part
