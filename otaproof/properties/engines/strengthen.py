@@ -112,6 +112,12 @@ def _symbol_names(e: z3.ExprRef) -> set[str]:
 NONE = Strengthening((), ())
 
 
+def _disjunction(terms: list[z3.BoolRef]) -> z3.BoolRef:
+    """``z3.Or(terms)`` without the Python-side coercion of each term (Houdini builds thousands)."""
+    ctx = terms[0].ctx
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(terms), (z3.Ast * len(terms))(*[t.as_ast() for t in terms])), ctx)
+
+
 def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0,
                      reused: Reused | None = None) -> Strengthening:
     """The largest inductive subset of the lemmas that the slice can express (and of the reused
@@ -142,11 +148,17 @@ def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadlin
                      background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening:
     """Houdini: the largest inductive subset of the candidates (and of the ``reused`` proof's
     clauses), assuming ``background`` (already known to be inductive) in the pre-state;
-    ``GaveUp`` if the solver stopped first."""
+    ``GaveUp`` if the solver stopped first.
+
+    One query per step (an instance's branch) rather than per transition relation: a step is asked
+    only about the candidates that read a variable it writes, which is a small query, and a
+    successor that breaks some drops every candidate false in it. Steps are asked again, in a
+    fixed order, until none breaks any; the largest inductive subset is unique, so the order only
+    changes the time taken, not what is kept."""
     if not candidates and reused is None:
         return NONE
     enc = Encoder(system)
-    s, a, t = enc.state("h"), enc.action("h"), enc.state("h'")
+    s = enc.state("h")
     clauses = reused.clauses(enc, s) if reused is not None else []
     holds = [compile_expr(e) for _, e in candidates]
     init = Interpreter(system).initial_state()
@@ -154,30 +166,46 @@ def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadlin
     active = [k for k, f in enumerate(holds) if f(init, init, -1)] + \
         [len(holds) + k for k, c in enumerate(clauses) if z3.is_true(z3.simplify(z3.substitute(c, *initially)))]
     now = enc.exprs([e for _, e in candidates], s) + clauses
-    nxt = [z3.substitute(term, *zip(s, t, strict=True)) for term in now]
+    position = {str(term): i for i, term in enumerate(s)}
+    read = [reads(e) for _, e in candidates] + \
+        [{position[n] for n in _symbol_names(c) if n in position} for c in clauses]
     solver = Solver(seed, deadline)
-    solver.add(enc.domain(s), background.at(enc, s), enc.trans(s, a, t))
+    solver.add(enc.domain(s), background.at(enc, s))
     use = [z3.Bool(f"lemma#{k}") for k in range(len(now))]
     for k in range(len(now)):
         solver.add(z3.Implies(use[k], now[k]))
-    rounds = 0
-    while active:
-        rounds += 1
-        broken = z3.Bool(f"broken#{rounds}")
-        solver.add(z3.Implies(broken, z3.Or([z3.Not(nxt[k]) for k in active])))
-        r = solver.check(*[use[k] for k in active], broken)
-        if r == z3.unsat:
-            break
-        if r != z3.sat:
-            raise GaveUp(f"Houdini stopped after {rounds} rounds: {solver.reason_unknown()}")
-        model = solver.model()
-        after = enc.decode_state(model, t)
-        active = [k for k in active if (holds[k](after, after, -1) if k < len(holds)
-                                        else z3.is_true(model.eval(nxt[k], model_completion=True)))]
+    steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in enc.steps(s)]
+    broken_by: dict[tuple[int, int], z3.BoolRef] = {}  # (step, candidate) -> the step breaks the candidate
+    queries = 0
+    changed = True
+    while changed:
+        changed = False
+        for j, (cond, new, writes) in enumerate(steps):
+            while relevant := [k for k in active if read[k] & writes]:
+                for k in relevant:
+                    if (j, k) not in broken_by:
+                        broken_by[j, k] = z3.Not(z3.substitute(now[k], *[(s[i], new[i]) for i in read[k] & writes]))
+                queries += 1
+                query = z3.Bool(f"broken#{queries}")
+                solver.add(z3.Implies(query, z3.And(cond, _disjunction([broken_by[j, k] for k in relevant]))))
+                r = solver.check(*[use[k] for k in active], query)
+                if r == z3.unsat:
+                    break
+                if r != z3.sat:
+                    raise GaveUp(f"Houdini stopped after {queries} queries: {solver.reason_unknown()}")
+                model = solver.model()
+                after = enc.decode_state(model, new)
+                # a candidate the step cannot change still holds: the pre-state satisfies them all
+                dropped = {k for k in relevant if not (holds[k](after, after, -1) if k < len(holds) else z3.is_true(
+                    model.eval(z3.substitute(now[k], *zip(s, new, strict=True)), model_completion=True)))}
+                still = [k for k in active if k not in dropped]
+                if len(still) == len(active):  # the explicit and symbolic semantics disagree: never loop on it
+                    raise GaveUp(f"Houdini stopped: a successor breaks a candidate symbolically but not explicitly "
+                                 f"(step {j})")
+                active, changed = still, True
     exprs = [k for k in active if k < len(holds)]
     kept = [k - len(holds) for k in active if k >= len(holds)]
     tagged = enc.state(TAG)
     return Strengthening(tuple(candidates[k][0] for k in exprs) + tuple(f"{reused.source}#{k}" for k in kept if reused),
                          tuple(candidates[k][1] for k in exprs),
                          tuple(z3.substitute(clauses[k], *zip(s, tagged, strict=True)).sexpr() for k in kept))
-
