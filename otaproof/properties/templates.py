@@ -175,10 +175,17 @@ def blank_slots(system: System) -> list[tuple[str, Expr]]:
 
 def sample(system: System, max_states: int, walks: int, walk_length: int, seed: int) -> Sample:
     """Breadth-first search up to ``max_states`` states (the whole reachable set if it is
-    smaller), then ``walks`` uniformly random walks from the initial state and as many
-    novelty-directed ones (each step, where it can, to a state with a variable value no sampled
-    state has; ties broken at random) for deeper states: the ends of long exchanges (an
-    activation after a transfer)."""
+    smaller), then random walks for deeper states (the ends of long exchanges):
+
+    * ``walks`` uniformly random ones and as many novelty-directed ones from the initial state
+      (each step, where it can, to a state with a variable value no sampled state has; ties
+      broken at random);
+    * ``2 * walks`` novelty-directed ones from where an earlier walk first showed a new value
+      (Go-Explore's archive, Ecoffet et al. 2021), each leaving out a random half of the
+      environment's, attacker's and faults' actions (swarm testing, Groce et al. 2012), so that
+      exchanges that begin only after another has ended are reached too: over seeds 0-7 a
+      future-dated HCALCS activation was sampled on the approved design and the four example
+      changes every time, against 20 of 40 without these walks."""
     compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
     init = compiled.initial_state()
     seen, complete = compiled.breadth_first(max_states, in_instance_order=True)
@@ -186,26 +193,35 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         rng = random.Random(seed)
         width = len(system.variables)
         top = 1 + max((max(_codes(v)) for v in system.variables), default=0)
+        cols = np.arange(width)
         taken = np.zeros((width, top), dtype=np.bool_)  # (variable, value) pairs some sampled state has
         for s in seen:
-            taken[np.arange(width), compiled.unpack(s)] = True
-        for walk in range(2 * walks):
-            s = init
+            taken[cols, compiled.unpack(s)] = True
+        archive = [init]  # states that were the first to show some value, in the order found
+        noise = [inst.index for inst in system.instances if inst.role != "system"]
+        for walk in range(4 * walks):
+            from_archive = walk >= 2 * walks
+            s = rng.choice(archive) if from_archive else init
+            left_out = {i for i in noise if rng.random() < 0.5} if from_archive else set()
             for _ in range(walk_length):
                 try:
                     nxt = compiled.successors(s)
                 except ModelError:
                     break
+                nxt = [(i, t) for i, t in nxt if i not in left_out] or nxt
                 if not nxt:
                     break
-                if walk % 2:  # a step to a value no sampled state has, where there is one
+                if from_archive or walk % 2:  # a step to a value no sampled state has, where there is one
                     codes = np.array([compiled.unpack(t) for _, t in nxt], dtype=np.int64)
-                    new = (~taken[np.arange(width), codes]).sum(axis=1)
+                    new = (~taken[cols, codes]).sum(axis=1)
                     nxt = [pair for pair, n in zip(nxt, new, strict=True) if n == new.max()]
                 s = rng.choice(nxt)[1]
                 if s not in seen:
                     seen[s] = None
-                    taken[np.arange(width), compiled.unpack(s)] = True
+                    values = compiled.unpack(s)
+                    if not taken[cols, values].all():
+                        archive.append(s)
+                    taken[cols, values] = True
     rows = np.array([compiled.unpack(s) for s in seen], dtype=np.int64).reshape(len(seen), len(system.variables))
     return Sample(rows, complete)
 

@@ -14,7 +14,8 @@ from otaproof.model.config import Scenario
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import EnumSort
 from otaproof.model.system import System, SystemBuilder, assign, case
-from otaproof.model.variants import build
+from otaproof.model.variant_files import load_variants
+from otaproof.model.variants import build, registered
 from otaproof.properties.catalogue import CATALOGUE
 from otaproof.properties.check import check
 from otaproof.properties.engines.pdr import check_by_lemmas
@@ -22,7 +23,17 @@ from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import inductive_subset
 from otaproof.properties.formulas import Invariant, to_safety
 from otaproof.properties.solver import Deadline
-from otaproof.properties.templates import FAMILIES, channels, family, mined, sample, template_lemmas
+from otaproof.properties.templates import (
+    FAMILIES,
+    SAMPLE_STATES,
+    WALK_LENGTH,
+    WALKS,
+    channels,
+    family,
+    mined,
+    sample,
+    template_lemmas,
+)
 from otaproof.properties.verdict import Budget, Proved
 
 IMAGES = EnumSort("image", ("none", "a", "b", "c"))
@@ -96,7 +107,8 @@ def test_generation_is_deterministic() -> None:
 
 # ---- the default design without its hand-written candidates (slow: template mining and Houdini on 102 variables) ----
 
-MATRIX = Path(__file__).resolve().parents[2] / "results" / "matrix.json"
+ROOT = Path(__file__).resolve().parents[2]
+MATRIX = ROOT / "results" / "matrix.json"
 
 
 @pytest.mark.slow
@@ -114,3 +126,35 @@ def test_default_design_properties_are_decided_with_generated_candidates_only() 
         assert v.verdict.value == expected[outcome.property.id], (outcome.property.id, v)
         if isinstance(v, Proved):
             assert v.certificate.checked and not design & set(v.certificate.lemmas), outcome.property.id
+
+
+EXAMPLES = sorted((ROOT / "examples" / "variants").glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_changes_are_decided_with_generated_candidates_only(path: Path) -> None:
+    """Every property of each worked design change gets a definite verdict without the design's
+    lemmas, the verdict of the run with them where that one is definite (results/variants.json)."""
+    runs = json.loads((ROOT / "results" / "variants.json").read_text())["runs"]
+    with_design = {v["property"]: v["verdict"] for r in runs if r["variant"] == path.stem and not r["faults"]
+                   for v in r["verdicts"]}
+    with registered(load_variants([path])) as (variant,):
+        scenario = Scenario(variant=variant.name, design_lemmas=False)
+        for outcome in check(scenario, list(CATALOGUE), "portfolio", Budget(timeout=1800, depth=25), workers=2):
+            verdict = outcome.verdict.verdict.value
+            assert verdict in ("proved", "violated"), (outcome.property.id, outcome.verdict)
+            assert with_design.get(outcome.property.id, "unknown") in ("unknown", verdict), outcome.property.id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_the_sample_reaches_a_future_dated_activation(seed: int) -> None:
+    """The walks reach the HCALCS's future-dated activation (a CS06 with a future date after a
+    verified transfer) on the approved design and on each worked change, whatever the seed:
+    candidates about that stage are mined only if some sampled state shows it."""
+    for path in [None, *EXAMPLES]:
+        with registered(load_variants([path] if path else [])) as files:
+            system = build(Scenario(variant=files[0].name if files else "secmp0007", design_lemmas=False)).system
+        scheduled = system.var("HCALCS.H1.scheduled").index
+        assert sample(system, SAMPLE_STATES, WALKS, WALK_LENGTH, seed).states[:, scheduled].any(), (path, seed)
