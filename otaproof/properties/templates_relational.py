@@ -139,14 +139,21 @@ def _only_value_with(rows: Rows, name: str, expr: Expr, bits: Bits, g: Var, pref
     messages of kind K seen with S all have g = c, not g's initial value (which a message that
     does not use the field carries), and g takes other values in this slot (a
     report seen alongside the device's held image only with outcome success, where no failure
-    report of that kind is in the sample at all: the failure values it excludes need not be)."""
+    report of that kind is in the sample at all: the failure values it excludes need not be).
+    Where K and S are never seen together, one such exclusion per value K's messages take backs
+    up the plain exclusion the sample suggests, in case it is false (the walks missed a success
+    report beside S): Houdini then keeps the one-value ones that hold."""
     if len(set(rows[here, g.index].tolist())) < 2 or set(_values(g)) <= set(rows[bits, g.index].tolist()):
         return  # the field never varies in this slot, or every value of it is seen in K's messages
+    mine = sorted(set(rows[bits, g.index].tolist()) - {g.init})
     for other, other_expr, other_bits, _ in others:
         together = set(rows[bits & other_bits, g.index].tolist())
-        if len(together) == 1 and (c := together.pop()) != g.init:
-            yield (f"exclusive:{name},{g.name[len(prefix):]}!={g.sort.decode(c)},{other}",
-                   ~(expr & (g != g.sort.decode(c)) & other_expr))
+        # never seen together: the plain exclusion is mined, and each one-value one is a weaker
+        # fall-back in case a message of kind K with that value may overlap S after all
+        for c in mine if not together else [together.pop()] if len(together) == 1 else []:
+            if c != g.init:
+                yield (f"exclusive:{name},{g.name[len(prefix):]}!={g.sort.decode(c)},{other}",
+                       ~(expr & (g != g.sort.decode(c)) & other_expr))
 
 
 MAX_WITNESSES = 12  # a ``witness`` clause names at most this many stages

@@ -199,3 +199,38 @@ def test_witness_a_value_held_only_while_a_stage_seen_only_then_holds() -> None:
     prop = implies(quiet & (system.var("Device.scheduled") == False), system.var("Device.held") == "none")  # noqa: E712
     proved, kept = _proved_with(system, prop, None)
     assert proved and sum(n.startswith("witness:") for n in kept) >= 2
+
+
+
+def reporting_done() -> System:
+    """A device reports the outcome of an update to the hub: a success also sets its ``done``
+    flag, a failure is reported only while the flag is clear, and the device may clear the flag
+    at any time."""
+    b = SystemBuilder("done")
+    hub, device = b.machine("Hub"), b.machine("Device")
+    done = device.var("done", BoolSort(), False)
+    up = b.channel("up", "Device", "Hub", {"kind": UP_OTA, "outcome": OUTCOME}, 1)
+    device.action("succeed", lambda: case(up.has_room(), assign(done, True), up.send(kind="end", outcome="success")))
+    device.action("fail", lambda: case(up.has_room() & ~done, up.send(kind="end", outcome="failure")))
+    device.action("clear", lambda: case(done, assign(done, False)))
+    hub.action("take", lambda: case(up.nonempty(), up.receive()))
+    return b.build()
+
+
+def test_one_value_exclusions_back_up_an_exclusion_an_unlucky_sample_suggests() -> None:
+    """A sample that never shows a success report beside the device's flag (the walks missed it)
+    suggests 'no report while the flag is set', which is false; the one-value exclusion 'no
+    failure report while the flag is set' is mined beside it, so Houdini drops the first and
+    keeps the second instead of losing the fact altogether."""
+    system = reporting_done()
+    full = sample(system, 10_000, 0, 0, seed=0)
+    index = {v.name: v.index for v in system.variables}
+    rows = full.states
+    report = (rows[:, index["up.len"]] > 0) & (rows[:, index["up[0].kind"]] == UP_OTA.values.index("end"))
+    unlucky = dataclasses.replace(full, states=rows[~(report & (rows[:, index["Device.done"]] == 1))])
+    candidates = mined(system, unlucky)
+    plain = "implies:up[0].kind=end->Device.done=False"  # the same clause as "not both"
+    one_value = "exclusive:up[0].kind=end,outcome!=success,Device.done!=False"
+    assert {plain, one_value} <= {n for n, _ in candidates}
+    kept = inductive_subset(system, candidates, Deadline(300)).names
+    assert one_value in kept and plain not in kept
