@@ -144,68 +144,112 @@ def shared_lemmas(lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strength
     return Strengthening(tuple(lm.name for lm in kept), tuple(lm.expr for lm in kept))
 
 
+BY_STEP_FROM = 100  # candidates from which Houdini asks step by step rather than over Trans
+
+
 def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int = 0,
                      background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening:
     """Houdini: the largest inductive subset of the candidates (and of the ``reused`` proof's
     clauses), assuming ``background`` (already known to be inductive) in the pre-state;
-    ``GaveUp`` if the solver stopped first.
-
-    One query per step (an instance's branch) rather than per transition relation: a step is asked
-    only about the candidates that read a variable it writes, which is a small query, and a
-    successor that breaks some drops every candidate false in it. Steps are asked again, in a
-    fixed order, until none breaks any; the largest inductive subset is unique, so the order only
-    changes the time taken, not what is kept."""
+    ``GaveUp`` if the solver stopped first. The largest inductive subset is unique, so how the
+    queries are organised (``_Houdini``) changes the time taken, not what is kept."""
     if not candidates and reused is None:
         return NONE
-    enc = Encoder(system)
-    s = enc.state("h")
-    clauses = reused.clauses(enc, s) if reused is not None else []
-    holds = [compile_expr(e) for _, e in candidates]
-    init = Interpreter(system).initial_state()
-    initially = [(s[v.index], enc.value(v, v.init)) for v in system.variables]
-    active = [k for k, f in enumerate(holds) if f(init, init, -1)] + \
-        [len(holds) + k for k, c in enumerate(clauses) if z3.is_true(z3.simplify(z3.substitute(c, *initially)))]
-    now = enc.exprs([e for _, e in candidates], s) + clauses
-    position = {str(term): i for i, term in enumerate(s)}
-    read = [reads(e) for _, e in candidates] + \
-        [{position[n] for n in _symbol_names(c) if n in position} for c in clauses]
-    solver = Solver(seed, deadline)
-    solver.add(enc.domain(s), background.at(enc, s))
-    use = [z3.Bool(f"lemma#{k}") for k in range(len(now))]
-    for k in range(len(now)):
-        solver.add(z3.Implies(use[k], now[k]))
-    steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in enc.steps(s)]
-    broken_by: dict[tuple[int, int], z3.BoolRef] = {}  # (step, candidate) -> the step breaks the candidate
-    queries = 0
-    changed = True
-    while changed:
-        changed = False
-        for j, (cond, new, writes) in enumerate(steps):
-            while relevant := [k for k in active if read[k] & writes]:
-                for k in relevant:
-                    if (j, k) not in broken_by:
-                        broken_by[j, k] = z3.Not(z3.substitute(now[k], *[(s[i], new[i]) for i in read[k] & writes]))
-                queries += 1
-                query = z3.Bool(f"broken#{queries}")
-                solver.add(z3.Implies(query, z3.And(cond, _disjunction([broken_by[j, k] for k in relevant]))))
-                r = solver.check(*[use[k] for k in active], query)
-                if r == z3.unsat:
-                    break
-                if r != z3.sat:
-                    raise GaveUp(f"Houdini stopped after {queries} queries: {solver.reason_unknown()}")
-                model = solver.model()
-                after = enc.decode_state(model, new)
-                # a candidate the step cannot change still holds: the pre-state satisfies them all
-                dropped = {k for k in relevant if not (holds[k](after, after, -1) if k < len(holds) else z3.is_true(
-                    model.eval(z3.substitute(now[k], *zip(s, new, strict=True)), model_completion=True)))}
-                still = [k for k in active if k not in dropped]
-                if len(still) == len(active):  # the explicit and symbolic semantics disagree: never loop on it
-                    raise GaveUp(f"Houdini stopped: a successor breaks a candidate symbolically but not explicitly "
-                                 f"(step {j})")
-                active, changed = still, True
-    exprs = [k for k in active if k < len(holds)]
-    kept = [k - len(holds) for k in active if k >= len(holds)]
-    tagged = enc.state(TAG)
+    search = _Houdini(system, candidates, deadline, seed, background, reused)
+    active = search.by_step() if len(search.now) >= BY_STEP_FROM else search.whole()
+    exprs = [k for k in active if k < len(candidates)]
+    kept = [k - len(candidates) for k in active if k >= len(candidates)]
+    tagged = search.enc.state(TAG)
     return Strengthening(tuple(candidates[k][0] for k in exprs) + tuple(f"{reused.source}#{k}" for k in kept if reused),
                          tuple(candidates[k][1] for k in exprs),
-                         tuple(z3.substitute(clauses[k], *zip(s, tagged, strict=True)).sexpr() for k in kept))
+                         tuple(z3.substitute(search.clauses[k], *zip(search.s, tagged, strict=True)).sexpr()
+                               for k in kept))
+
+
+class _Houdini:
+    """One Houdini run: the candidates (expressions, then reused clauses) as assumption literals
+    of one incremental solver, those true initially active, and two ways to drop the rest."""
+
+    def __init__(self, system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int,
+                 background: Strengthening, reused: Reused | None) -> None:
+        enc = self.enc = Encoder(system)
+        s = self.s = enc.state("h")
+        self.clauses = reused.clauses(enc, s) if reused is not None else []
+        self.exprs = [e for _, e in candidates]
+        self.holds = [compile_expr(e) for e in self.exprs]
+        init = Interpreter(system).initial_state()
+        initially = [(s[v.index], enc.value(v, v.init)) for v in system.variables]
+        self.active = [k for k, f in enumerate(self.holds) if f(init, init, -1)] + \
+            [len(self.holds) + k for k, c in enumerate(self.clauses)
+             if z3.is_true(z3.simplify(z3.substitute(c, *initially)))]
+        self.now = enc.exprs(self.exprs, s) + self.clauses
+        self.solver = Solver(seed, deadline)
+        self.solver.add(enc.domain(s), background.at(enc, s))
+        self.use = [z3.Bool(f"lemma#{k}") for k in range(len(self.now))]
+        for k in range(len(self.now)):
+            self.solver.add(z3.Implies(self.use[k], self.now[k]))
+        self.queries = 0
+
+    def holds_after(self, k: int, after: tuple[int, ...], model: z3.ModelRef, new: list[Term]) -> bool:
+        """Whether candidate ``k`` holds in the successor ``after`` (``new`` under ``model``)."""
+        if k < len(self.holds):
+            return bool(self.holds[k](after, after, -1))
+        after_step = z3.substitute(self.now[k], *zip(self.s, new, strict=True))
+        return bool(z3.is_true(model.eval(after_step, model_completion=True)))
+
+    def ask(self, broken: z3.BoolRef) -> z3.ModelRef | None:
+        """A model of the active candidates and ``broken`` (under a fresh literal), or None."""
+        self.queries += 1
+        query = z3.Bool(f"broken#{self.queries}")
+        self.solver.add(z3.Implies(query, broken))
+        r = self.solver.check(*[self.use[k] for k in self.active], query)
+        if r == z3.unsat:
+            return None
+        if r != z3.sat:
+            raise GaveUp(f"Houdini stopped after {self.queries} queries: {self.solver.reason_unknown()}")
+        return self.solver.model()
+
+    def drop(self, candidates: list[int], after: tuple[int, ...], model: z3.ModelRef, new: list[Term]) -> None:
+        """Drop those of ``candidates`` false in the successor; a successor that breaks one
+        symbolically but none explicitly is a disagreement of the semantics: stop, never loop."""
+        dropped = {k for k in candidates if not self.holds_after(k, after, model, new)}
+        if not dropped:
+            raise GaveUp("Houdini stopped: a successor breaks a candidate symbolically but not explicitly")
+        self.active = [k for k in self.active if k not in dropped]
+
+    def whole(self) -> list[int]:
+        """Ask the transition relation at once whether any active candidate breaks (best for a
+        few candidates, such as a property's own lemmas about monitors every step writes)."""
+        enc, s = self.enc, self.s
+        a, t = enc.action("h"), enc.state("h'")
+        self.solver.add(enc.trans(s, a, t))
+        nxt = [z3.substitute(term, *zip(s, t, strict=True)) for term in self.now]
+        while self.active and (model := self.ask(_disjunction([z3.Not(nxt[k]) for k in self.active]))) is not None:
+            self.drop(self.active, enc.decode_state(model, t), model, t)
+        return self.active
+
+    def by_step(self) -> list[int]:
+        """Ask one step (an instance's branch) at a time, only about the candidates that read a
+        variable it writes (the others hold after it as before), in a fixed order, until a
+        whole pass drops nothing: thousands of candidates, small queries."""
+        s = self.s
+        steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in self.enc.steps(s)]
+        position = {str(term): i for i, term in enumerate(s)}
+        read = [reads(e) for e in self.exprs] + \
+            [{position[n] for n in _symbol_names(c) if n in position} for c in self.clauses]
+        broken_by: dict[tuple[int, int], z3.BoolRef] = {}  # (step, candidate) -> the step breaks the candidate
+        changed = True
+        while changed:
+            changed = False
+            for j, (cond, new, writes) in enumerate(steps):
+                while relevant := [k for k in self.active if read[k] & writes]:
+                    for k in relevant:
+                        if (j, k) not in broken_by:
+                            pairs = [(s[i], new[i]) for i in read[k] & writes]
+                            broken_by[j, k] = z3.Not(z3.substitute(self.now[k], *pairs))
+                    model = self.ask(z3.And(cond, _disjunction([broken_by[j, k] for k in relevant])))
+                    if model is None:
+                        break
+                    self.drop(relevant, self.enc.decode_state(model, new), model, new)
+                    changed = True
+        return self.active
