@@ -11,6 +11,7 @@ runs go to ``results/variants-no-design-lemmas.json`` instead.
     python benchmarks/variant_examples.py                       # no faults, then --fault loss
     python benchmarks/variant_examples.py --faults loss --design secmp0007 --design examples/variants/x.py
     python benchmarks/variant_examples.py --no-design-lemmas --property P-SMI-BOUNDED
+    python benchmarks/variant_examples.py --no-design-lemmas --faults none --design gateway-screening
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ APPROVED = "secmp0007"
 def run(design: str, faults: str, timeout: float, design_lemmas: bool = True,
         properties: tuple[str, ...] = ()) -> dict[str, Any]:
     """One ``otaproof check`` in a fresh process: its command, verdicts, time and load."""
-    flags = ["--variant", design] if design == APPROVED else ["--variant-file", design]
+    flags = ["--variant-file", design] if design.endswith(".py") else ["--variant", design]
     flags += [] if faults == "none" else ["--fault", faults]
     flags += [] if design_lemmas else ["--no-design-lemmas"]
     flags += [f for p in properties for f in ("--property", p)]
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", action="append", metavar="F",
                         help="fault models, one run each: none or a fault name (default: none, loss)")
     parser.add_argument("--design", action="append", metavar="D",
-                        help=f"{APPROVED} or an example's path, in this order (default: the examples, then {APPROVED})")
+                        help="a built-in variant's name (`otaproof variants`) or a variant file's path, in this order "
+                             f"(default: the examples, then {APPROVED})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per engine and part (default: 120)")
     parser.add_argument("--no-design-lemmas", action="store_true",
                         help=f"generated lemma candidates only; results go to {OUT_GENERATED.relative_to(ROOT)}")
