@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, all_of, implies
 from otaproof.model.system import System, SystemBuilder, assign, case
+from otaproof.properties.engines import strengthen
 from otaproof.properties.engines.pdr import check_by_lemmas, relatively_inductive
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import inductive_subset
@@ -234,3 +237,20 @@ def test_one_value_exclusions_back_up_an_exclusion_an_unlucky_sample_suggests() 
     assert {plain, one_value} <= {n for n, _ in candidates}
     kept = inductive_subset(system, candidates, Deadline(300)).names
     assert one_value in kept and plain not in kept
+
+
+@pytest.mark.parametrize("system", [reporting(True), ota_exchange(), reporting_done()],
+                         ids=["reporting", "ota", "done"])
+def test_houdini_step_by_step_keeps_what_one_query_over_trans_keeps(system: System,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of asking (``BY_STEP_FROM``) keep the same candidates, after dropping some
+    that hold initially but not after some step (each variable stays at its initial value):
+    the largest inductive subset is unique, so a difference is a bug in one of them."""
+    candidates = mined(system, sample(system, 10_000, 0, 0, seed=0))
+    candidates += [(f"initial:{v.name}", v == v.sort.decode(v.init)) for v in system.variables]
+    kept: dict[str, tuple[str, ...]] = {}
+    for mode, threshold in (("step", 0), ("whole", 10**9)):
+        monkeypatch.setattr(strengthen, "BY_STEP_FROM", threshold)
+        kept[mode] = inductive_subset(system, candidates, Deadline(300)).names
+    assert kept["step"] == kept["whole"]
+    assert not any(n.startswith("initial:") for n in kept["step"])
