@@ -145,12 +145,13 @@ def _only_value_with(rows: Rows, name: str, expr: Expr, bits: Bits, g: Var, pref
     report beside S): Houdini then keeps the one-value ones that hold."""
     if len(set(rows[here, g.index].tolist())) < 2 or set(_values(g)) <= set(rows[bits, g.index].tolist()):
         return  # the field never varies in this slot, or every value of it is seen in K's messages
-    mine = sorted(set(rows[bits, g.index].tolist()) - {g.init})
+    seen_in_k = sorted(set(rows[bits, g.index].tolist()))
     for other, other_expr, other_bits, _ in others:
-        together = set(rows[bits & other_bits, g.index].tolist())
-        # never seen together: the plain exclusion is mined, and each one-value one is a weaker
-        # fall-back in case a message of kind K with that value may overlap S after all
-        for c in mine if not together else [together.pop()] if len(together) == 1 else []:
+        together = sorted(set(rows[bits & other_bits, g.index].tolist()))
+        # never seen together: the plain exclusion is mined, and each value K's messages take
+        # gives a weaker back-up in case a message of kind K with that value may overlap S
+        values = seen_in_k if not together else together if len(together) == 1 else []
+        for c in values:
             if c != g.init:
                 yield (f"exclusive:{name},{g.name[len(prefix):]}!={g.sort.decode(c)},{other}",
                        ~(expr & (g != g.sort.decode(c)) & other_expr))
