@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from otaproof.model.compiled import CompiledSystem
+from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
@@ -194,8 +194,7 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         top = 1 + max((max(_codes(v)) for v in system.variables), default=0)
         cols = np.arange(width)
         taken = np.zeros((width, top), dtype=np.bool_)  # (variable, value) pairs some sampled state has
-        for s in seen:
-            taken[cols, compiled.unpack(s)] = True
+        taken[cols, _rows(compiled, list(seen))] = True
         archive = [init]  # states that were the first to show some value, in the order found
         noise = [inst.index for inst in system.instances if inst.role != "system"]
         for walk in range(4 * walks):
@@ -211,18 +210,25 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
                 if not nxt:
                     break
                 if from_archive or walk % 2:  # a step to a value no sampled state has, where there is one
-                    codes = np.array([compiled.unpack(t) for _, t in nxt], dtype=np.int64)
-                    new = (~taken[cols, codes]).sum(axis=1)
-                    nxt = [pair for pair, n in zip(nxt, new, strict=True) if n == new.max()]
+                    new = (~taken[cols, _rows(compiled, [t for _, t in nxt])]).sum(axis=1)
+                    most = new.max()
+                    nxt = [pair for pair, n in zip(nxt, new, strict=True) if n == most]
                 s = rng.choice(nxt)[1]
                 if s not in seen:
                     seen[s] = None
-                    values = compiled.unpack(s)
+                    values = _rows(compiled, [s])[0]
                     if not taken[cols, values].all():
                         archive.append(s)
                     taken[cols, values] = True
-    rows = np.array([compiled.unpack(s) for s in seen], dtype=np.int64).reshape(len(seen), len(system.variables))
-    return Sample(rows, complete)
+    return Sample(_rows(compiled, list(seen)).astype(np.int64), complete)
+
+
+def _rows(compiled: CompiledSystem, states: list[CState]) -> npt.NDArray[np.integer]:
+    """The states as rows of variable codes (a compact state's bytes are the row as it is)."""
+    if compiled.compact:
+        joined = b"".join(bytes(s) for s in states)
+        return np.frombuffer(joined, dtype=np.uint8).reshape(len(states), len(compiled.system.variables))
+    return np.array([compiled.unpack(s) for s in states], dtype=np.int64).reshape(len(states), -1)
 
 
 # ---- mining clauses ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ slice leaves that proof intact, and one that can only breaks some clauses.
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 
 import z3
@@ -116,6 +117,14 @@ def _disjunction(terms: list[z3.BoolRef]) -> z3.BoolRef:
     """``z3.Or(terms)`` without the Python-side coercion of each term (Houdini builds thousands)."""
     ctx = terms[0].ctx
     return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), len(terms), (z3.Ast * len(terms))(*[t.as_ast() for t in terms])), ctx)
+
+
+def _negated_after(term: z3.BoolRef, olds: ctypes.Array[z3.Ast], news: ctypes.Array[z3.Ast], n: int) -> z3.BoolRef:
+    """``Not(substitute(term, zip(olds, news)))`` through Z3's C API: Houdini builds tens of
+    thousands, and ``z3.substitute`` checks every pair's sorts in Python each time."""
+    ctx = term.ctx
+    after = z3.Z3_substitute(ctx.ref(), term.as_ast(), n, olds, news)
+    return z3.BoolRef(z3.Z3_mk_not(ctx.ref(), after), ctx)
 
 
 def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0,
@@ -234,6 +243,8 @@ class _Houdini:
         whole pass drops nothing: thousands of candidates, small queries."""
         s = self.s
         steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in self.enc.steps(s)]
+        renaming = [((z3.Ast * len(w))(*[s[i].as_ast() for i in sorted(w)]),
+                     (z3.Ast * len(w))(*[new[i].as_ast() for i in sorted(w)]), len(w)) for _, new, w in steps]
         position = {str(term): i for i, term in enumerate(s)}
         read = [reads(e) for e in self.exprs] + \
             [{position[n] for n in _symbol_names(c) if n in position} for c in self.clauses]
@@ -245,8 +256,7 @@ class _Houdini:
                 while relevant := [k for k in self.active if read[k] & writes]:
                     for k in relevant:
                         if (j, k) not in broken_by:
-                            pairs = [(s[i], new[i]) for i in read[k] & writes]
-                            broken_by[j, k] = z3.Not(z3.substitute(self.now[k], *pairs))
+                            broken_by[j, k] = _negated_after(self.now[k], *renaming[j])
                     model = self.ask(z3.And(cond, _disjunction([broken_by[j, k] for k in relevant])))
                     if model is None:
                         break
