@@ -227,9 +227,10 @@ class RemoteLemmaSearch:
 
     scenario: Scenario
     budget: Budget
+    processes: int = 1
 
     def work(self) -> LemmaSearch:
-        return LemmaSearch(with_templates(build(self.scenario), self.budget.seed), self.budget)
+        return LemmaSearch(with_templates(build(self.scenario), self.budget.seed), self.budget, self.processes)
 
 
 Remote = RemoteRun | RemoteLemmaSearch
@@ -239,7 +240,7 @@ def describe(work: Work) -> Remote:
     """The description a worker rebuilds ``work`` from; ``SchedulerError`` for a job that cannot
     travel (a property or lemma set this description does not carry)."""
     if isinstance(work, LemmaSearch):
-        return RemoteLemmaSearch(work.built.scenario, work.budget)
+        return RemoteLemmaSearch(work.built.scenario, work.budget, work.processes)
     if not isinstance(work, EngineRun):
         raise SchedulerError(f"a {type(work).__name__} job cannot be sent to a Dask worker")
     if BY_ID.get(work.prop.id) is not work.prop:

@@ -186,19 +186,22 @@ def canonical_budget(budget: Budget, depth: int, spent: float) -> Budget:
 
 @dataclass(frozen=True)
 class LemmaSearch:
-    """A worker's job: the model's lemma search (Houdini) for one row; it reports the names of
-    the inductive lemmas, or None if the search gave up (the row's engines then work without)."""
+    """A worker's job: the model's lemma search (Houdini) for one row, split between
+    ``processes`` processes; it reports the names of the inductive lemmas, or None if the search
+    gave up (the row's engines then work without)."""
 
     built: BuiltModel
     budget: Budget
+    processes: int = 1
 
     def __call__(self, report: Report) -> None:
-        report(inductive_names(self.built, self.budget))
+        report(inductive_names(self.built, self.budget, self.processes))
 
 
-def inductive_names(built: BuiltModel, budget: Budget) -> tuple[str, ...] | None:
+def inductive_names(built: BuiltModel, budget: Budget, processes: int = 1) -> tuple[str, ...] | None:
     """The names of the model's inductive lemmas, or None if the search gave up or failed."""
     try:
-        return model_lemmas(built.system, built.lemmas, Deadline(budget.timeout, budget.rlimit), budget.seed).names
+        return model_lemmas(built.system, built.lemmas, Deadline(budget.timeout, budget.rlimit), budget.seed,
+                            processes).names
     except Exception:  # GaveUp, or a crash: the row's engines work without the shared lemmas
         return None

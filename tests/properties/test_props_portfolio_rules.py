@@ -377,3 +377,18 @@ def test_a_later_part_violated_first_waits_for_the_earlier_parts(first_violated:
     assert pool.answered.index("bmc") < pool.answered.index("kind")  # the second part answered first
     assert isinstance(br.verdict, Violated)
     assert br.verdict.trace.property == ("first" if first_violated else "second")
+
+
+@pytest.mark.parametrize(("workers", "swarm", "processes"), [(2, False, 2), (1, False, 1), (2, True, 1)])
+def test_a_row_lemma_search_runs_in_two_processes_that_count_as_two_workers(workers: int, swarm: bool,
+                                                                           processes: int) -> None:
+    """The lemma search splits its steps between two processes when two workers are free for it
+    (not with the swarm, which hunts beside it), and while it runs they are busy: the next
+    row is not opened on the second worker."""
+    pool = FakePool(by_engine({}), lemmas=SILENT)
+    portfolio = Portfolio([(PLAIN, [INV]), (OLD, [INV])], "portfolio", BUDGET, workers, pool, swarm=swarm)
+    portfolio.fill()
+    searches = [job for job in pool.started if isinstance(job, LemmaSearch)]
+    assert searches[0].processes == processes
+    if processes == 2:
+        assert pool.started == searches[:1]

@@ -5,8 +5,10 @@ fails if its family stops generating the lemma (or generates a wrong one Houdini
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
+import z3
 
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, all_of, implies
@@ -16,7 +18,7 @@ from otaproof.properties.engines.pdr import check_by_lemmas, relatively_inductiv
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import inductive_subset
 from otaproof.properties.formulas import Invariant, to_safety
-from otaproof.properties.solver import Deadline
+from otaproof.properties.solver import Deadline, GaveUp
 from otaproof.properties.templates import FAMILIES, family, mined, sample
 from otaproof.properties.verdict import Budget, Proved
 
@@ -252,5 +254,42 @@ def test_houdini_step_by_step_keeps_what_one_query_over_trans_keeps(system: Syst
     for mode, threshold in (("step", 0), ("whole", 10**9)):
         monkeypatch.setattr(strengthen, "BY_STEP_FROM", threshold)
         kept[mode] = inductive_subset(system, candidates, Deadline(300)).names
-    assert kept["step"] == kept["whole"]
+    monkeypatch.setattr(strengthen, "BY_STEP_FROM", 0)
+    monkeypatch.setattr(strengthen, "STEPS_BETWEEN_EXCHANGES", 1)  # an exchange after every step
+    for processes in (2, 3):
+        kept[f"{processes} processes"] = inductive_subset(system, candidates, Deadline(300), processes=processes).names
+    assert kept["step"] == kept["whole"] == kept["2 processes"] == kept["3 processes"]
     assert not any(n.startswith("initial:") for n in kept["step"])
+
+
+def test_a_houdini_peer_that_stops_stops_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked peer whose solver gives up makes the whole search give up (never a result from
+    the other processes' steps alone), and leaves no process behind."""
+    system = ota_exchange()
+    candidates = mined(system, sample(system, 10_000, 0, 0, seed=0))
+    here = os.getpid()
+    ask = strengthen._Houdini.ask
+
+    def ask_in_this_process_only(search: strengthen._Houdini, broken: z3.BoolRef) -> z3.ModelRef | None:
+        if os.getpid() != here:
+            raise GaveUp("peer out of resources")
+        return ask(search, broken)
+
+    monkeypatch.setattr(strengthen, "BY_STEP_FROM", 0)
+    monkeypatch.setattr(strengthen._Houdini, "ask", ask_in_this_process_only)
+    forked: list[int] = []
+    fork = os.fork
+
+    def recorded_fork() -> int:
+        pid = fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded_fork)
+    with pytest.raises(GaveUp, match="peer out of resources"):
+        inductive_subset(system, candidates, Deadline(300), processes=2)
+    assert forked
+    for pid in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped

@@ -14,7 +14,12 @@ slice leaves that proof intact, and one that can only breaks some clauses.
 from __future__ import annotations
 
 import ctypes
+import os
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, Pipe
+from types import TracebackType
 
 import z3
 
@@ -25,6 +30,7 @@ from otaproof.model.slicing import Slice, reads
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, parse_invariant
+from otaproof.properties.pool import die_with
 from otaproof.properties.solver import Deadline, GaveUp, Solver
 
 
@@ -135,11 +141,12 @@ def inductive_lemmas(sliced: Slice, lemmas: tuple[Lemma, ...], deadline: Deadlin
     return inductive_subset(sliced.system, projected, deadline, seed, reused=reused)
 
 
-def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0) -> Strengthening:
+def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, seed: int = 0,
+                 processes: int = 1) -> Strengthening:
     """The inductive subset of a whole model's lemmas, computed once and shared by every property
     (monitors add variables but never change the model's own steps, so it stays inductive);
-    ``GaveUp`` if Houdini stopped."""
-    found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed)
+    ``GaveUp`` if Houdini stopped. ``processes`` > 1 splits the steps between forked processes."""
+    found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed, processes=processes)
     return shared_lemmas(lemmas, found.names)
 
 
@@ -154,18 +161,26 @@ def shared_lemmas(lemmas: tuple[Lemma, ...], names: tuple[str, ...]) -> Strength
 
 
 BY_STEP_FROM = 100  # candidates from which Houdini asks step by step rather than over Trans
+STEPS_BETWEEN_EXCHANGES = 16  # steps each process asks between two exchanges of what they dropped
 
 
 def inductive_subset(system: System, candidates: list[tuple[str, Expr]], deadline: Deadline, seed: int = 0,
-                     background: Strengthening = NONE, reused: Reused | None = None) -> Strengthening:
+                     background: Strengthening = NONE, reused: Reused | None = None,
+                     processes: int = 1) -> Strengthening:
     """Houdini: the largest inductive subset of the candidates (and of the ``reused`` proof's
     clauses), assuming ``background`` (already known to be inductive) in the pre-state;
     ``GaveUp`` if the solver stopped first. The largest inductive subset is unique, so how the
-    queries are organised (``_Houdini``) changes the time taken, not what is kept."""
+    queries are organised (``_Houdini``, ``processes``) changes the time taken, not what is kept."""
     if not candidates and reused is None:
         return NONE
-    search = _Houdini(system, candidates, deadline, seed, background, reused)
-    active = search.by_step() if len(search.now) >= BY_STEP_FROM else search.whole()
+    if processes > 1 and reused is None and len(candidates) >= BY_STEP_FROM:
+        with _Peers(processes, lambda: _Houdini(system, candidates, deadline, seed, background, None),
+                    deadline) as peers:
+            search = peers.search
+            active = search.by_step(peers)
+    else:
+        search = _Houdini(system, candidates, deadline, seed, background, reused)
+        active = search.by_step() if len(search.now) >= BY_STEP_FROM else search.whole()
     exprs = [k for k in active if k < len(candidates)]
     kept = [k - len(candidates) for k in active if k >= len(candidates)]
     tagged = search.enc.state(TAG)
@@ -237,10 +252,12 @@ class _Houdini:
             self.drop(self.active, enc.decode_state(model, t), model, t)
         return self.active
 
-    def by_step(self) -> list[int]:
+    def by_step(self, peers: _Peers | None = None) -> list[int]:
         """Ask one step (an instance's branch) at a time, only about the candidates that read a
         variable it writes (the others hold after it as before), in a fixed order, until a
-        whole pass drops nothing: thousands of candidates, small queries."""
+        whole pass drops nothing: thousands of candidates, small queries. With ``peers``, this
+        process asks only its share of the steps, and after each pass every process drops what
+        any of them dropped (each drop is sound, so the passes end at the same set)."""
         s = self.s
         steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in self.enc.steps(s)]
         renaming = [((z3.Ast * len(w))(*[s[i].as_ast() for i in sorted(w)]),
@@ -249,17 +266,106 @@ class _Houdini:
         read = [reads(e) for e in self.exprs] + \
             [{position[n] for n in _symbol_names(c) if n in position} for c in self.clauses]
         broken_by: dict[tuple[int, int], z3.BoolRef] = {}  # (step, candidate) -> the step breaks the candidate
+        width = len(steps) if peers is None else STEPS_BETWEEN_EXCHANGES * peers.count
+        blocks = [range(b, min(b + width, len(steps))) for b in range(0, len(steps), width)]
         changed = True
         while changed:
             changed = False
-            for j, (cond, new, writes) in enumerate(steps):
-                while relevant := [k for k in self.active if read[k] & writes]:
-                    for k in relevant:
-                        if (j, k) not in broken_by:
-                            broken_by[j, k] = _negated_after(self.now[k], *renaming[j])
-                    model = self.ask(z3.And(cond, _disjunction([broken_by[j, k] for k in relevant])))
-                    if model is None:
-                        break
-                    self.drop(relevant, self.enc.decode_state(model, new), model, new)
-                    changed = True
+            for block in blocks:
+                before = set(self.active)
+                for j in block:
+                    if peers is not None and j % peers.count != peers.index:
+                        continue
+                    cond, new, writes = steps[j]
+                    while relevant := [k for k in self.active if read[k] & writes]:
+                        for k in relevant:
+                            if (j, k) not in broken_by:
+                                broken_by[j, k] = _negated_after(self.now[k], *renaming[j])
+                        model = self.ask(z3.And(cond, _disjunction([broken_by[j, k] for k in relevant])))
+                        if model is None:
+                            break
+                        self.drop(relevant, self.enc.decode_state(model, new), model, new)
+                        changed = True
+                if peers is not None:
+                    gone = peers.exchange(before - set(self.active))
+                    self.active = [k for k in self.active if k not in gone]
+                    changed |= bool(gone)
         return self.active
+
+
+class _Peers:
+    """Processes sharing one step-by-step Houdini run: this one (``index`` 0) and ``count - 1``
+    forked ones, each with its own solver, asking every ``count``-th step. After each pass all
+    of them drop the union of what each dropped, so every process starts a pass with the same
+    candidates, and the run ends when a pass drops nothing anywhere. Which steps a process asks
+    is fixed, so the queries, and the resource units they use, do not depend on timing."""
+
+    def __init__(self, count: int, make: Callable[[], _Houdini], deadline: Deadline) -> None:
+        self.count, self.make, self.deadline = count, make, deadline
+        self.index = 0
+        self.links: list[Connection] = []  # this process: one per forked peer; a forked peer: to this one
+        self.pids: list[int] = []
+        self.reported = deadline.used  # resource units already accounted for
+
+    def __enter__(self) -> _Peers:
+        parent = os.getpid()
+        for index in range(1, self.count):  # forked before this process creates any Z3 term
+            mine, theirs = Pipe()
+            pid = os.fork()
+            if pid == 0:
+                mine.close()
+                self._serve(index, theirs, parent)
+            theirs.close()
+            self.links.append(mine)
+            self.pids.append(pid)
+        self.search = self.make()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        for pid in self.pids:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        for link in self.links:
+            link.close()
+
+    def _serve(self, index: int, link: Connection, parent: int) -> None:
+        """A forked peer's body: its share of the passes; a stop is reported, never a result."""
+        die_with(parent)
+        self.index, self.links, self.pids = index, [link], []
+        try:
+            self.make().by_step(self)
+        except GaveUp as e:
+            link.send(("stopped", str(e)))
+        except Exception as e:  # reported as a stop: the row's engines then work without lemmas
+            link.send(("stopped", f"Houdini peer {index} failed: {type(e).__name__}: {e}"))
+        finally:
+            os._exit(0)
+
+    def exchange(self, dropped: set[int]) -> set[int]:
+        """The candidates dropped in this pass by any process (``dropped``: by this one). A
+        forked peer sends its own and its resource units and waits; this process adds them up,
+        stops if the run's resources are spent, and sends the union back."""
+        spent, self.reported = self.deadline.used - self.reported, self.deadline.used
+        if self.index:
+            self.links[0].send(("dropped", dropped, spent))
+            try:
+                gone: set[int] = self.links[0].recv()
+            except EOFError:  # the run ended without this peer
+                os._exit(0)
+            return gone
+        gone = set(dropped)
+        for link in self.links:
+            try:
+                message = link.recv()
+            except EOFError:
+                raise GaveUp("Houdini stopped: a peer process ended unexpectedly") from None
+            if message[0] != "dropped":
+                raise GaveUp(message[1])
+            gone |= message[1]
+            self.deadline.spend(message[2])
+        if self.deadline.out_of_resources():
+            raise GaveUp(f"Houdini stopped: {self.deadline.why()}")
+        for link in self.links:
+            link.send(gone)
+        return gone
