@@ -24,7 +24,6 @@ from otaproof.reports.evidence.certificates import ProofFiles, recheck_rows
 from otaproof.reports.evidence.findings import built_model
 from otaproof.reports.matrix import Row
 from otaproof.reports.storm import StormInput, StormResult, analyse, parse_policy
-from otaproof.reports.storm_plot import render_png, render_svg
 
 # the reporting policies the working group's question 5 compares (as ``otaproof questions``)
 STORM_POLICIES = ("fixed-time", "uniform-window:4", "uniform-window:24", "on-change")
@@ -80,7 +79,11 @@ def storm_figures(policies: tuple[str, ...], runs: int, seed: int) -> tuple[list
     and the seconds they took; run in a process of its own while the matrix is checked."""
     start = time.monotonic()
     storms = [analyse(StormInput(parse_policy(p), runs=runs, seed=seed)) for p in policies]
-    plots = {"storm.png": render_png(storms[0]), "storm.svg": render_svg(storms[0])} if storms else {}
+    plots = {}
+    if storms:
+        from otaproof.reports.storm_plot import render_png, render_svg  # matplotlib: only for a pack with storms
+
+        plots = {"storm.png": render_png(storms[0]), "storm.svg": render_svg(storms[0])}
     return storms, plots, time.monotonic() - start
 
 
