@@ -125,11 +125,39 @@ def automutants_block(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_time_block(doc: dict[str, Any]) -> str:
+    """Cold and warm seconds of ``otaproof check`` and of a ``diff`` with a design change, from
+    ``benchmarks/check_time.py``'s results."""
+    lines = ["| command | cold: empty cache (median; each run) | warm: the cold run's cache (median; each run) "
+             "| load average | verdicts |", "|---|---|---|---|---|"]
+    for m in doc["commands"]:
+        def each(xs: list[float]) -> str:
+            return ", ".join(f"{x:.1f}" for x in xs)
+        verdicts = doc_verdicts(m["verdicts"])
+        agree = "the same in every run" if m["verdicts_agree"] else "**differ between runs**"
+        lines.append(f"| `{m['command']}` | {m['cold_median']:.1f} s ({each(m['cold'])}) | "
+                     f"{m['warm_median']:.1f} s ({each(m['warm'])}) | {m['load'][0]:.1f}-{m['load'][1]:.1f} | "
+                     f"{verdicts}; {agree} |")
+    return "\n".join([f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/check_time.py`, "
+                      f"{doc['commands'][0]['runs']} runs each; every run a fresh process, timed to its exit):",
+                      "", *lines]) + "\n"
+
+
+def doc_verdicts(verdicts: dict[str, str]) -> str:
+    """A verdict map as counts: '14 proved, 3 violated' (check) or '2 changed of 17' (diff)."""
+    if any("->" in v for v in verdicts.values()):
+        changed = sum(a != b for a, b in (v.split(" -> ") for v in verdicts.values()))
+        return f"{changed} of {len(verdicts)} properties change verdict"
+    counts = {k: sum(v == k for v in verdicts.values()) for k in MARK}
+    return ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
     "mutants": ("results/mutants.json", mutants_block),
     "automutants": ("results/automutants.json", automutants_block),
+    "check-time": ("results/check-time.json", check_time_block),
 }
 
 

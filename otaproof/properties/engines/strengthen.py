@@ -332,7 +332,9 @@ class _Peers:
     def _serve(self, index: int, link: Connection, parent: int) -> None:
         """A forked peer's body: its share of the passes; a stop is reported, never a result."""
         die_with(parent)
-        self.index, self.links, self.pids = index, [link], []
+        for other in self.links:  # the pipes to the peers forked before this one
+            other.close()
+        self.index, self.links = index, [link]
         try:
             self.make().by_step(self)
         except GaveUp as e:
