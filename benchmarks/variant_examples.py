@@ -39,7 +39,7 @@ def run(design: str, faults: str, timeout: float, design_lemmas: bool = True,
     """One ``otaproof check`` in a fresh process: its command, verdicts, time and load."""
     flags = ["--variant-file", design] if design.endswith(".py") else ["--variant", design]
     flags += [] if faults == "none" else ["--fault", faults]
-    flags += [] if design_lemmas else ["--no-design-lemmas"]
+    flags += ["--design-lemmas" if design_lemmas else "--no-design-lemmas"]  # a file's default is generated ones
     flags += [f for p in properties for f in ("--property", p)]
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "verdicts.json"

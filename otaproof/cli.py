@@ -153,10 +153,14 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     cache_cli.add_cache_flags(p)
 
 
-def _add_design_lemmas_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-design-lemmas", action="store_true",
-                   help="leave out the hand-written lemma candidates of the SECMP0007 design (model/invariants.py); "
-                        "candidates generated from the model's structure take their place (docs/lemmas.md)")
+def _add_design_lemmas_flag(p: argparse.ArgumentParser, swarm: bool = True) -> None:
+    p.add_argument("--design-lemmas", action=argparse.BooleanOptionalAction, default=None,
+                   help="prove with the hand-written lemma candidates of the SECMP0007 design (model/invariants.py), "
+                        "or with --no-design-lemmas with candidates generated from the model's structure instead "
+                        "(docs/lemmas.md); default: the hand-written ones for a built-in variant, generated ones "
+                        "for a design change from a file or plugin")
+    if not swarm:
+        return
     p.add_argument("--swarm", action="store_true",
                    help="the portfolio also races the explicit-state swarm engine on every safety part from the "
                         "first second (off by default: on 2 cores it slows the rest; docs/explicit.md)")
@@ -178,7 +182,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     faults = _faults(_split(args.fault))
     _warn_impossible_faults(faults, params.capacity)
     return Scenario(variant, _threats(_split(args.threat)), faults, params,
-                    design_lemmas=not getattr(args, "no_design_lemmas", False))
+                    design_lemmas=getattr(args, "design_lemmas", None))
 
 
 def _certificate_dir(value: str | None) -> Path | None:
@@ -251,7 +255,7 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     params = _scenario(argparse.Namespace(**{**vars(args), "variant": variants[0], "threat": []})).parameters
     faults = _faults(_split(args.fault))
     scenarios = [Scenario(v, frozenset([] if t == "none" else t.split("+")), faults, params,
-                          design_lemmas=not args.no_design_lemmas)
+                          design_lemmas=args.design_lemmas)
                  for v in variants for t in models]
     cache = cache_cli.cache_use(args)
     trial_build(scenarios)
@@ -475,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"faults for both: {', '.join(FAULTS)}")
     _add_run_flags(df, "write both sides with traces as JSON (schema otaproof.diff/1)")
+    _add_design_lemmas_flag(df, swarm=False)
     _add_parameter_flags(df)
     df.set_defaults(func=_cmd_diff)
     qs = sub.add_parser("questions",

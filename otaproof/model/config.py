@@ -93,9 +93,10 @@ class Scenario:
     threats: frozenset[str] = frozenset()
     faults: frozenset[str] = frozenset()
     parameters: Parameters = field(default_factory=Parameters)
-    # False: model/invariants.py's hand-written candidates are left out and candidates generated from the
-    # model's structure (properties/templates.py) take their place (``--no-design-lemmas``)
-    design_lemmas: bool = True
+    # True: model/invariants.py's hand-written lemma candidates; False: candidates generated from the
+    # model's structure (properties/templates.py) instead; None: the hand-written ones for a built-in
+    # variant, generated ones for a design change from a file or plugin (``variants.uses_design_lemmas``)
+    design_lemmas: bool | None = None
 
     def __post_init__(self) -> None:
         for t in self.threats:

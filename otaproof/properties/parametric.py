@@ -59,12 +59,16 @@ class Representative:
 
 
 def sized(scenario: Scenario, ppmids: int, hcalcs: int) -> BuiltModel:
-    """The scenario's variant built with these device counts (a variant's own counts are replaced)."""
+    """The scenario's variant built with these device counts (a variant's own counts are replaced),
+    with the design's hand-written lemma candidates unless the scenario leaves them out: the
+    abstraction projects those (the generated ones are mined from a concrete model's states)."""
     variant = get_variant(scenario.variant)
     counts = {"ppmids": ppmids, "hcalcs": hcalcs}
     rest = {k: v for k, v in variant.parameters.items() if k not in counts}
     params = scenario.parameters.with_values({**rest, **counts})
-    return build_variant(dataclasses.replace(variant, parameters={}), dataclasses.replace(scenario, parameters=params))
+    hints = scenario.design_lemmas is not False
+    return build_variant(dataclasses.replace(variant, parameters={}),
+                         dataclasses.replace(scenario, parameters=params, design_lemmas=hints))
 
 
 def _names(bm: BuiltModel) -> set[str]:

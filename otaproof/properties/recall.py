@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from otaproof.model.lang import ModelError
 from otaproof.model.slicing import constant_folded
 from otaproof.model.system import System
-from otaproof.model.variants import BuiltModel
+from otaproof.model.variants import BuiltModel, uses_design_lemmas
 from otaproof.properties.cache import Cell, CertificateCache, Hit, part_digest
 from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import check_ranking_certificate, confirm_stranded
@@ -59,7 +59,8 @@ class Recalled:
 def context(built: BuiltModel, budget: Budget) -> str:
     """What a fresh run's certificate depends on besides the model: the engine budget (except the
     wall-clock cap) and whether the design's hand-written lemmas are candidates."""
-    return json.dumps([built.scenario.design_lemmas, budget.depth, budget.seed, budget.rlimit, budget.max_states])
+    return json.dumps([uses_design_lemmas(built.scenario, built.variant), budget.depth, budget.seed, budget.rlimit,
+                       budget.max_states])
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from otaproof.model.compiled import CompiledSystem, CState
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
-from otaproof.model.variants import BuiltModel
+from otaproof.model.variants import BuiltModel, uses_design_lemmas
 from otaproof.properties.template_atoms import (
     MAX_PAIR_VALUES,
     Sample,
@@ -469,8 +469,8 @@ def template_lemmas(system: System, seed: int) -> tuple[Lemma, ...]:
 
 
 def with_templates(built: BuiltModel, seed: int) -> BuiltModel:
-    """The built model with the generated candidates joining its lemmas, when the scenario
-    switches the design's hand-written candidates off (``--no-design-lemmas``); otherwise as is."""
-    if built.scenario.design_lemmas:
+    """The built model with the generated candidates joining its lemmas, when it does without the
+    design's hand-written candidates (``uses_design_lemmas``); otherwise as is."""
+    if uses_design_lemmas(built.scenario, built.variant):
         return built
     return dataclasses.replace(built, lemmas=built.lemmas + template_lemmas(built.system, seed))

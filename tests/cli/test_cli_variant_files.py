@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from otaproof.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATED, main
-from otaproof.model.variants import REGISTRY
+from otaproof import cli
+from otaproof.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATED, build_parser, main
+from otaproof.model.config import Scenario
+from otaproof.model.variants import REGISTRY, build
+from otaproof.properties.templates import family, with_templates
+from otaproof.variant_cli import variant_files
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "variants"
 
@@ -179,7 +183,8 @@ def test_variants_lists_built_in_and_file_variants_with_their_origin(tmp_path: P
 
 
 def test_check_takes_the_design_of_the_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The checks run in forked worker processes, which know the file variant by name."""
+    """The checks run in forked worker processes, which know the file variant by name. Its
+    proofs use candidates generated from its structure, not the design's hand-written ones."""
     path, out = _file(tmp_path, TINY), tmp_path / "v.json"
     code = main(["check", "--variant-file", str(path), "--property", "P-LOCAL-BANNED,P-COMPAT", "--json", str(out)])
     assert code == EXIT_VIOLATED, capsys.readouterr()
@@ -189,11 +194,27 @@ def test_check_takes_the_design_of_the_one_file(tmp_path: Path, capsys: pytest.C
     assert verdicts == {"P-LOCAL-BANNED": "violated", "P-COMPAT": "proved"}
 
 
+@pytest.mark.parametrize(("flag", "design"),
+                         [([], False), (["--design-lemmas"], True), (["--no-design-lemmas"], False)])
+def test_a_file_design_gets_generated_lemma_candidates_unless_told(tmp_path: Path, flag: list[str],
+                                                                   design: bool) -> None:
+    """The design's hand-written candidates were written for the built-in designs; a file's
+    design gets candidates generated from its own structure unless --design-lemmas asks."""
+    path = _file(tmp_path, TINY)
+    args = build_parser().parse_args(["check", "--variant-file", str(path), *flag])
+    with variant_files(args):
+        built = with_templates(build(cli._scenario(args)), 0)
+    names = {lm.name for lm in built.lemmas}
+    hand_written = {lm.name for lm in build(Scenario(design_lemmas=True)).lemmas}
+    assert bool(names & hand_written) == design
+    assert any(family(n) for n in names) != design
+
+
 def test_diff_against_the_file_design_records_where_it_came_from(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path, out = _file(tmp_path, TINY), tmp_path / "d.json"
     assert main(["diff", "secmp0007", "--variant-file", str(path), "--property", "P-LOCAL-BANNED",
-                 "--json", str(out)]) == EXIT_OK
+                 "--design-lemmas", "--json", str(out)]) == EXIT_OK
     assert "broken by B" in capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert (doc["a"], doc["b"]) == ("secmp0007", "tiny-local-port")
@@ -213,7 +234,7 @@ def test_diff_without_b_needs_exactly_one_file(tmp_path: Path, capsys: pytest.Ca
 def test_matrix_takes_the_approved_design_and_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path, out = _file(tmp_path, TINY), tmp_path / "m.json"
     assert main(["matrix", "--variant-file", str(path), "--threat-model", "none", "--property", "P-LOCAL-BANNED",
-                 "--json", str(out)]) == EXIT_OK
+                 "--design-lemmas", "--json", str(out)]) == EXIT_OK
     entries = json.loads(out.read_text())["entries"]
     assert [(e["variant"], e["verdict"]) for e in entries] == [("secmp0007", "proved"), ("tiny-local-port", "violated")]
 
@@ -290,7 +311,8 @@ def test_an_installed_plugin_is_listed_and_checked(tmp_path: Path, monkeypatch: 
     row = next(line for line in capsys.readouterr().out.splitlines() if "tiny-plugin" in line)
     assert "plugin" in row and "entry point" in row
     out = tmp_path / "v.json"
-    assert main(["check", "--variant", "tiny-plugin", "--property", "P-LOCAL-BANNED", "--json", str(out)]) == 1
+    assert main(["check", "--variant", "tiny-plugin", "--property", "P-LOCAL-BANNED", "--design-lemmas",
+                 "--json", str(out)]) == 1
     assert json.loads(out.read_text())["results"][0]["verdict"] == "violated"
     clash = _file(tmp_path, PLUGIN.replace('NAME = "tiny-plugin"', 'NAME = "tiny-plugin"  # <-'))
     capsys.readouterr()

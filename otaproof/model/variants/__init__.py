@@ -29,6 +29,7 @@ from otaproof.model.variants.registry import (
     build_variant,
     describe,
     registry_of,
+    uses_design_lemmas,
     variant_of,
 )
 
@@ -38,7 +39,7 @@ _KNOWN: dict[str, Variant] = registry_of(BUILTIN)
 REGISTRY: Mapping[str, Variant] = MappingProxyType(_KNOWN)
 
 __all__ = ["BUILTIN", "ORIGINS", "REGISTRY", "BuiltModel", "Variant", "build", "describe", "get_variant",
-           "register", "registered", "registry_of", "unregister", "variant_of"]
+           "register", "registered", "registry_of", "unregister", "uses_design_lemmas", "variant_of"]
 
 
 def get_variant(name: str) -> Variant:

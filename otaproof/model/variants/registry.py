@@ -90,5 +90,14 @@ def build_variant(variant: Variant, scenario: Scenario) -> BuiltModel:
         variant.apply(model)
     system = model.b.build(scenario.threats, scenario.faults)
     system.name = variant.name
-    hints = tuple(secmp0007_lemmas(model)) if scenario.design_lemmas else ()
+    hints = tuple(secmp0007_lemmas(model)) if uses_design_lemmas(scenario, variant) else ()
     return BuiltModel(scenario, variant, model, system, hints)
+
+
+def uses_design_lemmas(scenario: Scenario, variant: Variant) -> bool:
+    """Whether the scenario's lemma candidates are the design's hand-written ones: as it says,
+    else for a built-in variant only. They were written for the built-in designs; a design change
+    from a file or plugin gets candidates generated from its own structure (docs/lemmas.md)."""
+    if scenario.design_lemmas is not None:
+        return scenario.design_lemmas
+    return variant.origin == "built-in"
