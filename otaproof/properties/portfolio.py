@@ -216,9 +216,11 @@ class Portfolio:
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
         """Build a row's model; under the portfolio its parts are looked up in the cache first
-        (if any), then ``start_row``."""
-        self.builts[row] = with_templates(build(self.rows[row][0]), self.budget.seed)
+        (if any), then ``start_row``. The generated lemma candidates (seconds of sampling) join
+        only when some part is left for the engines: a cache lookup needs none."""
+        self.builts[row] = build(self.rows[row][0])
         if self.engine not in ("portfolio", FIRST_STAGE):
+            self.builts[row] = with_templates(self.builts[row], self.budget.seed)
             self.queue_row(row, None)
             return
         self.add_parts(row)
@@ -231,6 +233,12 @@ class Portfolio:
         """The row's lemma search runs as a job of its own, in ``HOUDINI_PROCESSES`` processes
         (one with ``swarm``: its open safety parts are queued for the swarm at once, to hunt
         while the search runs)."""
+        plain = self.builts[row]
+        self.builts[row] = built = with_templates(plain, self.budget.seed)
+        if built is not plain:  # generated candidates joined: the parts' tasks carry the row's candidates
+            fresh = [job for prop in self.rows[row][1] for job in parts(built, prop)]
+            for u, job in zip(self.row_parts(row), fresh, strict=True):
+                self.parts[u].job = job
         hunting = self.engine == "portfolio" and self.swarm
         if hunting:
             self.enqueue([(u, SWARM) for u in self.row_parts(row)
