@@ -256,8 +256,9 @@ class _Houdini:
         """Ask one step (an instance's branch) at a time, only about the candidates that read a
         variable it writes (the others hold after it as before), in a fixed order, until a
         whole pass drops nothing: thousands of candidates, small queries. With ``peers``, this
-        process asks only its share of the steps, and after each pass every process drops what
-        any of them dropped (each drop is sound, so the passes end at the same set)."""
+        process asks only its share of the steps, and after every ``STEPS_BETWEEN_EXCHANGES``
+        steps each, every process drops what any of them dropped (each drop is sound, so they
+        end at the same set)."""
         s = self.s
         steps = [(cond, new, {i for i in range(len(s)) if new[i] is not s[i]}) for _, _, cond, new in self.enc.steps(s)]
         renaming = [((z3.Ast * len(w))(*[s[i].as_ast() for i in sorted(w)]),
@@ -295,10 +296,11 @@ class _Houdini:
 
 class _Peers:
     """Processes sharing one step-by-step Houdini run: this one (``index`` 0) and ``count - 1``
-    forked ones, each with its own solver, asking every ``count``-th step. After each pass all
-    of them drop the union of what each dropped, so every process starts a pass with the same
-    candidates, and the run ends when a pass drops nothing anywhere. Which steps a process asks
-    is fixed, so the queries, and the resource units they use, do not depend on timing."""
+    forked ones, each with its own solver, asking every ``count``-th step. After every block of
+    steps all of them drop the union of what each dropped, so every process starts a block with
+    the same candidates, and the run ends when a pass drops nothing anywhere. Which steps a
+    process asks is fixed, so the queries, and the resource units they use, do not depend on
+    timing."""
 
     def __init__(self, count: int, make: Callable[[], _Houdini], deadline: Deadline) -> None:
         self.count, self.make, self.deadline = count, make, deadline
