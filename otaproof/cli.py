@@ -153,14 +153,15 @@ def _add_run_flags(p: argparse.ArgumentParser, json_help: str) -> None:
     cache_cli.add_cache_flags(p)
 
 
-def _add_design_lemmas_flag(p: argparse.ArgumentParser, swarm: bool = True) -> None:
+def _add_design_lemmas_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--design-lemmas", action=argparse.BooleanOptionalAction, default=None,
                    help="prove with the hand-written lemma candidates of the SECMP0007 design (model/invariants.py), "
                         "or with --no-design-lemmas with candidates generated from the model's structure instead "
                         "(docs/lemmas.md); default: the hand-written ones for a built-in variant, generated ones "
                         "for a design change from a file or plugin")
-    if not swarm:
-        return
+
+
+def _add_swarm_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--swarm", action="store_true",
                    help="the portfolio also races the explicit-state swarm engine on every safety part from the "
                         "first second (off by default: on 2 cores it slows the rest; docs/explicit.md)")
@@ -441,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(recovery+explicit for REACH), first definitive answer wins (default)")
     _add_run_flags(c, "write verdicts and traces as JSON (schema otaproof.verdicts/1)")
     _add_design_lemmas_flag(c)
+    _add_swarm_flag(c)
     c.add_argument("--certificates", metavar="DIR",
                    help="keep every proof's obligations as standalone SMT-LIB files in DIR (new or empty) and "
                         "re-check them with cvc5 as well as Z3 (docs/certificates.md); without it the files are "
@@ -463,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"fault models applied to every row: {', '.join(FAULTS)}")
     _add_run_flags(mx, "write the matrix with traces as JSON (schema otaproof.matrix/1)")
     _add_design_lemmas_flag(mx)
+    _add_swarm_flag(mx)
     _add_parameter_flags(mx)
     mx.set_defaults(func=_cmd_matrix)
     df = sub.add_parser("diff", help="what changes between two designs: verdict flips with their traces",
@@ -479,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("--faults", "--fault", dest="fault", action="append", metavar="F",
                     help=f"faults for both: {', '.join(FAULTS)}")
     _add_run_flags(df, "write both sides with traces as JSON (schema otaproof.diff/1)")
-    _add_design_lemmas_flag(df, swarm=False)
+    _add_design_lemmas_flag(df)
     _add_parameter_flags(df)
     df.set_defaults(func=_cmd_diff)
     qs = sub.add_parser("questions",

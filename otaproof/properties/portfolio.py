@@ -223,19 +223,22 @@ class Portfolio:
             self.builts[row] = with_templates(self.builts[row], self.budget.seed)
             self.queue_row(row, None)
             return
-        self.add_parts(row)
         if self.cache is not None:
+            self.add_parts(row)
             self.pending.extend((u, RECALL) for u in self.row_parts(row))  # not ``expected``: no engine's verdict
             return
         self.start_row(row)
 
     def start_row(self, row: int) -> None:
-        """The row's lemma search runs as a job of its own, in ``HOUDINI_PROCESSES`` processes
-        (one with ``swarm``: its open safety parts are queued for the swarm at once, to hunt
-        while the search runs)."""
+        """The row's parts get its lemma candidates (created with them, or their looked-up tasks
+        replaced), and its lemma search runs as a job of its own, in ``HOUDINI_PROCESSES``
+        processes (one with ``swarm``: its open safety parts are queued for the swarm at once, to
+        hunt while the search runs)."""
         plain = self.builts[row]
         self.builts[row] = built = with_templates(plain, self.budget.seed)
-        if built is not plain:  # generated candidates joined: the parts' tasks carry the row's candidates
+        if not self.row_parts(row):
+            self.add_parts(row)
+        elif built is not plain:  # generated candidates joined after the lookups: the tasks carry them
             fresh = [job for prop in self.rows[row][1] for job in parts(built, prop)]
             for u, job in zip(self.row_parts(row), fresh, strict=True):
                 self.parts[u].job = job

@@ -131,20 +131,22 @@ def check_time_block(doc: dict[str, Any]) -> str:
     lines = ["| command | cold: empty cache (median; each run) | warm: the cold run's cache (median; each run) "
              "| load average | verdicts |", "|---|---|---|---|---|"]
     for m in doc["commands"]:
-        def each(xs: list[float]) -> str:
-            return ", ".join(f"{x:.1f}" for x in xs)
-        verdicts = doc_verdicts(m["verdicts"])
         agree = "the same in every run" if m["verdicts_agree"] else "**differ between runs**"
-        lines.append(f"| `{m['command']}` | {m['cold_median']:.1f} s ({each(m['cold'])}) | "
-                     f"{m['warm_median']:.1f} s ({each(m['warm'])}) | {m['load'][0]:.1f}-{m['load'][1]:.1f} | "
-                     f"{verdicts}; {agree} |")
+        lines.append(f"| `{m['command']}` | {m['cold_median']:.1f} s ({_seconds(m['cold'])}) | "
+                     f"{m['warm_median']:.1f} s ({_seconds(m['warm'])}) | {m['load'][0]:.1f}-{m['load'][1]:.1f} | "
+                     f"{_verdict_counts(m['verdicts'])}; {agree} |")
     return "\n".join([f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/check_time.py`, "
                       f"{doc['commands'][0]['runs']} runs each; every run a fresh process, timed to its exit):",
                       "", *lines]) + "\n"
 
 
-def doc_verdicts(verdicts: dict[str, str]) -> str:
-    """A verdict map as counts: '14 proved, 3 violated' (check) or '2 changed of 17' (diff)."""
+def _seconds(xs: list[float]) -> str:
+    return ", ".join(f"{x:.1f}" for x in xs)
+
+
+def _verdict_counts(verdicts: dict[str, str]) -> str:
+    """A verdict map as counts: '14 proved, 3 violated' (check) or '2 of 17 properties change
+    verdict' (diff: values 'A -> B')."""
     if any("->" in v for v in verdicts.values()):
         changed = sum(a != b for a, b in (v.split(" -> ") for v in verdicts.values()))
         return f"{changed} of {len(verdicts)} properties change verdict"

@@ -332,7 +332,7 @@ class _Peers:
             link.close()
 
     def _serve(self, index: int, link: Connection, parent: int) -> None:
-        """A forked peer's body: its share of the passes; a stop is reported, never a result."""
+        """A forked peer's body: its share of the steps; a stop is reported, never a result."""
         die_with(parent)
         for other in self.links:  # the pipes to the peers forked before this one
             other.close()
@@ -347,7 +347,7 @@ class _Peers:
             os._exit(0)
 
     def exchange(self, dropped: set[int]) -> set[int]:
-        """The candidates dropped in this pass by any process (``dropped``: by this one). A
+        """The candidates dropped in this block of steps by any process (``dropped``: by this one). A
         forked peer sends its own and its resource units and waits; this process adds them up,
         stops if the run's resources are spent, and sends the union back."""
         spent, self.reported = self.deadline.used - self.reported, self.deadline.used
