@@ -31,11 +31,11 @@ from typing import Any, Self, TypeVar, cast
 
 import otaproof
 from otaproof.model.config import Scenario
-from otaproof.model.variants import REGISTRY, build
+from otaproof.model.variants import REGISTRY, BuiltModel, build
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused, shared_lemmas
-from otaproof.properties.jobs import EngineRun, Job, LemmaSearch, parts
+from otaproof.properties.jobs import FIRST_STAGE, EngineRun, FirstStages, Job, LemmaSearch, parts
 from otaproof.properties.pool import _SIGNALS, ENDED, Executor, ForkPool, Report, Work, die_with
 from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import Budget, Unknown
@@ -206,8 +206,9 @@ class RemoteRun:
     known: tuple[str, ...] | None  # the model's inductive lemmas found by the row's lemma search
     reused: tuple[str, str] | None  # (label, certificate) of the same part's proof without attacker
 
-    def work(self) -> EngineRun:
-        built = with_templates(build(self.scenario), self.budget.seed)
+    def work(self, built: BuiltModel | None = None) -> EngineRun:
+        """The run; ``built``: the scenario's model with its candidates, if already built."""
+        built = built or with_templates(build(self.scenario), self.budget.seed)
         prop = BY_ID[self.property_id]
         index = max(self.part - 1, 0)
         job: Job = parts(built, prop)[index]
@@ -233,7 +234,18 @@ class RemoteLemmaSearch:
         return LemmaSearch(with_templates(build(self.scenario), self.budget.seed), self.budget, self.processes)
 
 
-Remote = RemoteRun | RemoteLemmaSearch
+@dataclass(frozen=True)
+class RemoteFirstStages:
+    """A ``FirstStages`` batch as data: the model is built once for all its runs."""
+
+    runs: tuple[RemoteRun, ...]
+
+    def work(self) -> FirstStages:
+        built = with_templates(build(self.runs[0].scenario), self.runs[0].budget.seed)
+        return FirstStages(tuple(run.work(built) for run in self.runs))
+
+
+Remote = RemoteRun | RemoteLemmaSearch | RemoteFirstStages
 
 
 def describe(work: Work) -> Remote:
@@ -241,8 +253,15 @@ def describe(work: Work) -> Remote:
     travel (a property or lemma set this description does not carry)."""
     if isinstance(work, LemmaSearch):
         return RemoteLemmaSearch(work.built.scenario, work.budget, work.processes)
+    if isinstance(work, FirstStages):
+        return RemoteFirstStages(tuple(_remote_run(run) for run in work.runs))
     if not isinstance(work, EngineRun):
         raise SchedulerError(f"a {type(work).__name__} job cannot be sent to a Dask worker")
+    return _remote_run(work)
+
+
+def _remote_run(work: EngineRun) -> RemoteRun:
+    """An engine run's description; ``SchedulerError`` if it cannot travel."""
     if BY_ID.get(work.prop.id) is not work.prop:
         raise SchedulerError(f"property {work.prop.id!r} is not the catalogue's: it cannot be sent to a Dask worker")
     known = reused = None
@@ -279,7 +298,8 @@ class DaskExecutor:
 
     def start(self, key: int, work: Work) -> None:
         self.futures[key] = self.client.submit(serve, describe(work), key=f"otaproof-{self.run}-{key}", pure=False)
-        self.names[key] = work.engine if isinstance(work, EngineRun) else "lemma search"
+        self.names[key] = work.engine if isinstance(work, EngineRun) else \
+            FIRST_STAGE if isinstance(work, FirstStages) else "lemma search"
 
     def next_answer(self, timeout: float) -> tuple[int, object] | None:
         distributed = _distributed()

@@ -12,6 +12,12 @@ unknown gives Unknown with every reason. A property is decided by its first viol
 part order, once the parts before it are decided, so the trace does not depend on the race), or
 once every part is decided (their conjunction).
 
+The first stages of a row without a source row (below) run in batches (``FirstStages``), one job
+each, so the model's transition relation is encoded once per batch instead of once per part:
+the row's first stages, in queue order, are dealt by turns into one batch per worker (at least
+``BATCH_LEAST`` parts each). A batch answers part by part, and each part's racing engines may start
+as soon as its answer is in.
+
 A row (a scenario and its properties) is opened (its model built, its lemma search started as a
 job of its own) when a worker would otherwise idle, so the long engines of one row overlap the
 next row's work. A row under a threat model learns from the earlier row of the same design
@@ -50,9 +56,11 @@ from otaproof.properties.jobs import (
     SWARM,
     TAIL,
     EngineRun,
+    FirstStages,
     Job,
     LemmaSearch,
     Outcome,
+    Staged,
     parts,
     racers,
 )
@@ -76,6 +84,7 @@ from otaproof.properties.verdict import (
 
 LEMMA_SEARCH = "model lemma search"  # a row's Houdini run, one job of the pool
 HOUDINI_PROCESSES = 2  # a row's lemma search splits its steps between two processes (1.4-1.6 times faster)
+BATCH_LEAST = 3  # a batch of first stages holds at least this many parts (one encoding of the model for each)
 NOT_YET = -1  # a part's source part does not exist yet
 POLL_SECONDS = 0.5  # how long to wait for an answer before looking for overdue workers
 GRACE_SECONDS = 5.0  # beyond its budget, before a silent worker counts as overrun
@@ -129,6 +138,9 @@ class Portfolio:
         self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
         self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
         self.digests: dict[int, str] = {}  # per part: its content address in the cache
+        self.batch_of: dict[int, tuple[int, int]] = {}  # part -> its batch of first stages: (row, number)
+        self.batches: dict[int, tuple[int, ...]] = {}  # by executor key: a running batch's parts, in run order
+        self.owed: dict[int, set[int]] = {}  # by executor key: the parts a running batch has yet to answer
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self) -> list[list[Outcome]]:
@@ -157,8 +169,11 @@ class Portfolio:
                 continue
             if job is None:
                 return
-            self.pending.remove(job)
             u, e = job
+            if e == FIRST_STAGE and u in self.batch_of:
+                self.launch_batch(self.batch_of[u])
+                continue
+            self.pending.remove(job)
             part = self.parts[u]
             task = self.reuse(u) if e == FIRST_STAGE else part.job
             number = part.number + 1 if self.siblings(u) > 1 else 0
@@ -168,6 +183,18 @@ class Portfolio:
                 continue
             self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget,
                                   number), u, e)
+
+    def launch_batch(self, batch: tuple[int, int]) -> None:
+        """Start the pending first stages of one batch as one job (``FirstStages``)."""
+        members = [u for u, e in self.pending if e == FIRST_STAGE and self.batch_of.get(u) == batch]
+        self.pending[:] = [(u, e) for u, e in self.pending if e != FIRST_STAGE or u not in members]
+        runs = tuple(EngineRun(self.builts[self.parts[u].row], self.reuse(u),
+                               self.rows[self.parts[u].row][1][self.parts[u].prop], FIRST_STAGE, self.budget,
+                               self.parts[u].number + 1 if self.siblings(u) > 1 else 0) for u in members)
+        self.batches[self.next_key], self.owed[self.next_key] = tuple(members), set(members)
+        self.executor.start(self.next_key, FirstStages(runs))
+        self.running[self.next_key] = Running(members[0], FIRST_STAGE, self.clock())
+        self.next_key += 1
 
     def siblings(self, u: int) -> int:
         """How many parts the property of part ``u`` has."""
@@ -187,6 +214,9 @@ class Portfolio:
         if answer is ENDED:
             self.lost(key)
             return
+        if key in self.batches:
+            self.batch_answered(key, answer)
+            return
         job = self.running.pop(key)
         self.executor.stop(key)
         if isinstance(answer, ModelSlip):  # a modelling slip ends the whole run: no verdict means anything
@@ -197,21 +227,57 @@ class Portfolio:
         if job.engine == RECALL:
             self.recalled(job.part, answer)
             return
-        if job.part in self.settled:
+        self.answered(job.part, job, answer)
+
+    def answered(self, u: int, job: Running, answer: object) -> None:
+        """An engine's answer on part ``u``: a definitive one settles it (a violation waits for
+        the part's swarm, if one runs), anything else is that engine giving up."""
+        if u in self.settled:
             return
-        if job.part in self.held:  # only the part's swarm ran on: its violation, else the one held
-            held = self.held.pop(job.part)
-            self.settle(job.part, answer if isinstance(answer, Violated) else held)
+        if u in self.held:  # only the part's swarm ran on: its violation, else the one held
+            held = self.held.pop(u)
+            self.settle(u, answer if isinstance(answer, Violated) else held)
             return
-        if isinstance(answer, Violated) and job.engine != SWARM and self.swarm_engaged(job.part):
-            self.hold(job.part, answer)
+        if isinstance(answer, Violated) and job.engine != SWARM and self.swarm_engaged(u):
+            self.hold(u, answer)
             return
         if isinstance(answer, (Proved, Violated)):
-            self.settle(job.part, answer)
+            self.settle(u, answer)
             return
         verdict = answer if isinstance(answer, Unknown) else \
             Unknown(job.engine, self.clock() - job.started, f"engine process answered {type(answer).__name__}")
-        self.give_up(job.part, verdict)
+        self.give_up(u, verdict)
+
+    def batch_answered(self, key: int, answer: object) -> None:
+        """A batch of first stages answered for one of its parts (``Staged``); the batch's job
+        ends once it owes no part an answer, and the next part's budget starts now. Any other
+        answer (a lost Dask task's Unknown) gives up every part still owed."""
+        job = self.running[key]
+        if not isinstance(answer, Staged):
+            self.executor.stop(key)
+            self.lost(key, answer if isinstance(answer, Unknown) else None)
+            return
+        u, verdict = self.batches[key][answer.index], answer.answer
+        if isinstance(verdict, ModelSlip):
+            raise verdict
+        self.owed[key].discard(u)
+        if self.owed[key]:
+            self.running[key] = dataclasses.replace(job, started=self.clock())
+        else:
+            self.end_batch(key)
+        self.answered(u, job, verdict)
+
+    def end_batch(self, key: int) -> None:
+        """Stop a batch's job and forget it."""
+        self.executor.stop(key)
+        del self.running[key], self.batches[key], self.owed[key]
+
+    def drop_from_batches(self, doomed: set[int]) -> None:
+        """Running batches stop owing these parts' first stages; a batch left owing none stops."""
+        for key in [k for k in self.owed if self.owed[k] & doomed]:
+            self.owed[key] -= doomed
+            if not self.owed[key]:
+                self.end_batch(key)
 
     # ---- rows ----------------------------------------------------------------------------------
     def open_row(self, row: int) -> None:
@@ -302,9 +368,21 @@ class Portfolio:
         self.queued.add(row)
         open_ = [u for u in mine if u not in self.settled and (row, self.parts[u].prop) not in self.decided]
         self.enqueue(self.part_major(row, open_))
+        self.form_batches(row)
         for u in open_:
             if len(self.unknowns[u]) == self.parts[u].expected:  # every engine on it gave up already
                 self.settle(u, combine(self.unknowns[u]))
+
+    def form_batches(self, row: int) -> None:
+        """Split the first stages of a row without a source row (so none waits for another row's
+        part) into batches, by turns in queue order: at least ``BATCH_LEAST`` parts each, at most
+        one batch per worker. Each batch runs as one job, which encodes the model once."""
+        if source_row(self.rows, row) is not None:
+            return
+        firsts = [u for u, e in self.pending if e == FIRST_STAGE and self.parts[u].row == row]
+        count = max(1, min(self.workers, len(firsts) // BATCH_LEAST))
+        for k, u in enumerate(firsts):
+            self.batch_of[u] = (row, k % count)
 
     def part_major(self, row: int, mine: list[int]) -> list[tuple[int, str]]:
         """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
@@ -337,8 +415,11 @@ class Portfolio:
     def engaged(self) -> dict[int, set[str]]:
         """Each part's engines pending or running."""
         out: dict[int, set[str]] = defaultdict(set)
-        for u, e in [*self.pending, *((r.part, r.engine) for r in self.running.values())]:
+        for u, e in self.pending:
             out[u].add(e)
+        for key, r in self.running.items():
+            for u in self.owed.get(key, {r.part}):
+                out[u].add(r.engine)
         return out
 
     def ready(self, job: tuple[int, str], engaged: dict[int, set[str]]) -> bool:
@@ -454,8 +535,9 @@ class Portfolio:
         the reported trace does not depend on which engine answered first (the swarm's is the
         same on every run with the same seed)."""
         self.held[u] = verdict
+        self.drop_from_batches({u})
         for key, job in list(self.running.items()):
-            if job.part == u and job.engine != SWARM:
+            if job.part == u and job.engine != SWARM and key not in self.batches:
                 self.executor.stop(key)
                 del self.running[key]
         self.pending[:] = [(w, e) for w, e in self.pending if w != u or e == SWARM]
@@ -472,8 +554,9 @@ class Portfolio:
 
     def stop(self, doomed: set[int]) -> None:
         """Stop the engines of these parts, running or pending."""
+        self.drop_from_batches(doomed)
         for key, job in list(self.running.items()):
-            if job.part in doomed:
+            if job.part in doomed and key not in self.batches:
                 self.executor.stop(key)
                 del self.running[key]
         self.pending[:] = [(u, e) for u, e in self.pending if u not in doomed]
@@ -486,18 +569,23 @@ class Portfolio:
                 self.executor.stop(key)
                 self.lost(key)
 
-    def lost(self, key: int) -> None:
+    def lost(self, key: int, reason: Unknown | None = None) -> None:
         """A worker that overran or died without answering: its engine gave up (a lost lemma
-        search leaves its row without the shared lemmas)."""
+        search leaves its row without the shared lemmas, a lost batch every part it still owed)."""
         job = self.running.pop(key)
+        verdict = reason or Unknown(job.engine, self.clock() - job.started, "engine process overran its budget or died")
+        if key in self.batches:
+            owed = self.owed.pop(key)
+            for u in [w for w in self.batches.pop(key) if w in owed]:
+                self.give_up(u, verdict)
+            return
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, None)
             return
         if job.engine == RECALL:
             self.recalled(job.part, None)
             return
-        why = "engine process overran its budget or died"
-        self.give_up(job.part, Unknown(job.engine, self.clock() - job.started, why))
+        self.give_up(job.part, verdict)
 
 
 def source_row(rows: list[Row], row: int) -> int | None:

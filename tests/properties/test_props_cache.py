@@ -11,7 +11,7 @@ from otaproof.model.variants import build
 from otaproof.properties.cache import CacheUse, Cell, CertificateCache, part_digest
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.check import run_engine
-from otaproof.properties.jobs import EngineRun, LemmaSearch, parts
+from otaproof.properties.jobs import EngineRun, FirstStages, LemmaSearch, Staged, parts
 from otaproof.properties.pool import ENDED
 from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.recall import MISSED, REUSED, STALE, Recall, Recalled
@@ -150,11 +150,14 @@ class RecallPool:
         self.answers: list[tuple[int, object]] = []
 
     def start(self, key: int, job: object) -> None:
-        self.started.append(job)
+        self.started += job.runs if isinstance(job, FirstStages) else (job,)  # a batch: its runs
         if isinstance(job, Recall):
             answer = self.cached.get(job.number, Recalled(f"{job.number}" * 64, MISSED, None, "", ()))
         elif isinstance(job, EngineRun):
             answer = PROOF
+        elif isinstance(job, FirstStages):
+            self.answers += [(key, Staged(index, PROOF)) for index in range(len(job.runs) - 1)]
+            answer = Staged(len(job.runs) - 1, PROOF)
         else:
             answer = None
         self.answers.append((key, answer))

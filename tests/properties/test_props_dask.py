@@ -23,7 +23,7 @@ from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.executors import Cluster, DaskExecutor, describe, scheduler
-from otaproof.properties.jobs import EngineRun, LemmaSearch, parts
+from otaproof.properties.jobs import EngineRun, FirstStages, LemmaSearch, Staged, parts
 from otaproof.properties.pool import ENDED, Work
 from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.templates import with_templates
@@ -42,6 +42,9 @@ class Recorder:
 
     def start(self, key: int, work: Work) -> None:
         self.started.append(work)
+        if isinstance(work, FirstStages):
+            self.answers += [(key, Staged(index, self.verdict(run))) for index, run in enumerate(work.runs)]
+            return
         answer: object = self.lemmas if isinstance(work, LemmaSearch) else self.verdict(work)
         self.answers.append((key, answer))
 
@@ -69,7 +72,9 @@ def test_every_job_the_portfolio_starts_is_rebuilt_the_same_from_its_description
     names = tuple(lm.name for lm in with_templates(build(PLAIN), budget.seed).lemmas[::3])
     pool = Recorder(names)
     Portfolio([(PLAIN, [INV, BR]), (OLD, [INV, BR])], "portfolio", budget, 2, pool).run()
-    runs = [w for w in pool.started if isinstance(w, EngineRun)]
+    runs = [w for w in pool.started if isinstance(w, EngineRun)] + \
+        [run for w in pool.started if isinstance(w, FirstStages) for run in w.runs]
+    assert any(isinstance(w, FirstStages) for w in pool.started)  # the row without attacker's first stages
     assert any(r.job.known is not None for r in runs if not isinstance(r.job, list))  # the shared lemmas travel
     assert any(r.job.reused is not None for r in runs if not isinstance(r.job, list))  # and a reused proof
     assert {r.part for r in runs} == {0, 1, 2}  # a whole property and both parts of the per-device one
@@ -81,9 +86,17 @@ def test_every_job_the_portfolio_starts_is_rebuilt_the_same_from_its_description
             assert isinstance(again, LemmaSearch) and again.built.scenario == work.built.scenario
             assert again.budget == work.budget
             continue
-        assert isinstance(again, EngineRun) and isinstance(work, EngineRun)
-        assert (again.prop, again.engine, again.budget, again.part) == (work.prop, work.engine, work.budget, work.part)
-        assert _shape(again.job) == _shape(work.job)
+        if isinstance(work, FirstStages):
+            assert isinstance(again, FirstStages) and len(again.runs) == len(work.runs)
+            pairs = list(zip(again.runs, work.runs, strict=True))
+            assert len({id(run.built) for run in again.runs}) == 1  # the model is built once for the batch
+        else:
+            assert isinstance(again, EngineRun) and isinstance(work, EngineRun)
+            pairs = [(again, work)]
+        for rebuilt, run in pairs:
+            assert (rebuilt.prop, rebuilt.engine, rebuilt.budget, rebuilt.part) == \
+                (run.prop, run.engine, run.budget, run.part)
+            assert _shape(rebuilt.job) == _shape(run.job)
 
 
 def test_a_job_the_description_cannot_carry_is_refused() -> None:

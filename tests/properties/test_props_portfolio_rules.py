@@ -12,7 +12,7 @@ from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines.problem import Problem
-from otaproof.properties.jobs import FIRST_STAGE, EngineRun, LemmaSearch, parts
+from otaproof.properties.jobs import FIRST_STAGE, EngineRun, FirstStages, LemmaSearch, Staged, parts
 from otaproof.properties.pool import ENDED, Work
 from otaproof.properties.portfolio import GRACE_SECONDS, Portfolio, Row
 from otaproof.properties.trace import Trace
@@ -53,17 +53,28 @@ class FakePool:
 
     def __init__(self, script: Script, lemmas: object = ("no-lemma",)) -> None:
         self.script, self.lemmas = script, lemmas
-        self.started: list[EngineRun | LemmaSearch] = []
+        self.jobs: list[Work] = []  # as started
+        self.started: list[EngineRun | LemmaSearch] = []  # the same, with a batch's runs one by one
         self.answers: deque[tuple[int, object]] = deque()
         self.live: set[int] = set()
         self.stopped: list[int] = []
         self.most = 0  # most jobs running at once
 
     def start(self, key: int, job: Work) -> None:
-        assert isinstance(job, EngineRun | LemmaSearch)
-        self.started.append(job)
+        assert isinstance(job, EngineRun | LemmaSearch | FirstStages)
+        self.jobs.append(job)
         self.live.add(key)
         self.most = max(self.most, len(self.live))
+        if isinstance(job, FirstStages):  # its runs answer one after the other, until one is silent or dies
+            for index, run in enumerate(job.runs):
+                self.started.append(run)
+                answer = self.script(run)
+                if answer is SILENT or answer is ENDED:
+                    self.answers.extend([(key, answer)] if answer is ENDED else [])
+                    return
+                self.answers.append((key, Staged(index, answer)))
+            return
+        self.started.append(job)
         answer = self.lemmas if isinstance(job, LemmaSearch) else self.script(job)
         if answer is not SILENT:
             self.answers.append((key, answer))
@@ -72,6 +83,8 @@ class FakePool:
         while self.answers:
             key, answer = self.answers.popleft()
             if key in self.live:
+                if answer is ENDED:  # as the real pool: a dead worker is stopped when its end is read
+                    self.live.discard(key)
                 return key, answer
         return None
 
@@ -116,6 +129,110 @@ def test_first_stages_come_first_bounded_responses_first_then_each_part_races_si
     assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+bmc+pdr+kind"
     assert "bmc: bmc gave up" in inv.verdict.detail
     assert br.verdict.verdict == VerdictKind.UNKNOWN and "2 of 2 parts unknown" in br.verdict.detail
+
+
+SIX_PARTS = [INV, BR, get_property("P-FAIL-VISIBLE"), get_property("P-SMI")]  # 1 + 2 + 2 + 1 parts
+
+
+def _batches(pool: FakePool) -> list[list[tuple[str, int]]]:
+    """Each ``FirstStages`` job started, as its runs' (property, part number)."""
+    return [[(run.prop.id, run.part) for run in job.runs] for job in pool.jobs if isinstance(job, FirstStages)]
+
+
+@pytest.mark.parametrize("workers, count", [(1, 1), (2, 2), (8, 2)])
+def test_a_rows_first_stages_run_in_batches_by_turns_one_per_worker_of_at_least_three(workers: int,
+                                                                                      count: int) -> None:
+    run = Played([(PLAIN, SIX_PARTS)], by_engine({"lemmas": proved}), workers=workers)
+    batches = _batches(run.pool)
+    assert len(batches) == count and sorted(len(b) for b in batches) == [6 // count] * count
+    queued = [(BR.id, 1), (BR.id, 2), ("P-FAIL-VISIBLE", 1), ("P-FAIL-VISIBLE", 2), (INV.id, 0), ("P-SMI", 0)]
+    assert batches == [queued[k::count] for k in range(count)]  # bounded responses first, dealt by turns
+    assert all(o.verdict.engine == "lemmas" for o in run.outcomes[0]) and not run.pool.live
+    assert not any(isinstance(j, EngineRun) and j.engine == FIRST_STAGE for j in run.pool.jobs)  # no lone one
+
+
+def test_a_row_under_a_threat_runs_each_first_stage_alone_as_it_waits_for_its_source_part() -> None:
+    run = Played([(PLAIN, SIX_PARTS), (OLD, SIX_PARTS)], by_engine({"lemmas": proved}), workers=2)
+    assert all(run.built.scenario == PLAIN for job in run.pool.jobs if isinstance(job, FirstStages)
+               for run in job.runs)
+    alone = [j for j in run.pool.jobs if isinstance(j, EngineRun) and j.engine == FIRST_STAGE]
+    assert len(alone) == 6 and all(j.built.scenario == OLD for j in alone)
+
+
+def test_a_batch_goes_on_past_a_part_whose_first_stage_gave_up_and_stops_once_it_owes_nothing() -> None:
+    gives_up_first = {("P-SMI-BOUNDED", 1)}
+
+    def script(job: EngineRun) -> object:
+        if job.engine == FIRST_STAGE:
+            return unknown(job.engine) if (job.prop.id, job.part) in gives_up_first else proved(job.engine)
+        return violated(job.engine) if job.engine == "bmc" else unknown(job.engine)
+
+    run = Played([(PLAIN, SIX_PARTS)], script, workers=2)
+    [inv, br, fail, smi] = run.outcomes[0]
+    assert isinstance(br.verdict, Violated) and br.verdict.engine == "bmc"
+    assert all(o.verdict.engine == "lemmas" for o in (inv, fail, smi))
+    assert [e for _, p, n, e in run.runs if (p, n) == (BR.id, 0)][:2] == [FIRST_STAGE, "bmc"]
+    assert not run.pool.live  # every batch ended once it answered for all its parts
+
+
+def test_a_batch_that_dies_midway_gives_up_the_parts_it_still_owed_and_the_others_race_on() -> None:
+    def script(job: EngineRun) -> object:
+        if job.engine == FIRST_STAGE:
+            return ENDED if job.prop.id == "P-FAIL-VISIBLE" else proved(job.engine)
+        return proved(job.engine) if job.engine == "pdr" else unknown(job.engine)
+
+    run = Played([(PLAIN, SIX_PARTS)], script, workers=1)  # one batch: BR, BR, FAIL, FAIL, INV, SMI
+    [inv, br, fail, smi] = run.outcomes[0]
+    assert br.verdict.engine == "lemmas" and fail.verdict.engine == "pdr"
+    assert inv.verdict.engine == "pdr" and smi.verdict.engine == "pdr"  # never reached by the batch
+    assert all(isinstance(o.verdict, Proved) for o in run.outcomes[0]) and not run.pool.live
+
+
+def test_a_batch_stops_once_every_part_it_still_owes_was_decided_elsewhere() -> None:
+    """The batch goes silent on P-LOCAL-BANNED (its third run); the swarm's violations of that
+    part and the next decide both, and the batch, owing nothing, is stopped at once."""
+    now = [0.0]
+    smi = get_property("P-SMI")
+
+    def script(job: EngineRun) -> object:
+        if job.engine == FIRST_STAGE:
+            return SILENT if job.prop.id == INV.id else proved(job.engine)
+        return violated(job.engine) if job.engine == "swarm" and job.prop.id in (INV.id, smi.id) else \
+            unknown(job.engine)
+
+    class Waiting(SwarmLast):
+        def next_answer(self, timeout: float) -> tuple[int, object] | None:
+            answer = super().next_answer(timeout)
+            now[0] += answer is None
+            return answer
+
+    pool = Waiting(script)
+    [[inv, br, smi_]] = Portfolio([(PLAIN, [INV, BR, smi])], "portfolio", BUDGET, 2, pool, swarm=True,
+                                  clock=lambda: now[0]).run()
+    assert isinstance(inv.verdict, Violated) and isinstance(smi_.verdict, Violated) and br.verdict.engine == "lemmas"
+    assert _batches(pool) == [[(BR.id, 1), (BR.id, 2), (INV.id, 0), (smi.id, 0)]]
+    assert not pool.live and now[0] == 0  # stopped, not waited for until overdue
+
+
+def test_each_part_of_a_batch_gets_its_whole_budget_before_the_batch_is_overdue() -> None:
+    """Every part's answer comes after four fifths of the budget: the batch is never stopped."""
+    now = [0.0]
+
+    class Slow(FakePool):
+        def __init__(self, script: Script) -> None:
+            super().__init__(script)
+            self.pause = False
+
+        def next_answer(self, timeout: float) -> tuple[int, object] | None:
+            self.pause = not self.pause
+            if self.pause and self.answers:
+                now[0] += BUDGET.timeout * 0.8
+                return None
+            return super().next_answer(timeout)
+
+    pool = Slow(by_engine({"lemmas": proved}))
+    outcomes = Portfolio([(PLAIN, SIX_PARTS)], "portfolio", BUDGET, 1, pool, clock=lambda: now[0]).run()
+    assert all(o.verdict.engine == "lemmas" for o in outcomes[0]) and now[0] > 2 * BUDGET.timeout
 
 
 def test_with_the_swarm_every_safety_part_queues_its_swarm_when_the_row_opens() -> None:
