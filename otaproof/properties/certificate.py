@@ -21,7 +21,7 @@ from otaproof.model.lang import Expr
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.model.system import System
 from otaproof.properties.formulas import Reach, SafetyTask
-from otaproof.properties.solver import Deadline, Solver
+from otaproof.properties.solver import Deadline, GaveUp, Solver
 from otaproof.properties.verdict import Budget
 
 TAG = "c"
@@ -63,6 +63,21 @@ def check_certificate(task: SafetyTask, text: str, timeout: float = 60.0, seed: 
         ("Inv => P", z3.And(inv_s, enc.domain(s), enc.expr(task.bad, s))),
     )
     return _discharge(obligations, seed, deadline, "all three obligations hold")
+
+
+DEFERRED = CheckResult(False, "left to the caller's independent re-check", 0.0)
+
+
+def engine_check(task: SafetyTask, text: str, budget: Budget, deadline: Deadline, rechecked: bool) -> CheckResult:
+    """An engine's check of its invariant certificate before it reports a proof: ``GaveUp`` if
+    the checker rejects it. ``rechecked``: the caller solves the same three obligations from
+    files in a fresh Z3 process (the stronger check), so the engine does not check them first."""
+    if rechecked:
+        return DEFERRED
+    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
+    if not checked.ok:
+        raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
+    return checked
 
 
 def check_recovery_certificate(system: System, target: Expr, legitimate: frozenset[int], timeout: float = 60.0,

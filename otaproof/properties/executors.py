@@ -205,6 +205,7 @@ class RemoteRun:
     budget: Budget
     known: tuple[str, ...] | None  # the model's inductive lemmas found by the row's lemma search
     reused: tuple[str, str] | None  # (label, certificate) of the same part's proof without attacker
+    probe: bool = False  # EngineRun.probe
 
     def work(self, built: BuiltModel | None = None) -> EngineRun:
         """The run; ``built``: the scenario's model with its candidates, if already built."""
@@ -219,7 +220,7 @@ class RemoteRun:
             origin = parts(plain, prop)[index]
             assert isinstance(origin, Problem)
             job = dataclasses.replace(job, reused=Reused(self.reused[0], origin.task.system, self.reused[1]))
-        return EngineRun(built, job, prop, self.engine, self.budget, self.part)
+        return EngineRun(built, job, prop, self.engine, self.budget, self.part, self.probe)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,8 @@ def _remote_run(work: EngineRun) -> RemoteRun:
             known = work.job.known.names
         if work.job.reused is not None:
             reused = (work.job.reused.source, work.job.reused.certificate)
-    return RemoteRun(work.built.scenario, work.prop.id, work.part, work.engine, work.budget, known, reused)
+    return RemoteRun(work.built.scenario, work.prop.id, work.part, work.engine, work.budget, known, reused,
+                     work.probe)
 
 
 # ---- the executor --------------------------------------------------------------------------------

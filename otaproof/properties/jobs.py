@@ -34,6 +34,7 @@ FIRST_STAGE = "lemmas"
 PORTFOLIO = ("bmc", "pdr", "kind")
 TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
 CANONICAL_SHARE = 10  # re-deriving a violation's trace by BMC gets 1/10 of the engine's Z3 units
+PROBE_SHARE = 100  # a BMC probe after a first stage that gave up gets 1/100 of the engine's Z3 units
 SWARM = "swarm"  # explicit states, from the row's first second: violations, and proofs by enumeration
 REACH_ENGINES = ("recovery", "explicit")  # REACH: the one-step symbolic proof races the state graph
 ENGINE_CHOICES = (*ENGINES, "recovery", "portfolio")
@@ -115,10 +116,15 @@ class EngineRun:
     """A worker's job: one engine on one part; it reports one verdict (an engine crash is
     reported as Unknown, never as a verdict), or the ``ModelSlip`` it found. A proof is
     reported only once its obligation files, over the part's unsliced task with its monitors,
-    satisfy a fresh Z3 process (``recheck``); a rejected one is Unknown, so the race goes on. A
-    violation's trace is re-derived by BMC (fixed seed) up to the depth found, so the reported
-    trace does not depend on which engine won the race (the winner's own trace stays if BMC
-    cannot re-derive one within the budget)."""
+    satisfy a fresh Z3 process (``recheck``); a rejected one is Unknown, so the race goes on.
+    That is the check of the engine's certificate: the engine does not solve the same three
+    obligations in-process first (``Problem.rechecked``). A violation's trace is re-derived by
+    BMC (fixed seed) up to the depth found, so the reported trace does not depend on which engine
+    won the race (the winner's own trace stays if BMC cannot re-derive one within the budget).
+
+    ``probe``: if this first stage gives up, BMC with ``1/PROBE_SHARE`` of the Z3 units looks for
+    a shallow violation right away, in this process (in a Z3 context of its own, so its trace is
+    the one the racing BMC would find); the race's BMC runs only if the probe finds none."""
 
     built: BuiltModel
     job: Job
@@ -126,13 +132,18 @@ class EngineRun:
     engine: str
     budget: Budget
     part: int = 0  # the part's number in its property (1-based), 0 if the property is one part
+    probe: bool = False
 
     def __call__(self, report: Report) -> None:
+        job = dataclasses.replace(self.job, rechecked=True) if isinstance(self.job, Problem) else self.job
         try:
-            verdict = run(self.built, self.job, self.prop, self.engine, self.budget)
+            verdict = run(self.built, job, self.prop, self.engine, self.budget)
+            if isinstance(verdict, Unknown) and self.probe and isinstance(job, Problem):
+                found = run(self.built, job, self.prop, "bmc", probe_budget(self.budget))
+                verdict = found if isinstance(found, Violated) else verdict
             if isinstance(verdict, Proved):
                 verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
-            elif isinstance(verdict, Violated) and self.engine != "bmc" and isinstance(self.job, Problem):
+            elif isinstance(verdict, Violated) and verdict.engine != "bmc" and isinstance(self.job, Problem):
                 verdict = canonical(self.job, verdict, self.budget)
         except ModelSlip as slip:  # the model is wrong: the portfolio stops the run with it
             report(slip)
@@ -190,7 +201,8 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
     if checked.status != ACCEPTED:
         return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
     files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True))
-    return dataclasses.replace(proof, certificate=dataclasses.replace(cert, obligations=files))
+    return dataclasses.replace(proof, certificate=dataclasses.replace(
+        cert, obligations=files, checked=True, check_seconds=cert.check_seconds + checked.seconds("z3")))
 
 
 def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:
@@ -202,6 +214,11 @@ def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:
     if isinstance(again, Violated):
         return dataclasses.replace(found, trace=again.trace)
     return found
+
+
+def probe_budget(budget: Budget) -> Budget:
+    """A BMC probe's budget: ``1/PROBE_SHARE`` of the engine's Z3 units (none if it has no limit)."""
+    return dataclasses.replace(budget, rlimit=max(1, budget.rlimit // PROBE_SHARE)) if budget.rlimit else budget
 
 
 def canonical_budget(budget: Budget, depth: int, spent: float) -> Budget:

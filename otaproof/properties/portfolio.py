@@ -185,12 +185,14 @@ class Portfolio:
                                   number), u, e)
 
     def launch_batch(self, batch: tuple[int, int]) -> None:
-        """Start the pending first stages of one batch as one job (``FirstStages``)."""
+        """Start the pending first stages of one batch as one job (``FirstStages``); under the
+        portfolio a first stage that gives up probes for a shallow violation (``EngineRun.probe``)."""
         members = [u for u, e in self.pending if e == FIRST_STAGE and self.batch_of.get(u) == batch]
         self.pending[:] = [(u, e) for u, e in self.pending if e != FIRST_STAGE or u not in members]
         runs = tuple(EngineRun(self.builts[self.parts[u].row], self.reuse(u),
                                self.rows[self.parts[u].row][1][self.parts[u].prop], FIRST_STAGE, self.budget,
-                               self.parts[u].number + 1 if self.siblings(u) > 1 else 0) for u in members)
+                               self.parts[u].number + 1 if self.siblings(u) > 1 else 0,
+                               probe=self.engine == "portfolio") for u in members)
         self.batches[self.next_key], self.owed[self.next_key] = tuple(members), set(members)
         self.executor.start(self.next_key, FirstStages(runs))
         self.running[self.next_key] = Running(members[0], FIRST_STAGE, self.clock())

@@ -75,6 +75,7 @@ def test_every_job_the_portfolio_starts_is_rebuilt_the_same_from_its_description
     runs = [w for w in pool.started if isinstance(w, EngineRun)] + \
         [run for w in pool.started if isinstance(w, FirstStages) for run in w.runs]
     assert any(isinstance(w, FirstStages) for w in pool.started)  # the row without attacker's first stages
+    assert all(run.probe for w in pool.started if isinstance(w, FirstStages) for run in w.runs)
     assert any(r.job.known is not None for r in runs if not isinstance(r.job, list))  # the shared lemmas travel
     assert any(r.job.reused is not None for r in runs if not isinstance(r.job, list))  # and a reused proof
     assert {r.part for r in runs} == {0, 1, 2}  # a whole property and both parts of the per-device one
@@ -94,8 +95,8 @@ def test_every_job_the_portfolio_starts_is_rebuilt_the_same_from_its_description
             assert isinstance(again, EngineRun) and isinstance(work, EngineRun)
             pairs = [(again, work)]
         for rebuilt, run in pairs:
-            assert (rebuilt.prop, rebuilt.engine, rebuilt.budget, rebuilt.part) == \
-                (run.prop, run.engine, run.budget, run.part)
+            assert (rebuilt.prop, rebuilt.engine, rebuilt.budget, rebuilt.part, rebuilt.probe) == \
+                (run.prop, run.engine, run.budget, run.part, run.probe)
             assert _shape(rebuilt.job) == _shape(run.job)
 
 

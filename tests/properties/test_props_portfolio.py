@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import z3
 
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
+from otaproof.properties import certificate
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.certificate import check_certificate
 from otaproof.properties.check import check, check_rows, parts
-from otaproof.properties.jobs import whole
+from otaproof.properties.engines import pdr
+from otaproof.properties.jobs import FIRST_STAGE, EngineRun, whole
 from otaproof.properties.solver import GaveUp
 from otaproof.properties.trace import replay
 from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
@@ -110,3 +113,25 @@ def test_the_pool_parent_creates_no_z3_terms() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "parent z3 context: False" in done.stdout
+
+
+def test_an_engine_run_leaves_its_certificate_to_the_fresh_z3_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``EngineRun`` the engine does not check its certificate in-process: the obligation
+    files solved by a fresh Z3 process are the check, and they refuse a certificate that does not
+    exclude the bad states."""
+    built, prop = build(Scenario()), get_property("P-LOCAL-BANNED")
+    [job] = parts(built, prop)
+
+    def in_process(*_: object, **__: object) -> None:
+        raise AssertionError("the engine checked its certificate in-process")
+
+    monkeypatch.setattr(certificate, "check_certificate", in_process)
+    answers: list[object] = []
+    EngineRun(built, job, prop, FIRST_STAGE, Budget())(answers.append)
+    [proof] = answers
+    assert isinstance(proof, Proved) and proof.certificate.checked and len(proof.certificate.obligations) == 3
+    monkeypatch.setattr(pdr, "relatively_inductive", lambda *_: z3.BoolVal(True))  # "proves" anything
+    answers.clear()
+    EngineRun(built, job, prop, FIRST_STAGE, Budget())(answers.append)
+    [refused] = answers
+    assert isinstance(refused, Unknown) and refused.detail.startswith("independent re-check: rejected"), refused

@@ -15,7 +15,7 @@ from otaproof.properties.check import check_rows
 from otaproof.properties.engines import pdr
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused
-from otaproof.properties.jobs import EngineRun, whole
+from otaproof.properties.jobs import EngineRun, FirstStages, whole
 from otaproof.properties.pool import ForkPool, Work
 from otaproof.properties.portfolio import Portfolio
 from otaproof.properties.verdict import Budget, Proved, Unknown
@@ -79,18 +79,20 @@ class _Logged(ForkPool):
         self.started: list[str] = []
 
     def start(self, key: int, job: Work) -> None:
-        if isinstance(job, EngineRun):
-            self.started.append(f"{'+'.join(sorted(job.built.scenario.threats)) or 'none'} {job.engine}")
+        for run in job.runs if isinstance(job, FirstStages) else [job] if isinstance(job, EngineRun) else []:
+            probe = " + probe" if run.probe else ""
+            self.started.append(f"{'+'.join(sorted(run.built.scenario.threats)) or 'none'} {run.engine}{probe}")
         super().start(key, job)
 
 
 def test_under_a_threat_the_engine_that_decided_the_part_without_the_attacker_runs_alone_first() -> None:
     """P-CPL-NOW is violated on the approved design with or without the old supplier: BMC found it
-    without the attacker, so under the threat BMC runs first and PDR never starts."""
+    without the attacker (the first stage's probe, nothing else ran), so under the threat BMC
+    runs first and PDR never starts."""
     prop = get_property("P-CPL-NOW")
     rows = [(Scenario(), [prop]), (Scenario(threats=frozenset({"old_supplier"})), [prop])]
     with _Logged() as pool:
         [[plain], [old]] = Portfolio(rows, "portfolio", Budget(timeout=60, depth=12), 2, pool).run()
     assert plain.verdict.engine == "bmc" and old.verdict.engine == "bmc"
-    assert "none pdr" in pool.started  # without the attacker the engines race
+    assert [s for s in pool.started if s.startswith("none")] == ["none lemmas + probe"]
     assert [s for s in pool.started if s.startswith("old_supplier")] == ["old_supplier lemmas", "old_supplier bmc"]

@@ -18,8 +18,16 @@ from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines import bmc
-from otaproof.properties.jobs import canonical_budget, inductive_names, parts
-from otaproof.properties.verdict import Budget, Violated
+from otaproof.properties.jobs import (
+    FIRST_STAGE,
+    EngineRun,
+    FirstStages,
+    Staged,
+    canonical_budget,
+    inductive_names,
+    parts,
+)
+from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
 
 FRESH = """
 import json
@@ -48,3 +56,22 @@ def test_bmc_trace_is_the_fresh_process_trace_after_other_solver_work() -> None:
     rederived = _steps(bmc.check(job, canonical_budget(Budget(), len(after), 1.0)))
     fresh = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True, check=True)
     assert after == json.loads(fresh.stdout) == rederived
+
+
+def test_a_first_stage_probe_reports_the_fresh_process_trace_and_only_for_a_violation() -> None:
+    """A batch runs first stages one after another in one process; the BMC probe after one that
+    gave up must still report the trace a fresh process finds (and a safe part's probe nothing)."""
+    built = build(Scenario())
+    cpl_now, local = get_property("P-CPL-NOW"), get_property("P-LOCAL-BANNED")
+    answers: list[object] = []
+    batch = FirstStages(tuple(EngineRun(built, parts(built, prop)[0], prop, FIRST_STAGE, Budget(), probe=True)
+                              for prop in (local, cpl_now)))
+    batch(answers.append)
+    [proof, found] = [a.answer for a in answers if isinstance(a, Staged)]
+    assert isinstance(proof, Proved) and proof.engine == FIRST_STAGE
+    assert isinstance(found, Violated) and found.engine == "bmc"
+    fresh = subprocess.run([sys.executable, "-c", FRESH], capture_output=True, text=True, check=True)
+    assert _steps(found) == json.loads(fresh.stdout)
+    alone: list[object] = []
+    EngineRun(built, parts(built, cpl_now)[0], cpl_now, FIRST_STAGE, Budget())(alone.append)
+    assert [type(a) for a in alone] == [Unknown]  # without the probe the first stage only gives up

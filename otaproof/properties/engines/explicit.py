@@ -27,9 +27,9 @@ from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System
 from otaproof.properties.certificate import (
     TAG,
-    check_certificate,
     check_ranking_certificate,
     confirm_stranded,
+    engine_check,
     ranking_text,
 )
 from otaproof.properties.engines.bmc import lifted
@@ -134,11 +134,9 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     enc = Encoder(task.system)
     c = enc.state(TAG)
     text = z3.Or([enc.state_equals(c, s) for s in graph.nodes]).sexpr()
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
-    if not checked.ok:
-        raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
-    return Proved("explicit", deadline.elapsed(),
-                  Certificate(CertificateKind.REACHABLE_SET, text, n, True, checked.seconds))
+    checked = engine_check(task, text, budget, deadline, problem.rechecked)
+    return Proved("explicit", deadline.elapsed(), Certificate(CertificateKind.REACHABLE_SET, text, n, checked.ok,
+                                                              checked.seconds))
 
 
 def check_reach(system: System, formulas: Reach | Sequence[Reach], property_id: str, threats: tuple[str, ...],

@@ -17,7 +17,7 @@ import z3
 from otaproof.model.lang import Expr
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder, Term
-from otaproof.properties.certificate import TAG, certificate_text, check_certificate
+from otaproof.properties.certificate import TAG, certificate_text, engine_check
 from otaproof.properties.engines import bmc
 from otaproof.properties.engines.problem import Problem, counterexample, engine
 from otaproof.properties.engines.strengthen import NONE, Strengthening, inductive_lemmas
@@ -86,7 +86,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         step.solver.add(z3.Implies(goal, enc.expr(task.bad, t)))
         r = step.solver.check(goal)
         if r == z3.unsat:
-            return _proved(task, enc, k, helper, budget, deadline)
+            return _proved(task, enc, k, helper, budget, deadline, problem.rechecked)
         if r == z3.unknown:
             raise GaveUp(f"step case at k={k}: {step.solver.reason_unknown()}")
         step.solver.add(z3.Not(enc.expr(task.bad, t)))
@@ -94,10 +94,8 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
 
 
 def _proved(task: SafetyTask, enc: Encoder, k: int, helper: Strengthening, budget: Budget,
-            deadline: Deadline) -> Verdict:
+            deadline: Deadline, rechecked: bool) -> Verdict:
     text = certificate_text(k_invariant(enc, task.bad, k, helper))
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
-    if not checked.ok:
-        raise GaveUp(f"k-induction succeeded at k={k} but the checker did not accept Inv_k: {checked.reason}")
+    checked = engine_check(task, text, budget, deadline, rechecked)
     return Proved("kind", deadline.elapsed(),
-                  Certificate(CertificateKind.K_INDUCTIVE, text, k, True, checked.seconds, helper.names))
+                  Certificate(CertificateKind.K_INDUCTIVE, text, k, checked.ok, checked.seconds, helper.names))

@@ -14,7 +14,7 @@ import z3
 from otaproof.model.lang import BoolSort, Expr
 from otaproof.model.slicing import cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
-from otaproof.properties.certificate import TAG, certificate_text, check_certificate
+from otaproof.properties.certificate import TAG, certificate_text, engine_check
 from otaproof.properties.engines import bmc
 from otaproof.properties.engines.generalise import block_ctis
 from otaproof.properties.engines.problem import Problem, counterexample, engine
@@ -86,7 +86,7 @@ def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Ver
         solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
-    return _certified("lemmas", task, helper, solved, budget, deadline)
+    return _certified("lemmas", task, helper, solved, budget, deadline, problem.rechecked)
 
 
 def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused: Reused | None = None
@@ -122,17 +122,16 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         except GaveUp as e:
             raise GaveUp(f"Spacer reports a violation; BMC found no trace: {e.reason}") from None
         return counterexample(problem, "pdr", found, deadline)
-    return _certified("pdr", task, helper, solved, budget, deadline)
+    return _certified("pdr", task, helper, solved, budget, deadline, problem.rechecked)
 
 
 def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
-               deadline: Deadline) -> Verdict:
-    """Proved with certificate H ∧ solved, if the checker accepts it; otherwise ``GaveUp``."""
+               deadline: Deadline, rechecked: bool) -> Verdict:
+    """Proved with certificate H ∧ solved, if the checker accepts it (or, ``rechecked``, once
+    the caller's independent re-check does); otherwise ``GaveUp``."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
-    checked = check_certificate(task, text, timeout=deadline.remaining(), seed=budget.seed, rlimit=budget.rlimit)
-    if not checked.ok:
-        raise GaveUp(f"certificate rejected by the checker: {checked.reason}")
+    checked = engine_check(task, text, budget, deadline, rechecked)
     size = len(solved.children()) if z3.is_and(solved) else 1
-    return Proved(engine_name, deadline.elapsed(),
-                  Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, size, True, checked.seconds, helper.names))
+    return Proved(engine_name, deadline.elapsed(), Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, size,
+                                                               checked.ok, checked.seconds, helper.names))

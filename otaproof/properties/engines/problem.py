@@ -27,6 +27,9 @@ class Problem:
     faults: tuple[str, ...]
     known: Strengthening | None = None  # the model's lemmas already proved inductive (shared work)
     reused: Reused | None = None  # a proof of this part in another scenario: candidate lemmas
+    # the caller re-checks a proof's obligation files in a fresh Z3 process (``EngineRun``): the
+    # engine then skips its own in-process check of the same three obligations
+    rechecked: bool = False
 
 
 Engine = Callable[[Problem, Budget], Verdict]
