@@ -15,7 +15,10 @@ frame instead of a sequence). The loop ends when no CTI is left: H ∧ P ∧ lea
 inductive, and the caller certifies it like any other proof.
 
 Every query runs within the run's Z3 resource units (never wall-clock), and the number of
-learned clauses is capped, so the same inputs give the same lemmas on any machine. A clause may
+learned clauses is capped, so the same inputs give the same lemmas on any machine. The search has
+a Z3 context of its own: Z3's choice among CTIs depends on every term its context has seen, so in
+a process that had run other parts' first stages before (a batch, docs/model.md) it learned other
+clauses, and P-SMI under ``--fault loss`` went from proved in 3 s to PDR's 27 s. A clause may
 be wrong only if P is false, and then no proof is found: soundness rests on the certificate.
 """
 
@@ -51,16 +54,17 @@ class Blocker:
 
     def __init__(self, task: SafetyTask, helper: Strengthening, seed: int, deadline: Deadline) -> None:
         self.system: System = task.system
-        self.enc = Encoder(self.system)
+        self.enc = Encoder(self.system, ctx=z3.Context())  # a context of its own: see the module docstring
         enc = self.enc
         self.s, self.a, self.t = enc.state("g"), enc.action("g"), enc.state("g'")
         self.init = tuple(v.init for v in self.system.variables)
-        self.solver = Solver(seed, deadline)
-        self.solver.add(enc.domain(self.s), helper.at(enc, self.s), enc.trans(self.s, self.a, self.t),
+        self.solver = Solver(seed, deadline, ctx=enc.ctx)
+        own = Strengthening(helper.names, helper.exprs, helper.texts)  # encoded here, freed with the search
+        self.solver.add(enc.domain(self.s), own.at(enc, self.s), enc.trans(self.s, self.a, self.t),
                         z3.Not(enc.expr(task.bad, self.s)))
         self.bad = task.bad
         self.bad_next = enc.expr(task.bad, self.t)
-        self.lifter = Solver(seed, deadline)  # which literals of a state force its step's target
+        self.lifter = Solver(seed, deadline, ctx=enc.ctx)  # which literals of a state force its step's target
         self.lifter.add(enc.domain(self.s))
         self.steps: dict[int, list[tuple[z3.BoolRef, list[Term]]]] = {}
         for inst, _, cond, new in enc.steps(self.s):
@@ -117,11 +121,12 @@ class Blocker:
         def into(new: list[Term]) -> z3.BoolRef:
             if target is None:
                 return self.enc.expr(self.bad, new)
-            return z3.And([self._literal(new, lit) for lit in target])
+            return z3.And([self._literal(new, lit) for lit in target], self.enc.ctx)
 
         literals = {self._literal(self.s, lit): lit for lit in full}
         self.lifter.push()
-        self.lifter.add(z3.Not(z3.Or([z3.And(cond, into(new)) for cond, new in self.steps.get(action, [])])))
+        self.lifter.add(z3.Not(z3.Or([z3.And(cond, into(new)) for cond, new in self.steps.get(action, [])],
+                                     self.enc.ctx)))
         self.queries += 1
         r = self.lifter.check(*literals)
         core = {c.get_id() for c in self.lifter.z3.unsat_core()} if r == z3.unsat else None
@@ -135,7 +140,7 @@ class Blocker:
         """(the cube of a state outside ``cube`` with a successor in it, lifted if ``lift``, ())
         or, when ¬cube is inductive relative to the frame, (None, the literals of ``cube`` the
         unsat core needs)."""
-        guard = z3.Bool(f"outside#{self.queries}")
+        guard = z3.Bool(f"outside#{self.queries}", self.enc.ctx)
         self.solver.add(z3.Implies(guard, z3.Or([z3.Not(self._literal(self.s, lit)) for lit in cube])))
         after = {self._literal(self.t, lit): lit for lit in cube}
         r = self._check(guard, *after)
