@@ -7,16 +7,18 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import z3
 from test_props_templates import exchange
 
 from otaproof.model.config import Scenario
 from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, IntSort, all_of, implies
+from otaproof.model.symbolic import Encoder
 from otaproof.model.system import System, SystemBuilder, assign, case
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import check
-from otaproof.properties.engines.generalise import Blocker
+from otaproof.properties.engines.generalise import Blocker, block_ctis
 from otaproof.properties.engines.pdr import check_by_lemmas
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import NONE, inductive_subset
@@ -92,6 +94,24 @@ def test_a_learned_clause_is_generalised_below_the_whole_state() -> None:
     blocker.block(cube)
     assert blocker.learned and all(len(cube) < len(system.variables) for cube in blocker.learned)
     assert blocker.cti() is None or len(blocker.learned) < 10
+
+
+def test_the_learned_clauses_do_not_depend_on_what_the_process_encoded_before() -> None:
+    """A batch runs first stages one after another in one process: the CTI search must learn the
+    same clauses after other work as in a fresh process (it has a Z3 context of its own)."""
+    system = exchange()
+    task = to_safety(system, Invariant(system.var("Client.got") != "c"))
+
+    def learned() -> tuple[str, ...]:
+        return block_ctis(task, NONE, 0, Deadline(600, BUDGET.rlimit)).names
+
+    fresh = learned()
+    enc = Encoder(task.system)  # the search's own terms already in the process's context, made in another order
+    s, a, t = enc.state("g"), enc.action("g"), enc.state("g'")
+    for k in reversed(range(len(s))):
+        z3.Solver().check(t[k] != s[k], enc.trans(t, a, s), z3.Not(enc.expr(task.bad, t)))
+    assert learned() == fresh
+    assert Blocker(task, NONE, 0, Deadline(600, BUDGET.rlimit)).enc.ctx is not z3.main_ctx()
 
 
 def test_a_violated_property_is_never_proved_by_generalisation() -> None:
