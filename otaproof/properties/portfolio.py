@@ -16,7 +16,8 @@ The first stages of a row without a source row (below) run in batches (``FirstSt
 each, so the model's transition relation is encoded once per batch instead of once per part:
 the row's first stages, in queue order, are dealt by turns into one batch per worker (at least
 ``BATCH_LEAST`` parts each). A batch answers part by part, and each part's racing engines may start
-as soon as its answer is in.
+as soon as its answer is in; a first stage in a batch that gives up is followed by a BMC probe
+(``EngineRun.probe``), which finds most violations before any racing engine starts.
 
 A row (a scenario and its properties) is opened (its model built, its lemma search started as a
 job of its own) when a worker would otherwise idle, so the long engines of one row overlap the
@@ -106,8 +107,9 @@ class Part:
 
 @dataclass(frozen=True)
 class Running:
-    """A job in a worker: an engine on a part, or a row's lemma search (``part`` is ``~row``),
-    which keeps ``slots`` workers busy (its processes)."""
+    """A job in a worker: an engine on a part, a batch of first stages (``part`` is its first
+    part; ``Portfolio.owed`` holds the parts it has yet to answer), or a row's lemma search
+    (``part`` is ``~row``), which keeps ``slots`` workers busy (its processes)."""
 
     part: int
     engine: str
