@@ -176,25 +176,31 @@ class Portfolio:
                 self.launch_batch(self.batch_of[u])
                 continue
             self.pending.remove(job)
-            part = self.parts[u]
-            task = self.reuse(u) if e == FIRST_STAGE else part.job
-            number = part.number + 1 if self.siblings(u) > 1 else 0
             if e == RECALL and self.cache is not None:
-                self.launch(Recall(self.cache.cache, self.cache.exact_only, self.builts[part.row], task,
-                                   self.rows[part.row][1][part.prop], part.number, number, self.budget), u, e)
+                part = self.parts[u]
+                self.launch(Recall(self.cache.cache, self.cache.exact_only, self.builts[part.row], part.job,
+                                   self.rows[part.row][1][part.prop], part.number, self.number(u), self.budget),
+                            u, e)
                 continue
-            self.launch(EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], e, self.budget,
-                                  number), u, e)
+            self.launch(self.engine_run(u, e), u, e)
+
+    def number(self, u: int) -> int:
+        """Part ``u``'s number among its property's parts (1-based), 0 if the property is one part."""
+        return self.parts[u].number + 1 if self.siblings(u) > 1 else 0
+
+    def engine_run(self, u: int, engine: str, probe: bool = False) -> EngineRun:
+        """The job of ``engine`` on part ``u`` (a first stage gets the source part's proof too)."""
+        part = self.parts[u]
+        task = self.reuse(u) if engine == FIRST_STAGE else part.job
+        return EngineRun(self.builts[part.row], task, self.rows[part.row][1][part.prop], engine, self.budget,
+                         self.number(u), probe)
 
     def launch_batch(self, batch: tuple[int, int]) -> None:
         """Start the pending first stages of one batch as one job (``FirstStages``); under the
         portfolio a first stage that gives up probes for a shallow violation (``EngineRun.probe``)."""
         members = [u for u, e in self.pending if e == FIRST_STAGE and self.batch_of.get(u) == batch]
         self.pending[:] = [(u, e) for u, e in self.pending if e != FIRST_STAGE or u not in members]
-        runs = tuple(EngineRun(self.builts[self.parts[u].row], self.reuse(u),
-                               self.rows[self.parts[u].row][1][self.parts[u].prop], FIRST_STAGE, self.budget,
-                               self.parts[u].number + 1 if self.siblings(u) > 1 else 0,
-                               probe=self.engine == "portfolio") for u in members)
+        runs = tuple(self.engine_run(u, FIRST_STAGE, probe=self.engine == "portfolio") for u in members)
         self.batches[self.next_key], self.owed[self.next_key] = tuple(members), set(members)
         self.executor.start(self.next_key, FirstStages(runs))
         self.running[self.next_key] = Running(members[0], FIRST_STAGE, self.clock())
