@@ -108,8 +108,11 @@ def _connect(address: str, workers: int | None, wait: float) -> Cluster:
     try:
         if address == LOCAL:
             with importlib.import_module("dask").config.set(QUIET_WORKERS):
+                # CRITICAL: every failure of a task reaches this process through its future; what a
+                # worker logs itself is noise, e.g. a heartbeat to the scheduler a SIGTERM just closed
                 local = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                                 processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                                                 processes=True, dashboard_address=None,
+                                                 silence_logs=logging.CRITICAL)
             client = distributed.Client(local, set_as_default=False)
         else:
             _probe(address, wait)
