@@ -6,27 +6,37 @@ Sizes are devices per hub, split as evenly as the two types allow (PPMIDs first)
 the verdict and seconds at each N, then its "for all N" result with the seconds it took, and the
 machine's load while each part ran (the machine is shared: every figure goes with its load).
 A verdict at one N is about that N only; "proved for all N" is the only claim about every N.
+Writes ``results/devices.json`` (``--out``); ``python -m otaproof.reports.readme`` renders it into
+the README.
 
     python benchmarks/devices.py                                   # N = 1, 2, 4, 8; all properties
-    python benchmarks/devices.py --sizes 1,2 --properties P-CPL,P-SMI --timeout 60
+    python benchmarks/devices.py --sizes 1,2 --properties P-CPL,P-SMI --timeout 60 --out /tmp/d.json
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sampling import describe, load_sampled, uptime
+from sampling import describe, load_sampled, summary, uptime
 
 from otaproof.model.config import Parameters, Scenario
 from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import check
 from otaproof.properties.parametric import check_all_n
-from otaproof.properties.verdict import DEFAULT_RLIMIT, Budget
+from otaproof.properties.verdict import DEFAULT_RLIMIT, Budget, Violated
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "devices.json"
 
 
 def split(n: int) -> tuple[int, int]:
@@ -43,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rlimit", type=int, default=DEFAULT_RLIMIT, help="Z3 resource units per engine run")
     ap.add_argument("--workers", type=int, default=None, help="engine processes for the concrete checks")
     ap.add_argument("--no-all-n", action="store_true", help="skip the 'for all N' column")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(ROOT)})")
     args = ap.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -56,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=160)
     console.print(f"machine: {uptime()}")
     cells: dict[tuple[str, int], str] = {}
+    document: dict[str, Any] = {
+        "generated_by": "python benchmarks/devices.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "timeout": args.timeout,
+        "rlimit": args.rlimit, "sizes": [], "all_n": None}
     for n in sizes:
         ppmids, hcalcs = split(n)
         scenario = Scenario(parameters=dataclasses.replace(Parameters(), ppmids=ppmids, hcalcs=hcalcs))
@@ -65,16 +80,28 @@ def main(argv: list[str] | None = None) -> int:
             total = time.monotonic() - start
         for o in outcomes:
             cells[o.property.id, n] = f"{o.verdict.verdict} {o.verdict.seconds:.1f}"
+        document["sizes"].append({
+            "devices": n, "ppmids": ppmids, "hcalcs": hcalcs, "wall_seconds": round(total, 1),
+            "load_sampled": summary(load),
+            "results": [{"property": o.property.id, "verdict": o.verdict.verdict.value, "engine": o.verdict.engine,
+                         "seconds": round(o.verdict.seconds, 2),
+                         **({"depth": len(o.verdict.trace.steps)} if isinstance(o.verdict, Violated) else {})}
+                        for o in outcomes]})
         console.print(f"N={n} ({ppmids} PPMID, {hcalcs} HCALCS): {total:.1f} s, {describe(load)}: "
                       + ", ".join(f"{o.property.id} {cells[o.property.id, n]}" for o in outcomes))
     all_n: dict[str, str] = {}
     if not args.no_all_n:
+        results = []
         with load_sampled() as load:
             start = time.monotonic()
             for r in check_all_n(Scenario(), props, budget):
                 all_n[r.prop.id] = f"{r.status} {r.seconds:.1f}"
                 console.print(f"for all N: {r.prop.id} {all_n[r.prop.id]}")
+                results.append({"property": r.prop.id, "status": r.status, "seconds": round(r.seconds, 2),
+                                "parts": [{"device_model": t.device_model, "status": t.status, "reason": t.reason}
+                                          for t in r.results]})
             total = time.monotonic() - start
+        document["all_n"] = {"wall_seconds": round(total, 1), "load_sampled": summary(load), "results": results}
         console.print(f"for all N: {total:.1f} s (abstraction builds included), {describe(load)}")
     table = Table(title="verdict and seconds per property (portfolio at each N; lemmas, pdr, bmc on the "
                         "abstraction for all N)", title_justify="left")
@@ -86,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     for p in props:
         table.add_row(p.id, *(cells.get((p.id, n), "") for n in sizes), *([all_n[p.id]] if all_n else []))
     console.print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(f"written to {args.out}")
     return 0
 
 

@@ -50,6 +50,7 @@ from otaproof.properties.check import check
 from otaproof.properties.formulas import Reach, to_safety
 from otaproof.properties.verdict import Budget, Violated
 from otaproof.reports.promela import Exported, export
+from otaproof.reports.readme import spin_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "spin.json"
@@ -151,16 +152,6 @@ def in_fork(scenario: Scenario, pid: str, timeout: float) -> dict[str, Any]:
     return result
 
 
-def ratio(row: dict[str, Any]) -> str:
-    """SPIN's time (compile and search) over otaproof's: exact when both decided, a lower bound
-    when only otaproof did, none when otaproof did not."""
-    spin, ours = row["spin"], row["otaproof"]
-    if ours["verdict"] == "unknown":
-        return "-"
-    r = (spin["compile_seconds"] + spin["seconds"]) / ours["seconds"]
-    return f"≥ ×{r:.1f}" if spin["verdict"] == "unknown" else f"×{r:.1f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,2,4", help="devices per hub (default: 1,2,4)")
@@ -204,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                               spin["verdict"] + (" [red]DISAGREE[/]" if row["agree"] is False else ""),
                               f"{row['spin_cap_seconds']:.0f}", f"{spin['compile_seconds']:.1f}",
                               f"{spin['seconds']:.1f}", f"{spin['states']:,}", f"{spin['memory_mb']:,.0f}",
-                              ratio(row), f"{row['load']['mean']:.1f}")
+                              spin_ratio(row), f"{row['load']['mean']:.1f}")
                 console.print(f"size {size} {pid}: otaproof {ours['verdict']} {ours['seconds']:.1f} s, SPIN "
                               f"{spin['verdict']} {spin['seconds']:.1f} s ({spin['states']:,} states)", style="dim")
             console.print(table)

@@ -154,12 +154,125 @@ def _verdict_counts(verdicts: dict[str, str]) -> str:
     return ", ".join(f"{n} {k}" for k, n in counts.items() if n)
 
 
+def spin_block(doc: dict[str, Any]) -> str:
+    """otaproof's portfolio against SPIN's exhaustive search on the same exported designs, with
+    each size's summary (proofs, violations, agreement), from ``benchmarks/spin.py``'s results."""
+    settings, run, rows = doc["settings"], doc["run"], doc["rows"]
+    both = [r for r in rows if r["agree"] is not None]
+    agreement = (f"{len(both)} of {len(rows)} rows have two definite verdicts, and "
+                 + ("all of them agree" if not doc["disagreements"] else
+                    f"**{len(doc['disagreements'])} disagree**: {', '.join(doc['disagreements'])}"))
+    lines = [f"Measured {doc['date']} on {doc['cpus']} cores with {doc['spin_version']} (`python benchmarks/spin.py`; "
+             f"SPIN, one process, gets {settings['spin_factor']:g} times otaproof's time on the same row, at least "
+             f"{settings['spin_least']:g} s and at most {settings['spin_seconds']:g} s, and "
+             f"{settings['spin_memory_mb']:,} MB; "
+             f"otaproof's portfolio runs two engine processes with no certificate cache; "
+             f"{_duration(run['wall_seconds'])} in all, load average {run['load_average'][0]:.1f} at the start, "
+             f"{run['load_sampled']['mean']:.1f} mean and {run['load_sampled']['peak']:.1f} peak). {agreement}.", ""]
+    for size in dict.fromkeys(r["size"] for r in rows):
+        lines.append(f"* {size} device{'s' if size > 1 else ''} per hub: " + _spin_summary([r for r in rows
+                                                                                           if r["size"] == size]))
+    lines += ["", "| devices | property | otaproof | s | MB | SPIN | s (compile + search) | states stored | SPIN MB "
+              "| SPIN / otaproof |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        spin, ours = r["spin"], r["otaproof"]
+        verdict = spin["verdict"] + (f" ({spin['note']})" if spin["verdict"] == "unknown" else "")
+        lines.append(f"| {r['size']} | {r['property']} | {ours['verdict']} | {ours['seconds']:.1f} | "
+                     f"{ours['memory_mb']:,} | {verdict} | {spin['compile_seconds']:.1f} + {spin['seconds']:.1f} | "
+                     f"{spin['states']:,} | {spin['memory_mb']:,.0f} | {spin_ratio(r)} |")
+    return "\n".join(lines) + "\n"
+
+
+def spin_ratio(row: dict[str, Any]) -> str:
+    """SPIN's time (compile and search) over otaproof's: exact when SPIN decided, a lower bound
+    when SPIN was stopped, none when otaproof did not decide."""
+    spin, ours = row["spin"], row["otaproof"]
+    if ours["verdict"] == "unknown":
+        return "-"
+    r = (spin["compile_seconds"] + spin["seconds"]) / ours["seconds"]
+    return f"≥ ×{r:.1f}" if spin["verdict"] == "unknown" else f"×{r:.1f}"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _spin_summary(rows: list[dict[str, Any]]) -> str:
+    """One size's proofs and violations: how many each tool decided and the ratios."""
+    def spread(xs: list[float]) -> str:
+        return f"{min(xs):.1f}" if min(xs) == max(xs) else f"{min(xs):.1f}-{max(xs):.1f}"
+
+    parts = []
+    proved = [r for r in rows if r["otaproof"]["verdict"] == "proved"]
+    if proved:
+        done = [r for r in proved if r["spin"]["verdict"] == "proved"]
+        ratios = [(r["spin"]["compile_seconds"] + r["spin"]["seconds"]) / r["otaproof"]["seconds"] for r in proved]
+        parts.append(f"otaproof proved {_count(len(proved), 'property', 'properties')} in "
+                     f"{spread([r['otaproof']['seconds'] for r in proved])} s each; "
+                     f"SPIN completed {len(done)} of these searches, and its time over otaproof's is "
+                     f"{'at least ' if len(done) < len(proved) else ''}×{min(ratios):.1f} on every one")
+    violated = [r for r in rows if r["otaproof"]["verdict"] == "violated"]
+    if violated:
+        found = [r for r in violated if r["spin"]["verdict"] == "violated"]
+        parts.append(f"otaproof found {_count(len(violated), 'violation')} in "
+                     f"{spread([r['otaproof']['seconds'] for r in violated])} s, SPIN {len(found)}"
+                     + (f" in {spread([r['spin']['seconds'] for r in found])} s of search "
+                        f"({spread([r['spin']['compile_seconds'] + r['spin']['seconds'] for r in found])} s with "
+                        "its compile)" if found else ""))
+    unknown = [r["property"] for r in rows if r["otaproof"]["verdict"] == "unknown"]
+    if unknown:
+        parts.append(f"otaproof left {', '.join(unknown)} unknown")
+    return "; ".join(parts) + "."
+
+
+def devices_block(doc: dict[str, Any]) -> str:
+    """Each property's verdict and seconds at every number of devices per hub, and its "for all
+    N" result with the reason where it is not proved, from ``benchmarks/devices.py``'s results."""
+    sizes, all_n = doc["sizes"], doc["all_n"]
+    runs = [f"N = {s['devices']} ({s['ppmids']} PPMID{'s' * (s['ppmids'] != 1)}, {s['hcalcs']} HCALCS"
+            f"{'s' * (s['hcalcs'] != 1)}): {_duration(s['wall_seconds'])}, load mean {s['load_sampled']['mean']:.1f}, "
+            f"peak {s['load_sampled']['peak']:.1f}" for s in sizes]
+    if all_n:
+        runs.append(f"for all N: {_duration(all_n['wall_seconds'])}, load mean {all_n['load_sampled']['mean']:.1f}, "
+                    f"peak {all_n['load_sampled']['peak']:.1f}")
+    lines = [f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/devices.py`; the portfolio at each N "
+             f"with {doc['timeout']:g} s of wall clock per engine run at most; each cell is the verdict and the "
+             f"deciding engine's seconds; ✔ proved, ✘n violated at depth n, ? unknown within the budget). "
+             + "; ".join(runs) + ".", ""]
+    props = list(dict.fromkeys(r["property"] for s in sizes for r in s["results"]))
+    if all_n:
+        props += [r["property"] for r in all_n["results"] if r["property"] not in props]
+    head = [f"N = {s['devices']}" for s in sizes] + (["for all N"] if all_n else [])
+    lines += ["| property | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    verdicts = {(r["property"], s["devices"]): r for s in sizes for r in s["results"]}
+    general = {r["property"]: r for r in (all_n["results"] if all_n else [])}
+    for pid in props:
+        cells = []
+        for s in sizes:
+            r = verdicts.get((pid, s["devices"]))
+            cells.append("" if r is None else f"{MARK[r['verdict']].format(depth=r.get('depth', ''))} "
+                                              f"{r['seconds']:.1f} s")
+        if all_n:
+            r = general.get(pid)
+            cells.append("" if r is None else
+                         f"{'✔ proved' if r['status'] == 'proved for all N' else 'not proved'} ({r['seconds']:.1f} s)")
+        lines.append(f"| {pid} | " + " | ".join(cells) + " |")
+    refused = [r for r in general.values() if r["status"] != "proved for all N"]
+    if refused:
+        lines += ["", "Not proved for all N, and why (each device type's part):", ""]
+        lines += [f"* {r['property']}: " + "; ".join(f"{t['device_model']}: {t['reason']}" for t in r["parts"]
+                                                     if t["status"] != "no part about this type") for r in refused]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
     "mutants": ("results/mutants.json", mutants_block),
     "automutants": ("results/automutants.json", automutants_block),
     "check-time": ("results/check-time.json", check_time_block),
+    "spin": ("results/spin.json", spin_block),
+    "devices": ("results/devices.json", devices_block),
 }
 
 

@@ -9,9 +9,11 @@ from otaproof.reports.readme import (
     ROOT,
     automutants_block,
     conformance_block,
+    devices_block,
     matrix_block,
     mutants_block,
     render,
+    spin_block,
 )
 
 
@@ -97,3 +99,53 @@ def test_the_automutants_block_gives_the_score_the_functions_left_and_every_surv
 def test_the_readme_agrees_with_the_committed_results() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert render(readme) == readme, "README.md is stale: run python -m otaproof.reports.readme"
+
+
+def _spin_row(size: int, pid: str, ours: str, seconds: float, spin: str, search: float) -> dict[str, object]:
+    agree = None if "unknown" in (ours, spin) else ours == spin
+    return {"size": size, "property": pid, "agree": agree, "spin_cap_seconds": 10 * seconds,
+            "otaproof": {"verdict": ours, "seconds": seconds, "memory_mb": 90, "engine": "lemmas", "depth": None},
+            "spin": {"verdict": spin, "compile_seconds": 2.0, "seconds": search, "states": 1234567, "depth": 99,
+                     "memory_mb": 1300.0, "note": "stopped after 20 s" if spin == "unknown" else "complete search"},
+            "load": {"mean": 1.0, "peak": 1.5}}
+
+
+def test_the_spin_block_gives_each_row_its_ratio_and_each_size_its_summary() -> None:
+    doc = {"date": "2026-12-07", "cpus": 2, "spin_version": "Spin Version 6.5.2", "disagreements": [],
+           "settings": {"spin_factor": 10, "spin_least": 10, "spin_seconds": 300, "spin_memory_mb": 8192},
+           "run": {"wall_seconds": 75, "load_average": [0.5, 0.4, 0.3], "load_sampled": {"mean": 1.2, "peak": 2.0}},
+           "rows": [_spin_row(4, "P-CPL", "proved", 2.0, "unknown", 20.0),
+                    _spin_row(4, "P-AUTH", "violated", 1.0, "violated", 0.5),
+                    _spin_row(4, "P-SMI", "unknown", 30.0, "unknown", 300.0)]}
+    text = spin_block(doc)
+    assert "1 of 3 rows have two definite verdicts, and all of them agree." in text
+    assert ("* 4 devices per hub: otaproof proved 1 property in 2.0 s each; SPIN completed 0 of these searches, and "
+            "its time over otaproof's is at least ×11.0 on every one; otaproof found 1 violation in 1.0 s, SPIN 1 in "
+            "0.5 s of search (2.5 s with its compile); otaproof left P-SMI unknown.") in text
+    stopped = "unknown (stopped after 20 s)"
+    assert f"| 4 | P-CPL | proved | 2.0 | 90 | {stopped} | 2.0 + 20.0 | 1,234,567 | 1,300 | ≥ ×11.0 |" in text
+    assert "| 4 | P-AUTH | violated | 1.0 | 90 | violated | 2.0 + 0.5 | 1,234,567 | 1,300 | ×2.5 |" in text
+    assert f"| 4 | P-SMI | unknown | 30.0 | 90 | {stopped} | 2.0 + 300.0 | 1,234,567 | 1,300 | - |" in text
+    doc["disagreements"] = ["size 4 P-AUTH"]
+    assert "**1 disagree**: size 4 P-AUTH" in spin_block(doc)
+
+
+def test_the_devices_block_gives_every_n_and_why_a_property_is_not_proved_for_all_n() -> None:
+    def size(n: int, verdict: str, seconds: float) -> dict[str, object]:
+        return {"devices": n, "ppmids": (n + 1) // 2, "hcalcs": n // 2, "wall_seconds": 61, "load_sampled":
+                {"mean": 1.0, "peak": 2.0}, "results": [
+                    {"property": "P-CPL", "verdict": "proved", "engine": "lemmas", "seconds": 0.5},
+                    {"property": "P-AUTH", "verdict": verdict, "engine": "bmc", "seconds": seconds,
+                     **({"depth": 9} if verdict == "violated" else {})}]}
+    doc = {"date": "2026-12-07", "cpus": 2, "timeout": 60, "sizes": [size(1, "violated", 1.25), size(8, "unknown", 60)],
+           "all_n": {"wall_seconds": 30, "load_sampled": {"mean": 1.5, "peak": 2.5}, "results": [
+               {"property": "P-CPL", "status": "proved for all N", "seconds": 2.0, "parts": []},
+               {"property": "P-AUTH", "status": "not proved for all N", "seconds": 20.0, "parts": [
+                   {"device_model": "PPMID", "status": "not proved for all N", "reason": "a 9-step counterexample"},
+                   {"device_model": "HCALCS", "status": "no part about this type", "reason": "none"}]}]}}
+    text = devices_block(doc)
+    assert "N = 1 (1 PPMID, 0 HCALCSs): 1 min 1 s, load mean 1.0, peak 2.0; N = 8 (4 PPMIDs, 4 HCALCSs)" in text
+    assert "| property | N = 1 | N = 8 | for all N |" in text
+    assert "| P-CPL | ✔ 0.5 s | ✔ 0.5 s | ✔ proved (2.0 s) |" in text
+    assert "| P-AUTH | ✘9 1.2 s | ? 60.0 s | not proved (20.0 s) |" in text
+    assert text.rstrip().endswith("* P-AUTH: PPMID: a 9-step counterexample")
