@@ -10,6 +10,7 @@ The load average is sampled every 5 s during each run; the report gives its mean
 ``--as-is FILE`` takes the first run from a matrix document already written with the load
 sampled (``benchmarks/evidence.py --keep-matrix``, or an earlier ``--keep``) and runs only the
 busy half; a kept document has no traces, so only verdicts and violation depths are compared.
+``--no-busy`` runs only the as-is half (with ``--keep``: refresh results/matrix.json alone).
 """
 
 from __future__ import annotations
@@ -99,14 +100,18 @@ def main() -> int:
                         "e.g. results/matrix.json")
     parser.add_argument("--as-is", type=Path, metavar="FILE", help="take the as-is run from this kept matrix "
                         "document (e.g. results/matrix.json) and run only the busy half")
+    parser.add_argument("--no-busy", action="store_true", help="run only the as-is half (no comparison)")
     args = parser.parse_args()
+    if args.no_busy and args.as_is is not None:
+        parser.error("--no-busy and --as-is leave nothing to run")
     extra = [*(["--variant", args.variant] if args.variant else []),
              *(["--threat-model", args.threat_model] if args.threat_model else [])]
     runs = {}
     if args.as_is is not None and not args.as_is.is_file():
         parser.error(f"--as-is {args.as_is}: no such file")
     print(f"before: {uptime()}", flush=True)
-    for name, busy in (("as is", 0), (f"{args.busy} cores busy", args.busy)):
+    halves = [("as is", 0)] + ([] if args.no_busy else [(f"{args.busy} cores busy", args.busy)])
+    for name, busy in halves:
         if not busy and args.as_is is not None:
             cells, seconds, load, code = _kept(args.as_is)
             name = f"as is ({args.as_is})"
@@ -116,6 +121,8 @@ def main() -> int:
         runs[name] = cells
         print(f"{name}: {len(cells)} cells, exit {code}, {seconds:.0f} s, {load} "
               f"({os.cpu_count()} cores); after: {uptime()}", flush=True)
+    if args.no_busy:
+        return code
     (a, first), (b, second) = runs.items()
     none = ("missing", "")
     differ = sorted(k for k in first.keys() | second.keys() if first.get(k, none)[0] != second.get(k, none)[0])
