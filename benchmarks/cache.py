@@ -9,6 +9,8 @@ activation-after-receipt example). Each run is a fresh ``otaproof matrix`` proce
 empty cache directory at the start; printed per run: seconds, the load average (sampled every
 5 s), what the cache gave, and whether the verdicts equal the cold run's (the edited run is
 compared with a fresh ``--no-cache`` run of the same matrix when ``--check-change`` is given).
+Writes ``results/cache.json`` (``--out``); ``python -m otaproof.reports.readme`` renders it into
+the README.
 
     python benchmarks/cache.py --variant secmp0007 --variant gateway-screening \\
         --threat-model none --threat-model han_mitm
@@ -25,14 +27,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sampling import load_sampled
+from sampling import load_sampled, summary
 
 from otaproof.model.config import THREATS
 from otaproof.model.variants import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "cache.json"
 EDITED = "bench-edited"
 APPROVED_COPY = f'''"""The approved design, unchanged, under another name (the benchmark edits this file)."""
 
@@ -98,6 +103,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=None, help="otaproof matrix --workers (default: CPU count)")
     ap.add_argument("--check-change", action="store_true",
                     help="also run the edited matrix with --no-cache and compare the verdicts")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(ROOT)})")
     args = ap.parse_args()
     variants = args.variant or [name for name, v in REGISTRY.items() if v.origin == "built-in"]
     models = args.threat_model or ["none", *THREATS]
@@ -133,7 +139,23 @@ def main() -> int:
         for line in fresh:
             print(f"  {line}")
         same += fresh
+    write_results(args.out, variants, models, args.edit, runs, same, kept)
     return 0 if not same and not kept and all(r.code in (0, 3) for r in runs) else 1
+
+
+def write_results(out: Path, variants: list[str], models: list[str], edit: Path, runs: list[Run],
+                  differ: list[str], changed: list[str]) -> None:
+    """The runs and the comparisons, as ``results/cache.json``."""
+    document: dict[str, Any] = {
+        "generated_by": "python benchmarks/cache.py " + " ".join(sys.argv[1:]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "variants": variants,
+        "threat_models": models, "edit": edit.name, "cells": len(runs[0].cells),
+        "runs": [{"label": r.label, "seconds": round(r.seconds, 1), "load_sampled": summary(r.load), "exit": r.code,
+                  "cache": r.cache} for r in runs],
+        "verdicts_differ": differ, "other_designs_changed": changed}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

@@ -265,6 +265,23 @@ def devices_block(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cache_block(doc: dict[str, Any]) -> str:
+    """``otaproof matrix`` with an empty certificate cache, everything cached, and after one design
+    was edited, with what the cache gave and whether the verdicts held, from ``benchmarks/cache.py``."""
+    lines = [f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/cache.py`): variants "
+             f"{', '.join(doc['variants'])} and `bench-edited` (a file: the approved design, then edited to "
+             f"`{doc['edit']}`), threat models {', '.join(doc['threat_models'])}; {doc['cells']} cells.", "",
+             "| run | seconds | load mean / peak | what the cache gave |", "|---|---|---|---|"]
+    for r in doc["runs"]:
+        lines.append(f"| {r['label']} | {r['seconds']:.1f} | {r['load_sampled']['mean']:.1f} / "
+                     f"{r['load_sampled']['peak']:.1f} | {r['cache']} |")
+    held = ("every verdict equal to the cold run's" if not doc["verdicts_differ"] else
+            f"**{len(doc['verdicts_differ'])} verdicts differ**")
+    kept = ("the other designs' verdicts unchanged after the edit" if not doc["other_designs_changed"] else
+            f"**{len(doc['other_designs_changed'])} verdicts of other designs changed after the edit**")
+    return "\n".join([*lines, "", f"Warm run: {held}; {kept}."]) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
@@ -273,6 +290,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "check-time": ("results/check-time.json", check_time_block),
     "spin": ("results/spin.json", spin_block),
     "devices": ("results/devices.json", devices_block),
+    "cache": ("results/cache.json", cache_block),
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from otaproof.reports.readme import (
     ROOT,
     automutants_block,
+    cache_block,
     conformance_block,
     devices_block,
     matrix_block,
@@ -149,3 +150,17 @@ def test_the_devices_block_gives_every_n_and_why_a_property_is_not_proved_for_al
     assert "| P-CPL | ✔ 0.5 s | ✔ 0.5 s | ✔ proved (2.0 s) |" in text
     assert "| P-AUTH | ✘9 1.2 s | ? 60.0 s | not proved (20.0 s) |" in text
     assert text.rstrip().endswith("* P-AUTH: PPMID: a 9-step counterexample")
+
+
+def test_the_cache_block_gives_each_run_and_whether_the_verdicts_held() -> None:
+    run = {"seconds": 30.04, "load_sampled": {"mean": 1.0, "peak": 2.0}, "exit": 1}
+    doc = {"date": "2026-12-07", "cpus": 2, "variants": ["secmp0007"], "threat_models": ["none"], "cells": 34,
+           "edit": "activation-after-receipt.py", "verdicts_differ": [], "other_designs_changed": [],
+           "runs": [{**run, "label": "cold (empty cache)", "cache": "0/38 parts re-checked"},
+                    {**run, "label": "warm (everything cached)", "cache": "38/38 parts re-checked"}]}
+    text = cache_block(doc)
+    assert "| warm (everything cached) | 30.0 | 1.0 / 2.0 | 38/38 parts re-checked |" in text
+    assert text.rstrip().endswith("every verdict equal to the cold run's; the other designs' verdicts unchanged "
+                                  "after the edit.")
+    doc["verdicts_differ"] = ["x"]
+    assert "**1 verdicts differ**" in cache_block(doc)
