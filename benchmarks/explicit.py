@@ -11,23 +11,30 @@ process's maximum resident set. The machine's load average is printed with every
     python benchmarks/explicit.py --throughput-states 1000000 --enumerate-states 5000000 --no-matrix
     python benchmarks/explicit.py --cells secmp0007 --timeout 120
     python benchmarks/explicit.py --cells geo-local-daily-alert/han_mitm/SMI-BOUNDED --timeout 600
+
+Writes what it measured to ``results/explicit.json`` (``--out``); ``python -m
+otaproof.reports.readme`` renders its throughput and enumeration into the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import multiprocessing as mp
 import os
 import re
 import resource
+import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from sampling import load_sampled, summary
 
 from otaproof.model.compiled import CompiledSystem
 from otaproof.model.config import Parameters, Scenario
@@ -39,6 +46,7 @@ from otaproof.properties.engines.problem import Problem
 from otaproof.properties.verdict import Budget, Violated
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+OUT = README.parent / "results" / "explicit.json"
 
 
 def in_fork(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -85,14 +93,17 @@ def enumerate_model(scenario: Scenario, max_states: int) -> dict[str, Any]:
             "layers": search.reached}
 
 
-def throughput_table(console: Console, scenarios: dict[str, Scenario], max_states: int) -> None:
+def throughput_table(console: Console, scenarios: dict[str, Scenario], max_states: int) -> list[dict[str, Any]]:
     table = Table(title=f"Breadth-first enumeration, whole model, up to {max_states:,} states — {load()}",
                   title_justify="left")
     for col in ("model", "vars", "instances", "compile s", "states", "depth", "complete", "seconds",
                 "states/s", "CPU s", "states/CPU s", "peak MB"):
         table.add_column(col, justify="right" if col != "model" else "left")
+    rows = []
     for name, scenario in scenarios.items():
-        r = in_fork(functools.partial(enumerate_model, scenario, max_states))
+        with load_sampled() as samples:
+            r = in_fork(functools.partial(enumerate_model, scenario, max_states))
+        rows.append({"model": name, "limit": max_states, "load_sampled": summary(samples), **r})
         if "error" in r:
             table.add_row(name, r["error"])
             continue
@@ -104,6 +115,7 @@ def throughput_table(console: Console, scenarios: dict[str, Scenario], max_state
             console.print(f"{name}: states within each depth: "
                           + ", ".join(f"{d}: {n:,}" for d, n in enumerate(r["layers"])))
     console.print(table)
+    return rows
 
 
 # ---- time to each violation of the README matrix ---------------------------------------------
@@ -167,7 +179,7 @@ def run_bmc(variant: str, threats: str, pid: str, budget: Budget) -> dict[str, A
 
 
 def violation_table(console: Console, cells: list[tuple[str, str, str, int]], budget: Budget, walkers: int,
-                    columns: set[str], workers: int) -> None:
+                    columns: set[str], workers: int) -> list[dict[str, Any]]:
     portfolio_budget = Budget(timeout=budget.timeout)  # the CLI's state limit
     table = Table(title=f"Time to each README violation (seconds; budget {budget.timeout:g} s per engine and part; "
                         f"portfolio: otaproof check on the one property, {workers} workers, from the call; swarm and "
@@ -176,10 +188,12 @@ def violation_table(console: Console, cells: list[tuple[str, str, str, int]], bu
     for col in ("variant", "threats", "property", "README", "portfolio s", "by", "depth", "swarm found s",
                 "depth found→shortened", "swarm reported s", "depth", "BMC s", "depth"):
         table.add_column(col, justify="left" if col in ("variant", "threats", "property", "by") else "right")
+    rows = []
     for variant, threats, pid, depth in cells:
         if get_property(pid).kind == "REACH":
             table.add_row(variant, threats, pid, f"✘{depth}", "REACH: not a safety task (explicit engine)")
             continue
+        started_load = os.getloadavg()[0]
         p = in_fork(functools.partial(run_portfolio, variant, threats, pid, portfolio_budget, workers)) \
             if "portfolio" in columns else {}
         s = in_fork(functools.partial(run_swarm, variant, threats, pid, budget, walkers)) if "swarm" in columns else {}
@@ -189,10 +203,13 @@ def violation_table(console: Console, cells: list[tuple[str, str, str, int]], bu
         table.add_row(variant, threats, pid, f"✘{depth}", _seconds(p), str(p.get("engine", "-")),
                       str(p.get("depth", "-")), found, lengths, _seconds(s), str(s.get("depth", "-")),
                       _seconds(b), str(b.get("depth", "-")))
+        rows.append({"variant": variant, "threats": threats, "property": pid, "readme_depth": depth,
+                     "portfolio": p, "swarm": s, "bmc": b, "load": [started_load, os.getloadavg()[0]]})
         console.print(f"{variant} | {threats} | {pid}: portfolio {p.get('seconds', 0):.1f} s "
                       f"({p.get('verdict', '-')}, {p.get('engine', '-')}), swarm {s.get('seconds', 0):.1f} s, "
                       f"BMC {b.get('seconds', 0):.1f} s — {load()}", style="dim")
     console.print(table)
+    return rows
 
 
 def _seconds(run: dict[str, Any]) -> str:
@@ -217,22 +234,30 @@ def main() -> None:
     ap.add_argument("--columns", default="portfolio,swarm,bmc",
                     help="which runs of the time-to-violation table (comma-separated: portfolio, swarm, bmc)")
     ap.add_argument("--workers", type=int, default=2, help="the portfolio's worker processes (default 2)")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(README.parent)})")
     args = ap.parse_args()
     console = Console(width=200)
+    document: dict[str, Any] = {"generated_by": "python benchmarks/explicit.py " + " ".join(sys.argv[1:]),
+                                "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count()}
     if args.throughput_states:
-        throughput_table(console, {"default (secmp0007)": Scenario(),
+        document["throughput"] = throughput_table(console, {"default (secmp0007)": Scenario(),
                                    "one PPMID, one version": Scenario(parameters=Parameters(ppmids=1, hcalcs=0,
                                                                                            versions=1))},
                          args.throughput_states)
     if args.enumerate_states:
-        throughput_table(console, {"default (secmp0007)": Scenario()}, args.enumerate_states)
+        document["enumeration"] = throughput_table(console, {"default (secmp0007)": Scenario()},
+                                                   args.enumerate_states)
     if not args.no_matrix:
         cells = readme_violations()
         wanted = [w for w in args.cells.split(",") if w]
         if wanted:
             cells = [c for c in cells if any(f"{c[0]}/{c[1]}/{c[2][2:]}".startswith(w) for w in wanted)]
         budget = Budget(timeout=args.timeout, max_states=args.max_states)
-        violation_table(console, cells, budget, args.walkers, set(args.columns.split(",")), args.workers)
+        document["violations"] = violation_table(console, cells, budget, args.walkers, set(args.columns.split(",")),
+                                                 args.workers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -282,6 +282,32 @@ def cache_block(doc: dict[str, Any]) -> str:
     return "\n".join([*lines, "", f"Warm run: {held}; {kept}."]) + "\n"
 
 
+def explicit_block(doc: dict[str, Any]) -> str:
+    """The explicit-state engine's breadth-first throughput and how far it enumerates the default
+    model, from ``benchmarks/explicit.py``'s results."""
+    rows = [*doc.get("throughput", []), *doc.get("enumeration", [])]
+    lines = [f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/explicit.py`; distinct states "
+             "discovered per second of wall clock by the breadth-first enumeration of the whole model, compile "
+             "time apart; each run a forked process):", "",
+             "| model | state limit | states | depth | complete | seconds | states/s | states/CPU s | peak MB | "
+             "load mean / peak |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['limit']:,} | {r['error']} | | | | | | | |")
+            continue
+        lines.append(f"| {r['model']} | {r['limit']:,} | {r['states']:,} | {r['depth']} | "
+                     f"{'yes' if r['complete'] else 'no'} | {r['seconds']:.1f} | {r['states'] / r['seconds']:,.0f} | "
+                     f"{r['states'] / r['cpu_s']:,.0f} | {r['peak_mb']:,.0f} | {r['load_sampled']['mean']:.1f} / "
+                     f"{r['load_sampled']['peak']:.1f} |")
+    partial = [r for r in doc.get("enumeration", []) if "error" not in r and not r["complete"]]
+    for r in partial:
+        layers = r["layers"]
+        lines += ["", f"{r['model']}: not enumerated whole within {r['limit']:,} states; states within each depth "
+                  + ", ".join(f"{n:,}" for n in layers) + f" (depth {len(layers) - 1} over depth {len(layers) - 2}: "
+                  f"×{layers[-1] / max(1, layers[-2]):.1f})."]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
@@ -291,6 +317,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "spin": ("results/spin.json", spin_block),
     "devices": ("results/devices.json", devices_block),
     "cache": ("results/cache.json", cache_block),
+    "explicit": ("results/explicit.json", explicit_block),
 }
 
 

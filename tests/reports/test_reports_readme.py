@@ -11,6 +11,7 @@ from otaproof.reports.readme import (
     cache_block,
     conformance_block,
     devices_block,
+    explicit_block,
     matrix_block,
     mutants_block,
     render,
@@ -164,3 +165,15 @@ def test_the_cache_block_gives_each_run_and_whether_the_verdicts_held() -> None:
                                   "after the edit.")
     doc["verdicts_differ"] = ["x"]
     assert "**1 verdicts differ**" in cache_block(doc)
+
+
+def test_the_explicit_block_gives_throughput_and_how_far_the_enumeration_got() -> None:
+    row = {"model": "default", "limit": 1000, "states": 1000, "depth": 3, "complete": False, "seconds": 0.5,
+           "cpu_s": 0.25, "peak_mb": 99.0, "load_sampled": {"mean": 1.0, "peak": 1.5}, "layers": [1, 20, 200, 779]}
+    doc = {"date": "2026-12-07", "cpus": 2, "throughput": [{**row, "model": "one PPMID", "complete": True}],
+           "enumeration": [row]}
+    text = explicit_block(doc)
+    assert "| one PPMID | 1,000 | 1,000 | 3 | yes | 0.5 | 2,000 | 4,000 | 99 | 1.0 / 1.5 |" in text
+    assert "| default | 1,000 | 1,000 | 3 | no | 0.5 | 2,000 | 4,000 | 99 | 1.0 / 1.5 |" in text
+    assert text.rstrip().endswith("default: not enumerated whole within 1,000 states; states within each depth 1, "
+                                  "20, 200, 779 (depth 3 over depth 2: ×3.9).")
