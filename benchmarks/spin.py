@@ -75,18 +75,20 @@ def _devices(size: int) -> Parameters:
     return Parameters(ppmids=(size + 1) // 2, hcalcs=size // 2)
 
 
-def run_spin(model: str, seconds: float, memory_mb: int) -> SpinRun:
+def run_spin(model: str, seconds: float, memory_mb: int, bound: int | None = None) -> SpinRun:
     """SPIN's verdict on ``model``: violated on an assertion, proved on a complete search, else
-    unknown; a search still running after ``seconds`` is stopped with SIGINT and reports its statistics."""
+    unknown; a search still running after ``seconds`` is stopped with SIGINT and reports its statistics.
+    With ``bound``: a search of every state within that many SPIN steps (``-DREACH -m``), whose
+    verdict is violated or "clear" (no violation within the bound)."""
     with tempfile.TemporaryDirectory(prefix="otaproof-spin.") as tmp:
         Path(tmp, "m.pml").write_text(model)
         start = time.monotonic()
         subprocess.run(["spin", "-a", "m.pml"], cwd=tmp, check=True, capture_output=True)
-        subprocess.run(["gcc", "-O2", "-DSAFETY", "-DCOLLAPSE", f"-DMEMLIM={memory_mb}", "-o", "pan", "pan.c"],
-                       cwd=tmp, check=True, capture_output=True)
+        subprocess.run(["gcc", "-O2", "-DSAFETY", "-DCOLLAPSE", *(["-DREACH"] if bound else []),
+                        f"-DMEMLIM={memory_mb}", "-o", "pan", "pan.c"], cwd=tmp, check=True, capture_output=True)
         compiled = time.monotonic() - start
         start = time.monotonic()
-        with subprocess.Popen(["./pan", "-m10000000", "-w26"], cwd=tmp, stdout=subprocess.PIPE,
+        with subprocess.Popen(["./pan", f"-m{bound or 10_000_000}", "-w26"], cwd=tmp, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) as pan:
             try:
                 out, _ = pan.communicate(timeout=seconds)
@@ -103,6 +105,8 @@ def run_spin(model: str, seconds: float, memory_mb: int) -> SpinRun:
         return SpinRun("violated", compiled, elapsed, states, depth, memory, "assertion violated")
     if stopped:
         return SpinRun("unknown", compiled, elapsed, states, depth, memory, f"stopped after {seconds:.0f} s")
+    if bound and "errors: 0" in out and "out of memory" not in out:
+        return SpinRun("clear", compiled, elapsed, states, depth, memory, f"no violation within {bound} SPIN steps")
     if "errors: 0" in out and "Search not completed" not in out and "out of memory" not in out:
         return SpinRun("proved", compiled, elapsed, states, depth, memory, "complete search")
     return SpinRun("unknown", compiled, elapsed, states, depth, memory,
@@ -113,21 +117,41 @@ def compare(size: int, pid: str, timeout: float, factor: float, spin_seconds: fl
             spin_memory: int) -> dict[str, Any] | None:
     """One row: otaproof's portfolio, then SPIN with ``factor`` times otaproof's time; None for a
     property with a REACH part (not exported)."""
-    scenario = Scenario(parameters=_devices(size))
-    built = build(scenario)
-    prop = get_property(pid)
-    formula = prop.formula(built)
-    if any(isinstance(f, Reach) for f in (formula if isinstance(formula, list) else [formula])):
+    model = exported(size, pid)
+    if model is None:
         return None
-    model = export(built.system, [Exported(pid, to_safety(built.system, formula))], f"{pid}, size {size}")
+    scenario = Scenario(parameters=_devices(size))
     with load_sampled() as load:
         ours = in_fork(scenario, pid, timeout)
         cap = min(spin_seconds, max(SPIN_LEAST, factor * ours["seconds"]))
         spin = run_spin(model, cap, spin_memory)
     definite = {"proved", "violated"}
     agree = None if {spin.verdict, ours["verdict"]} - definite else spin.verdict == ours["verdict"]
-    return {"size": size, "property": pid, "spin": asdict(spin), "spin_cap_seconds": round(cap, 1),
-            "otaproof": ours, "agree": agree, "load": summary(load)}
+    row = {"size": size, "property": pid, "spin": asdict(spin), "spin_cap_seconds": round(cap, 1),
+           "otaproof": ours, "agree": agree, "load": summary(load)}
+    confirm(row, model, spin_seconds, spin_memory)
+    return row
+
+
+def confirm(row: dict[str, Any], model: str, seconds: float, memory_mb: int) -> None:
+    """A violation otaproof found and SPIN's depth-first search did not: SPIN searches every state
+    within the counterexample's depth (three SPIN steps per model step: the assertion, the
+    step's ``d_step`` and the loop's ``goto``), so the verdicts are compared on every such row
+    too. The timed comparison stays the unbounded search's."""
+    if row["otaproof"]["verdict"] != "violated" or row["spin"]["verdict"] == "violated":
+        return
+    bounded = run_spin(model, seconds, memory_mb, bound=3 * row["otaproof"]["depth"] + 3)
+    row["spin_bounded"] = asdict(bounded)
+    row["agree"] = None if bounded.verdict == "unknown" else bounded.verdict == "violated"
+
+
+def exported(size: int, pid: str) -> str | None:
+    """The Promela text of one row's design and property (None: a REACH property, not exported)."""
+    built = build(Scenario(parameters=_devices(size)))
+    formula = get_property(pid).formula(built)
+    if any(isinstance(f, Reach) for f in (formula if isinstance(formula, list) else [formula])):
+        return None
+    return export(built.system, [Exported(pid, to_safety(built.system, formula))], f"{pid}, size {size}")
 
 
 def in_fork(scenario: Scenario, pid: str, timeout: float) -> dict[str, Any]:
@@ -152,6 +176,25 @@ def in_fork(scenario: Scenario, pid: str, timeout: float) -> dict[str, Any]:
     return result
 
 
+def disagreeing(rows: list[dict[str, Any]]) -> list[str]:
+    """The rows whose two definite verdicts differ."""
+    return [f"size {r['size']} {r['property']}" for r in rows if r["agree"] is False]
+
+
+def confirm_file(path: Path, seconds: float, memory_mb: int) -> int:
+    """``confirm`` on every row of a results file that lacks it; the file is rewritten (exit 1 on a disagreement)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for row in document["rows"]:
+        if "spin_bounded" not in row and (model := exported(row["size"], row["property"])) is not None:
+            confirm(row, model, seconds, memory_mb)
+            if "spin_bounded" in row:
+                print(f"size {row['size']} {row['property']}: bounded SPIN {row['spin_bounded']['verdict']} "
+                      f"in {row['spin_bounded']['seconds']:.1f} s", flush=True)
+    document["disagreements"] = disagreeing(document["rows"])
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return 1 if document["disagreements"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,2,4", help="devices per hub (default: 1,2,4)")
@@ -162,10 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spin-memory", type=int, default=8192, help="SPIN's memory cap in MB (default: 8192)")
     parser.add_argument("--timeout", type=float, default=120.0, help="otaproof's budget per engine (default: 120)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(ROOT)})")
+    parser.add_argument("--confirm", action="store_true", help="only add the bounded SPIN search to the rows of "
+                        "--out where otaproof found a violation and SPIN's search did not (results of an earlier "
+                        "version of this benchmark)")
     args = parser.parse_args(argv)
     if shutil.which("spin") is None or shutil.which("gcc") is None:
         print("needs SPIN and gcc: apt-get install spin gcc", file=sys.stderr)
         return 2
+    if args.confirm:
+        return confirm_file(args.out, args.spin_seconds, args.spin_memory)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         ids = [get_property(p).id for p in args.properties.split(",") if p] or [p.id for p in CATALOGUE]
@@ -200,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                               f"{spin['verdict']} {spin['seconds']:.1f} s ({spin['states']:,} states)", style="dim")
             console.print(table)
         wall = time.monotonic() - started
-    disagreements = [f"size {r['size']} {r['property']}" for r in rows if r["agree"] is False]
+    disagreements = disagreeing(rows)
     document = {"generated_by": "python benchmarks/spin.py " + " ".join(argv if argv is not None else sys.argv[1:]),
                 "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
                 "spin_version": subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip(),

@@ -159,7 +159,8 @@ def spin_block(doc: dict[str, Any]) -> str:
     each size's summary (proofs, violations, agreement), from ``benchmarks/spin.py``'s results."""
     settings, run, rows = doc["settings"], doc["run"], doc["rows"]
     both = [r for r in rows if r["agree"] is not None]
-    agreement = (f"{len(both)} of {len(rows)} rows have two definite verdicts, and "
+    agreement = (f"Both tools gave a verdict on {len(both)} of {len(rows)} rows (SPIN's include violations found "
+                 "by its search bounded by otaproof's counterexample depth), and "
                  + ("all of them agree" if not doc["disagreements"] else
                     f"**{len(doc['disagreements'])} disagree**: {', '.join(doc['disagreements'])}"))
     lines = [f"Measured {doc['date']} on {doc['cpus']} cores with {doc['spin_version']} (`python benchmarks/spin.py`; "
@@ -177,6 +178,8 @@ def spin_block(doc: dict[str, Any]) -> str:
     for r in rows:
         spin, ours = r["spin"], r["otaproof"]
         verdict = spin["verdict"] + (f" ({spin['note']})" if spin["verdict"] == "unknown" else "")
+        if bounded := r.get("spin_bounded"):
+            verdict += f"; within the counterexample's depth: {bounded['verdict']} ({bounded['seconds']:.1f} s)"
         lines.append(f"| {r['size']} | {r['property']} | {ours['verdict']} | {ours['seconds']:.1f} | "
                      f"{ours['memory_mb']:,} | {verdict} | {spin['compile_seconds']:.1f} + {spin['seconds']:.1f} | "
                      f"{spin['states']:,} | {spin['memory_mb']:,.0f} | {spin_ratio(r)} |")
@@ -214,11 +217,14 @@ def _spin_summary(rows: list[dict[str, Any]]) -> str:
     violated = [r for r in rows if r["otaproof"]["verdict"] == "violated"]
     if violated:
         found = [r for r in violated if r["spin"]["verdict"] == "violated"]
+        bounded = [r for r in violated if r.get("spin_bounded", {}).get("verdict") == "violated"]
         parts.append(f"otaproof found {_count(len(violated), 'violation')} in "
-                     f"{spread([r['otaproof']['seconds'] for r in violated])} s, SPIN {len(found)}"
+                     f"{spread([r['otaproof']['seconds'] for r in violated])} s, SPIN's search {len(found)}"
                      + (f" in {spread([r['spin']['seconds'] for r in found])} s of search "
                         f"({spread([r['spin']['compile_seconds'] + r['spin']['seconds'] for r in found])} s with "
-                        "its compile)" if found else ""))
+                        "its compile)" if found else "")
+                     + (f", and SPIN bounded by the counterexample's depth confirmed {len(bounded)} more"
+                        if bounded else ""))
     unknown = [r["property"] for r in rows if r["otaproof"]["verdict"] == "unknown"]
     if unknown:
         parts.append(f"otaproof left {', '.join(unknown)} unknown")

@@ -118,12 +118,18 @@ def test_the_spin_block_gives_each_row_its_ratio_and_each_size_its_summary() -> 
            "run": {"wall_seconds": 75, "load_average": [0.5, 0.4, 0.3], "load_sampled": {"mean": 1.2, "peak": 2.0}},
            "rows": [_spin_row(4, "P-CPL", "proved", 2.0, "unknown", 20.0),
                     _spin_row(4, "P-AUTH", "violated", 1.0, "violated", 0.5),
-                    _spin_row(4, "P-SMI", "unknown", 30.0, "unknown", 300.0)]}
+                    _spin_row(4, "P-SMI", "unknown", 30.0, "unknown", 300.0),
+                    {**_spin_row(4, "P-CPL-NOW", "violated", 4.0, "unknown", 40.0), "agree": True,
+                     "spin_bounded": {"verdict": "violated", "seconds": 3.5}}]}
     text = spin_block(doc)
-    assert "1 of 3 rows have two definite verdicts, and all of them agree." in text
+    assert "Both tools gave a verdict on 2 of 4 rows (SPIN's include violations found by its search bounded by " \
+        "otaproof's counterexample depth), and all of them agree." in text
+    assert "| 4 | P-CPL-NOW | violated | 4.0 | 90 | unknown (stopped after 20 s); within the counterexample's " \
+        "depth: violated (3.5 s) | 2.0 + 40.0 |" in text
     assert ("* 4 devices per hub: otaproof proved 1 property in 2.0 s each; SPIN completed 0 of these searches, and "
-            "its time over otaproof's is at least ×11.0 on every one; otaproof found 1 violation in 1.0 s, SPIN 1 in "
-            "0.5 s of search (2.5 s with its compile); otaproof left P-SMI unknown.") in text
+            "its time over otaproof's is at least ×11.0 on every one; otaproof found 2 violations in 1.0-4.0 s, SPIN's "
+            "search 1 in 0.5 s of search (2.5 s with its compile), and SPIN bounded by the counterexample's depth "
+            "confirmed 1 more; otaproof left P-SMI unknown.") in text
     stopped = "unknown (stopped after 20 s)"
     assert f"| 4 | P-CPL | proved | 2.0 | 90 | {stopped} | 2.0 + 20.0 | 1,234,567 | 1,300 | ≥ ×11.0 |" in text
     assert "| 4 | P-AUTH | violated | 1.0 | 90 | violated | 2.0 + 0.5 | 1,234,567 | 1,300 | ×2.5 |" in text
