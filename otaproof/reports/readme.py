@@ -203,7 +203,8 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 def _spin_summary(rows: list[dict[str, Any]]) -> str:
     """One size's proofs and violations: how many each tool decided and the ratios."""
     def spread(xs: list[float]) -> str:
-        return f"{min(xs):.1f}" if min(xs) == max(xs) else f"{min(xs):.1f}-{max(xs):.1f}"
+        low, high = f"{min(xs):.1f}", f"{max(xs):.1f}"
+        return low if low == high else f"{low}-{high}"
 
     parts = []
     proved = [r for r in rows if r["otaproof"]["verdict"] == "proved"]
