@@ -282,11 +282,13 @@ def cache_block(doc: dict[str, Any]) -> str:
     for r in doc["runs"]:
         lines.append(f"| {r['label']} | {r['seconds']:.1f} | {r['load_sampled']['mean']:.1f} / "
                      f"{r['load_sampled']['peak']:.1f} | {r['cache']} |")
-    held = ("every verdict equal to the cold run's" if not doc["verdicts_differ"] else
-            f"**{len(doc['verdicts_differ'])} verdicts differ**")
+    reference = any(r["label"].startswith("edited, --no-cache") for r in doc["runs"])
+    held = (("every verdict equal to the cold run's" + (", and the edited run's equal to the --no-cache run's"
+                                                         if reference else ""))
+            if not doc["verdicts_differ"] else f"**{len(doc['verdicts_differ'])} verdicts differ**")
     kept = ("the other designs' verdicts unchanged after the edit" if not doc["other_designs_changed"] else
             f"**{len(doc['other_designs_changed'])} verdicts of other designs changed after the edit**")
-    return "\n".join([*lines, "", f"Warm run: {held}; {kept}."]) + "\n"
+    return "\n".join([*lines, "", f"{held[0].upper()}{held[1:]}; {kept}."]) + "\n"
 
 
 def explicit_block(doc: dict[str, Any]) -> str:

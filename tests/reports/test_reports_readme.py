@@ -167,8 +167,11 @@ def test_the_cache_block_gives_each_run_and_whether_the_verdicts_held() -> None:
                     {**run, "label": "warm (everything cached)", "cache": "38/38 parts re-checked"}]}
     text = cache_block(doc)
     assert "| warm (everything cached) | 30.0 | 1.0 / 2.0 | 38/38 parts re-checked |" in text
-    assert text.rstrip().endswith("every verdict equal to the cold run's; the other designs' verdicts unchanged "
+    assert text.rstrip().endswith("Every verdict equal to the cold run's; the other designs' verdicts unchanged "
                                   "after the edit.")
+    doc["runs"].append({**run, "label": "edited, --no-cache (reference)", "cache": "no cache"})  # type: ignore[attr-defined]
+    assert "Every verdict equal to the cold run's, and the edited run's equal to the --no-cache run's;" \
+        in cache_block(doc)
     doc["verdicts_differ"] = ["x"]
     assert "**1 verdicts differ**" in cache_block(doc)
 
