@@ -7,10 +7,11 @@ system's own steps: short and cheap to search), then asks BMC for a prefix from 
 state that the run's steps, replayed as they are, drive to a bad state. When no prefix exists
 within the bound, that run is excluded and the next one tried. Plain BMC must search the whole
 trace at once, which is out of reach when the attacker's set-up and the quiet run are long
-(30 steps on ``geo-local-daily-alert`` under ``han_mitm``). Every trace is replayed before it is
+(27-30 steps on ``geo-local-daily-alert`` under ``han_mitm``). Every trace is replayed before it is
 reported; the engine never proves anything, and its traces need not be of minimal depth. Like
 BMC, it searches in a Z3 context of its own, so its trace does not depend on what the worker
-solved before (the portfolio keeps it when BMC cannot re-derive a trace that deep).
+solved before (the portfolio keeps it when BMC cannot re-derive a trace that deep), and on
+Z3's SAT-based QF_BV solver, as BMC (on that cell 13 s of engine time instead of about 45 s).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         return helper.at(enc, state)
 
     # quiet runs from H ∧ counts = 0, one step longer at a time
-    runs = Unrolling(enc, Solver(budget.seed, deadline, ctx=enc.ctx), "r")
+    runs = Unrolling(enc, Solver(budget.seed, deadline, logic="QF_BV", ctx=enc.ctx), "r")
     start = runs.last
     runs.solver.add(helper.at(enc, start), enc.domain(start), *[start[c.index] == 0 for c in restart.counts])
     for tried in range(RUNS_TRIED):
@@ -78,7 +79,7 @@ def _prefix(enc: Encoder, bad_expr: Expr, run: list[int], lemmas: Callable[[list
             budget: Budget, deadline: Deadline) -> list[int] | None:
     """The shortest sequence of steps from the initial state after which ``run`` is enabled step
     by step and ends in a bad state; None if there is none within ``budget.depth`` steps."""
-    path = Unrolling(enc, Solver(budget.seed, deadline, ctx=enc.ctx), "p")
+    path = Unrolling(enc, Solver(budget.seed, deadline, logic="QF_BV", ctx=enc.ctx), "p")
     path.solver.add(enc.init(path.last))
     for length in range(budget.depth + 1):
         if length:
