@@ -181,6 +181,18 @@ def disagreeing(rows: list[dict[str, Any]]) -> list[str]:
     return [f"size {r['size']} {r['property']}" for r in rows if r["agree"] is False]
 
 
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the rows of ``new`` in place of its rows of the same size and property, and
+    a note of when and how they were re-measured (the settings must be the same)."""
+    if old["settings"] != new["settings"]:
+        raise SystemExit(f"--merge: the settings differ from the results file's ({old['settings']})")
+    fresh = {(r["size"], r["property"]): r for r in new["rows"]}
+    rows = [fresh.pop((r["size"], r["property"]), r) for r in old["rows"]] + list(fresh.values())
+    note = {"date": new["date"], "command": new["generated_by"], "run": new["run"],
+            "rows": [f"size {r['size']} {r['property']}" for r in new["rows"]]}
+    return {**old, "rows": rows, "disagreements": disagreeing(rows), "remeasured": [*old.get("remeasured", []), note]}
+
+
 def confirm_file(path: Path, seconds: float, memory_mb: int) -> int:
     """``confirm`` on every row of a results file that lacks it; the file is rewritten (exit 1 on a disagreement)."""
     document = json.loads(path.read_text(encoding="utf-8"))
@@ -208,12 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confirm", action="store_true", help="only add the bounded SPIN search to the rows of "
                         "--out where otaproof found a violation and SPIN's search did not (results of an earlier "
                         "version of this benchmark)")
+    parser.add_argument("--merge", action="store_true", help="replace only the measured rows in --out (e.g. after "
+                        "a change that affects some properties), keeping the others and saying which were re-measured")
     args = parser.parse_args(argv)
     if shutil.which("spin") is None or shutil.which("gcc") is None:
         print("needs SPIN and gcc: apt-get install spin gcc", file=sys.stderr)
         return 2
     if args.confirm:
         return confirm_file(args.out, args.spin_seconds, args.spin_memory)
+    if args.merge and not args.out.is_file():
+        print(f"spin.py: error: --merge: {args.out} does not exist", file=sys.stderr)
+        return 2
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         ids = [get_property(p).id for p in args.properties.split(",") if p] or [p.id for p in CATALOGUE]
@@ -257,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
                 "run": {"wall_seconds": round(wall, 1), "load_average": [round(x, 2) for x in load_at_start],
                         "load_sampled": summary(load)},
                 "rows": rows, "disagreements": disagreements}
+    if args.merge:
+        document = merged(json.loads(args.out.read_text(encoding="utf-8")), document)
+        disagreements = document["disagreements"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     console.print(f"{len(rows)} rows in {wall:.0f} s; written to {args.out}")

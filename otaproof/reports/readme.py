@@ -169,7 +169,10 @@ def spin_block(doc: dict[str, Any]) -> str:
              f"{settings['spin_memory_mb']:,} MB; "
              f"otaproof's portfolio runs two engine processes with no certificate cache; "
              f"{_duration(run['wall_seconds'])} in all, load average {run['load_average'][0]:.1f} at the start, "
-             f"{run['load_sampled']['mean']:.1f} mean and {run['load_sampled']['peak']:.1f} peak). {agreement}.", ""]
+             f"{run['load_sampled']['mean']:.1f} mean and {run['load_sampled']['peak']:.1f} peak). {agreement}.",
+             *(f"Re-measured {m['date']} (`{m['command']}`, {_duration(m['run']['wall_seconds'])}, load mean "
+               f"{m['run']['load_sampled']['mean']:.1f}): {', '.join(m['rows'])}." for m in doc.get("remeasured", [])),
+             ""]
     for size in dict.fromkeys(r["size"] for r in rows):
         lines.append(f"* {size} device{'s' if size > 1 else ''} per hub: " + _spin_summary([r for r in rows
                                                                                            if r["size"] == size]))

@@ -136,6 +136,10 @@ def test_the_spin_block_gives_each_row_its_ratio_and_each_size_its_summary() -> 
     assert f"| 4 | P-SMI | unknown | 30.0 | 90 | {stopped} | 2.0 + 300.0 | 1,234,567 | 1,300 | - |" in text
     doc["disagreements"] = ["size 4 P-AUTH"]
     assert "**1 disagree**: size 4 P-AUTH" in spin_block(doc)
+    doc["remeasured"] = [{"date": "2026-12-08", "command": "python benchmarks/spin.py --merge",
+                          "rows": ["size 4 P-AUTH"], "run": {"wall_seconds": 61, "load_sampled": {"mean": 1.5}}}]
+    assert "Re-measured 2026-12-08 (`python benchmarks/spin.py --merge`, 1 min 1 s, load mean 1.5): size 4 P-AUTH." \
+        in spin_block(doc)
 
 
 def test_the_devices_block_gives_every_n_and_why_a_property_is_not_proved_for_all_n() -> None:
