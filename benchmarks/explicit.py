@@ -158,11 +158,13 @@ def run_swarm(variant: str, threats: str, pid: str, budget: Budget, walkers: int
     return {"verdict": "not violated", "seconds": budget.timeout}
 
 
-def run_portfolio(variant: str, threats: str, pid: str, budget: Budget, workers: int) -> dict[str, Any]:
+def run_portfolio(variant: str, threats: str, pid: str, budget: Budget, workers: int,
+                  with_swarm: bool = True) -> dict[str, Any]:
     """``otaproof check`` on this one property: from the call (the model built, the lemma search
-    and the swarm started) to the verdict."""
+    and, with ``with_swarm``, the swarm started) to the verdict."""
     start = time.monotonic()
-    [outcome] = check(_scenario(variant, threats), [get_property(pid)], "portfolio", budget, workers, swarm=True)
+    [outcome] = check(_scenario(variant, threats), [get_property(pid)], "portfolio", budget, workers,
+                      swarm=with_swarm)
     v = outcome.verdict
     return {"verdict": v.verdict.value, "seconds": time.monotonic() - start, "engine": v.engine,
             "depth": len(v.trace.steps) if isinstance(v, Violated) else "-"}
@@ -179,7 +181,7 @@ def run_bmc(variant: str, threats: str, pid: str, budget: Budget) -> dict[str, A
 
 
 def violation_table(console: Console, cells: list[tuple[str, str, str, int]], budget: Budget, walkers: int,
-                    columns: set[str], workers: int) -> list[dict[str, Any]]:
+                    columns: set[str], workers: int, with_swarm: bool = True) -> list[dict[str, Any]]:
     portfolio_budget = Budget(timeout=budget.timeout)  # the CLI's state limit
     table = Table(title=f"Time to each README violation (seconds; budget {budget.timeout:g} s per engine and part; "
                         f"portfolio: otaproof check on the one property, {workers} workers, from the call; swarm and "
@@ -194,7 +196,8 @@ def violation_table(console: Console, cells: list[tuple[str, str, str, int]], bu
             table.add_row(variant, threats, pid, f"✘{depth}", "REACH: not a safety task (explicit engine)")
             continue
         started_load = os.getloadavg()[0]
-        p = in_fork(functools.partial(run_portfolio, variant, threats, pid, portfolio_budget, workers)) \
+        p = in_fork(functools.partial(run_portfolio, variant, threats, pid, portfolio_budget, workers,
+                                            with_swarm)) \
             if "portfolio" in columns else {}
         s = in_fork(functools.partial(run_swarm, variant, threats, pid, budget, walkers)) if "swarm" in columns else {}
         b = in_fork(functools.partial(run_bmc, variant, threats, pid, budget)) if "bmc" in columns else {}
@@ -234,6 +237,8 @@ def main() -> None:
     ap.add_argument("--columns", default="portfolio,swarm,bmc",
                     help="which runs of the time-to-violation table (comma-separated: portfolio, swarm, bmc)")
     ap.add_argument("--workers", type=int, default=2, help="the portfolio's worker processes (default 2)")
+    ap.add_argument("--no-swarm", action="store_true", help="the portfolio without the swarm, as `otaproof check` "
+                    "runs by default")
     ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(README.parent)})")
     args = ap.parse_args()
     console = Console(width=200)
@@ -254,7 +259,7 @@ def main() -> None:
             cells = [c for c in cells if any(f"{c[0]}/{c[1]}/{c[2][2:]}".startswith(w) for w in wanted)]
         budget = Budget(timeout=args.timeout, max_states=args.max_states)
         document["violations"] = violation_table(console, cells, budget, args.walkers, set(args.columns.split(",")),
-                                                 args.workers)
+                                                 args.workers, not args.no_swarm)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     console.print(f"written to {args.out}")

@@ -320,6 +320,37 @@ def explicit_block(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def violations_block(doc: dict[str, Any]) -> str:
+    """How fast the portfolio finds each violation of the README's matrix, with the slowest ones
+    and any cell whose verdict or depth differs from the matrix, from ``benchmarks/explicit.py``."""
+    rows = [r for r in doc["violations"] if r.get("portfolio")]
+    found = [r for r in rows if r["portfolio"].get("verdict") == "violated"]
+    seconds = sorted(r["portfolio"]["seconds"] for r in found)
+    fast = sum(x <= 5.0 for x in seconds)
+    differ = [r for r in rows if r["portfolio"].get("verdict") != "violated"
+              or r["portfolio"].get("depth") != r["readme_depth"]]
+    loads = [x for r in rows for x in r["load"]]
+    lines = [f"Measured {doc['date']} on {doc['cpus']} cores (`{doc['generated_by']}`; `otaproof check` on the one "
+             "property with the portfolio, timed from the call: the model's build, the lemma search and every "
+             f"engine included; load average {min(loads):.1f}-{max(loads):.1f}): of the {len(rows)} safety "
+             f"violations of the matrix, {len(found)} found, {fast} within 5 s; median "
+             f"{seconds[len(seconds) // 2]:.1f} s, slowest {seconds[-1]:.1f} s. "
+             + (f"**{len(differ)} differ from the matrix** (verdict or depth)." if differ else
+                "Every one at the matrix's depth.")]
+    slow = sorted(found, key=lambda r: -r["portfolio"]["seconds"])[:max(0, len(found) - fast)][:10]
+    if slow:
+        lines += ["", f"The slowest of those over 5 s ({len(slow)} of {len(found) - fast}):", "",
+                  "| variant | threats | property | depth | seconds | engine |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['variant']} | {r['threats']} | {r['property']} | {r['portfolio']['depth']} | "
+                  f"{r['portfolio']['seconds']:.1f} | {r['portfolio']['engine']} |" for r in slow]
+    if differ:
+        lines += ["", "Differing from the matrix: " + ", ".join(
+            f"{r['variant']}/{r['threats']}/{r['property']} (matrix ✘{r['readme_depth']}, here "
+            f"{r['portfolio'].get('verdict', r['portfolio'].get('error'))} {r['portfolio'].get('depth', '')})"
+            for r in differ) + "."]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "matrix": ("results/matrix.json", matrix_block),
     "conformance": ("results/coverage.json", conformance_block),
@@ -330,6 +361,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "devices": ("results/devices.json", devices_block),
     "cache": ("results/cache.json", cache_block),
     "explicit": ("results/explicit.json", explicit_block),
+    "violations": ("results/violations.json", violations_block),
 }
 
 

@@ -16,6 +16,7 @@ from otaproof.reports.readme import (
     mutants_block,
     render,
     spin_block,
+    violations_block,
 )
 
 
@@ -190,3 +191,19 @@ def test_the_explicit_block_gives_throughput_and_how_far_the_enumeration_got() -
     assert "| default | 1,000 | 1,000 | 3 | no | 0.5 | 2,000 | 4,000 | 99 | 1.0 / 1.5 |" in text
     assert text.rstrip().endswith("default: not enumerated whole within 1,000 states; states within each depth 1, "
                                   "20, 200, 779 (depth 3 over depth 2: ×3.9).")
+
+
+def test_the_violations_block_counts_those_within_5_s_and_names_the_slow_and_the_differing() -> None:
+    def row(pid: str, depth: int, verdict: str, seconds: float, found: int) -> dict[str, object]:
+        return {"variant": "secmp0007", "threats": "none", "property": pid, "readme_depth": depth, "load": [1.0, 2.0],
+                "portfolio": {"verdict": verdict, "seconds": seconds, "engine": "bmc", "depth": found}}
+    doc = {"date": "2026-12-07", "cpus": 2, "generated_by": "python benchmarks/explicit.py --columns portfolio",
+           "violations": [row("P-CPL-NOW", 9, "violated", 2.0, 9), row("P-AUTH", 9, "violated", 7.5, 9),
+                          row("P-CPL", 1, "violated", 1.0, 1)]}
+    text = violations_block(doc)
+    assert "of the 3 safety violations of the matrix, 3 found, 2 within 5 s; median 2.0 s, slowest 7.5 s. Every one " \
+        "at the matrix's depth." in text
+    assert "| secmp0007 | none | P-AUTH | 9 | 7.5 | bmc |" in text and "| P-CPL-NOW |" not in text
+    doc["violations"].append(row("P-SMI", 4, "unknown", 60.0, 0))  # type: ignore[attr-defined]
+    assert "**1 differ from the matrix**" in violations_block(doc)
+    assert "secmp0007/none/P-SMI (matrix ✘4, here unknown 0)" in violations_block(doc)
