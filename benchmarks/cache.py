@@ -27,11 +27,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sampling import load_sampled, summary
+from sampling import header, load_sampled, summary, write_results
 
 from otaproof.model.config import THREATS
 from otaproof.model.variants import REGISTRY
@@ -139,22 +138,20 @@ def main() -> int:
         for line in fresh:
             print(f"  {line}")
         same += fresh
-    write_results(args.out, variants, models, args.edit, runs, same, kept)
+    record(args.out, variants, models, args.edit, runs, same, kept)
     return 0 if not same and not kept and all(r.code in (0, 3) for r in runs) else 1
 
 
-def write_results(out: Path, variants: list[str], models: list[str], edit: Path, runs: list[Run],
-                  differ: list[str], changed: list[str]) -> None:
+def record(out: Path, variants: list[str], models: list[str], edit: Path, runs: list[Run],
+           differ: list[str], changed: list[str]) -> None:
     """The runs and the comparisons, as ``results/cache.json``."""
     document: dict[str, Any] = {
-        "generated_by": "python benchmarks/cache.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "variants": variants,
+        **header("cache.py"), "variants": variants,
         "threat_models": models, "edit": edit.name, "cells": len(runs[0].cells),
         "runs": [{"label": r.label, "seconds": round(r.seconds, 1), "load_sampled": summary(r.load), "exit": r.code,
                   "cache": r.cache} for r in runs],
         "verdicts_differ": differ, "other_designs_changed": changed}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_results(out, document)
     print(f"written to {out}")
 
 

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sampling import describe, load_sampled, summary, uptime
+from sampling import describe, header, load_sampled, summary, uptime, write_results
 
 from otaproof.model.config import Parameters, Scenario
 from otaproof.properties.catalogue import CATALOGUE, get_property
@@ -68,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"machine: {uptime()}")
     cells: dict[tuple[str, int], str] = {}
     document: dict[str, Any] = {
-        "generated_by": "python benchmarks/devices.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "timeout": args.timeout,
+        **header("devices.py", argv), "timeout": args.timeout,
         "rlimit": args.rlimit, "sizes": [], "all_n": None}
     for n in sizes:
         ppmids, hcalcs = split(n)
@@ -113,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in props:
         table.add_row(p.id, *(cells.get((p.id, n), "") for n in sizes), *([all_n[p.id]] if all_n else []))
     console.print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_results(args.out, document)
     console.print(f"written to {args.out}")
     return 0
 

@@ -20,21 +20,18 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import multiprocessing as mp
 import os
 import re
 import resource
-import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sampling import load_sampled, summary
+from sampling import header, load_sampled, summary, write_results
 
 from otaproof.model.compiled import CompiledSystem
 from otaproof.model.config import Parameters, Scenario
@@ -242,8 +239,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default: {OUT.relative_to(README.parent)})")
     args = ap.parse_args()
     console = Console(width=200)
-    document: dict[str, Any] = {"generated_by": "python benchmarks/explicit.py " + " ".join(sys.argv[1:]),
-                                "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count()}
+    document: dict[str, Any] = header("explicit.py")
     if args.throughput_states:
         document["throughput"] = throughput_table(console, {"default (secmp0007)": Scenario(),
                                    "one PPMID, one version": Scenario(parameters=Parameters(ppmids=1, hcalcs=0,
@@ -260,8 +256,7 @@ def main() -> None:
         budget = Budget(timeout=args.timeout, max_states=args.max_states)
         document["violations"] = violation_table(console, cells, budget, args.walkers, set(args.columns.split(",")),
                                                  args.workers, not args.no_swarm)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_results(args.out, document)
     console.print(f"written to {args.out}")
 
 

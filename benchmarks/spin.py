@@ -35,13 +35,12 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sampling import load_sampled, summary
+from sampling import header, load_sampled, summary, write_results
 
 from otaproof.model.config import Parameters, Scenario
 from otaproof.model.variants import build
@@ -203,7 +202,7 @@ def confirm_file(path: Path, seconds: float, memory_mb: int) -> int:
                 print(f"size {row['size']} {row['property']}: bounded SPIN {row['spin_bounded']['verdict']} "
                       f"in {row['spin_bounded']['seconds']:.1f} s", flush=True)
     document["disagreements"] = disagreeing(document["rows"])
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_results(path, document)
     return 1 if document["disagreements"] else 0
 
 
@@ -266,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(table)
         wall = time.monotonic() - started
     disagreements = disagreeing(rows)
-    document = {"generated_by": "python benchmarks/spin.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                "date": datetime.now(UTC).strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
+    document = {**header("spin.py", argv),
                 "spin_version": subprocess.run(["spin", "-V"], capture_output=True, text=True).stdout.strip(),
                 "settings": {"spin_factor": args.spin_factor, "spin_seconds": args.spin_seconds,
                              "spin_least": SPIN_LEAST, "spin_memory_mb": args.spin_memory, "timeout": args.timeout},
@@ -277,8 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         document = merged(json.loads(args.out.read_text(encoding="utf-8")), document)
         disagreements = document["disagreements"]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_results(args.out, document)
     console.print(f"{len(rows)} rows in {wall:.0f} s; written to {args.out}")
     if disagreements:
         console.print(f"[red]{len(disagreements)} verdict(s) disagree (a bug in one of the tools): "
