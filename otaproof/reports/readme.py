@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from otaproof.files import write_atomic
+from otaproof.properties.parametric import NO_PART, PROVED_ALL_N
 
 ROOT = Path(__file__).resolve().parents[2]
 MARK = {"proved": "✔", "violated": "✘{depth}", "unknown": "?"}
@@ -265,13 +266,13 @@ def devices_block(doc: dict[str, Any]) -> str:
         if all_n:
             r = general.get(pid)
             cells.append("" if r is None else
-                         f"{'✔ proved' if r['status'] == 'proved for all N' else 'not proved'} ({r['seconds']:.1f} s)")
+                         f"{'✔ proved' if r['status'] == PROVED_ALL_N else 'not proved'} ({r['seconds']:.1f} s)")
         lines.append(f"| {pid} | " + " | ".join(cells) + " |")
-    refused = [r for r in general.values() if r["status"] != "proved for all N"]
+    refused = [r for r in general.values() if r["status"] != PROVED_ALL_N]
     if refused:
         lines += ["", "Not proved for all N, and why (each device type's part):", ""]
         lines += [f"* {r['property']}: " + "; ".join(f"{t['device_model']}: {t['reason']}" for t in r["parts"]
-                                                     if t["status"] != "no part about this type") for r in refused]
+                                                     if t["status"] != NO_PART) for r in refused]
     return "\n".join(lines) + "\n"
 
 
