@@ -112,12 +112,13 @@ class Info:
 
 def _certificate_json(c: Certificate) -> dict[str, Any]:
     return {"kind": str(c.kind), "smtlib": c.smtlib, "size": c.size, "lemmas": list(c.lemmas),
-            "parts": [_certificate_json(p) for p in c.parts]}
+            "parts": [_certificate_json(p) for p in c.parts], **({"base": c.base} if c.base else {})}
 
 
 def _certificate(data: dict[str, Any]) -> Certificate:
     return Certificate(CertificateKind(data["kind"]), data["smtlib"], int(data["size"]), False, 0.0,
-                       tuple(data["lemmas"]), tuple(_certificate(p) for p in data["parts"]))
+                       tuple(data["lemmas"]), tuple(_certificate(p) for p in data["parts"]),
+                       base=str(data.get("base", "")))
 
 
 class CertificateCache:

@@ -20,11 +20,26 @@ from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, swar
 from otaproof.properties.engines.problem import Engine, Problem
 from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
-from otaproof.properties.obligations import CertificateError, NotCovered, invariant_obligations, recovery_obligation
+from otaproof.properties.obligations import (
+    BASE_STEP,
+    CertificateError,
+    NotCovered,
+    invariant_obligations,
+    recovery_obligation,
+)
 from otaproof.properties.pool import Report
 from otaproof.properties.recheck import ACCEPTED, Limits, recheck_obligations
 from otaproof.properties.solver import Deadline
-from otaproof.properties.verdict import Budget, CertificateKind, ModelSlip, Proved, Unknown, Verdict, Violated
+from otaproof.properties.verdict import (
+    Budget,
+    CertificateKind,
+    FileCheck,
+    ModelSlip,
+    Proved,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 ENGINES: dict[str, Engine] = {
     "bmc": bmc.check, "kind": kind.check, "pdr": pdr.check, "explicit": explicit.check,
@@ -171,11 +186,15 @@ class FirstStages:
 
     def __call__(self, report: Report) -> None:
         for index, engine_run in enumerate(self.runs):
-            engine_run(functools.partial(_staged, report, index))
+            engine_run(functools.partial(staged, report, index))
 
 
-def _staged(report: Report, index: int, answer: object) -> None:
+def staged(report: Report, index: int, answer: object) -> None:
+    """Report ``answer`` as run number ``index`` of a batch."""
     report(Staged(index, answer))
+
+
+_BASES: dict[str, FileCheck] = {}  # this process's accepted base-step files by SHA-256: one per row, solved once
 
 
 def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int) -> Verdict:
@@ -183,7 +202,8 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
     terms) are all unsat for a fresh Z3 process; otherwise Unknown with the failing obligation.
     The answers stay on the certificate (``obligations``), with each file's gzip bytes: reports,
     ``--certificates`` and evidence packs use them, so each file is printed and solved by Z3
-    once. A certificate kind without standalone obligations (a ranking) stays proved, re-checked
+    once; a base-step file (``obligations``) Z3 already accepted in this process is not asked
+    again. A certificate kind without standalone obligations (a ranking) stays proved, re-checked
     only by the in-process checker, and the table says so."""
     cert = proof.certificate
     try:
@@ -197,7 +217,11 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
     except (NotCovered, CertificateError) as e:
         return Unknown(proof.engine, proof.seconds, f"proof not re-checked independently: {e}")
     with tempfile.TemporaryDirectory(prefix="otaproof-obligations-") as tmp:
-        checked = recheck_obligations(prop.id, obs, Path(tmp), ("z3",), Limits(), workers=1)
+        checked = recheck_obligations(prop.id, obs, Path(tmp), ("z3",), Limits(), workers=1,
+                                      known=tuple(_BASES.values()))
+    for f, ob in zip(checked.files, obs, strict=True):
+        if ob.name == BASE_STEP and all(r.answer == ACCEPTED for r in f.runs):
+            _BASES[f.digest] = f
     if checked.status != ACCEPTED:
         return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
     files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True))

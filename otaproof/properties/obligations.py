@@ -5,6 +5,12 @@ Each file states the *negation* of one claim, so a solver's ``unsat`` confirms t
 * ``init``:  Init ∧ ¬Inv                       (Init ⇒ Inv)
 * ``step``:  Inv ∧ Dom ∧ Trans ∧ ¬Inv′         (Inv ∧ Trans ⇒ Inv′)
 * ``safe``:  Inv ∧ Dom ∧ Bad                   (Inv ⇒ P)
+* with a base B (``Certificate.base``: the row's model lemmas, inductive on the model alone),
+  ``init`` states Init ∧ ¬(B ∧ Inv), ``step`` B ∧ Inv ∧ Dom ∧ Trans ∧ ¬Inv′, ``safe`` B ∧ Inv ∧
+  Dom ∧ Bad, and ``base-step`` B ∧ Dom ∧ Trans₀ ∧ ¬B′ over the model without the property's
+  monitors (Trans₀): the same text for every proof of the row, so it is solved once per process.
+  Together they make B ∧ Inv inductive: the monitors are extra variables updated as functions of
+  the pre-state, so Trans restricted to the model's variables is Trans₀.
 * ``recovery``: Dom ∧ ¬target ∧ no legitimate step lands on the target (REACH, one-step
   recovery: every type-correct state off the target has a legitimate step into it)
 
@@ -16,6 +22,7 @@ proved on a cone-of-influence slice must hold here on the whole model: the slice
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from dataclasses import dataclass
 
@@ -31,7 +38,10 @@ from otaproof.properties.verdict import Certificate
 INVARIANT_KINDS = ("inductive-invariant", "k-inductive", "reachable-set")  # an invariant over <name>@c
 RECOVERY = "one-step-recovery"
 CLAIMS = {"init": "Init ⇒ Inv", "step": "Inv ∧ Trans ⇒ Inv′", "safe": "Inv ⇒ P",
-          "recovery": "every state off the target has a legitimate step into it"}
+          "recovery": "every state off the target has a legitimate step into it",
+          "base-step": "Base ∧ Trans ⇒ Base′ (the model alone)"}
+BASED = {"init": "Init ⇒ Base ∧ Inv", "step": "Base ∧ Inv ∧ Trans ⇒ Inv′", "safe": "Base ∧ Inv ⇒ P"}
+BASE_STEP = "base-step"
 
 
 class NotCovered(Exception):
@@ -53,10 +63,11 @@ class Obligation:
     name: str  # init | step | safe | recovery
     index: int  # REACH: which formula (1-based); 0 otherwise
     text: str
+    based: bool = False  # the certificate has a base: the claim names it
 
     @property
     def claim(self) -> str:
-        return CLAIMS[self.name]
+        return BASED[self.name] if self.based else CLAIMS[self.name]
 
     @property
     def filename(self) -> str:
@@ -121,44 +132,85 @@ def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, 
     if certificate.kind not in INVARIANT_KINDS:
         raise NotCovered(f"{certificate.kind} certificates have no standalone obligations yet")
     system = task.system
-    by_name = {f"{v.name}@{TAG}": v for v in system.variables}
-    named = set(symbols(certificate.smtlib))
-    foreign = sorted(s for s in named if s.endswith(f"@{TAG}") and s not in by_name)
-    if foreign:
-        where = f"{pid}" + (f" part {part}" if part else "")
-        raise CertificateError(f"{where}: the invariant names {len(foreign)} variable(s) the full model does not "
-                               f"have, e.g. {foreign[0]}")
-    params = [v for v in system.variables if f"{v.name}@{TAG}" in named]
-    logic = "BV" if named & {"forall", "exists"} else "QF_BV"
+    where = f"{pid}" + (f" part {part}" if part else "")
+    inv = _Definition("inv", f"the certificate's invariant ({certificate.kind})", certificate.smtlib, system, where)
+    base = _Definition("base", "the base: the row's model lemmas, inductive on the model alone", certificate.base,
+                       system, where) if certificate.base else None
+    logic = "BV" if inv.quantified or (base is not None and base.quantified) else "QF_BV"
     printer = Printer(system)
-
-    def inv(names: StateNames) -> str:
-        return f"(inv {' '.join(names.of(v) for v in params)})" if params else "inv"
-
-    binders = " ".join(f"({quote(v.name + '@' + TAG)} {sort_text(v.sort)})" for v in params)
-    definition = [f"; the certificate's invariant ({certificate.kind}), over the variables <name>@{TAG}",
-                  f"(define-fun inv ({binders}) Bool {certificate.smtlib})"]
+    defined = [*(base.lines if base is not None else []), *inv.lines]
+    assumed = [f"(assert {base.at(PRE)})"] if base is not None else []
     out = []
     for name in ("init", "step", "safe"):
         lines = [*_header(model, pid, part, system, logic, name), *printer.declare(PRE)]
         if name == "step":
             lines += [*printer.declare(POST), printer.declare_action()]
-        lines += definition
+        lines += defined
         if name == "init":
-            lines += ["; Init, and the invariant fails", f"(assert {printer.init(PRE)})", f"(assert (not {inv(PRE)}))"]
+            whole = f"(and {base.at(PRE)} {inv.at(PRE)})" if base is not None else inv.at(PRE)
+            lines += ["; Init, and the invariant fails", f"(assert {printer.init(PRE)})", f"(assert (not {whole}))"]
         elif name == "step":
-            step = printer.step(PRE, POST)
-            lines += [f"(assert {inv(PRE)})", "; the pre-state holds values of the variables' sorts",
-                      f"(assert {printer.domain(PRE)})",
-                      f"; Trans: action instance {ACTION} fires (guards and branch conditions as macros), "
-                      "every variable takes its next value", *step.defs,
-                      *[f"(assert {c})" for c in step.relation(POST)],
-                      "; and the invariant fails afterwards", f"(assert (not {inv(POST)}))"]
+            lines += [*assumed, f"(assert {inv.at(PRE)})", *_trans(printer),
+                      "; and the invariant fails afterwards", f"(assert (not {inv.at(POST)}))"]
         else:
-            lines += [f"(assert {inv(PRE)})", f"(assert {printer.domain(PRE)})", "; a bad state of the property",
-                      f"(assert {printer.expr(task.bad, PRE)})"]
-        out.append(Obligation(pid, part, name, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""])))
+            lines += [*assumed, f"(assert {inv.at(PRE)})", f"(assert {printer.domain(PRE)})",
+                      "; a bad state of the property", f"(assert {printer.expr(task.bad, PRE)})"]
+        out.append(Obligation(pid, part, name, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""]), base is not None))
+    if base is not None:
+        out.append(base_obligation(model_only(system), base, model, pid, part))
     return out
+
+
+class _Definition:
+    """An invariant's text as ``(define-fun NAME (<name>@c ...) Bool TEXT)``, applied to a state."""
+
+    def __init__(self, name: str, what: str, text: str, system: System, where: str) -> None:
+        by_name = {f"{v.name}@{TAG}": v for v in system.variables}
+        named = set(symbols(text))
+        foreign = sorted(s for s in named if s.endswith(f"@{TAG}") and s not in by_name)
+        if foreign:
+            raise CertificateError(f"{where}: the {'base' if name == 'base' else 'invariant'} names {len(foreign)} "
+                                   f"variable(s) the full model does not have, e.g. {foreign[0]}")
+        self.name, self.params = name, [v for v in system.variables if f"{v.name}@{TAG}" in named]
+        self.quantified = bool(named & {"forall", "exists"})
+        binders = " ".join(f"({quote(v.name + '@' + TAG)} {sort_text(v.sort)})" for v in self.params)
+        self.lines = [f"; {what}, over the variables <name>@{TAG}", f"(define-fun {name} ({binders}) Bool {text})"]
+
+    def at(self, names: StateNames) -> str:
+        return f"({self.name} {' '.join(names.of(v) for v in self.params)})" if self.params else self.name
+
+
+def _trans(printer: Printer) -> list[str]:
+    """The pre-state's domain and the transition relation, as asserted lines."""
+    step = printer.step(PRE, POST)
+    return ["; the pre-state holds values of the variables' sorts", f"(assert {printer.domain(PRE)})",
+            f"; Trans: action instance {ACTION} fires (guards and branch conditions as macros), "
+            "every variable takes its next value", *step.defs, *[f"(assert {c})" for c in step.relation(POST)]]
+
+
+def base_obligation(system: System, base: _Definition, model: str, pid: str, part: int) -> Obligation:
+    """``base-step`` over the model without monitors. Its text names neither the property nor
+    the part, so every proof of a row with this base has the same file."""
+    if any(v.owner == "monitor" for v in base.params):
+        raise CertificateError(f"{pid}: the base names a monitor variable; it must be about the model alone")
+    printer = Printer(system)
+    lines = [f"; otaproof certificate obligation: the base of a row's proofs, {CLAIMS[BASE_STEP]}",
+             f"; model {model or system.name}; {len(system.variables)} state variables, "
+             f"{len(system.instances)} action instances",
+             "; the file states the claim's negation: unsat confirms the claim",
+             f"(set-logic {'BV' if base.quantified else 'QF_BV'})",
+             *printer.declare(PRE), *printer.declare(POST), printer.declare_action(), *base.lines,
+             f"(assert {base.at(PRE)})", *_trans(printer),
+             "; and the base fails afterwards", f"(assert (not {base.at(POST)}))"]
+    return Obligation(pid, part, BASE_STEP, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""]))
+
+
+def model_only(system: System) -> System:
+    """The system without a property's monitors (they are appended after the model's variables)."""
+    if not system.monitors:
+        return system
+    kept = tuple(v for v in system.variables if v.owner != "monitor")
+    return dataclasses.replace(system, variables=kept, monitors=())
 
 
 def recovery_obligation(system: System, formula: Reach, pid: str, index: int = 1, model: str = "") -> Obligation:

@@ -66,7 +66,7 @@ from otaproof.properties.jobs import (
     racers,
 )
 from otaproof.properties.pool import ENDED, Executor
-from otaproof.properties.recall import MISSED, RECALL, REUSED, STALE, Recall, Recalled, recheckable
+from otaproof.properties.recall import MISSED, RECALL, REUSED, STALE, Recall, Recalled, Recalls, recheckable
 from otaproof.properties.templates import with_templates
 from otaproof.properties.verdict import (
     CACHED,
@@ -141,6 +141,7 @@ class Portfolio:
         self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
         self.digests: dict[int, str] = {}  # per part: its content address in the cache
         self.batch_of: dict[int, tuple[int, int]] = {}  # part -> its batch of first stages: (row, number)
+        self.recall_of: dict[int, tuple[int, int]] = {}  # part -> its batch of cache lookups: (row, number)
         self.batches: dict[int, tuple[int, ...]] = {}  # by executor key: a running batch's parts, in run order
         self.owed: dict[int, set[int]] = {}  # by executor key: the parts a running batch has yet to answer
 
@@ -175,13 +176,10 @@ class Portfolio:
             if e == FIRST_STAGE and u in self.batch_of:
                 self.launch_batch(self.batch_of[u])
                 continue
-            self.pending.remove(job)
-            if e == RECALL and self.cache is not None:
-                part = self.parts[u]
-                self.launch(Recall(self.cache.cache, self.cache.exact_only, self.builts[part.row], part.job,
-                                   self.rows[part.row][1][part.prop], part.number, self.number(u), self.budget),
-                            u, e)
+            if e == RECALL and u in self.recall_of:
+                self.launch_recalls(self.recall_of[u])
                 continue
+            self.pending.remove(job)
             self.launch(self.engine_run(u, e), u, e)
 
     def number(self, u: int) -> int:
@@ -204,6 +202,20 @@ class Portfolio:
         self.batches[self.next_key], self.owed[self.next_key] = tuple(members), set(members)
         self.executor.start(self.next_key, FirstStages(runs))
         self.running[self.next_key] = Running(members[0], FIRST_STAGE, self.clock())
+        self.next_key += 1
+
+    def launch_recalls(self, batch: tuple[int, int]) -> None:
+        """Start the pending cache lookups of one batch as one job (``Recalls``): the row's proofs
+        share one base obligation (``Certificate.base``), which a process solves once."""
+        assert self.cache is not None
+        members = [u for u, e in self.pending if e == RECALL and self.recall_of.get(u) == batch]
+        self.pending[:] = [(u, e) for u, e in self.pending if e != RECALL or u not in members]
+        runs = tuple(Recall(self.cache.cache, self.cache.exact_only, self.builts[self.parts[u].row], self.parts[u].job,
+                            self.rows[self.parts[u].row][1][self.parts[u].prop], self.parts[u].number,
+                            self.number(u), self.budget) for u in members)
+        self.batches[self.next_key], self.owed[self.next_key] = tuple(members), set(members)
+        self.executor.start(self.next_key, Recalls(runs))
+        self.running[self.next_key] = Running(members[0], RECALL, self.clock())
         self.next_key += 1
 
     def siblings(self, u: int) -> int:
@@ -259,9 +271,9 @@ class Portfolio:
         self.give_up(u, verdict)
 
     def batch_answered(self, key: int, answer: object) -> None:
-        """A batch of first stages answered for one of its parts (``Staged``); the batch's job
-        ends once it owes no part an answer, and the next part's budget starts now. Any other
-        answer (a lost Dask task's Unknown) gives up every part still owed."""
+        """A batch of first stages or cache lookups answered for one of its parts (``Staged``);
+        the batch's job ends once it owes no part an answer, and the next part's budget starts
+        now. Any other answer (a lost Dask task's Unknown) gives up every part still owed."""
         job = self.running[key]
         if not isinstance(answer, Staged):
             self.executor.stop(key)
@@ -275,7 +287,10 @@ class Portfolio:
             self.running[key] = dataclasses.replace(job, started=self.clock())
         else:
             self.end_batch(key)
-        self.answered(u, job, verdict)
+        if job.engine == RECALL:
+            self.recalled(u, verdict)
+        else:
+            self.answered(u, job, verdict)
 
     def end_batch(self, key: int) -> None:
         """Stop a batch's job and forget it."""
@@ -283,8 +298,9 @@ class Portfolio:
         del self.running[key], self.batches[key], self.owed[key]
 
     def drop_from_batches(self, doomed: set[int]) -> None:
-        """Running batches stop owing these parts' first stages; a batch left owing none stops."""
-        for key in [k for k in self.owed if self.owed[k] & doomed]:
+        """Running batches of first stages stop owing these parts; a batch left owing none stops
+        (a batch of cache lookups runs on: its row starts once every lookup answered)."""
+        for key in [k for k in self.owed if self.owed[k] & doomed and self.running[k].engine == FIRST_STAGE]:
             self.owed[key] -= doomed
             if not self.owed[key]:
                 self.end_batch(key)
@@ -301,7 +317,11 @@ class Portfolio:
             return
         if self.cache is not None:
             self.add_parts(row)
-            self.pending.extend((u, RECALL) for u in self.row_parts(row))  # not ``expected``: no engine's verdict
+            mine = self.row_parts(row)
+            self.pending.extend((u, RECALL) for u in mine)  # not ``expected``: no engine's verdict
+            count = max(1, min(self.workers, len(mine) // BATCH_LEAST))
+            for k, u in enumerate(mine):
+                self.recall_of[u] = (row, k % count)
             return
         self.start_row(row)
 
@@ -478,7 +498,7 @@ class Portfolio:
                 proof.certificate.kind != CertificateKind.INDUCTIVE_INVARIANT:
             return job
         label = "reused from " + ("+".join(sorted(self.rows[origin.row][0].threats)) or "no attacker")
-        return dataclasses.replace(job, reused=Reused(label, origin.job.task.system, proof.certificate.smtlib))
+        return dataclasses.replace(job, reused=Reused(label, origin.job.task.system, proof.certificate.invariant))
 
     def leader(self, u: int) -> str | None:
         """The engine that decided the part's source part, if a racing one: it runs first."""
@@ -587,7 +607,10 @@ class Portfolio:
         if key in self.batches:
             owed = self.owed.pop(key)
             for u in [w for w in self.batches.pop(key) if w in owed]:
-                self.give_up(u, verdict)
+                if job.engine == RECALL:
+                    self.recalled(u, None)
+                else:
+                    self.give_up(u, verdict)
             return
         if job.engine == LEMMA_SEARCH:
             self.queue_row(~job.part, None)
@@ -620,7 +643,7 @@ def conjunction(verdicts: list[Verdict]) -> Verdict:
     if unknown:
         return Unknown(engines, seconds, f"{len(unknown)} of {len(verdicts)} parts unknown: " + "; ".join(unknown))
     certs = tuple(v.certificate for v in verdicts if isinstance(v, Proved))
-    text = "(and " + " ".join(c.smtlib for c in certs) + ")"
+    text = "(and " + " ".join(c.invariant for c in certs) + ")"
     return Proved(engines, seconds, Certificate(CertificateKind.CONJUNCTION, text, len(certs),
                                                 all(c.checked for c in certs), sum(c.check_seconds for c in certs),
                                                 tuple(dict.fromkeys(n for c in certs for n in c.lemmas)), certs,

@@ -9,6 +9,7 @@ several REACH formulas) counts as not cached: the engines prove the part again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import check_ranking_certificate, confirm_stranded
 from otaproof.properties.engines.problem import Problem, counterexample
 from otaproof.properties.formulas import Reach, reach_slice
-from otaproof.properties.jobs import Job, recheck
+from otaproof.properties.jobs import Job, recheck, staged
 from otaproof.properties.obligations import INVARIANT_KINDS, RECOVERY
 from otaproof.properties.pool import Report
 from otaproof.properties.solver import Deadline
@@ -96,6 +97,19 @@ class Recall:
             verdict = dataclasses.replace(verdict, seconds=time.monotonic() - started,
                                           provenance=CACHED if found.hit.exact else CACHED_EARLIER)
         report(Recalled(digest, outcome, verdict, note, found.problems))
+
+
+@dataclass(frozen=True)
+class Recalls:
+    """A worker's job: several lookups of one row, one after the other in one process, so the
+    base obligation their certificates share is solved once; it reports a ``Staged`` answer for
+    each, in ``runs`` order (as ``FirstStages`` does)."""
+
+    runs: tuple[Recall, ...]
+
+    def __call__(self, report: Report) -> None:
+        for index, lookup in enumerate(self.runs):
+            lookup(functools.partial(staged, report, index))
 
 
 def revalidate(built: BuiltModel, job: Job, prop: Property, hit: Hit, part: int, budget: Budget

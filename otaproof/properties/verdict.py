@@ -71,7 +71,9 @@ class FileCheck:
 
 @dataclass(frozen=True)
 class Certificate:
-    """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``."""
+    """An inductive invariant as SMT-LIB text over the state variables ``<name>@c``; with a
+    ``base``, the invariant is base ∧ smtlib, where the base is inductive on the model alone (one
+    obligation file, the same for every proof of a row) and smtlib inductive relative to it."""
 
     kind: CertificateKind
     smtlib: str
@@ -83,6 +85,13 @@ class Certificate:
     # the independent re-check of its obligation files, each by a fresh Z3 process, in the worker
     # that found the proof (empty: the kind has no standalone obligations, the table says so)
     obligations: tuple[FileCheck, ...] = ()
+    # the row's shared model lemmas (Houdini's inductive subset) as SMT-LIB text over <name>@c, or ""
+    base: str = ""
+
+    @property
+    def invariant(self) -> str:
+        """The whole invariant's text: base ∧ smtlib."""
+        return f"(and {self.base} {self.smtlib})" if self.base else self.smtlib
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ SCHEMA = "otaproof.verdicts/1"
 def _certificate(c: Certificate) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": c.kind, "size": c.size, "checked": c.checked, "lemmas": list(c.lemmas),
                            "smtlib": c.smtlib}
+    if c.base:
+        out["base"] = c.base
     if c.parts:
         out["parts"] = [_certificate(part) for part in c.parts]
     return out

@@ -14,7 +14,7 @@ from otaproof.properties.check import run_engine
 from otaproof.properties.jobs import EngineRun, FirstStages, LemmaSearch, Staged, parts
 from otaproof.properties.pool import ENDED
 from otaproof.properties.portfolio import Portfolio
-from otaproof.properties.recall import MISSED, REUSED, STALE, Recall, Recalled
+from otaproof.properties.recall import MISSED, REUSED, STALE, Recall, Recalled, Recalls
 from otaproof.properties.trace import Trace, TraceStep
 from otaproof.properties.verdict import (
     CACHED,
@@ -150,10 +150,15 @@ class RecallPool:
         self.answers: list[tuple[int, object]] = []
 
     def start(self, key: int, job: object) -> None:
-        self.started += job.runs if isinstance(job, FirstStages) else (job,)  # a batch: its runs
-        if isinstance(job, Recall):
-            answer = self.cached.get(job.number, Recalled(f"{job.number}" * 64, MISSED, None, "", ()))
-        elif isinstance(job, EngineRun):
+        self.started += job.runs if isinstance(job, (FirstStages, Recalls)) else (job,)  # a batch: its runs
+        if isinstance(job, Recalls):  # each lookup answers in turn; one that died (ENDED) ends the batch
+            for index, lookup in enumerate(job.runs):
+                answer = self.cached.get(lookup.number, Recalled(f"{lookup.number}" * 64, MISSED, None, "", ()))
+                self.answers.append((key, answer if answer is ENDED else Staged(index, answer)))
+                if answer is ENDED:
+                    break
+            return
+        if isinstance(job, EngineRun):
             answer = PROOF
         elif isinstance(job, FirstStages):
             self.answers += [(key, Staged(index, PROOF)) for index in range(len(job.runs) - 1)]

@@ -441,7 +441,7 @@ def test_check_with_certificates_keeps_files_that_fresh_solvers_accept(capsys: p
     assert entry["property"] == "P-BOOTABLE" and entry["status"] == ACCEPTED
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.smt2"))
     assert files == sorted(f["file"] for f in entry["files"]) == \
-        ["P-BOOTABLE/init.smt2", "P-BOOTABLE/safe.smt2", "P-BOOTABLE/step.smt2"]
+        ["P-BOOTABLE/base-step.smt2", "P-BOOTABLE/init.smt2", "P-BOOTABLE/safe.smt2", "P-BOOTABLE/step.smt2"]
     for f in entry["files"]:
         assert {s: r["answer"] for s, r in f["solvers"].items()} == {"z3": ACCEPTED, "cvc5": ACCEPTED}
         by_hand = subprocess.run([z3_executable(), str(out / f["file"])], capture_output=True, text=True, check=True)
@@ -514,3 +514,51 @@ def test_the_runner_reads_each_answer_and_stops_at_the_resource_limit(solver: st
                     "(assert (bvugt y #x000000000001))\n(check-sat)\n")
     run = run_solver(solver, hard, Limits(z3_rlimit=1000, cvc5_rlimit=10))
     assert run.answer == UNDECIDED and "resource limit" in run.detail, run
+
+
+# ---- a base shared by the row's proofs --------------------------------------------------------
+
+def test_a_base_inductive_on_its_own_and_an_invariant_relative_to_it_are_accepted(tmp_path: Path) -> None:
+    """shift: b stays 0 (inductive alone), and a = 0 is inductive given b = 0."""
+    _, task = shift()
+    cert = Certificate("inductive-invariant", "(= |M.a@c| #b0)", 1, base="(= |M.b@c| #b0)")
+    obs = invariant_obligations(task, cert, "P")
+    assert [ob.name for ob in obs] == ["init", "step", "safe", "base-step"]
+    assert [ob.claim for ob in obs] == ["Init ⇒ Base ∧ Inv", "Base ∧ Inv ∧ Trans ⇒ Inv′", "Base ∧ Inv ⇒ P",
+                                        "Base ∧ Trans ⇒ Base′ (the model alone)"]
+    step = next(ob for ob in obs if ob.name == "step").text
+    assert "(assert (base " in step and "(assert (not (inv " in step and "(not (base " not in step
+    assert recheck_obligations("P", obs, tmp_path, SOLVERS).status == ACCEPTED
+
+
+def test_a_base_that_holds_only_together_with_the_invariant_is_rejected_by_its_base_step(tmp_path: Path) -> None:
+    """The same two clauses the other way round: a = 0 ∧ b = 0 is inductive, but a = 0 alone is
+    not (a takes b's value), so the base's own obligation is sat and the proof is refused."""
+    _, task = shift()
+    swapped = Certificate("inductive-invariant", "(= |M.b@c| #b0)", 1, base="(= |M.a@c| #b0)")
+    checked = recheck_obligations("P", invariant_obligations(task, swapped, "P"), tmp_path, SOLVERS)
+    assert checked.status == REJECTED
+    assert [f.label for f in checked.files if any(r.answer == REJECTED for r in f.runs)] == ["base-step"]
+    assert check_certificate(task, swapped.invariant).ok  # the whole invariant is inductive: only the split fails
+
+
+def test_a_base_about_a_monitor_is_refused() -> None:
+    """The base-step is printed over the model without monitors: a base naming one cannot be."""
+    _, task = shift()
+    monitored = to_safety(task.system, StepInvariant(Next(task.system.var("M.a")) == 0))
+    flag = next(v for v in monitored.system.variables if v.owner == "monitor")
+    with pytest.raises(CertificateError, match="monitor"):
+        invariant_obligations(monitored, Certificate("inductive-invariant", "true", 1,
+                                                     base=f"(not |{flag.name}@c|)"), "P")
+
+
+def test_the_proofs_of_a_row_share_one_base_step_file(tmp_path: Path) -> None:
+    """Two properties proved by the lemma stage: their base-step files are the same bytes (one
+    solve per process), and every file of both proofs is accepted."""
+    out = tmp_path / "c"
+    main(["check", "--property", "P-BOOTABLE,P-REPLAY", "--certificates", str(out), "--workers", "2", "--no-cache"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {p["property"] for p in manifest["properties"]} == {"P-BOOTABLE", "P-REPLAY"}
+    bases = {(out / p / "base-step.smt2").read_bytes() for p in ("P-BOOTABLE", "P-REPLAY")}
+    assert len(bases) == 1
+    assert all(f["solvers"]["z3"]["answer"] == ACCEPTED for p in manifest["properties"] for f in p["files"])

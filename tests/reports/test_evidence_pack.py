@@ -122,7 +122,8 @@ def test_evidence_json_matches_the_files(built: tuple[Path, Path, Path]) -> None
                 assert data[4:8] == b"\0\0\0\0"  # gzip mtime 0: the same text gives the same bytes
                 text = gzip.decompress(data).decode()
                 assert len(text.encode()) == ob["bytes"] and text.startswith("; otaproof certificate obligation")
-                assert "\n(define-fun inv (" in text and text.endswith("(check-sat)\n(exit)\n")
+                defined = "base" if ob["file"].endswith("/base-step.smt2.gz") else "inv"  # the row's shared lemmas
+                assert f"\n(define-fun {defined} (" in text and text.endswith("(check-sat)\n(exit)\n")
                 certificates.add(ob["file"])
     assert {n for n in _files(pack) if n.startswith("certificates/")} == certificates != set()
     # the design change: P-LOCAL-BANNED is proved in secmp0007 and violated in gateway-screening
@@ -252,13 +253,15 @@ def test_verify_names_a_changed_certificate_file(built: tuple[Path, Path, Path],
 
 def test_verify_solves_a_weakened_certificate_and_names_the_failing_obligation(
         built: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Every file of the proof carries the invariant ``true``, consistently: the files are the
-    model's obligations for that invariant, so only the solver can refute it (Inv ⇒ P fails)."""
+    """Every file of the proof carries the invariant ``true`` (and the base ``true``: the proof's
+    files include its base-step), consistently: the files are the model's obligations for that
+    invariant, so only the solver can refute it (Base ∧ Inv ⇒ P fails)."""
     pack = _copy(built[0], tmp_path)
     doc = json.loads((pack / "evidence.json").read_text())
     cell = next(c for c in doc["cells"] if c["verdict"] == "proved")
     model = built_model(scenario_of(cell))
-    cert = Certificate(CertificateKind(cell["certificate"]["kind"]), "true", 1)
+    assert any(ob["file"].endswith("/base-step.smt2.gz") for ob in cell["certificate"]["obligations"])
+    cert = Certificate(CertificateKind(cell["certificate"]["kind"]), "true", 1, base="true")
     for ob in obligations(model, get_property(cell["property"]), cert):
         path = obligation_path(cell["key"], ob.filename)
         (pack / path).write_bytes(ob.packed)
@@ -266,7 +269,7 @@ def test_verify_solves_a_weakened_certificate_and_names_the_failing_obligation(
     assert main(["verify", str(pack), "--solvers", "z3"]) == 1
     failed = _failed(capsys.readouterr().out)
     safe = f"certificates/{cell['key']}/safe.smt2.gz"
-    assert len(failed) == 1 and failed[0].startswith(f"FAILED {safe}: certificate: obligation safe (Inv ⇒ P): "
+    assert len(failed) == 1 and failed[0].startswith(f"FAILED {safe}: certificate: obligation safe (Base ∧ Inv ⇒ P): "
                                                      "z3 sat: the claim fails"), failed
 
 

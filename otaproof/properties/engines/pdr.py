@@ -9,6 +9,8 @@ reported. Unsafe: Spacer's answer is not a trace, so BMC re-derives a shortest c
 
 from __future__ import annotations
 
+import dataclasses
+
 import z3
 
 from otaproof.model.lang import BoolSort, Expr
@@ -69,24 +71,29 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper
 def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """The cheap half of ``check``: a proof only if the inductive lemmas make P inductive
     (Houdini plus one query; no Spacer). The portfolio tries it first on every property."""
-    if problem.known is not None:  # the portfolio proved the model's lemmas once for all properties
+    base = problem.known  # the portfolio proved the model's lemmas once for all properties
+    if base is not None:
         task = problem.task
         own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
-        helper = problem.known + inductive_subset(task.system, own, deadline, budget.seed, problem.known,
-                                                  problem.reused)
+        local = inductive_subset(task.system, own, deadline, budget.seed, base, problem.reused)
+        helper = base + local
     else:
         task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
+        local = helper
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None and not _design_lemmas(problem.task):
         # generated candidates only (--no-design-lemmas): counterexamples to induction become clauses
         try:
-            helper = helper + block_ctis(task, helper, budget.seed, deadline)
+            learned = block_ctis(task, helper, budget.seed, deadline)
         except GaveUp as e:
             raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive; {e.reason}") from None
+        helper, local = helper + learned, local + learned
         solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
         raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
-    return _certified("lemmas", task, helper, solved, budget, deadline, problem.rechecked)
+    if base is None:
+        return _certified("lemmas", task, helper, solved, budget, deadline, problem.rechecked)
+    return _certified("lemmas", task, local, solved, budget, deadline, problem.rechecked, base)
 
 
 def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused: Reused | None = None
@@ -126,12 +133,16 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
 
 
 def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
-               deadline: Deadline, rechecked: bool) -> Verdict:
-    """Proved with certificate H ∧ solved, if the checker accepts it (or, ``rechecked``, once
-    the caller's independent re-check does); otherwise ``GaveUp``."""
+               deadline: Deadline, rechecked: bool, base: Strengthening = NONE) -> Verdict:
+    """Proved with certificate base ∧ H ∧ solved, if the checker accepts it (or, ``rechecked``,
+    once the caller's independent re-check does); otherwise ``GaveUp``. ``base``: lemmas
+    inductive on the model alone (the row's shared ones), kept apart in the certificate so that
+    their one obligation is the same file for every proof of the row (``Certificate.base``)."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
-    checked = engine_check(task, text, budget, deadline, rechecked)
-    size = len(solved.children()) if z3.is_and(solved) else 1
-    return Proved(engine_name, deadline.elapsed(), Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, size,
-                                                               checked.ok, checked.seconds, helper.names))
+    shared = certificate_text(base.at(enc, enc.state(TAG))) if base.names else ""
+    cert = Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, len(solved.children()) if z3.is_and(solved) else 1,
+                       lemmas=base.names + helper.names, base=shared)
+    checked = engine_check(task, cert.invariant, budget, deadline, rechecked)
+    return Proved(engine_name, deadline.elapsed(),
+                  dataclasses.replace(cert, checked=checked.ok, check_seconds=checked.seconds))

@@ -5,9 +5,10 @@ worker, which keeps the files' bytes; a proof Z3 does not confirm is shown as un
 by ``otaproof verify`` (Z3, optionally cvc5).
 
 Layout: ``certificates/<design>/<threat model>/<property>/<obligation>.smt2.gz`` where the
-obligation is ``init``, ``step``, ``safe`` (``partN-`` before them for a conjunction certificate)
-or ``recoveryN``. A file is gzip (``Obligation.packed``) with mtime 0 and no file name, so the
-same text gives the same bytes; ``zcat FILE | z3 -in`` re-checks one by hand.
+obligation is ``init``, ``step``, ``safe``, and ``base-step`` for a certificate with a base (the
+row's shared model lemmas; ``partN-`` before them for a conjunction certificate) or ``recoveryN``.
+A file is gzip (``Obligation.packed``) with mtime 0 and no file name, so the same text gives the
+same bytes; ``zcat FILE | z3 -in`` re-checks one by hand.
 
 ``verify`` does not take the files on trust: it reads the invariant out of each proof's files,
 prints that proof's obligations again from the model it rebuilds, and requires the files to be
@@ -34,7 +35,7 @@ from otaproof.model.config import Parameters, Scenario
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property, get_property
 from otaproof.properties.formulas import Reach
-from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
+from otaproof.properties.obligations import BASE_STEP, CertificateError, NotCovered, Obligation, obligations
 from otaproof.properties.recheck import (
     ACCEPTED,
     NOT_COVERED,
@@ -205,13 +206,14 @@ class ProofResult:
         return all(f.ok for f in self.files) and (not self.covered or bool(self.files))
 
 
-def invariant_text(text: str) -> str | None:
-    """The body of ``(define-fun inv (...) Bool BODY)`` in an obligation file, or None."""
-    start = text.find("\n(define-fun inv (")
+def invariant_text(text: str, name: str = "inv") -> str | None:
+    """The body of ``(define-fun NAME (...) Bool BODY)`` in an obligation file (``inv``, or
+    ``base`` for a certificate's base), or None."""
+    start = text.find(f"\n(define-fun {name} (")
     if start < 0:
         return None
     end = _close(text, start + 1)
-    binders = _close(text, start + len("\n(define-fun inv "))
+    binders = _close(text, start + len(f"\n(define-fun {name} "))
     if end is None or binders is None or not text.startswith(" Bool ", binders + 1):
         return None
     return text[binders + len(" Bool ") + 1:end]
@@ -248,32 +250,42 @@ def expected_obligations(built: BuiltModel, prop: Property, entry: dict[str, Any
     cert = entry["certificate"]
     kinds = [CertificateKind(p["kind"]) for p in cert["parts"]]
     conjunction = cert["kind"] == "conjunction"
-    invariants: list[str] = []
+    invariants: list[tuple[str, str]] = []
     for n, kind in enumerate(kinds, 1):
         if kind == CertificateKind.ONE_STEP_RECOVERY or kind == CertificateKind.RANKING:
-            invariants.append("")
+            invariants.append(("", ""))
             continue
         prefix = f"{ROOT}/{key}/{f'part{n}-' if conjunction else ''}"
-        found = {name: invariant_text(text) for name, text in texts.items()
-                 if name.startswith(prefix) and name[len(prefix):].split(".")[0] in ("init", "step", "safe")}
-        if not found:
+        ours = {name: text for name, text in texts.items()
+                if name.startswith(prefix) and name[len(prefix):].split(".")[0] in ("init", "step", "safe", BASE_STEP)}
+        if not ours:
             raise ValueError(f"{prefix}init.smt2.gz: missing (no obligation file of this part)")
-        unread = sorted(name for name, body in found.items() if body is None)
-        if unread:
-            raise ValueError(f"{unread[0]}: its invariant (define-fun inv) cannot be read")
-        first = min(found)
-        differ = sorted(name for name, body in found.items() if body != found[first])
-        if differ:
-            raise ValueError(f"{differ[0]}: its invariant differs from the one in {first} (the part's files "
-                             f"must share one)")
-        invariants.append(str(found[first]))
-    parts = tuple(Certificate(kind, inv, 0) for kind, inv in zip(kinds, invariants, strict=True))
+        based = any(name[len(prefix):].split(".")[0] == BASE_STEP for name in ours)
+        inv = _shared(ours, "inv", [name for name in ours if name[len(prefix):].split(".")[0] != BASE_STEP])
+        invariants.append((inv, _shared(ours, "base", list(ours)) if based else ""))
+    parts = tuple(Certificate(kind, inv, 0, base=base) for kind, (inv, base) in zip(kinds, invariants, strict=True))
     whole = Certificate(CertificateKind.CONJUNCTION, "", len(parts), parts=parts) if conjunction else parts[0]
     try:
         obs = obligations(built, prop, whole)
     except CertificateError as e:
         raise ValueError(f"{ROOT}/{key}: {e}") from None
     return [(obligation_path(key, ob.filename), ob) for ob in obs]
+
+
+def _shared(texts: dict[str, str], name: str, files: list[str]) -> str:
+    """The body of ``define-fun NAME`` that every one of ``files`` carries (ValueError naming the
+    first file that has none, or another one)."""
+    found = {f: invariant_text(texts[f], name) for f in files}
+    if not found:
+        raise ValueError(f"{min(texts)}: no obligation file carries the {name} (define-fun {name})")
+    unread = sorted(f for f, body in found.items() if body is None)
+    if unread:
+        raise ValueError(f"{unread[0]}: its {name} (define-fun {name}) cannot be read")
+    first = min(found)
+    differ = sorted(f for f, body in found.items() if body != found[first])
+    if differ:
+        raise ValueError(f"{differ[0]}: its {name} differs from the one in {first} (the part's files must share one)")
+    return str(found[first])
 
 
 def verify_proof(entry: dict[str, Any], root: str, solvers: Sequence[str], limits: Limits,
