@@ -225,8 +225,12 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
             progress.console.print(f"  {o.property.id}: {o.verdict.verdict} ({o.verdict.engine}, "
                                    f"{o.verdict.seconds:.1f} s{pending})")
 
+        def noted(text: str) -> None:
+            progress.update(task, description=f"{scenario.describe()}: {text}")
+            say(f"  {text}")
+
         outcomes = check(scenario, props, args.engine, budget, workers=args.workers, on_done=done, swarm=args.swarm,
-                         cache=cache)
+                         cache=cache, on_note=noted)
         solvers = SOLVERS if certificates is not None else ("z3",)
         progress.update(task, description="re-checking the proofs independently (the workers ran z3"
                                           + (", cvc5 now)" if certificates is not None else ")"))
@@ -271,8 +275,12 @@ def _cmd_matrix(args: argparse.Namespace, console: Console) -> int:
             progress.update(task, advance=1, description=f"{scenarios[row].describe()}: {outcome.property.id}")
             say(f"[{progress.tasks[0].completed:.0f}/{cells}] {scenarios[row].describe()}: {_verdict_line(outcome)}")
 
+        def noted(row: int, text: str) -> None:
+            progress.update(task, description=f"{scenarios[row].describe()}: {text}")
+            say(f"  {scenarios[row].describe()}: {text}")
+
         results = check_rows([(sc, props) for sc in scenarios], "portfolio", budget, workers=args.workers,
-                             on_done=done, swarm=args.swarm, cache=cache)
+                             on_done=done, swarm=args.swarm, cache=cache, on_note=noted)
     cache_cli.report(cache)
     rows = [Row(sc, outcomes) for sc, outcomes in zip(scenarios, results, strict=True)]
     console.print(matrix_table(rows))
@@ -305,8 +313,12 @@ def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
             say(f"[{progress.tasks[0].completed:.0f}/{2 * len(props)}] {(base, other)[row].variant}: "
                 f"{_verdict_line(outcome)}")
 
+        def noted(row: int, text: str) -> None:
+            progress.update(task, description=f"{(base, other)[row].variant}: {text}")
+            say(f"  {(base, other)[row].variant}: {text}")
+
         results = check_rows([(base, props), (other, props)], "portfolio", budget, workers=args.workers,
-                             on_done=done, cache=cache)
+                             on_done=done, cache=cache, on_note=noted)
     cache_cli.report(cache)
     rows = compare(*results)
     console.print(diff_table(rows, base, other))

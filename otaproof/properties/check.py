@@ -18,7 +18,7 @@ from otaproof.properties.engines.strengthen import Strengthening
 from otaproof.properties.executors import engine_pool, portable
 from otaproof.properties.jobs import ENGINE_CHOICES, ENGINES, PORTFOLIO, TAIL, Outcome, parts, run, whole
 from otaproof.properties.pool import ForkPool
-from otaproof.properties.portfolio import OnDone, Portfolio, Row
+from otaproof.properties.portfolio import OnDone, OnNote, Portfolio, Row
 from otaproof.properties.verdict import Budget, Verdict
 
 __all__ = ["ENGINES", "ENGINE_CHOICES", "PORTFOLIO", "TAIL", "Outcome", "check", "check_rows", "parts", "run_engine"]
@@ -33,15 +33,19 @@ def run_engine(built: BuiltModel, prop: Property, engine: str, budget: Budget,
 
 def check(scenario: Scenario, props: list[Property], engine: str, budget: Budget,
           workers: int | None = None, on_done: Callable[[Outcome], None] | None = None,
-          swarm: bool = False, cache: CacheUse | None = None) -> list[Outcome]:
-    """Check every property; results come back in the order of ``props``."""
+          swarm: bool = False, cache: CacheUse | None = None, on_note: Callable[[str], None] | None = None
+          ) -> list[Outcome]:
+    """Check every property; results come back in the order of ``props``. ``on_note``: the
+    stages before the verdicts (lemma candidates, the lemma search), as they happen."""
     report: OnDone | None = (lambda row, outcome: on_done(outcome)) if on_done else None
-    return check_rows([(scenario, props)], engine, budget, workers, report, swarm=swarm, cache=cache)[0]
+    noted: OnNote | None = (lambda row, text: on_note(text)) if on_note else None
+    return check_rows([(scenario, props)], engine, budget, workers, report, swarm=swarm, cache=cache,
+                      on_note=noted)[0]
 
 
 def check_rows(rows: list[Row], engine: str, budget: Budget, workers: int | None = None,
-               on_done: OnDone | None = None, swarm: bool = False, cache: CacheUse | None = None
-               ) -> list[list[Outcome]]:
+               on_done: OnDone | None = None, swarm: bool = False, cache: CacheUse | None = None,
+               on_note: OnNote | None = None) -> list[list[Outcome]]:
     """Check the properties of every row (a scenario and its properties) with one pool of engine
     processes (default: one per CPU, or per worker thread of the open Dask cluster); results in row,
     then property order. ``swarm``: the portfolio also races the explicit-state swarm on every
@@ -52,4 +56,4 @@ def check_rows(rows: list[Row], engine: str, budget: Budget, workers: int | None
     with engine_pool(workers) as (pool, slots):
         remote = not isinstance(pool, ForkPool)
         return Portfolio(rows, engine, budget, slots, pool, on_done, swarm=swarm,
-                         cache=None if remote else cache).run()
+                         cache=None if remote else cache, on_note=on_note).run()

@@ -17,6 +17,7 @@ from pathlib import Path
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, swarm, tail
+from otaproof.properties.engines.pdr import generalises
 from otaproof.properties.engines.problem import Engine, Problem
 from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
@@ -139,7 +140,11 @@ class EngineRun:
 
     ``probe``: if this first stage gives up, BMC with ``1/PROBE_SHARE`` of the Z3 units looks for
     a shallow violation right away, in this process (in a Z3 context of its own, so its trace is
-    the one the racing BMC would find); the race's BMC runs only if the probe finds none."""
+    the one the racing BMC would find); the race's BMC runs only if the probe finds none. With
+    generated candidates, the probe comes before the first stage's search for clauses from
+    counterexamples to induction (seconds, and in vain on a violated part), which runs only if
+    the probe finds nothing; that search works in a Z3 context of its own, so it learns the same
+    clauses either way."""
 
     built: BuiltModel
     job: Job
@@ -151,11 +156,17 @@ class EngineRun:
 
     def __call__(self, report: Report) -> None:
         job = dataclasses.replace(self.job, rechecked=True) if isinstance(self.job, Problem) else self.job
+        deferred = self.probe and self.engine == FIRST_STAGE and isinstance(job, Problem) and generalises(job.task)
+        if deferred and isinstance(job, Problem):
+            job = dataclasses.replace(job, generalise=False)
         try:
             verdict = run(self.built, job, self.prop, self.engine, self.budget)
             if isinstance(verdict, Unknown) and self.probe and isinstance(job, Problem):
                 found = run(self.built, job, self.prop, "bmc", probe_budget(self.budget))
                 verdict = found if isinstance(found, Violated) else verdict
+                if deferred and not isinstance(found, Violated):
+                    verdict = run(self.built, dataclasses.replace(job, generalise=True), self.prop, self.engine,
+                                  self.budget)
             if isinstance(verdict, Proved):
                 verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
             elif isinstance(verdict, Violated) and verdict.engine != "bmc" and isinstance(self.job, Problem):

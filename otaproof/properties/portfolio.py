@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from otaproof.model.config import Scenario
-from otaproof.model.variants import BuiltModel, build
+from otaproof.model.variants import BuiltModel, build, uses_design_lemmas
 from otaproof.properties.cache import CacheUse, Cell
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines.problem import Problem
@@ -92,6 +92,7 @@ GRACE_SECONDS = 5.0  # beyond its budget, before a silent worker counts as overr
 
 Row = tuple[Scenario, list[Property]]
 OnDone = Callable[[int, Outcome], None]
+OnNote = Callable[[int, str], None]  # a row's stage before its verdicts: lemma candidates, the lemma search
 
 
 @dataclass
@@ -122,8 +123,9 @@ class Portfolio:
 
     def __init__(self, rows: list[Row], engine: str, budget: Budget, workers: int | None, executor: Executor,
                  on_done: OnDone | None = None, clock: Callable[[], float] = time.monotonic,
-                 swarm: bool = False, cache: CacheUse | None = None) -> None:
+                 swarm: bool = False, cache: CacheUse | None = None, on_note: OnNote | None = None) -> None:
         self.rows, self.engine, self.budget, self.swarm = rows, engine, budget, swarm
+        self.on_note = on_note
         self.cache = cache if engine == "portfolio" else None  # a single engine's run measures that engine
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.executor, self.on_done, self.clock = executor, on_done, clock
@@ -244,7 +246,11 @@ class Portfolio:
         if isinstance(answer, ModelSlip):  # a modelling slip ends the whole run: no verdict means anything
             raise answer
         if job.engine == LEMMA_SEARCH:
-            self.queue_row(~job.part, answer if isinstance(answer, tuple) else None)
+            kept, total = answer if isinstance(answer, tuple) else None, len(self.builts[~job.part].lemmas)
+            self.note(~job.part, f"lemma search: {len(kept):,} of {total:,} candidates inductive "
+                                 f"({self.clock() - job.started:.1f} s)" if kept is not None else
+                      "lemma search gave up: the engines work without the shared lemmas")
+            self.queue_row(~job.part, kept)
             return
         if job.engine == RECALL:
             self.recalled(job.part, answer)
@@ -312,7 +318,7 @@ class Portfolio:
         only when some part is left for the engines: a cache lookup needs none."""
         self.builts[row] = build(self.rows[row][0])
         if self.engine not in ("portfolio", FIRST_STAGE):
-            self.builts[row] = with_templates(self.builts[row], self.budget.seed)
+            self.builts[row] = self.templated(row, self.builts[row])
             self.queue_row(row, None)
             return
         if self.cache is not None:
@@ -331,7 +337,7 @@ class Portfolio:
         processes (one with ``swarm``: its open safety parts are queued for the swarm at once, to
         hunt while the search runs)."""
         plain = self.builts[row]
-        self.builts[row] = built = with_templates(plain, self.budget.seed)
+        self.builts[row] = built = self.templated(row, plain)
         if not self.row_parts(row):
             self.add_parts(row)
         elif built is not plain:  # generated candidates joined after the lookups: the tasks carry them
@@ -343,7 +349,24 @@ class Portfolio:
             self.enqueue([(u, SWARM) for u in self.row_parts(row)
                           if isinstance(self.parts[u].job, Problem) and u not in self.settled])
         processes = 1 if hunting else min(HOUDINI_PROCESSES, self.workers)
+        self.note(row, f"lemma search (Houdini) over {len(built.lemmas):,} candidates")
         self.launch(LemmaSearch(self.builts[row], self.budget, processes), ~row, LEMMA_SEARCH)
+
+    def templated(self, row: int, plain: BuiltModel) -> BuiltModel:
+        """The row's model with its generated lemma candidates, if it uses them (saying so: the
+        sampling takes seconds)."""
+        if uses_design_lemmas(plain.scenario, plain.variant):
+            return plain
+        self.note(row, "generating lemma candidates from the model's structure (sampling its reachable states)")
+        started = self.clock()
+        built = with_templates(plain, self.budget.seed)
+        self.note(row, f"{len(built.lemmas) - len(plain.lemmas):,} lemma candidates generated "
+                       f"({self.clock() - started:.1f} s)")
+        return built
+
+    def note(self, row: int, text: str) -> None:
+        if self.on_note is not None:
+            self.on_note(row, text)
 
     def recalled(self, u: int, answer: object) -> None:
         """A part's cache lookup answered (``answer`` None: its worker was lost): a re-checked

@@ -14,10 +14,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
 from otaproof.properties.catalogue import get_property
-from otaproof.properties.engines import bmc
+from otaproof.properties import jobs
+from otaproof.properties.engines import bmc, pdr
+from otaproof.properties.engines.problem import Problem
 from otaproof.properties.jobs import (
     FIRST_STAGE,
     EngineRun,
@@ -27,7 +31,8 @@ from otaproof.properties.jobs import (
     inductive_names,
     parts,
 )
-from otaproof.properties.verdict import Budget, Proved, Unknown, Violated
+from otaproof.properties.solver import GaveUp
+from otaproof.properties.verdict import Budget, Proved, Unknown, Verdict, Violated
 
 FRESH = """
 import json
@@ -75,3 +80,31 @@ def test_a_first_stage_probe_reports_the_fresh_process_trace_and_only_for_a_viol
     alone: list[object] = []
     EngineRun(built, parts(built, cpl_now)[0], cpl_now, FIRST_STAGE, Budget())(alone.append)
     assert [type(a) for a in alone] == [Unknown]  # without the probe the first stage only gives up
+
+
+def test_with_generated_candidates_the_probe_runs_before_the_search_for_clauses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the design's lemmas the first stage may search for clauses from counterexamples
+    to induction (seconds, in vain on a violated part): the BMC probe comes first, and the
+    search runs only if the probe finds no violation."""
+    built = build(Scenario(design_lemmas=False))
+    calls: list[str] = []
+
+    def searched(*args: object, **kwargs: object) -> object:
+        calls.append("clauses")
+        raise GaveUp("not searched in this test")
+
+    real_bmc = jobs.ENGINES["bmc"]
+
+    def probed(problem: Problem, budget: Budget) -> Verdict:
+        calls.append("bmc")
+        return real_bmc(problem, budget)
+
+    monkeypatch.setattr(pdr, "block_ctis", searched)
+    monkeypatch.setitem(jobs.ENGINES, "bmc", probed)
+    for pid, expected, verdict in (("P-CPL-NOW", ["bmc"], Violated), ("P-NO-ROLLBACK", ["bmc", "clauses"], Unknown)):
+        calls.clear()
+        answers: list[object] = []
+        prop = get_property(pid)
+        EngineRun(built, parts(built, prop)[0], prop, FIRST_STAGE, Budget(depth=9), probe=True)(answers.append)
+        assert calls == expected and [type(a) for a in answers] == [verdict], (pid, calls, answers)

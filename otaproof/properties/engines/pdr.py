@@ -81,7 +81,7 @@ def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Ver
         task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
         local = helper
     solved = relatively_inductive(task, helper, budget, deadline)
-    if solved is None and not _design_lemmas(problem.task):
+    if solved is None and problem.generalise and generalises(problem.task):
         # generated candidates only (--no-design-lemmas): counterexamples to induction become clauses
         try:
             learned = block_ctis(task, helper, budget.seed, deadline)
@@ -104,10 +104,11 @@ def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused:
                                                                          reused)
 
 
-def _design_lemmas(task: SafetyTask) -> bool:
-    """The task's candidates include hand-written model lemmas (neither generated from the
-    model's structure nor the property's own): the proof then needs no learned clauses."""
-    return any(not family(lm.name) and not _reads_monitor(task, lm.expr) for lm in task.lemmas)
+def generalises(task: SafetyTask) -> bool:
+    """The lemma stage learns clauses from counterexamples to induction for this task: its
+    candidates are generated ones only (hand-written model lemmas, neither generated from the
+    model's structure nor the property's own, need no learned clauses)."""
+    return not any(not family(lm.name) and not _reads_monitor(task, lm.expr) for lm in task.lemmas)
 
 
 def _reads_monitor(task: SafetyTask, e: Expr) -> bool:

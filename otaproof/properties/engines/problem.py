@@ -30,6 +30,9 @@ class Problem:
     # the caller re-checks a proof's obligation files in a fresh Z3 process (``EngineRun``): the
     # engine then skips its own in-process check of the same three obligations
     rechecked: bool = False
+    # the lemma stage may learn clauses from counterexamples to induction (generated candidates
+    # only); False: it gives up at once, so that a BMC probe can look for a violation first
+    generalise: bool = True
 
 
 Engine = Callable[[Problem, Budget], Verdict]
