@@ -102,3 +102,16 @@ def test_json_into_missing_directory_is_bad_input(capsys: pytest.CaptureFixture[
                        "--json", str(tmp_path / "missing" / "v.json"))
     assert code == EXIT_BAD_INPUT
     assert "does not exist" in err
+
+
+def test_piped_output_shows_the_stages_before_the_first_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    """With stdout not a terminal, stderr says what the row is doing before any verdict is in
+    (the lemma search), then one line per verdict; ``--quiet`` silences both."""
+    code, _, err = run(capsys, "check", "--property", "P-BOOTABLE", "--no-cache", "--workers", "2")
+    lines = err.splitlines()
+    assert code == EXIT_OK
+    search = [n for n, line in enumerate(lines) if line.startswith("  lemma search (Houdini) over ")]
+    kept = [n for n, line in enumerate(lines) if line.startswith("  lemma search: ") and "candidates inductive" in line]
+    verdict = [n for n, line in enumerate(lines) if line.startswith("[1/1] P-BOOTABLE: proved")]
+    assert len(search) == len(kept) == len(verdict) == 1 and search[0] < kept[0] < verdict[0], lines
+    assert run(capsys, "check", "--property", "P-BOOTABLE", "--no-cache", "--quiet")[2] == ""

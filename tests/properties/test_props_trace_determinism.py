@@ -18,8 +18,8 @@ import pytest
 
 from otaproof.model.config import Scenario
 from otaproof.model.variants import build
-from otaproof.properties.catalogue import get_property
 from otaproof.properties import jobs
+from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines import bmc, pdr
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.jobs import (
