@@ -100,8 +100,11 @@ def safety_parts(built: BuiltModel, prop: Property) -> list[SafetyTask]:
         ([to_safety(built.system, rest, len(responses))] if rest else [])
 
 
-def obligations(built: BuiltModel, prop: Property, certificate: Certificate) -> list[Obligation]:
+def obligations(built: BuiltModel, prop: Property, certificate: Certificate, printed: dict[str, str] | None = None
+                ) -> list[Obligation]:
     """Every obligation of ``certificate`` as a proof of ``prop`` on ``built`` (full model).
+    ``printed``: base-step texts already printed for this model, by base (the proofs of a row
+    share one), filled as they are printed.
 
     Raises ``NotCovered`` for a kind without standalone obligations and ``CertificateError`` for
     a certificate that cannot be a proof of this model."""
@@ -121,12 +124,12 @@ def obligations(built: BuiltModel, prop: Property, certificate: Certificate) -> 
             raise CertificateError(f"{prop.id}: the certificate has {len(certificate.parts)} parts, the property "
                                    f"{len(tasks)}")
         return [ob for n, (task, cert) in enumerate(zip(tasks, certificate.parts, strict=True), 1)
-                for ob in invariant_obligations(task, cert, prop.id, n, model)]
-    return invariant_obligations(to_safety(built.system, formula), certificate, prop.id, 0, model)
+                for ob in invariant_obligations(task, cert, prop.id, n, model, printed)]
+    return invariant_obligations(to_safety(built.system, formula), certificate, prop.id, 0, model, printed)
 
 
-def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = ""
-                          ) -> list[Obligation]:
+def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = "",
+                          printed: dict[str, str] | None = None) -> list[Obligation]:
     """``init``, ``step`` and ``safe`` for an invariant certificate of ``task`` (``part``: its
     number in a conjunction; ``model``: named in the files' header)."""
     if certificate.kind not in INVARIANT_KINDS:
@@ -157,7 +160,12 @@ def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, 
                       "; a bad state of the property", f"(assert {printer.expr(task.bad, PRE)})"]
         out.append(Obligation(pid, part, name, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""]), base is not None))
     if base is not None:
-        out.append(base_obligation(model_only(system), base, model, pid, part))
+        text = printed.get(certificate.base) if printed is not None else None
+        ob = base_obligation(model_only(system), base, model, pid, part) if text is None else \
+            Obligation(pid, part, BASE_STEP, 0, text)
+        if printed is not None:
+            printed[certificate.base] = ob.text
+        out.append(ob)
     return out
 
 

@@ -229,12 +229,13 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
                                      dir=None if directory is None else directory.resolve().parent) as tmp:
         root = Path(tmp) / "certificates"
         rechecks: dict[str, Recheck] = {}
+        printed: dict[str, str] = {}  # the row's base-step, printed once
         for o in outcomes:
             if not isinstance(o.verdict, Proved):
                 continue
             pid = o.property.id
             try:
-                obs = obligations(built, o.property, o.verdict.certificate)
+                obs = obligations(built, o.property, o.verdict.certificate, printed)
             except NotCovered as e:
                 rechecks[pid] = Recheck(pid, NOT_COVERED, str(e))
                 continue
@@ -242,7 +243,7 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
                 rechecks[pid] = Recheck(pid, REFUSED, str(e))
                 continue
             rechecks[pid] = recheck_obligations(pid, obs, root, solvers, limits, workers,
-                                                o.verdict.certificate.obligations)
+                                                o.verdict.certificate.obligations, keep=directory is not None)
         if directory is not None:
             root.mkdir(parents=True, exist_ok=True)
             document = manifest(built, outcomes, rechecks, solvers, limits)
@@ -253,18 +254,20 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
 
 def recheck_obligations(pid: str, obs: Sequence[Obligation], root: Path, solvers: Sequence[str] = ("z3",),
                         limits: Limits = Limits(), workers: int | None = None,
-                        known: Sequence[FileCheck] = ()) -> Recheck:
+                        known: Sequence[FileCheck] = (), keep: bool = True) -> Recheck:
     """Write one proof's obligation files under ``root`` and solve each with every solver, each
     run a fresh process (``workers`` at a time); a solver's answer in ``known`` on a file of the
-    same text is taken as it is, not asked again."""
+    same text is taken as it is, not asked again (``keep`` False: such a file is not written)."""
     answered = {(r.solver, f.digest): r for f in known for r in f.runs}
     jobs: list[tuple[str, Path]] = []
     digests = {ob.filename: hashlib.sha256(ob.text.encode()).hexdigest() for ob in obs}
     for ob in obs:
         path = root / ob.filename
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(ob.text)
-        jobs += [(s, path) for s in solvers if (s, digests[ob.filename]) not in answered]
+        asked = [(s, path) for s in solvers if (s, digests[ob.filename]) not in answered]
+        if asked or keep:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(ob.text)
+        jobs += asked
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         answers = dict(zip(jobs, pool.map(lambda job: run_solver(job[0], job[1], limits), jobs), strict=True))
     files = tuple(FileCheck(ob.filename, ob.label, ob.claim, len(ob.text.encode()), digests[ob.filename],

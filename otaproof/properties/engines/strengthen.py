@@ -44,12 +44,14 @@ class Strengthening:
     texts: tuple[str, ...] = ()
     _encoded: dict[tuple[int, int, int], tuple[list[Term], z3.BoolRef]] = field(
         default_factory=dict, compare=False, repr=False)
+    _placed: dict[tuple[int, int, int, tuple[int, ...]], z3.BoolRef] = field(
+        default_factory=dict, compare=False, repr=False)
     _parts: tuple[Strengthening, ...] = field(default=(), compare=False, repr=False)
 
     def at(self, enc: Encoder, state: list[Term]) -> z3.BoolRef:
         """The conjunction over ``state``: encoded once per model and Z3 context (systems that
         differ only in monitor variables share it; BMC and tail search in contexts of their
-        own), then substituted."""
+        own), then substituted once per state."""
         if self._parts:  # a sum keeps each part's encoding (the shared model lemmas are encoded once)
             return z3.And([part.at(enc, state) for part in self._parts], enc.ctx)
         if not self.exprs and not self.texts:
@@ -62,7 +64,10 @@ class Strengthening:
             reused = [parse_invariant(enc, text, template) for text in self.texts]
             self._encoded[key] = (template, z3.And(enc.exprs(self.exprs, template) + reused))
         template, conj = self._encoded[key]
-        return z3.substitute(conj, *zip(template, state[:width], strict=False))
+        placed = (*key, tuple(t.get_id() for t in state[:width]))  # the parts of a batch ask for the same states
+        if placed not in self._placed:
+            self._placed[placed] = z3.substitute(conj, *zip(template, state[:width], strict=False))
+        return self._placed[placed]
 
     def __add__(self, other: Strengthening) -> Strengthening:
         return Strengthening(self.names + other.names, self.exprs + other.exprs, self.texts + other.texts,
