@@ -205,7 +205,9 @@ def staged(report: Report, index: int, answer: object) -> None:
     report(Staged(index, answer))
 
 
-_BASES: dict[str, FileCheck] = {}  # this process's accepted base-step files by SHA-256: one per row, solved once
+# this process's accepted base-step files by SHA-256 (one per row, solved once; the same text is the
+# same claim, and a long-lived Dask worker keeps them across its jobs)
+_BASES: dict[str, FileCheck] = {}
 
 
 def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int) -> Verdict:
