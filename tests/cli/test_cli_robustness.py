@@ -55,10 +55,12 @@ def test_unknown_names_suggest_the_closest(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_a_piped_run_prints_one_progress_line_per_property(capsys: pytest.CaptureFixture[str]) -> None:
+    """One line per verdict, after the row's stage lines (indented: the lemma search)."""
     assert main(["check", "--property", "P-COMPAT,P-BOOTABLE", "--engine", "lemmas"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert [line.split(":")[0] for line in err] == ["[1/2] P-COMPAT", "[2/2] P-BOOTABLE"] or \
-        [line.split(":")[0] for line in err] == ["[1/2] P-BOOTABLE", "[2/2] P-COMPAT"]
+    verdicts = [line.split(":")[0] for line in err if not line.startswith("  ")]
+    assert verdicts in (["[1/2] P-COMPAT", "[2/2] P-BOOTABLE"], ["[1/2] P-BOOTABLE", "[2/2] P-COMPAT"])
+    assert all(line.startswith("  lemma search") for line in err if line.startswith("  ")), err
 
 
 def test_the_verdict_table_has_a_legend(capsys: pytest.CaptureFixture[str]) -> None:
