@@ -18,7 +18,7 @@ from typing import assert_never
 
 from otaproof.model import lang
 from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
-from otaproof.model.system import System
+from otaproof.model.system import Instance, System
 
 ACTION = "action"  # the action-instance selector of a step
 Term = tuple[str, int]  # SMT-LIB text and its bit-vector width (0: a Bool)
@@ -105,6 +105,10 @@ class _Context:
     action: str | None
     action_width: int
     memo: dict[int, tuple[Expr, Term]] = field(default_factory=dict)
+
+
+MODEL_STEPS_KEPT = 8  # printed model steps kept per process (a matrix prints one row's model after another)
+_MODEL_STEPS: dict[tuple[int, str, str, int | None, str], tuple[tuple[Instance, ...], tuple[Var, ...], Step]] = {}
 
 
 class Printer:
@@ -242,6 +246,33 @@ class Printer:
         """Trans(pre, action, post) as a ``Step``; with ``only`` the action is that instance (its
         conditions and values alone: the others' are void when the action is fixed). ``prefix``
         keeps the macros of several steps in one file apart."""
+        model = self._model_step(pre, post, only, prefix)  # shared: copied, never changed
+        if not self.system.monitors:
+            return Step(list(model.defs), list(model.enabled), list(model.next_values))
+        ctx = _Context(pre, post, bv(only, self.action_width) if only is not None else ACTION, self.action_width)
+        enabled, next_values = list(model.enabled), list(model.next_values)
+        for m in self.system.monitors:
+            checks: list[str] = []
+            next_values.append((m.var, self._fit(m.var, self._expr(m.value, ctx), checks, None)))
+            enabled += checks
+        return Step(list(model.defs), enabled, next_values)
+
+    def _model_step(self, pre: StateNames, post: StateNames, only: int | None, prefix: str) -> Step:
+        """The step of the model's own variables (no monitors): printed once per model and names,
+        since every property's obligations print it again with only their monitors added."""
+        key = (id(self.system.instances), pre.suffix, post.suffix, only, prefix)
+        own = tuple(v for v in self.system.variables if v.owner != "monitor")
+        hit = _MODEL_STEPS.get(key)
+        if hit is not None and hit[0] is self.system.instances and len(hit[1]) == len(own) and \
+                all(a is b for a, b in zip(hit[1], own, strict=True)):
+            return hit[2]
+        step = self._print_model_step(pre, post, only, prefix)
+        _MODEL_STEPS[key] = (self.system.instances, own, step)  # the references keep the ids unique
+        while len(_MODEL_STEPS) > MODEL_STEPS_KEPT:
+            del _MODEL_STEPS[next(iter(_MODEL_STEPS))]
+        return step
+
+    def _print_model_step(self, pre: StateNames, post: StateNames, only: int | None, prefix: str) -> Step:
         action = bv(only, self.action_width) if only is not None else ACTION
         ctx = _Context(pre, post, action, self.action_width)
         chosen = [i for i in self.system.instances if only is None or i.index == only]
@@ -274,10 +305,6 @@ class Printer:
                 val = self._branch_value(v, i, branches, cond, fires[i], ctx, enabled)
                 new = f"(ite {fires[i][0]} {val} {new})" if fires[i] else val
             next_values.append((v, new))
-        for m in self.system.monitors:
-            checks: list[str] = []
-            next_values.append((m.var, self._fit(m.var, self._expr(m.value, ctx), checks, None)))
-            enabled += checks
         return Step(defs, enabled, next_values)
 
     def _branch_value(self, v: Var, inst: int, branches: list[tuple[Expr, Expr | None]],
