@@ -157,7 +157,7 @@ class EngineRun:
     def __call__(self, report: Report) -> None:
         job = dataclasses.replace(self.job, rechecked=True) if isinstance(self.job, Problem) else self.job
         deferred = self.probe and self.engine == FIRST_STAGE and isinstance(job, Problem) and generalises(job.task)
-        if deferred and isinstance(job, Problem):
+        if deferred and isinstance(job, Problem):  # (isinstance again: mypy narrows no further)
             job = dataclasses.replace(job, generalise=False)
         try:
             verdict = run(self.built, job, self.prop, self.engine, self.budget)

@@ -60,7 +60,7 @@ class Obligation:
 
     property_id: str
     part: int  # 1-based part of a conjunction certificate (0: the certificate is for the whole property)
-    name: str  # init | step | safe | recovery
+    name: str  # init | step | safe | base-step | recovery
     index: int  # REACH: which formula (1-based); 0 otherwise
     text: str
     based: bool = False  # the certificate has a base: the claim names it
@@ -100,11 +100,8 @@ def safety_parts(built: BuiltModel, prop: Property) -> list[SafetyTask]:
         ([to_safety(built.system, rest, len(responses))] if rest else [])
 
 
-def obligations(built: BuiltModel, prop: Property, certificate: Certificate, printed: dict[str, str] | None = None
-                ) -> list[Obligation]:
+def obligations(built: BuiltModel, prop: Property, certificate: Certificate) -> list[Obligation]:
     """Every obligation of ``certificate`` as a proof of ``prop`` on ``built`` (full model).
-    ``printed``: base-step texts already printed for this model, by base (the proofs of a row
-    share one), filled as they are printed.
 
     Raises ``NotCovered`` for a kind without standalone obligations and ``CertificateError`` for
     a certificate that cannot be a proof of this model."""
@@ -124,12 +121,12 @@ def obligations(built: BuiltModel, prop: Property, certificate: Certificate, pri
             raise CertificateError(f"{prop.id}: the certificate has {len(certificate.parts)} parts, the property "
                                    f"{len(tasks)}")
         return [ob for n, (task, cert) in enumerate(zip(tasks, certificate.parts, strict=True), 1)
-                for ob in invariant_obligations(task, cert, prop.id, n, model, printed)]
-    return invariant_obligations(to_safety(built.system, formula), certificate, prop.id, 0, model, printed)
+                for ob in invariant_obligations(task, cert, prop.id, n, model)]
+    return invariant_obligations(to_safety(built.system, formula), certificate, prop.id, 0, model)
 
 
-def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = "",
-                          printed: dict[str, str] | None = None) -> list[Obligation]:
+def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = ""
+                          ) -> list[Obligation]:
     """``init``, ``step`` and ``safe`` for an invariant certificate of ``task`` (``part``: its
     number in a conjunction; ``model``: named in the files' header)."""
     if certificate.kind not in INVARIANT_KINDS:
@@ -160,12 +157,7 @@ def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, 
                       "; a bad state of the property", f"(assert {printer.expr(task.bad, PRE)})"]
         out.append(Obligation(pid, part, name, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""]), base is not None))
     if base is not None:
-        text = printed.get(certificate.base) if printed is not None else None
-        ob = base_obligation(model_only(system), base, model, pid, part) if text is None else \
-            Obligation(pid, part, BASE_STEP, 0, text)
-        if printed is not None:
-            printed[certificate.base] = ob.text
-        out.append(ob)
+        out.append(base_obligation(model_only(system), base, model, pid, part))
     return out
 
 

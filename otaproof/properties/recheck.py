@@ -229,13 +229,12 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
                                      dir=None if directory is None else directory.resolve().parent) as tmp:
         root = Path(tmp) / "certificates"
         rechecks: dict[str, Recheck] = {}
-        printed: dict[str, str] = {}  # the row's base-step, printed once
         for o in outcomes:
             if not isinstance(o.verdict, Proved):
                 continue
             pid = o.property.id
             try:
-                obs = obligations(built, o.property, o.verdict.certificate, printed)
+                obs = obligations(built, o.property, o.verdict.certificate)
             except NotCovered as e:
                 rechecks[pid] = Recheck(pid, NOT_COVERED, str(e))
                 continue
