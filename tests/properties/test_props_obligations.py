@@ -562,3 +562,19 @@ def test_the_proofs_of_a_row_share_one_base_step_file(tmp_path: Path) -> None:
     bases = {(out / p / "base-step.smt2").read_bytes() for p in ("P-BOOTABLE", "P-REPLAY")}
     assert len(bases) == 1
     assert all(f["solvers"]["z3"]["answer"] == ACCEPTED for p in manifest["properties"] for f in p["files"])
+
+
+def test_the_printed_model_step_is_shared_but_never_changed_by_a_caller() -> None:
+    """The printer keeps each model's own step (monitors aside) for the next property: a system
+    with other monitors gets its own monitor lines, and a caller changing the step it got (as
+    the recovery file does) changes nobody else's."""
+    monitored = zoo()
+    plain = System(monitored.name, tuple(v for v in monitored.variables if v.owner != "monitor"),
+                   monitored.instances, (), monitored.machines, monitored.parameters, monitored.threats,
+                   monitored.faults, monitored.actions)
+    first = Printer(plain).step(PRE, POST)
+    first.next_values, first.enabled = [], ["false"]
+    again, with_monitors = Printer(plain).step(PRE, POST), Printer(monitored).step(PRE, POST)
+    assert again.enabled != ["false"] and [v.name for v, _ in again.next_values] == [v.name for v in plain.variables]
+    assert [v.name for v, _ in with_monitors.next_values] == [v.name for v in monitored.variables]
+    assert with_monitors.next_values[:len(again.next_values)] == again.next_values
