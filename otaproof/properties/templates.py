@@ -184,7 +184,11 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
       (Go-Explore's archive, Ecoffet et al. 2021), each leaving out a random half of the
       environment's, attacker's and faults' actions (swarm testing, Groce et al. 2012), so that
       exchanges that begin only after another has ended (a future-dated activation after a
-      transfer) are reached whatever the seed (docs/lemmas.md)."""
+      transfer) are reached whatever the seed (docs/lemmas.md);
+    * ``walks`` *quiet* ones from the archive, with every such action left out (only the
+      design's own steps, while it has one) and novelty counted also in (message kind, field
+      value) pairs of a channel slot, so that an exchange under way runs to the report it ends
+      with (a successful CS06 response under message loss)."""
     compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
     init = compiled.initial_state()
     seen, complete = compiled.breadth_first(max_states, in_instance_order=True)
@@ -194,13 +198,18 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         top = 1 + max((max(_codes(v)) for v in system.variables), default=0)
         cols = np.arange(width)
         taken = np.zeros((width, top), dtype=np.bool_)  # (variable, value) pairs some sampled state has
-        taken[cols, _rows(compiled, list(seen))] = True
+        kinds, fields = _message_pairs(system)
+        pairs = np.arange(len(kinds))
+        told = np.zeros((len(kinds), top, top), dtype=np.bool_)  # (slot field, kind, value) triples seen
+        rows = _rows(compiled, list(seen))
+        taken[cols, rows] = True
+        told[pairs[None, :], rows[:, kinds], rows[:, fields]] = True
         archive = [init]  # states that were the first to show some value, in the order found
         noise = [inst.index for inst in system.instances if inst.role != "system"]
-        for walk in range(4 * walks):
-            from_archive = walk >= 2 * walks
+        for walk in range(5 * walks):
+            from_archive, quiet = walk >= 2 * walks, walk >= 4 * walks
             s = rng.choice(archive) if from_archive else init
-            left_out = {i for i in noise if rng.random() < 0.5} if from_archive else set()
+            left_out = set(noise) if quiet else {i for i in noise if rng.random() < 0.5} if from_archive else set()
             for _ in range(walk_length):
                 try:
                     nxt = compiled.successors(s)
@@ -209,18 +218,31 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
                 nxt = [(i, t) for i, t in nxt if i not in left_out] or nxt
                 if not nxt:
                     break
-                if from_archive or walk % 2:  # a step to a value no sampled state has, where there is one
-                    new = (~taken[cols, _rows(compiled, [t for _, t in nxt])]).sum(axis=1)
+                if from_archive or walk % 2:  # a step to what no sampled state has, where there is one
+                    after = _rows(compiled, [t for _, t in nxt])
+                    new = (~taken[cols, after]).sum(axis=1)
+                    if quiet:
+                        new += (~told[pairs[None, :], after[:, kinds], after[:, fields]]).sum(axis=1)
                     most = new.max()
                     nxt = [pair for pair, n in zip(nxt, new, strict=True) if n == most]
                 s = rng.choice(nxt)[1]
                 if s not in seen:
                     seen[s] = None
                     values = _rows(compiled, [s])[0]
-                    if not taken[cols, values].all():
+                    fresh = not taken[cols, values].all()
+                    if fresh or (quiet and not told[pairs, values[kinds], values[fields]].all()):
                         archive.append(s)
                     taken[cols, values] = True
+                    told[pairs, values[kinds], values[fields]] = True
     return Sample(_rows(compiled, list(seen)).astype(np.int64), complete)
+
+
+def _message_pairs(system: System) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The columns of each channel slot's ``kind`` and of each other field of that slot, pairwise
+    (two arrays of equal length): the walks' novelty counts (kind, field value) pairs too."""
+    found = [(slot["kind"].index, v.index) for ch in channels(system) for slot in ch.slots if "kind" in slot
+             for name, v in slot.items() if name != "kind"]
+    return np.array([k for k, _ in found], dtype=np.intp), np.array([f for _, f in found], dtype=np.intp)
 
 
 def _rows(compiled: CompiledSystem, states: list[CState]) -> npt.NDArray[np.integer]:
