@@ -110,8 +110,8 @@ def racers(job: Job) -> tuple[str, ...]:
 
 
 def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
-    """One engine on one job, in this process; only the lemma proof and BMC use the shared model
-    lemmas."""
+    """One engine on one job, in this process; only the lemma proof, BMC and PDR use the shared
+    model lemmas."""
     sc = built.scenario
     if isinstance(job, list):
         if engine == "recovery":
@@ -122,7 +122,7 @@ def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget
                                     tuple(sorted(sc.faults)), budget)
     if engine == "recovery":
         return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
-    if engine not in (FIRST_STAGE, "bmc"):
+    if engine not in (FIRST_STAGE, "bmc", "pdr"):
         job = dataclasses.replace(job, known=None)
     return ENGINES[engine](job, budget)
 

@@ -5,6 +5,7 @@ a proof that only holds on a cone-of-influence slice is caught on the full model
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import subprocess
@@ -34,6 +35,7 @@ from otaproof.properties.certificate import TAG, check_certificate, parse_invari
 from otaproof.properties.check import Outcome, parts, run_engine
 from otaproof.properties.engines import explicit, kind, pdr, recovery
 from otaproof.properties.engines.problem import Problem
+from otaproof.properties.engines.strengthen import model_lemmas
 from otaproof.properties.formulas import Invariant, Reach, SafetyTask, StepInvariant, to_safety
 from otaproof.properties.obligations import (
     CertificateError,
@@ -56,6 +58,7 @@ from otaproof.properties.recheck import (
 )
 from otaproof.properties.recheck import recheck_verdicts as recheck
 from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj
+from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
 SOLVERS = ("z3", "cvc5")
@@ -578,3 +581,23 @@ def test_the_printed_model_step_is_shared_but_never_changed_by_a_caller() -> Non
     assert again.enabled != ["false"] and [v.name for v, _ in again.next_values] == [v.name for v in plain.variables]
     assert [v.name for v, _ in with_monitors.next_values] == [v.name for v in monitored.variables]
     assert with_monitors.next_values[:len(again.next_values)] == again.next_values
+
+
+def test_pdr_on_the_row_lemmas_keeps_them_as_its_base_and_fresh_solvers_accept_every_file(tmp_path: Path) -> None:
+    """PDR given the row's proved lemmas (as the portfolio runs it) solves on the property's slice
+    without a Houdini run of its own: its certificate carries every row lemma as the base, so the
+    base-step makes them inductive, and all four files are accepted by both solvers. A proof
+    whose base were left out would fail the step (tested with the base dropped)."""
+    built = build(Scenario())
+    known = model_lemmas(built.system, built.lemmas, Deadline(600, 0))
+    prop = get_property("P-SMI")
+    (job,) = parts(built, prop, known)
+    assert isinstance(job, Problem)
+    verdict = pdr.check(job, BUDGET)
+    assert isinstance(verdict, Proved) and verdict.engine == "pdr"
+    cert = verdict.certificate
+    assert cert.base and set(known.names) <= set(cert.lemmas)
+    found = answers(invariant_obligations(job.task, cert, prop.id), tmp_path / "whole")
+    assert found == {name: {s: ACCEPTED for s in SOLVERS} for name in ("init", "step", "safe", "base-step")}
+    alone = answers(invariant_obligations(job.task, dataclasses.replace(cert, base=""), prop.id), tmp_path / "alone")
+    assert any(answer == REJECTED for by in alone.values() for answer in by.values())
