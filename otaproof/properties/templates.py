@@ -185,10 +185,12 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
       environment's, attacker's and faults' actions (swarm testing, Groce et al. 2012), so that
       exchanges that begin only after another has ended (a future-dated activation after a
       transfer) are reached whatever the seed (docs/lemmas.md);
-    * ``walks`` *quiet* ones from the archive, with every such action left out (only the
-      design's own steps, while it has one) and novelty counted also in (message kind, field
-      value) pairs of a channel slot, so that an exchange under way runs to the report it ends
-      with (a successful CS06 response under message loss)."""
+    * ``walks`` *quiet* ones from the archive, novelty counted also in (message kind, field
+      value) pairs of a channel slot, half with every such action left out (only the design's
+      own steps, while it has one), half with every fault and attack and a random half of the
+      environment's actions left out, so that an exchange under way runs to the report it ends
+      with and a supplier's next command still comes (a successful CS06 response, a
+      future-dated activation, under message loss)."""
     compiled = CompiledSystem(system)  # the interpreter's successors, in the same order, faster
     init = compiled.initial_state()
     seen, complete = compiled.breadth_first(max_states, in_instance_order=True)
@@ -206,10 +208,14 @@ def sample(system: System, max_states: int, walks: int, walk_length: int, seed: 
         told[pairs[None, :], rows[:, kinds], rows[:, fields]] = True
         archive = [init]  # states that were the first to show some value, in the order found
         noise = [inst.index for inst in system.instances if inst.role != "system"]
+        disturbing = {inst.index for inst in system.instances if inst.role in ("fault", "attacker")}
         for walk in range(5 * walks):
             from_archive, quiet = walk >= 2 * walks, walk >= 4 * walks
             s = rng.choice(archive) if from_archive else init
-            left_out = set(noise) if quiet else {i for i in noise if rng.random() < 0.5} if from_archive else set()
+            if quiet:  # every action the design does not take itself, or faults, attacks and half the environment
+                left_out = set(noise) if walk % 2 else {i for i in noise if i in disturbing or rng.random() < 0.5}
+            else:
+                left_out = {i for i in noise if rng.random() < 0.5} if from_archive else set()
             for _ in range(walk_length):
                 try:
                     nxt = compiled.successors(s)
