@@ -17,7 +17,7 @@ from pathlib import Path
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.engines import bmc, explicit, kind, pdr, recovery, swarm, tail
-from otaproof.properties.engines.pdr import generalises
+from otaproof.properties.engines.pdr import CTI, generalises
 from otaproof.properties.engines.problem import Engine, Problem
 from otaproof.properties.engines.strengthen import Strengthening, model_lemmas
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, to_safety
@@ -103,14 +103,16 @@ def parts(built: BuiltModel, prop: Property, known: Strengthening | None = None)
 
 
 def racers(job: Job) -> tuple[str, ...]:
-    """The engines that race on a part after its first stage."""
+    """The engines that race on a part after its first stage; with generated candidates only,
+    the search for clauses from counterexamples to induction races too (``CTI``), after PDR."""
+    cti = (CTI,) if isinstance(job, Problem) and generalises(job.task) else ()
     if isinstance(job, Problem) and job.task.restart is not None:  # k-induction rarely bounds a response: last
-        return ("bmc", "pdr", TAIL, "kind")
-    return PORTFOLIO
+        return ("bmc", "pdr", *cti, TAIL, "kind")
+    return ("bmc", "pdr", *cti, "kind")
 
 
 def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
-    """One engine on one job, in this process; only the lemma proof, BMC and PDR use the shared
+    """One engine on one job, in this process; only the lemma proofs, BMC and PDR use the shared
     model lemmas."""
     sc = built.scenario
     if isinstance(job, list):
@@ -122,9 +124,9 @@ def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget
                                     tuple(sorted(sc.faults)), budget)
     if engine == "recovery":
         return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
-    if engine not in (FIRST_STAGE, "bmc", "pdr"):
+    if engine not in (FIRST_STAGE, CTI, "bmc", "pdr"):
         job = dataclasses.replace(job, known=None)
-    return ENGINES[engine](job, budget)
+    return pdr.check_by_ctis(job, budget) if engine == CTI else ENGINES[engine](job, budget)
 
 
 @dataclass(frozen=True)
@@ -141,10 +143,9 @@ class EngineRun:
     ``probe``: if this first stage gives up, BMC with ``1/PROBE_SHARE`` of the Z3 units looks for
     a shallow violation right away, in this process (in a Z3 context of its own, so its trace is
     the one the racing BMC would find); the race's BMC runs only if the probe finds none. With
-    generated candidates, the probe comes before the first stage's search for clauses from
-    counterexamples to induction (seconds, and in vain on a violated part), which runs only if
-    the probe finds nothing; that search works in a Z3 context of its own, so it learns the same
-    clauses either way."""
+    generated candidates, this first stage does not search for clauses from counterexamples to
+    induction (seconds, in vain on a violated part, and holding up the batch's other parts):
+    that search races beside BMC and PDR instead (``CTI``)."""
 
     built: BuiltModel
     job: Job
@@ -156,17 +157,13 @@ class EngineRun:
 
     def __call__(self, report: Report) -> None:
         job = dataclasses.replace(self.job, rechecked=True) if isinstance(self.job, Problem) else self.job
-        deferred = self.probe and self.engine == FIRST_STAGE and isinstance(job, Problem) and generalises(job.task)
-        if deferred and isinstance(job, Problem):  # (isinstance again: mypy narrows no further)
+        if self.probe and self.engine == FIRST_STAGE and isinstance(job, Problem):  # the search races instead
             job = dataclasses.replace(job, generalise=False)
         try:
             verdict = run(self.built, job, self.prop, self.engine, self.budget)
             if isinstance(verdict, Unknown) and self.probe and isinstance(job, Problem):
                 found = run(self.built, job, self.prop, "bmc", probe_budget(self.budget))
                 verdict = found if isinstance(found, Violated) else verdict
-                if deferred and not isinstance(found, Violated):
-                    verdict = run(self.built, dataclasses.replace(job, generalise=True), self.prop, self.engine,
-                                  self.budget)
             if isinstance(verdict, Proved):
                 verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
             elif isinstance(verdict, Violated) and verdict.engine != "bmc" and isinstance(self.job, Problem):

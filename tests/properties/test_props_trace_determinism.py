@@ -21,6 +21,7 @@ from otaproof.model.variants import build
 from otaproof.properties import jobs
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines import bmc, pdr
+from otaproof.properties.engines.pdr import CTI
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.jobs import (
     FIRST_STAGE,
@@ -82,11 +83,11 @@ def test_a_first_stage_probe_reports_the_fresh_process_trace_and_only_for_a_viol
     assert [type(a) for a in alone] == [Unknown]  # without the probe the first stage only gives up
 
 
-def test_with_generated_candidates_the_probe_runs_before_the_search_for_clauses(
+def test_with_generated_candidates_the_search_for_clauses_races_instead_of_holding_up_the_batch(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the design's lemmas the first stage may search for clauses from counterexamples
-    to induction (seconds, in vain on a violated part): the BMC probe comes first, and the
-    search runs only if the probe finds no violation."""
+    """Without the design's lemmas the search for clauses from counterexamples to induction takes
+    seconds (in vain on a violated part): a first stage in a batch never runs it, only its BMC
+    probe, and the search races beside BMC and PDR as the ``cti`` engine, which does run it."""
     built = build(Scenario(design_lemmas=False))
     calls: list[str] = []
 
@@ -102,9 +103,17 @@ def test_with_generated_candidates_the_probe_runs_before_the_search_for_clauses(
 
     monkeypatch.setattr(pdr, "block_ctis", searched)
     monkeypatch.setitem(jobs.ENGINES, "bmc", probed)
-    for pid, expected, verdict in (("P-CPL-NOW", ["bmc"], Violated), ("P-NO-ROLLBACK", ["bmc", "clauses"], Unknown)):
+    for pid, verdict in (("P-CPL-NOW", Violated), ("P-NO-ROLLBACK", Unknown)):
         calls.clear()
         answers: list[object] = []
         prop = get_property(pid)
-        EngineRun(built, parts(built, prop)[0], prop, FIRST_STAGE, Budget(depth=9), probe=True)(answers.append)
-        assert calls == expected and [type(a) for a in answers] == [verdict], (pid, calls, answers)
+        job = parts(built, prop)[0]
+        EngineRun(built, job, prop, FIRST_STAGE, Budget(depth=9), probe=True)(answers.append)
+        assert calls == ["bmc"] and [type(a) for a in answers] == [verdict], (pid, calls, answers)
+        assert jobs.racers(job) == ("bmc", "pdr", CTI, "kind")
+        calls.clear()
+        raced: list[object] = []
+        EngineRun(built, job, prop, CTI, Budget(depth=9))(raced.append)
+        assert calls == ["clauses"] and isinstance(raced[0], Unknown) and raced[0].engine == CTI
+    designed = build(Scenario())
+    assert CTI not in jobs.racers(parts(designed, get_property("P-NO-ROLLBACK"))[0])

@@ -26,6 +26,8 @@ from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer, spacer_
 from otaproof.properties.templates import family
 from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Proved, Verdict
 
+CTI = "cti"  # the lemma proof with the search for clauses, as a racing engine (``check_by_ctis``)
+
 
 def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline
                          ) -> z3.BoolRef | None:
@@ -71,6 +73,18 @@ def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper
 def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """The cheap half of ``check``: a proof only if the inductive lemmas make P inductive
     (Houdini plus one query; no Spacer). The portfolio tries it first on every property."""
+    return _by_lemmas("lemmas", problem, budget, deadline)
+
+
+@engine(CTI)
+def check_by_ctis(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
+    """The lemma proof with clauses learned from counterexamples to induction: a racer beside
+    BMC and PDR on a part with generated candidates only, so that a search that ends in a chain
+    of predecessors holds up no other part's first stage."""
+    return _by_lemmas(CTI, dataclasses.replace(problem, generalise=True), budget, deadline)
+
+
+def _by_lemmas(name: str, problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     base = problem.known  # the portfolio proved the model's lemmas once for all properties
     if base is not None:
         task = problem.task
@@ -92,8 +106,8 @@ def check_by_lemmas(problem: Problem, budget: Budget, deadline: Deadline) -> Ver
     if solved is None:
         raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
     if base is None:
-        return _certified("lemmas", task, helper, solved, budget, deadline, problem.rechecked)
-    return _certified("lemmas", task, local, solved, budget, deadline, problem.rechecked, base)
+        return _certified(name, task, helper, solved, budget, deadline, problem.rechecked)
+    return _certified(name, task, local, solved, budget, deadline, problem.rechecked, base)
 
 
 def _sliced_with_lemmas(problem: Problem, deadline: Deadline, seed: int, reused: Reused | None = None
