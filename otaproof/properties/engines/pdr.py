@@ -135,9 +135,9 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     """The lemmas alone if they make P inductive, else Spacer with them; a violation is
     re-derived by BMC (Spacer's answer is not a trace)."""
     if problem.known is not None:
-        task, helper, local = _sliced_with_known(problem, problem.known, deadline, budget.seed)
+        task, helper, local, base = _sliced_with_known(problem, problem.known, deadline, budget.seed)
     else:
-        task, helper = _sliced_with_lemmas(problem, deadline, budget.seed)
+        (task, helper), base = _sliced_with_lemmas(problem, deadline, budget.seed), NONE
         local = helper
     solved = relatively_inductive(task, helper, budget, deadline)
     if solved is None:
@@ -148,19 +148,18 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         except GaveUp as e:
             raise GaveUp(f"Spacer reports a violation; BMC found no trace: {e.reason}") from None
         return counterexample(problem, "pdr", found, deadline)
-    if problem.known is None or local is helper:
-        return _certified("pdr", task, helper, solved, budget, deadline, problem.rechecked)
-    return _certified("pdr", task, local, solved, budget, deadline, problem.rechecked, problem.known, problem.task)
+    return _certified("pdr", task, local, solved, budget, deadline, problem.rechecked, base,
+                      problem.task if base.names else None)
 
 
 def _sliced_with_known(problem: Problem, known: Strengthening, deadline: Deadline, seed: int
-                       ) -> tuple[SafetyTask, Strengthening, Strengthening]:
+                       ) -> tuple[SafetyTask, Strengthening, Strengthening, Strengthening]:
     """(the property's cone-of-influence slice, its helper lemmas, the property's own ones among
-    them), with the row's proved model lemmas instead of a Houdini run on the slice: those the
-    slice can express hold in every reachable state, so Spacer may assume them on both sides of
-    a step, and the certificate carries all of them as its base (their base-step obligation
-    makes them inductive). The Houdini run they replace took 18 s of a 38 s proof of P-SMI on
-    a design change under message loss."""
+    them, the certificate's base), with the row's proved model lemmas instead of a Houdini run on
+    the slice: those the slice can express hold in every reachable state, so Spacer may assume
+    them on both sides of a step, and the certificate carries all of them as its base (their
+    base-step obligation makes them inductive). The Houdini run they replace took 19 s of a 42 s
+    proof of P-SMI on a design change under message loss."""
     task = problem.task
     own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
     local = inductive_subset(task.system, own, deadline, seed, known, problem.reused)
@@ -168,8 +167,8 @@ def _sliced_with_known(problem: Problem, known: Strengthening, deadline: Deadlin
     inside, mine = _projected(sliced, known), _projected(sliced, local)
     if local.texts or len(mine.names) < len(local.names):  # an own lemma outside the slice: Houdini on the slice
         sliced_task, helper = _sliced_with_lemmas(problem, deadline, seed, problem.reused)
-        return sliced_task, helper, helper
-    return SafetyTask(sliced.system, sliced.predicate), inside + mine, mine
+        return sliced_task, helper, helper, NONE
+    return SafetyTask(sliced.system, sliced.predicate), inside + mine, mine, known
 
 
 def _projected(sliced: Slice, lemmas: Strengthening) -> Strengthening:
