@@ -31,6 +31,7 @@ from otaproof.model.invariants import Lemma
 from otaproof.model.lang import BoolSort, EnumSort, Expr, IntSort, ModelError, Var, any_of, implies
 from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel, uses_design_lemmas
+from otaproof.model.vectorised import evaluate
 from otaproof.properties.template_atoms import (
     MAX_PAIR_VALUES,
     Sample,
@@ -72,6 +73,7 @@ FAMILIES: dict[str, str] = {
 }
 SAMPLE_STATES = 5000  # breadth-first states sampled before the random walks
 WALKS, WALK_LENGTH = 50, 200  # random walks from the initial state, for states deeper than the prefix
+SCREEN_STATES, SCREEN_WALKS, SCREEN_LENGTH = 1000, 5, 100  # the smaller sample hand-written candidates are screened on
 MAX_SUPPORT = 12  # a support clause names at most this many messages
 Bits = npt.NDArray[np.bool_]
 
@@ -494,6 +496,24 @@ def template_lemmas(system: System, seed: int) -> tuple[Lemma, ...]:
     states (fixed in states, not seconds, so the same inputs give the same candidates)."""
     found = sample(system, SAMPLE_STATES, WALKS, WALK_LENGTH, seed)
     return tuple(Lemma(name, FAMILIES[family(name)], expr) for name, expr in mined(system, found))
+
+
+def screened(system: System, lemmas: tuple[Lemma, ...], seed: int) -> tuple[Lemma, ...]:
+    """The lemmas without the hand-written ones false in some state of a small sample of
+    reachable states (generated ones hold on a larger sample already). An inductive set that
+    holds initially holds in every reachable state, so Houdini's result is the same with or
+    without them; it only asks fewer queries (the approved design under han_mitm: 398 -> 193
+    candidates, its lemma search 1.9 -> 1.1 s, docs/lemmas.md)."""
+    hand = [k for k, lm in enumerate(lemmas) if not family(lm.name)]
+    if not hand:
+        return lemmas
+    rows = sample(system, SCREEN_STATES, SCREEN_WALKS, SCREEN_LENGTH, seed).states
+    refuted = set()
+    for k in hand:
+        value = evaluate(lemmas[k].expr, rows)
+        if value is not None and not value.all():
+            refuted.add(k)
+    return tuple(lm for k, lm in enumerate(lemmas) if k not in refuted)
 
 
 def with_templates(built: BuiltModel, seed: int) -> BuiltModel:

@@ -9,15 +9,16 @@ from otaproof.model.invariants import Lemma
 from otaproof.model.variants import BuiltModel, build
 from otaproof.properties.catalogue import get_property
 from otaproof.properties.check import run_engine
-from otaproof.properties.engines.strengthen import model_lemmas
+from otaproof.properties.engines.strengthen import inductive_subset, model_lemmas
 from otaproof.properties.solver import Deadline
+from otaproof.properties.templates import screened
 from otaproof.properties.verdict import Budget, Proved, Violated
 
 BUDGET = Budget(timeout=1800, depth=12)  # the budget is the Z3 resource limit; the seconds only a cap
 
 
-def with_false_lemmas() -> tuple[BuiltModel, set[str]]:
-    built = build(Scenario())
+def with_false_lemmas(threats: frozenset[str] = frozenset()) -> tuple[BuiltModel, set[str]]:
+    built = build(Scenario(threats=threats))
     m = built.model
     never_listed = ~m.listed["PPMID_v2"] & ~m.listed["HCALCS_v2"]
     bogus = (Lemma("bogus-no-cs05c-ever", "false: the DSP never sends CS05c", m.wan_down["P1"].length == 0),
@@ -55,3 +56,14 @@ def test_generic_message_lemmas_keep_the_channel_facts_and_drop_the_false_ones()
     assert {"CH->DSP[P1][0].img-blank-when-empty", "P1->CH[0].outcome-blank-when-empty"} <= kept
     assert "CH->DSP[P1][0].img-never-PPMID_v2" not in kept
     assert "CH->DSP[P1][0].img-never-PPMID_rogue" in kept  # an unsigned image is never reported running
+
+
+def test_screening_on_a_sample_leaves_out_refuted_candidates_and_changes_no_inductive_subset() -> None:
+    """Under han_mitm about half the design's candidates are false in a sampled state; Houdini
+    without them keeps exactly what it keeps with them (and the two false ones above are gone)."""
+    built, bogus = with_false_lemmas(frozenset({"han_mitm"}))
+    left = screened(built.system, built.lemmas, 0)
+    assert len(left) < 0.6 * len(built.lemmas) and not bogus & {lm.name for lm in left}
+    every = inductive_subset(built.system, [(lm.name, lm.expr) for lm in built.lemmas],
+                             Deadline(BUDGET.timeout, BUDGET.rlimit))
+    assert model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout, BUDGET.rlimit)).names == every.names

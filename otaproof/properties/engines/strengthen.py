@@ -32,6 +32,7 @@ from otaproof.model.system import System
 from otaproof.properties.certificate import TAG, parse_invariant
 from otaproof.properties.pool import die_with
 from otaproof.properties.solver import Deadline, GaveUp, Solver
+from otaproof.properties.templates import screened
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,10 @@ def model_lemmas(system: System, lemmas: tuple[Lemma, ...], deadline: Deadline, 
                  processes: int = 1) -> Strengthening:
     """The inductive subset of a whole model's lemmas, computed once and shared by every property
     (monitors add variables but never change the model's own steps, so it stays inductive);
-    ``GaveUp`` if Houdini stopped. ``processes`` > 1 splits the steps between forked processes."""
-    found = inductive_subset(system, [(lm.name, lm.expr) for lm in lemmas], deadline, seed, processes=processes)
+    ``GaveUp`` if Houdini stopped. ``processes`` > 1 splits the steps between forked processes.
+    Candidates a sample of reachable states refutes are left out first (``templates.screened``)."""
+    candidates = [(lm.name, lm.expr) for lm in screened(system, lemmas, seed)]
+    found = inductive_subset(system, candidates, deadline, seed, processes=processes)
     return shared_lemmas(lemmas, found.names)
 
 
