@@ -49,6 +49,7 @@ ENGINES: dict[str, Engine] = {
 FIRST_STAGE = "lemmas"
 PORTFOLIO = ("bmc", "pdr", "kind")
 TAIL = "tail"  # joins the race on bounded responses (``tail``): counterexamples too deep for BMC
+LAST = "kind"  # queued after every part's other racers of the row: k-induction decided no cell of the matrix
 CANONICAL_SHARE = 10  # re-deriving a violation's trace by BMC gets 1/10 of the engine's Z3 units
 PROBE_SHARE = 100  # a BMC probe after a first stage that gave up gets 1/100 of the engine's Z3 units
 SWARM = "swarm"  # explicit states, from the row's first second: violations, and proofs by enumeration
@@ -112,8 +113,8 @@ def racers(job: Job) -> tuple[str, ...]:
 
 
 def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget) -> Verdict:
-    """One engine on one job, in this process; only the lemma proofs, BMC and PDR use the shared
-    model lemmas."""
+    """One engine on one job, in this process; only the lemma proofs, BMC, PDR and the tail
+    search use the shared model lemmas."""
     sc = built.scenario
     if isinstance(job, list):
         if engine == "recovery":
@@ -124,7 +125,7 @@ def run(built: BuiltModel, job: Job, prop: Property, engine: str, budget: Budget
                                     tuple(sorted(sc.faults)), budget)
     if engine == "recovery":
         return Unknown(engine, 0.0, "the recovery engine checks REACH properties only")
-    if engine not in (FIRST_STAGE, CTI, "bmc", "pdr"):
+    if engine not in (FIRST_STAGE, CTI, "bmc", "pdr", TAIL):
         job = dataclasses.replace(job, known=None)
     return pdr.check_by_ctis(job, budget) if engine == CTI else ENGINES[engine](job, budget)
 
@@ -142,7 +143,8 @@ class EngineRun:
 
     ``probe``: if this first stage gives up, BMC with ``1/PROBE_SHARE`` of the Z3 units looks for
     a shallow violation right away, in this process (in a Z3 context of its own, so its trace is
-    the one the racing BMC would find); the race's BMC runs only if the probe finds none. With
+    the one the racing BMC would find); the race's BMC runs only if the probe finds none and
+    stops short of the budget's depth (the first stage's Unknown says how deep it searched). With
     generated candidates, this first stage does not search for clauses from counterexamples to
     induction (seconds, in vain on a violated part, and holding up the batch's other parts):
     that search races beside BMC and PDR instead (``CTI``)."""
@@ -163,7 +165,8 @@ class EngineRun:
             verdict = run(self.built, job, self.prop, self.engine, self.budget)
             if isinstance(verdict, Unknown) and self.probe and isinstance(job, Problem):
                 found = run(self.built, job, self.prop, "bmc", probe_budget(self.budget))
-                verdict = found if isinstance(found, Violated) else verdict
+                verdict = found if isinstance(found, Violated) else \
+                    dataclasses.replace(verdict, searched=found.searched if isinstance(found, Unknown) else -1)
             if isinstance(verdict, Proved):
                 verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
             elif isinstance(verdict, Violated) and verdict.engine != "bmc" and isinstance(self.job, Problem):

@@ -52,6 +52,7 @@ from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import Reused, shared_lemmas
 from otaproof.properties.jobs import (
     FIRST_STAGE,
+    LAST,
     PORTFOLIO,
     REACH_ENGINES,
     SWARM,
@@ -275,6 +276,10 @@ class Portfolio:
         verdict = answer if isinstance(answer, Unknown) else \
             Unknown(job.engine, self.clock() - job.started, f"engine process answered {type(answer).__name__}")
         self.give_up(u, verdict)
+        if job.engine == FIRST_STAGE and verdict.searched >= self.budget.depth and (u, "bmc") in self.pending:
+            self.pending.remove((u, "bmc"))  # its probe searched as deep as BMC would: the same query, the same answer
+            self.give_up(u, Unknown("bmc", 0.0, f"no counterexample up to depth {verdict.searched} (the first "
+                                                "stage's probe; a bounded check, not a proof)"))
 
     def batch_answered(self, key: int, answer: object) -> None:
         """A batch of first stages or cache lookups answered for one of its parts (``Staged``);
@@ -441,14 +446,17 @@ class Portfolio:
         """A row's jobs in queue order. Under the portfolio: every part's first stage (bounded
         responses first: they have the most lemmas), then part by part its racing engines (the
         swarms were queued when the row opened), so a part's engines run side by side (BMC stops
-        as soon as PDR proves). REACH parts get their own engines (both race under the portfolio)."""
+        as soon as PDR proves), k-induction (``LAST``) only after every part's others: on a part
+        PDR takes long to prove, it would hold up the next part's BMC and PDR. REACH parts get
+        their own engines (both race under the portfolio)."""
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
             props = self.rows[row][1]
             longest_first = sorted(safety, key=lambda u: props[self.parts[u].prop].kind != "BR")
             new = [(u, FIRST_STAGE) for u in longest_first]
-            new += [(u, e) for u in safety for e in racers(self.parts[u].job)]
+            new += [(u, e) for u in safety for e in racers(self.parts[u].job) if e != LAST]
+            new += [(u, e) for u in safety for e in racers(self.parts[u].job) if e == LAST]
         else:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \

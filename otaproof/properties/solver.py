@@ -26,9 +26,10 @@ class GaveUp(Exception):
     """A search stopped without an answer (out of time, solver unknown, bound reached): the
     engine's verdict becomes Unknown with this reason, never Proved or Violated."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, searched: int = -1) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.searched = searched  # a bounded search's depth without a counterexample (-1: none)
 
 
 class Deadline:

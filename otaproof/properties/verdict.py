@@ -137,6 +137,7 @@ class Unknown:
     reason: str
     verdict: VerdictKind = field(default=VerdictKind.UNKNOWN, init=False)
     units: int = field(default=0, compare=False)
+    searched: int = field(default=-1, compare=False)  # BMC found no counterexample up to this depth (-1: none)
 
     @property
     def detail(self) -> str:

@@ -117,18 +117,35 @@ def by_engine(answers: dict[str, Callable[[str], Verdict]]) -> Script:
 
 
 def test_first_stages_come_first_bounded_responses_first_then_each_part_races_side_by_side() -> None:
-    """One worker shows the queue order itself: every first stage, then part by part its racers."""
+    """One worker shows the queue order itself: every first stage, then part by part its racers,
+    k-induction last of all."""
     run = Played([(PLAIN, [INV, BR])], by_engine({}), workers=1)
     assert isinstance(run.pool.started[0], LemmaSearch)
     assert [(p, n) for _, p, n, e in run.runs if e == FIRST_STAGE] == [(BR.id, 0), (BR.id, 1), (INV.id, 0)]
     races = [(p, n, e) for _, p, n, e in run.runs if e != FIRST_STAGE]
-    assert races == [(INV.id, 0, "bmc"), (INV.id, 0, "pdr"), (INV.id, 0, "kind"),  # part-major, in property order
-                     (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"), (BR.id, 0, "kind"),  # tail joins BR
-                     (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"), (BR.id, 1, "kind")]
+    assert races == [(INV.id, 0, "bmc"), (INV.id, 0, "pdr"),  # part-major, in property order
+                     (BR.id, 0, "bmc"), (BR.id, 0, "pdr"), (BR.id, 0, "tail"),  # tail joins BR
+                     (BR.id, 1, "bmc"), (BR.id, 1, "pdr"), (BR.id, 1, "tail"),
+                     (INV.id, 0, "kind"), (BR.id, 0, "kind"), (BR.id, 1, "kind")]
     [[inv, br]] = run.outcomes
     assert inv.verdict.verdict == VerdictKind.UNKNOWN and inv.verdict.engine == "lemmas+bmc+pdr+kind"
     assert "bmc: bmc gave up" in inv.verdict.detail
     assert br.verdict.verdict == VerdictKind.UNKNOWN and "2 of 2 parts unknown" in br.verdict.detail
+
+
+@pytest.mark.parametrize("searched, races", [(BUDGET.depth, False), (BUDGET.depth - 1, True), (-1, True)])
+def test_a_probe_that_searched_the_whole_depth_stands_for_the_parts_bmc(searched: int, races: bool) -> None:
+    """A first stage whose BMC probe found no counterexample up to the budget's depth: the
+    racing BMC would ask the same queries, so it is not started, and its reason is the probe's."""
+    def script(job: EngineRun) -> object:
+        first = job.engine == FIRST_STAGE
+        return Unknown(job.engine, 1.0, "gave up", searched=searched) if first else unknown(job.engine)
+
+    run = Played([(PLAIN, [INV])], script)
+    assert ("bmc" in run.engines()) == races
+    [[inv]] = run.outcomes
+    assert inv.verdict.verdict == VerdictKind.UNKNOWN and "bmc" in inv.verdict.engine
+    assert (f"no counterexample up to depth {BUDGET.depth} (the first stage's probe" in inv.verdict.detail) != races
 
 
 SIX_PARTS = [INV, BR, get_property("P-FAIL-VISIBLE"), get_property("P-SMI")]  # 1 + 2 + 2 + 1 parts

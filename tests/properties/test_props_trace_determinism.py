@@ -23,6 +23,7 @@ from otaproof.properties.catalogue import get_property
 from otaproof.properties.engines import bmc, pdr
 from otaproof.properties.engines.pdr import CTI
 from otaproof.properties.engines.problem import Problem
+from otaproof.properties.engines.strengthen import shared_lemmas
 from otaproof.properties.jobs import (
     FIRST_STAGE,
     EngineRun,
@@ -81,6 +82,21 @@ def test_a_first_stage_probe_reports_the_fresh_process_trace_and_only_for_a_viol
     alone: list[object] = []
     EngineRun(built, parts(built, cpl_now)[0], cpl_now, FIRST_STAGE, Budget())(alone.append)
     assert [type(a) for a in alone] == [Unknown]  # without the probe the first stage only gives up
+
+
+def test_a_probe_without_a_counterexample_says_how_deep_it_searched() -> None:
+    """P-CPL-NOW's violation takes 9 steps: with a depth bound of 5 the probe searches all of it
+    and says so (the portfolio then starts no BMC on the part); without a probe, nothing is said."""
+    built = build(Scenario())
+    cpl_now = get_property("P-CPL-NOW")
+    names = inductive_names(built, Budget())
+    assert names is not None
+    job = parts(built, cpl_now, known=shared_lemmas(built.lemmas, names))[0]
+    for probe, searched in ((True, 5), (False, -1)):
+        answers: list[object] = []
+        EngineRun(built, job, cpl_now, FIRST_STAGE, Budget(depth=5), probe=probe)(answers.append)
+        [verdict] = answers
+        assert isinstance(verdict, Unknown) and verdict.searched == searched
 
 
 def test_with_generated_candidates_the_search_for_clauses_races_instead_of_holding_up_the_batch(

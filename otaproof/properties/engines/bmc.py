@@ -75,4 +75,4 @@ def find_counterexample(problem: Problem, budget: Budget, deadline: Deadline, sh
         if result == z3.unknown:
             raise GaveUp(f"no counterexample up to depth {k - 1}; solver stopped at depth {k}: "
                          f"{path.solver.reason_unknown()}")
-    raise GaveUp(f"no counterexample up to depth {budget.depth} (a bounded check, not a proof)")
+    raise GaveUp(f"no counterexample up to depth {budget.depth} (a bounded check, not a proof)", budget.depth)

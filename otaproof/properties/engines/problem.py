@@ -50,7 +50,7 @@ def engine(name: str) -> Callable[[Search], Engine]:
             try:
                 verdict = search(problem, budget, deadline)
             except GaveUp as e:
-                verdict = Unknown(name, deadline.elapsed(), e.reason)
+                verdict = Unknown(name, deadline.elapsed(), e.reason, searched=e.searched)
             return dataclasses.replace(verdict, units=deadline.used)
 
         return check

@@ -24,8 +24,8 @@ from otaproof.model.lang import Expr
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder, Term
 from otaproof.properties.engines.bmc import lifted
+from otaproof.properties.engines.pdr import slice_lemmas
 from otaproof.properties.engines.problem import Problem, counterexample, engine
-from otaproof.properties.engines.strengthen import inductive_lemmas
 from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
 from otaproof.properties.verdict import Budget, Unknown, Verdict
 
@@ -39,7 +39,7 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
         return Unknown("tail", 0.0, "only bounded responses end with a quiet run")
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     restart = problem.task.restart.on(sliced)
-    helper = inductive_lemmas(sliced, problem.task.lemmas, deadline, budget.seed)
+    helper = slice_lemmas(problem, sliced, deadline, budget.seed)
     enc = Encoder(sliced.system, ctx=z3.Context())  # as BMC: the trace must not depend on the worker's history
 
     def quiet(a: z3.BitVecRef) -> z3.BoolRef:
