@@ -258,8 +258,9 @@ class _Houdini:
         enc, s = self.enc, self.s
         a, t = enc.action("h"), enc.state("h'")
         self.solver.add(enc.trans(s, a, t))
-        nxt = [z3.substitute(term, *zip(s, t, strict=True)) for term in self.now]
-        while self.active and (model := self.ask(_disjunction([z3.Not(nxt[k]) for k in self.active]))) is not None:
+        renaming = ((z3.Ast * len(s))(*[x.as_ast() for x in s]), (z3.Ast * len(t))(*[x.as_ast() for x in t]), len(s))
+        broken = [_negated_after(term, *renaming) for term in self.now]
+        while self.active and (model := self.ask(_disjunction([broken[k] for k in self.active]))) is not None:
             self.drop(self.active, enc.decode_state(model, t), model, t)
         return self.active
 
