@@ -17,7 +17,7 @@ from otaproof.model.invariants import Lemma
 from otaproof.model.lang import EnumSort
 from otaproof.model.system import System, SystemBuilder, assign, case
 from otaproof.model.variant_files import load_variants
-from otaproof.model.variants import build, registered
+from otaproof.model.variants import REGISTRY, build, registered
 from otaproof.properties.catalogue import CATALOGUE
 from otaproof.properties.check import check
 from otaproof.properties.engines.pdr import check_by_lemmas
@@ -114,14 +114,15 @@ MATRIX = ROOT / "results" / "matrix.json"
 
 
 @pytest.mark.slow
-def test_default_design_properties_are_decided_with_generated_candidates_only() -> None:
-    """Every property of the default design gets a definite verdict without any design lemma,
+@pytest.mark.parametrize("variant", [name for name, v in REGISTRY.items() if v.origin == "built-in"])
+def test_builtin_designs_are_decided_with_generated_candidates_only(variant: str) -> None:
+    """Every property of each built-in design gets a definite verdict without any design lemma,
     the verdict of the committed matrix (run with them), and no proof names a design lemma."""
-    scenario = Scenario(design_lemmas=False)
+    scenario = Scenario(variant=variant, design_lemmas=False)
     assert build(scenario).lemmas == ()  # no hand-written candidate left
-    design = {lm.name for lm in build(Scenario()).lemmas}
+    design = {lm.name for lm in build(Scenario(variant=variant)).lemmas}
     expected = {e["property"]: e["verdict"] for e in json.loads(MATRIX.read_text())["entries"]
-                if e["variant"] == "secmp0007" and not e["threats"] and not e["faults"]}
+                if e["variant"] == variant and not e["threats"] and not e["faults"]}
     assert len(expected) == len(CATALOGUE)
     for outcome in check(scenario, list(CATALOGUE), "portfolio", Budget(timeout=1800, depth=25), workers=2):
         v = outcome.verdict
