@@ -455,8 +455,8 @@ class Portfolio:
             props = self.rows[row][1]
             longest_first = sorted(safety, key=lambda u: props[self.parts[u].prop].kind != "BR")
             new = [(u, FIRST_STAGE) for u in longest_first]
-            new += [(u, e) for u in safety for e in racers(self.parts[u].job) if e != LAST]
-            new += [(u, e) for u in safety for e in racers(self.parts[u].job) if e == LAST]
+            races = [(u, e) for u in safety for e in racers(self.parts[u].job)]
+            new += [job for job in races if job[1] != LAST] + [job for job in races if job[1] == LAST]
         else:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \
