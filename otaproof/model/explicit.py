@@ -7,6 +7,7 @@ reference meaning the Z3 encoding is tested against.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import assert_never
@@ -155,10 +156,20 @@ class Interpreter:
 
     def __init__(self, system: System) -> None:
         self.system = system
-        self._compiled = tuple(self._compile_instance(inst) for inst in system.instances)
+        self._some: dict[int, _CompiledInstance] = {}  # compiled on first use: a replay needs few
         self._monitors = tuple((m.var.index, compile_expr(m.value, f"monitor {m.var.name}"))
                                for m in system.monitors)
         self._sorts = tuple(v.sort for v in system.variables)
+
+    def _instance(self, index: int) -> _CompiledInstance:
+        ci = self._some.get(index)
+        if ci is None:
+            ci = self._some[index] = self._compile_instance(self.system.instances[index])
+        return ci
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[_CompiledInstance, ...]:
+        return tuple(self._instance(i) for i in range(len(self.system.instances)))
 
     @staticmethod
     def _compile_instance(inst: Instance) -> _CompiledInstance:
@@ -176,7 +187,7 @@ class Interpreter:
 
     def branch_taken(self, s: State, index: int) -> str | None:
         """Name of the branch instance ``index`` takes in ``s``, or None if it is disabled."""
-        b = self._compiled[index].taken(s)
+        b = self._instance(index).taken(s)
         return None if b is None else b.name
 
     def enabled(self, s: State) -> list[int]:
@@ -185,7 +196,7 @@ class Interpreter:
 
     def step(self, s: State, index: int) -> State:
         """The successor of ``s`` by instance ``index``; raises ModelError if it is not enabled."""
-        ci = self._compiled[index]
+        ci = self._instance(index)
         b = ci.taken(s)
         if b is None:
             why = "no branch applies" if ci.guard(s, s, index) else "guard false"
@@ -194,7 +205,7 @@ class Interpreter:
 
     def successors(self, s: State, among: Sequence[int] | None = None) -> Iterator[tuple[int, State]]:
         """(instance, successor) for every enabled instance (of ``among`` only, if given)."""
-        for ci in self._compiled if among is None else (self._compiled[i] for i in among):
+        for ci in self._compiled if among is None else (self._instance(i) for i in among):
             b = ci.taken(s)
             if b is not None:
                 yield ci.instance.index, self._apply(s, ci, b)

@@ -9,6 +9,7 @@ the explicit interpreter can reach. Meaning is identical to ``model.explicit`` (
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, assert_never
 
@@ -38,13 +39,15 @@ from otaproof.model.lang import (
     Sort,
     Var,
 )
-from otaproof.model.system import Instance, System, branch_selected
+from otaproof.model.system import Instance, System, Writers, branch_selected, writers
 
 Term: TypeAlias = z3.ExprRef
 Step: TypeAlias = tuple[int, str, z3.BoolRef, list[Term]]  # instance, branch, when it fires, successor
 # instances, template pre-state, action and post-state, Trans over them (without monitors)
 _Template: TypeAlias = tuple[tuple[Instance, ...], list[Term], z3.BitVecRef, list[Term], z3.BoolRef]
 _TRANS_CACHE: dict[tuple[int, int, bool, int], _Template] = {}
+# system, template pre-state, action and post-state, the monitors' updates over them
+_MONITORS_CACHE: dict[tuple[int, bool, int], tuple[System, list[Term], z3.BitVecRef, list[Term], z3.BoolRef]] = {}
 
 
 def _max_code(sort: Sort) -> int:
@@ -66,18 +69,10 @@ class Encoder:
                     raise ModelError(f"variable {v.name} is a set; the integer encoding needs bit-vectors")
         n = len(system.instances)
         self.action_width = max(1, (max(n, 1) - 1).bit_length())
-        self._writers: dict[int, list[tuple[int, list[tuple[Expr, Expr | None]]]]] = {}
-        for inst in system.instances:
-            per_var: dict[int, list[tuple[Expr, Expr | None]]] = {}
-            for b in inst.branches:
-                for asg in b.assigns:
-                    per_var.setdefault(asg.var.index, [])
-            for vidx in per_var:
-                for b in inst.branches:
-                    val = next((asg.value for asg in b.assigns if asg.var.index == vidx), None)
-                    per_var[vidx].append((b.cond, val))
-            for vidx, branches in per_var.items():
-                self._writers.setdefault(vidx, []).append((inst.index, branches))
+    @functools.cached_property
+    def _writers(self) -> Writers:
+        """Built only when a transition relation is (the template is shared within a process)."""
+        return writers(self.system.instances)
 
     # ---- variables ----------------------------------------------------------------------
     def state(self, tag: str) -> list[Term]:
@@ -149,10 +144,27 @@ class Encoder:
             _TRANS_CACHE[key] = cached
         _, ts, ta, tt, template = cached
         parts = [z3.substitute(template, *zip(ts, s, strict=False), (ta, a), *zip(tt, t, strict=False))]
-        memo: dict[int, Term] = {}
-        for m in self.system.monitors:
-            parts.append(t[m.var.index] == self._fit(m.var, self._expr(m.value, s, t, a, memo), parts, None))
+        if self.system.monitors:
+            ms, ma, mt, monitors = self._monitor_template()
+            parts += z3.substitute(monitors, *zip(ms, s, strict=True), (ma, a), *zip(mt, t, strict=True)).children()
         return z3.And(parts) if len(parts) > 1 else parts[0]
+
+    def _monitor_template(self) -> tuple[list[Term], z3.BitVecRef, list[Term], z3.BoolRef]:
+        """The monitors' next values (with their domain checks) over template states, built once
+        per system and context: a BMC unrolling or a tail engine's runs substitute it per step."""
+        key = (id(self.system), self.integer, id(self.ctx))
+        cached = _MONITORS_CACHE.get(key)
+        if cached is None or cached[0] is not self.system:
+            ms, ma, mt = self.state("§s"), self.action("§a"), self.state("§t")
+            parts: list[z3.BoolRef] = []
+            memo: dict[int, Term] = {}
+            for m in self.system.monitors:
+                parts.append(mt[m.var.index] == self._fit(m.var, self._expr(m.value, ms, mt, ma, memo), parts, None))
+            cached = (self.system, ms, ma, mt, z3.And(parts, self.ctx))
+            if len(_MONITORS_CACHE) >= 64:
+                _MONITORS_CACHE.pop(next(iter(_MONITORS_CACHE)))
+            _MONITORS_CACHE[key] = cached
+        return cached[1:]
 
     def _base_trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
         """Guards and frame conditions of every non-monitor variable (``s``, ``t``: base prefix)."""

@@ -180,6 +180,26 @@ class Instance:
         return [self.guard, *branch_selected([b.cond for b in self.branches], k, Not)]
 
 
+Writers = dict[int, list[tuple[int, list[tuple[Expr, Expr | None]]]]]
+
+
+def writers(instances: Sequence[Instance]) -> Writers:
+    """Variable index -> [(instance index, [(branch condition, the value it assigns, None if it
+    keeps the variable) for every branch])]: the next-value chains both encodings print."""
+    out: Writers = {}
+    for inst in instances:
+        values: list[dict[int, Expr]] = []
+        for b in inst.branches:
+            assigned: dict[int, Expr] = {}
+            for asg in b.assigns:
+                assigned.setdefault(asg.var.index, asg.value)
+            values.append(assigned)
+        for vidx in dict.fromkeys(vidx for assigned in values for vidx in assigned):
+            out.setdefault(vidx, []).append(
+                (inst.index, [(b.cond, assigned.get(vidx)) for b, assigned in zip(inst.branches, values, strict=True)]))
+    return out
+
+
 @dataclass(frozen=True)
 class MonitorUpdate:
     var: Var

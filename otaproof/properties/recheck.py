@@ -216,10 +216,11 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
     The portfolio's workers already ran Z3 on each file before reporting the proof (the answers
     are on the certificate, ``Certificate.obligations``); a file is solved here only by a
     solver that has not answered on the same text (its SHA-256), so cvc5 with ``--certificates``,
-    or Z3 for a proof that did not come from a worker. Returns the outcomes (a proof Z3 does not
-    confirm, or that a solver refutes, becomes Unknown with the failing obligation named) and
-    each proved property's ``Recheck``. The files are kept in ``directory`` (created at the
-    end, with ``manifest.json``) if given."""
+    or Z3 for a proof that did not come from a worker. Without ``directory``, a proof whose
+    every file every solver already answered is judged from those answers, unprinted. Returns
+    the outcomes (a proof Z3 does not confirm, or that a solver refutes, becomes Unknown with
+    the failing obligation named) and each proved property's ``Recheck``. The files are kept
+    in ``directory`` (created at the end, with ``manifest.json``) if given."""
     if "z3" not in solvers:
         raise ValueError("the re-check needs z3 (other solvers are extra evidence)")
     for s in solvers:
@@ -233,6 +234,10 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
             if not isinstance(o.verdict, Proved):
                 continue
             pid = o.property.id
+            answered = o.verdict.certificate.obligations
+            if directory is None and answered and all({r.solver for r in f.runs} >= set(solvers) for f in answered):
+                rechecks[pid] = _judge(pid, answered)  # every file this proof needs, solved by the worker
+                continue
             try:
                 obs = obligations(built, o.property, o.verdict.certificate)
             except NotCovered as e:

@@ -12,13 +12,14 @@ checks the two agree. Pre-state variable ``x`` is ``|x|``, its post-state ``|x'|
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
 
 from otaproof.model import lang
 from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
-from otaproof.model.system import Instance, System
+from otaproof.model.system import Instance, System, Writers, writers
 
 ACTION = "action"  # the action-instance selector of a step
 Term = tuple[str, int]  # SMT-LIB text and its bit-vector width (0: a Bool)
@@ -118,16 +119,13 @@ class Printer:
         self.system = system
         n = len(system.instances)
         self.action_width = max(1, (max(n, 1) - 1).bit_length())
-        # variable index -> [(instance index, [(branch condition, value or None) per branch])]
-        self._writers: dict[int, list[tuple[int, list[tuple[Expr, Expr | None]]]]] = {}
-        for inst in system.instances:
-            written = dict.fromkeys(asg.var.index for b in inst.branches for asg in b.assigns)
-            for vidx in written:
-                per_branch = [(b.cond, next((asg.value for asg in b.assigns if asg.var.index == vidx), None))
-                              for b in inst.branches]
-                self._writers.setdefault(vidx, []).append((inst.index, per_branch))
         for v in system.variables:
             quote(v.name)
+
+    @functools.cached_property
+    def _writers(self) -> Writers:
+        """Built only when a model step is printed (not when this process has it printed already)."""
+        return writers(self.system.instances)
 
     # ---- declarations, domain, Init ----------------------------------------------------------
     def declare(self, names: StateNames) -> list[str]:

@@ -81,20 +81,21 @@ def _prefix(enc: Encoder, bad_expr: Expr, run: list[int], lemmas: Callable[[list
     by step and ends in a bad state; None if there is none within ``budget.depth`` steps."""
     path = Unrolling(enc, Solver(budget.seed, deadline, logic="QF_BV", ctx=enc.ctx), "p")
     path.solver.add(enc.init(path.last))
+    start = now = enc.state("q0")  # the run over states of its own, encoded once for every length
+    for n, step in enumerate(run):
+        after = enc.state(f"q{n + 1}")
+        path.solver.add(enc.trans(now, z3.BitVecVal(step, enc.action_width, enc.ctx), after))
+        now = after
+    path.solver.add(enc.expr(bad_expr, now))
     for length in range(budget.depth + 1):
         if length:
             path.step(lemmas)
-        path.solver.push()
-        now = path.last
-        for n, step in enumerate(run):
-            after = enc.state(f"p{length}+{n}")
-            path.solver.add(enc.trans(now, z3.BitVecVal(step, enc.action_width, enc.ctx), after))
-            now = after
-        path.solver.add(enc.expr(bad_expr, now))
-        answer = path.solver.check()
+        joined = z3.Bool(f"prefix length {length}", enc.ctx)  # the run starts where this prefix ends
+        path.solver.add(z3.Implies(joined, z3.And([q == p for q, p in zip(start, path.last, strict=True)], enc.ctx)))
+        answer = path.solver.check(joined)
         if answer == z3.sat:
             return path.choices(path.solver.model())
-        path.solver.pop()
         if answer == z3.unknown:
             raise GaveUp(f"solver stopped searching a prefix at length {length}: {path.solver.reason_unknown()}")
+        path.solver.add(z3.Not(joined))
     return None
