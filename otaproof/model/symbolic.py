@@ -45,7 +45,7 @@ Term: TypeAlias = z3.ExprRef
 Step: TypeAlias = tuple[int, str, z3.BoolRef, list[Term]]  # instance, branch, when it fires, successor
 # instances, template pre-state, action and post-state, Trans over them (without monitors)
 _Template: TypeAlias = tuple[tuple[Instance, ...], list[Term], z3.BitVecRef, list[Term], z3.BoolRef]
-_TRANS_CACHE: dict[tuple[int, int, bool, int], _Template] = {}
+_TRANS_CACHE: dict[tuple[int, int, bool, int, bool], _Template] = {}
 # system, template pre-state, action and post-state, the monitors' updates over them
 _MONITORS_CACHE: dict[tuple[int, bool, int], tuple[System, list[Term], z3.BitVecRef, list[Term], z3.BoolRef]] = {}
 
@@ -54,15 +54,23 @@ def _max_code(sort: Sort) -> int:
     return sort.hi if isinstance(sort, IntSort) else sort.size - 1
 
 
+# builds the model's step (no monitors) over an encoder's template pre-state, action and post-state
+StepBuilder: TypeAlias = Callable[["Encoder", list[Term], z3.BitVecRef, list[Term]], z3.BoolRef]
+
+
 class Encoder:
     """Builds Z3 terms for one System; every call creates terms directly (no substitution)."""
 
-    def __init__(self, system: System, integer: bool = False, ctx: z3.Context | None = None) -> None:
+    def __init__(self, system: System, integer: bool = False, ctx: z3.Context | None = None,
+                 model_step: StepBuilder | None = None) -> None:
         """``integer`` encodes ints and enums as bounded Z3 Ints (Spacer generalises better
-        over linear arithmetic than over bit-vectors); the default is bit-vectors."""
+        over linear arithmetic than over bit-vectors); the default is bit-vectors.
+        ``model_step``: builds the model's step (``trans`` without monitors) over template
+        states instead of this encoder (the BMC engines' printed and parsed one)."""
         self.system = system
         self.integer = integer
         self.ctx = ctx or z3.main_ctx()
+        self.model_step = model_step
         if integer:
             for v in system.variables:
                 if isinstance(v.sort, SetSort):
@@ -126,28 +134,36 @@ class Encoder:
     def state_equals(self, s: Sequence[Term], state: Sequence[int]) -> z3.BoolRef:
         return z3.And([s[v.index] == self.value(v, state[v.index]) for v in self.system.variables], self.ctx)
 
-    def trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> z3.BoolRef:
-        """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor.
+    def trans(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term], monitors: bool = True) -> z3.BoolRef:
+        """Trans(s, a, t): instance ``a`` is enabled in ``s`` and ``t`` is its successor
+        (``monitors`` False: the model's own variables only, the monitors' next values free).
 
         The part without monitors is built once per set of instances (shared by every property
         of one model, whose monitors only add variables) over template variables, then
         instantiated by substitution, which is much cheaper than rebuilding terms in Python."""
         base = [v for v in self.system.variables if v.owner != "monitor"]
         assert all(v.index == k for k, v in enumerate(base)), "monitor variables come last"
-        key = (id(self.system.instances), len(base), self.integer, id(self.ctx))
+        key = (id(self.system.instances), len(base), self.integer, id(self.ctx), self.model_step is None)
         cached = _TRANS_CACHE.get(key)
         if cached is None or cached[0] is not self.system.instances:
             ts, ta, tt = self.state("§s")[:len(base)], self.action("§a"), self.state("§t")[:len(base)]
-            cached = (self.system.instances, ts, ta, tt, self._base_trans(ts, ta, tt))
+            template = self._base_trans(ts, ta, tt) if self.model_step is None else self.model_step(self, ts, ta, tt)
+            cached = (self.system.instances, ts, ta, tt, template)
             if len(_TRANS_CACHE) >= 64:
                 _TRANS_CACHE.pop(next(iter(_TRANS_CACHE)))
             _TRANS_CACHE[key] = cached
         _, ts, ta, tt, template = cached
         parts = [z3.substitute(template, *zip(ts, s, strict=False), (ta, a), *zip(tt, t, strict=False))]
-        if self.system.monitors:
-            ms, ma, mt, monitors = self._monitor_template()
-            parts += z3.substitute(monitors, *zip(ms, s, strict=True), (ma, a), *zip(mt, t, strict=True)).children()
+        if monitors:
+            parts += self.monitor_updates(s, a, t)
         return z3.And(parts) if len(parts) > 1 else parts[0]
+
+    def monitor_updates(self, s: Sequence[Term], a: z3.BitVecRef, t: Sequence[Term]) -> list[z3.BoolRef]:
+        """The monitors' next values in ``t`` (with their domain checks): Trans's rest."""
+        if not self.system.monitors:
+            return []
+        ms, ma, mt, updates = self._monitor_template()
+        return list(z3.substitute(updates, *zip(ms, s, strict=True), (ma, a), *zip(mt, t, strict=True)).children())
 
     def _monitor_template(self) -> tuple[list[Term], z3.BitVecRef, list[Term], z3.BoolRef]:
         """The monitors' next values (with their domain checks) over template states, built once

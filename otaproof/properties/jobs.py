@@ -231,7 +231,7 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
         return Unknown(proof.engine, proof.seconds, f"proof not re-checked independently: {e}")
     with tempfile.TemporaryDirectory(prefix="otaproof-obligations-") as tmp:
         checked = recheck_obligations(prop.id, obs, Path(tmp), ("z3",), Limits(), workers=1,
-                                      known=tuple(_BASES.values()))
+                                      known=tuple(_BASES.values()), together=True)
     for f, ob in zip(checked.files, obs, strict=True):
         if ob.name == BASE_STEP and all(r.answer == ACCEPTED for r in f.runs):
             _BASES[f.digest] = f

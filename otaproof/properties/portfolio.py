@@ -142,6 +142,7 @@ class Portfolio:
         self.decided: dict[tuple[int, int], Verdict] = {}  # per (row, property)
         self.sources: dict[int, int | None] = {}  # part -> the same part in its source row
         self.held: dict[int, Violated] = {}  # per part: another engine's violation, until its swarm answers
+        self.reach_early: set[int] = set()  # REACH parts whose engines were queued with the lemma search
         self.digests: dict[int, str] = {}  # per part: its content address in the cache
         self.batch_of: dict[int, tuple[int, int]] = {}  # part -> its batch of first stages: (row, number)
         self.recall_of: dict[int, tuple[int, int]] = {}  # part -> its batch of cache lookups: (row, number)
@@ -340,7 +341,10 @@ class Portfolio:
         """The row's parts get its lemma candidates (created with them, or their looked-up tasks
         replaced), and its lemma search runs as a job of its own, in ``HOUDINI_PROCESSES``
         processes (one with ``swarm``: its open safety parts are queued for the swarm at once, to
-        hunt while the search runs)."""
+        hunt while the search runs). Under the portfolio its REACH parts' engines, which use no
+        lemmas, are queued at once too, and the search leaves them a worker: on the default
+        check the search's second process saved 0.25 s, while P-NO-STRAND's engines, queued after
+        every first stage, ran 0.55 s at the end with a worker idle."""
         plain = self.builts[row]
         self.builts[row] = built = self.templated(row, plain)
         if not self.row_parts(row):
@@ -353,7 +357,11 @@ class Portfolio:
         if hunting:
             self.enqueue([(u, SWARM) for u in self.row_parts(row)
                           if isinstance(self.parts[u].job, Problem) and u not in self.settled])
-        processes = 1 if hunting else min(HOUDINI_PROCESSES, self.workers)
+        reach = [u for u in self.row_parts(row) if isinstance(self.parts[u].job, list) and u not in self.settled]
+        if self.engine == "portfolio" and reach:  # their engines use no lemmas: they run beside the search
+            self.enqueue([(u, e) for u in reach for e in REACH_ENGINES])
+            self.reach_early.update(reach)
+        processes = 1 if hunting else max(1, min(HOUDINI_PROCESSES, self.workers - bool(self.reach_early & set(reach))))
         self.note(row, f"lemma search (Houdini) over {len(built.lemmas):,} candidates")
         self.launch(LemmaSearch(self.builts[row], self.budget, processes), ~row, LEMMA_SEARCH)
 
@@ -450,6 +458,7 @@ class Portfolio:
         PDR takes long to prove, it would hold up the next part's BMC and PDR. REACH parts get
         their own engines (both race under the portfolio)."""
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
+        mine = [u for u in mine if u not in self.reach_early]  # queued when the row started
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
             props = self.rows[row][1]
@@ -461,7 +470,7 @@ class Portfolio:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \
             (self.engine,) if self.engine in REACH_ENGINES else ("explicit",)
-        return new + [(u, e) for u in sorted(reach) for e in own]
+        return new + [(u, e) for u in sorted(reach & set(mine)) for e in own]
 
     # ---- which job next ------------------------------------------------------------------------
     def next_job(self) -> tuple[int, str] | None:

@@ -17,8 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
 
+import z3
+
 from otaproof.model import lang
 from otaproof.model.lang import BoolSort, Expr, IntSort, ModelError, Sort, Var
+from otaproof.model.symbolic import Encoder
 from otaproof.model.system import Instance, System, Writers, writers
 
 ACTION = "action"  # the action-instance selector of a step
@@ -255,6 +258,10 @@ class Printer:
             enabled += checks
         return Step(list(model.defs), enabled, next_values)
 
+    def model_step(self, pre: StateNames = PRE, post: StateNames = POST) -> Step:
+        """The step of the model's own variables (``step`` without the monitors)."""
+        return self._model_step(pre, post, None, "")
+
     def _model_step(self, pre: StateNames, post: StateNames, only: int | None, prefix: str) -> Step:
         """The step of the model's own variables (no monitors): printed once per model and names,
         since every property's obligations print it again with only their monitors added."""
@@ -364,3 +371,28 @@ def symbols(text: str) -> Iterable[str]:
                 j += 1
             yield text[i:j]
             i = j
+
+
+def parsed_step(enc: Encoder, s: list[z3.ExprRef], a: z3.BitVecRef, t: list[z3.ExprRef]) -> z3.BoolRef:
+    """The model's step (no monitors) over ``s``, ``a`` and ``t`` as this printer writes it, parsed
+    into the encoder's context (``Encoder(model_step=parsed_step)``): 0.03 s on the default model
+    where the encoder's Python-built terms take 0.27 s. Only for engines whose every answer the
+    explicit semantics replays (BMC and the tail engine find traces, never proofs), so that the
+    obligation files' printer stays independent of the engines that prove."""
+    printer = Printer(enc.system)
+    step = printer.model_step()
+    own = [v for v in enc.system.variables if v.owner != "monitor"]
+    decls = {v.name + PRE.suffix: s[v.index].decl() for v in own}
+    decls.update({v.name + POST.suffix: t[v.index].decl() for v in own})
+    decls[ACTION] = a.decl()
+    text = "\n".join(step.defs) + f"\n(assert {conj(step.relation(POST))})"
+    parsed = z3.parse_smt2_string(text, decls=decls, ctx=enc.ctx)
+    return z3.And(list(parsed), enc.ctx) if len(parsed) != 1 else parsed[0]
+
+
+def parsed_conjunction(enc: Encoder, exprs: Sequence[Expr], state: list[z3.ExprRef]) -> z3.BoolRef:
+    """The conjunction of one-state expressions over ``state``, printed and parsed into the
+    encoder's context (as ``parsed_step``, for engines that only find traces)."""
+    printer = Printer(enc.system)
+    decls = {v.name + PRE.suffix: state[v.index].decl() for v in enc.system.variables}
+    return z3.parse_smt2_string(f"(assert {conj([printer.expr(e) for e in exprs])})", decls=decls, ctx=enc.ctx)[0]

@@ -104,8 +104,16 @@ def interrupt() -> None:
 
 
 def _resources(stats: z3.Statistics) -> int:
-    """The resource units a solver has used so far (its ``rlimit count``)."""
-    return int(stats.get_key_value("rlimit count")) if "rlimit count" in stats.keys() else 0
+    """The resource units a solver has used so far (its ``rlimit count``), read through the C
+    API in one pass (``Statistics.keys`` and ``get_key_value`` each walk every counter, twice
+    per query)."""
+    ref = stats.ctx.ref()
+    for index in range(z3.Z3_stats_size(ref, stats.stats)):
+        if z3.Z3_stats_get_key(ref, stats.stats, index) == "rlimit count":
+            if z3.Z3_stats_is_uint(ref, stats.stats, index):
+                return int(z3.Z3_stats_get_uint_value(ref, stats.stats, index))
+            return int(z3.Z3_stats_get_double_value(ref, stats.stats, index))
+    return 0
 
 
 class Solver:

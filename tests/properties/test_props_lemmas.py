@@ -7,9 +7,12 @@ import dataclasses
 from otaproof.model.config import Scenario
 from otaproof.model.invariants import Lemma
 from otaproof.model.variants import BuiltModel, build
-from otaproof.properties.catalogue import get_property
+from otaproof.properties.catalogue import CATALOGUE, get_property
 from otaproof.properties.check import run_engine
-from otaproof.properties.engines.strengthen import inductive_subset, model_lemmas
+from otaproof.properties.engines import pdr
+from otaproof.properties.engines.problem import Problem
+from otaproof.properties.engines.strengthen import inductive_subset, inductive_subset_and_step, model_lemmas
+from otaproof.properties.jobs import parts
 from otaproof.properties.solver import Deadline
 from otaproof.properties.templates import screened
 from otaproof.properties.verdict import Budget, Proved, Violated
@@ -67,3 +70,27 @@ def test_screening_on_a_sample_leaves_out_refuted_candidates_and_changes_no_indu
     every = inductive_subset(built.system, [(lm.name, lm.expr) for lm in built.lemmas],
                              Deadline(BUDGET.timeout, BUDGET.rlimit))
     assert model_lemmas(built.system, built.lemmas, Deadline(BUDGET.timeout, BUDGET.rlimit)).names == every.names
+
+
+def test_the_row_solver_and_the_own_lemma_solver_answer_as_a_fresh_solver() -> None:
+    """The lemma stage asks its relative-induction query on one solver per row (``_RowStep``) or
+    on its own-lemma search's solver (``inductive_subset_and_step``): on every safety part of the
+    approved design under han_mitm (proved and not) the answer is a fresh solver's."""
+    built = build(Scenario(threats=frozenset({"han_mitm"})))
+    deadline, budget = Deadline(300, 0), Budget()
+    known = model_lemmas(built.system, built.lemmas, deadline)
+    answers = []
+    for prop in CATALOGUE:
+        for job in parts(built, prop):
+            if not isinstance(job, Problem):
+                continue
+            task = job.task
+            own = [(lm.name, lm.expr) for lm in task.lemmas if pdr._reads_monitor(task, lm.expr)]
+            local = inductive_subset(task.system, own, deadline, 0, known, at_once=True)
+            fresh = pdr.relatively_inductive(task, known + local, budget, deadline) is not None
+            assert (pdr.relatively_inductive(task, local, budget, deadline, row=known) is not None) == fresh, prop.id
+            if own:
+                again, inductive = inductive_subset_and_step(task.system, own, deadline, 0, known, task.bad)
+                assert again.names == local.names and inductive == fresh, prop.id
+            answers.append(fresh)
+    assert True in answers and False in answers  # both kinds of answer were compared

@@ -18,6 +18,7 @@ from otaproof.cli import EXIT_BAD_INPUT, main
 from otaproof.model.config import FAULTS, THREATS, Parameters, Scenario
 from otaproof.model.explicit import Interpreter, State
 from otaproof.model.lang import BOOL, Const, EnumSort, IntSort, ModelError, Next, SetSort, ite, lookup, select
+from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder
 from otaproof.model.system import (
     MonitorUpdate,
@@ -54,10 +55,11 @@ from otaproof.properties.recheck import (
     SolverRun,
     recheck_obligations,
     run_solver,
+    run_z3_files,
     z3_executable,
 )
 from otaproof.properties.recheck import recheck_verdicts as recheck
-from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj
+from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj, parsed_conjunction, parsed_step
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
@@ -186,6 +188,31 @@ def test_printed_trans_init_and_domain_are_the_encoders(which: str) -> None:
     _equivalent(_read(system, printer.domain(PRE), s), enc.domain(s))
     if bad is not None:
         _equivalent(_read(system, printer.expr(bad, PRE), s), enc.expr(bad, s))
+
+
+@pytest.mark.parametrize("which", ["zoo", "secmp0007 P-AUTH slice under han_mitm", "all threats and faults"])
+def test_the_parsed_step_and_lemmas_of_the_trace_engines_are_the_encoders(which: str) -> None:
+    """BMC and the tail engine build the model's step (and lemmas) from the printer's text
+    (``parsed_step``, ``parsed_conjunction``), in a context of their own: the same relation."""
+    if which == "zoo":
+        system, exprs = zoo(), []
+    elif which.startswith("secmp0007"):
+        bm = build(Scenario(threats=frozenset({"han_mitm"})))
+        task = to_safety(bm.system, get_property("P-AUTH").formula(bm))
+        system, exprs = cone_of_influence(task.system, task.bad).system, []
+    else:
+        bm = build(Scenario(threats=frozenset(THREATS), faults=frozenset(FAULTS)))
+        system, exprs = bm.system, [lm.expr for lm in bm.lemmas[:60]]
+    ctx = z3.Context()
+    built, printed = Encoder(system, ctx=ctx), Encoder(system, ctx=ctx, model_step=parsed_step)
+    s, a, t = built.state("s"), built.action("s"), built.state("t")
+    solver = z3.Solver(ctx=ctx)
+    solver.add(built.trans(s, a, t) != printed.trans(s, a, t))
+    assert solver.check() == z3.unsat
+    if exprs:
+        solver = z3.Solver(ctx=ctx)
+        solver.add(z3.And(built.exprs(exprs, s)) != parsed_conjunction(printed, exprs, s))
+        assert solver.check() == z3.unsat
 
 
 def test_a_step_with_its_action_fixed_is_trans_for_that_action() -> None:
@@ -517,6 +544,33 @@ def test_the_runner_reads_each_answer_and_stops_at_the_resource_limit(solver: st
                     "(assert (bvugt y #x000000000001))\n(check-sat)\n")
     run = run_solver(solver, hard, Limits(z3_rlimit=1000, cvc5_rlimit=10))
     assert run.answer == UNDECIDED and "resource limit" in run.detail, run
+
+
+def test_one_z3_process_for_several_files_gives_each_file_its_own_answer_and_resource_count(tmp_path: Path) -> None:
+    """Files solved together (``run_z3_files``) get what one process per file gets: an error, a
+    sat and an undecided file among accepted ones stay where they are, and each file's resource
+    count is its own (``(reset)`` restarts it), so a tiny limit still stops only the hard file."""
+    head = "(set-logic QF_BV)\n(declare-fun x () (_ BitVec 8))\n"
+    hard = ("(set-logic QF_BV)\n(declare-fun x () (_ BitVec 48))\n(declare-fun y () (_ BitVec 48))\n"
+            "(assert (= (bvmul x y) #x00000000fffb))\n(assert (bvugt x #x000000000001))\n"
+            "(assert (bvugt y #x000000000001))\n(check-sat)\n(exit)\n")
+    texts = {"unsat": head + "(assert (bvult x x))\n(check-sat)\n(exit)\n",
+             "error": head + "(assert (bvult x y))\n(check-sat)\n",
+             "sat": head + "(assert (bvult x #x05))\n(check-sat)\n(exit)\n",
+             "hard": hard,
+             "again": head + "(assert (bvult x x))\n(check-sat)\n(exit)\n"}
+    paths = []
+    for name, text in texts.items():
+        paths.append(tmp_path / f"{name}.smt2")
+        paths[-1].write_text(text)
+    for limits in (Limits(), Limits(z3_rlimit=20_000)):
+        together = run_z3_files(paths, limits)
+        alone = [run_solver("z3", path, limits) for path in paths]
+        assert [r.answer for r in together] == [r.answer for r in alone], (together, alone)
+        assert [r.resources for r in together] == [r.resources for r in alone]
+        assert [r.detail.split(":")[0] for r in together] == [r.detail.split(":")[0] for r in alone]
+    assert [r.answer for r in together] == [ACCEPTED, UNDECIDED, REJECTED, UNDECIDED, ACCEPTED]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # its script is gone
 
 
 # ---- a base shared by the row's proofs --------------------------------------------------------

@@ -16,11 +16,19 @@ import z3
 from otaproof.model.lang import BoolSort, Expr
 from otaproof.model.slicing import Slice, cone_of_influence, reads
 from otaproof.model.symbolic import Encoder
+from otaproof.model.system import Instance
 from otaproof.properties.certificate import TAG, certificate_text, engine_check
 from otaproof.properties.engines import bmc
 from otaproof.properties.engines.generalise import block_ctis
 from otaproof.properties.engines.problem import Problem, counterexample, engine
-from otaproof.properties.engines.strengthen import NONE, Reused, Strengthening, inductive_lemmas, inductive_subset
+from otaproof.properties.engines.strengthen import (
+    NONE,
+    Reused,
+    Strengthening,
+    inductive_lemmas,
+    inductive_subset,
+    inductive_subset_and_step,
+)
 from otaproof.properties.formulas import SafetyTask
 from otaproof.properties.solver import Deadline, GaveUp, Solver, spacer, spacer_query
 from otaproof.properties.templates import family
@@ -29,17 +37,57 @@ from otaproof.properties.verdict import Budget, Certificate, CertificateKind, Pr
 CTI = "cti"  # the lemma proof with the search for clauses, as a racing engine (``check_by_ctis``)
 
 
-def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline
-                         ) -> z3.BoolRef | None:
-    """``H ∧ ¬Bad`` over ``<name>@c`` if it is inductive (one query), else None."""
+def relatively_inductive(task: SafetyTask, helper: Strengthening, budget: Budget, deadline: Deadline,
+                         row: Strengthening = NONE) -> z3.BoolRef | None:
+    """``H ∧ ¬Bad`` over ``<name>@c`` if it is inductive (one query), else None; H is ``row`` ∧
+    ``helper``. ``row``: the row's model lemmas (expressions over the model's variables); the
+    query then goes to this process's solver for the row (``_RowStep``), with only what is the
+    part's own under a literal."""
     enc = Encoder(task.system)
     s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
-    solver = Solver(budget.seed, deadline)
-    solver.add(helper.at(enc, s), enc.domain(s), z3.Not(enc.expr(task.bad, s)), enc.trans(s, a, t),
-               enc.expr(task.bad, t))
-    if solver.check() != z3.unsat:
+    claim = [helper.at(enc, s), enc.domain(s), z3.Not(enc.expr(task.bad, s)), enc.expr(task.bad, t)]
+    if row.names and not row.texts:
+        answer = _RowStep.of(enc, row, budget.seed, deadline).ask(enc.monitor_updates(s, a, t) + claim)
+    else:
+        solver = Solver(budget.seed, deadline)
+        solver.add(row.at(enc, s), enc.trans(s, a, t), *claim)
+        answer = solver.check()
+    if answer != z3.unsat:
         return None
     return z3.Not(enc.expr(task.bad, enc.state(TAG)))
+
+
+class _RowStep:
+    """One incremental solver per process for the relative-induction queries of a row's parts:
+    the row's model lemmas in the pre-state and the model's step without monitors asserted once,
+    each query's own constraints (its monitors' updates, lemmas, ¬Bad, Bad′) under a fresh
+    literal. A fresh solver with the 293 lemmas of the default model cost about 0.08 s per part."""
+
+    latest: _RowStep | None = None  # a process checks one row at a time
+
+    def __init__(self, enc: Encoder, shared: Strengthening, seed: int, deadline: Deadline) -> None:
+        self.instances, self.names, self.seed = enc.system.instances, shared.names, seed
+        self.solver = Solver(seed, deadline)
+        s, a, t = enc.state("s"), enc.action("s"), enc.state("t")
+        self.solver.add(shared.at(enc, s), enc.trans(s, a, t, monitors=False))
+        self.queries = 0
+
+    @classmethod
+    def of(cls, enc: Encoder, shared: Strengthening, seed: int, deadline: Deadline) -> _RowStep:
+        """This process's solver for the model of ``enc`` and these lemmas (a new one for another row)."""
+        row = cls.latest
+        if row is None or row.instances is not enc.system.instances or row.names != shared.names or row.seed != seed:
+            row = cls.latest = cls(enc, shared, seed, deadline)
+        row.solver.deadline = deadline
+        return row
+
+    def ask(self, constraints: list[z3.BoolRef]) -> z3.CheckSatResult:
+        self.queries += 1
+        literal = z3.Bool(f"relative induction #{self.queries}")
+        self.solver.add(z3.Implies(literal, z3.And(constraints)))
+        answer = self.solver.check(literal)
+        self.solver.add(z3.Not(literal))
+        return answer
 
 
 def solve_invariant(task: SafetyTask, budget: Budget, deadline: Deadline, helper: Strengthening = NONE
@@ -86,14 +134,22 @@ def check_by_ctis(problem: Problem, budget: Budget, deadline: Deadline) -> Verdi
 
 def _by_lemmas(name: str, problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     base = problem.known  # the portfolio proved the model's lemmas once for all properties
-    if base is not None:
-        task = problem.task
-        local = _own_lemmas(problem, base, deadline, budget.seed)
+    solved: z3.BoolRef | None
+    if base is not None and problem.reused is None and _own(problem.task):
+        task = problem.task  # its own lemmas and the relative induction on one solver
+        local, inductive = inductive_subset_and_step(task.system, _own(task), deadline, budget.seed, base, task.bad)
         helper = base + local
+        enc = Encoder(task.system)
+        solved = z3.Not(enc.expr(task.bad, enc.state(TAG))) if inductive else None
     else:
-        task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
-        local = helper
-    solved = relatively_inductive(task, helper, budget, deadline)
+        if base is not None:
+            task = problem.task
+            local = _own_lemmas(problem, base, deadline, budget.seed)
+            helper = base + local
+        else:
+            task, helper = _sliced_with_lemmas(problem, deadline, budget.seed, problem.reused)
+            local = helper
+        solved = relatively_inductive(task, local, budget, deadline, base or NONE)
     if solved is None and problem.generalise and generalises(problem.task):
         # generated candidates only (--no-design-lemmas): counterexamples to induction become clauses
         try:
@@ -101,7 +157,7 @@ def _by_lemmas(name: str, problem: Problem, budget: Budget, deadline: Deadline) 
         except GaveUp as e:
             raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive; {e.reason}") from None
         helper, local = helper + learned, local + learned
-        solved = relatively_inductive(task, helper, budget, deadline)
+        solved = relatively_inductive(task, local, budget, deadline, base or NONE)
     if solved is None:
         raise GaveUp(f"the {len(helper.names)} inductive lemmas do not make it inductive")
     if base is None:
@@ -183,10 +239,13 @@ def _own_lemmas(problem: Problem, known: Strengthening, deadline: Deadline, seed
     """The property's own lemmas (about its monitors) inductive beside the row's proved ones (and
     the clauses of a reused proof: with those, step by step from 100 on, as other candidates;
     at once they took 2-3 times the Z3 units on the matrix's threat rows)."""
-    task = problem.task
-    own = [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
-    return inductive_subset(task.system, own, deadline, seed, known, problem.reused,
+    return inductive_subset(problem.task.system, _own(problem.task), deadline, seed, known, problem.reused,
                             at_once=problem.reused is None)
+
+
+def _own(task: SafetyTask) -> list[tuple[str, Expr]]:
+    """The task's own lemma candidates (about its monitors)."""
+    return [(lm.name, lm.expr) for lm in task.lemmas if _reads_monitor(task, lm.expr)]
 
 
 def slice_lemmas(problem: Problem, sliced: Slice, deadline: Deadline, seed: int) -> Strengthening:
@@ -207,6 +266,20 @@ def _projected(sliced: Slice, lemmas: Strengthening) -> Strengthening:
     return Strengthening(tuple(n for n, _ in kept), tuple(e for _, e in kept))
 
 
+_BASE_TEXTS: dict[tuple[tuple[str, ...], int], tuple[tuple[Instance, ...], str]] = {}  # the latest row's
+
+
+def _base_text(enc: Encoder, base: Strengthening) -> str:
+    """The row's lemmas as certificate text, printed once per process and row (the same for
+    every proof of the row; 293 lemmas of the default model took 0.03 s to print per proof)."""
+    key = (base.names, id(enc.system.instances))
+    hit = _BASE_TEXTS.get(key)
+    if hit is None or hit[0] is not enc.system.instances:
+        _BASE_TEXTS.clear()
+        hit = _BASE_TEXTS[key] = (enc.system.instances, certificate_text(base.at(enc, enc.state(TAG))))
+    return hit[1]
+
+
 def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved: z3.BoolRef, budget: Budget,
                deadline: Deadline, rechecked: bool, base: Strengthening = NONE, whole: SafetyTask | None = None
                ) -> Verdict:
@@ -217,8 +290,7 @@ def _certified(engine_name: str, task: SafetyTask, helper: Strengthening, solved
     ``whole``: the unsliced task when ``task`` is a slice (the base names variables outside it)."""
     enc = Encoder(task.system)
     text = certificate_text(z3.And(helper.at(enc, enc.state(TAG)), solved))
-    full = Encoder(whole.system) if whole is not None else enc
-    shared = certificate_text(base.at(full, full.state(TAG))) if base.names else ""
+    shared = _base_text(Encoder(whole.system) if whole is not None else enc, base) if base.names else ""
     cert = Certificate(CertificateKind.INDUCTIVE_INVARIANT, text, len(solved.children()) if z3.is_and(solved) else 1,
                        lemmas=base.names + helper.names, base=shared)
     checked = engine_check(whole or task, cert.invariant, budget, deadline, rechecked)

@@ -23,9 +23,10 @@ import z3
 from otaproof.model.lang import Expr
 from otaproof.model.slicing import cone_of_influence
 from otaproof.model.symbolic import Encoder, Term
-from otaproof.properties.engines.bmc import lifted
+from otaproof.properties.engines.bmc import lifted, printed_lemmas
 from otaproof.properties.engines.pdr import slice_lemmas
 from otaproof.properties.engines.problem import Problem, counterexample, engine
+from otaproof.properties.smtlib import parsed_step
 from otaproof.properties.solver import Deadline, GaveUp, Solver, Unrolling
 from otaproof.properties.verdict import Budget, Unknown, Verdict
 
@@ -40,7 +41,8 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     sliced = cone_of_influence(problem.task.system, problem.task.bad)
     restart = problem.task.restart.on(sliced)
     helper = slice_lemmas(problem, sliced, deadline, budget.seed)
-    enc = Encoder(sliced.system, ctx=z3.Context())  # as BMC: the trace must not depend on the worker's history
+    # as BMC: a context of its own (the trace must not depend on the worker's history), the step parsed
+    enc = Encoder(sliced.system, ctx=z3.Context(), model_step=parsed_step)
 
     def quiet(a: z3.BitVecRef) -> z3.BoolRef:
         return z3.And([a != i for i in sorted(restart.steps)], enc.ctx)
@@ -48,13 +50,12 @@ def check(problem: Problem, budget: Budget, deadline: Deadline) -> Verdict:
     def bad(state: list[Term]) -> z3.BoolRef:
         return enc.expr(sliced.predicate, state)
 
-    def lemmas(state: list[Term]) -> z3.BoolRef:
-        return helper.at(enc, state)
+    lemmas = printed_lemmas(enc, helper)
 
     # quiet runs from H ∧ counts = 0, one step longer at a time
     runs = Unrolling(enc, Solver(budget.seed, deadline, logic="QF_BV", ctx=enc.ctx), "r")
     start = runs.last
-    runs.solver.add(helper.at(enc, start), enc.domain(start), *[start[c.index] == 0 for c in restart.counts])
+    runs.solver.add(lemmas(start), enc.domain(start), *[start[c.index] == 0 for c in restart.counts])
     for tried in range(RUNS_TRIED):
         while True:
             answer = runs.solver.check(bad(runs.last))
