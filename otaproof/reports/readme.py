@@ -137,7 +137,9 @@ def check_time_block(doc: dict[str, Any]) -> str:
                      f"{m['warm_median']:.1f} s ({_seconds(m['warm'])}) | {m['load'][0]:.1f}-{m['load'][1]:.1f} | "
                      f"{_verdict_counts(m['verdicts'])}; {agree} |")
     return "\n".join([f"Measured {doc['date']} on {doc['cpus']} cores (`python benchmarks/check_time.py`, "
-                      f"{doc['commands'][0]['runs']} runs each; every run a fresh process, timed to its exit):",
+                      f"{doc['commands'][0]['runs']} runs each; every run a fresh process, timed to its exit"
+                      + (", after an untimed first run that compiles the package's bytecode" if doc.get("bytecode")
+                         else "") + "):",
                       "", *lines]) + "\n"
 
 
