@@ -168,7 +168,7 @@ class EngineRun:
                 verdict = found if isinstance(found, Violated) else \
                     dataclasses.replace(verdict, searched=found.searched if isinstance(found, Unknown) else -1)
             if isinstance(verdict, Proved):
-                verdict = recheck(self.built, self.job, self.prop, verdict, self.part)
+                verdict = recheck(self.built, self.job, self.prop, verdict, self.part, self.budget.keep_obligations)
             elif isinstance(verdict, Violated) and verdict.engine != "bmc" and isinstance(self.job, Problem):
                 verdict = canonical(self.job, verdict, self.budget)
         except ModelSlip as slip:  # the model is wrong: the portfolio stops the run with it
@@ -210,14 +210,14 @@ def staged(report: Report, index: int, answer: object) -> None:
 _BASES: dict[str, FileCheck] = {}
 
 
-def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int) -> Verdict:
+def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: int, keep: bool = False) -> Verdict:
     """The proof if its obligation files (written from the grounded system, not the engine's
     terms) are all unsat for a fresh Z3 process; otherwise Unknown with the failing obligation.
-    The answers stay on the certificate (``obligations``), with each file's gzip bytes: reports,
-    ``--certificates`` and evidence packs use them, so each file is printed and solved by Z3
-    once; a base-step file (``obligations``) Z3 already accepted in this process is not asked
-    again. A certificate kind without standalone obligations (a ranking) stays proved, re-checked
-    only by the in-process checker, and the table says so."""
+    The answers stay on the certificate (``obligations``), with each file's gzip bytes if
+    ``keep`` (an evidence pack ships them), so each file is printed and solved by Z3 once; a
+    base-step file Z3 already accepted in this process is not asked again. A certificate kind
+    without standalone obligations (a ranking) stays proved, re-checked only by the in-process
+    checker, and the table says so."""
     cert = proof.certificate
     try:
         if isinstance(job, Problem):
@@ -237,7 +237,8 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
             _BASES[f.digest] = f
     if checked.status != ACCEPTED:
         return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
-    files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True))
+    files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True)) \
+        if keep else checked.files
     return dataclasses.replace(proof, certificate=dataclasses.replace(
         cert, obligations=files, checked=True, check_seconds=cert.check_seconds + checked.seconds("z3")))
 

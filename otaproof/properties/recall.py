@@ -134,7 +134,7 @@ def _proof(built: BuiltModel, job: Job, prop: Property, hit: Hit, part: int, bud
     obligations = (isinstance(job, Problem) and cert.kind in INVARIANT_KINDS) or \
         (isinstance(job, list) and cert.kind == RECOVERY)
     if obligations:  # the same independent re-check as a fresh proof's: each obligation file by a fresh Z3
-        verdict: Verdict = recheck(built, job, prop, Proved(hit.engine, 0.0, cert), part)
+        verdict: Verdict = recheck(built, job, prop, Proved(hit.engine, 0.0, cert), part, budget.keep_obligations)
         if not isinstance(verdict, Proved):
             return STALE, None, f"the cached certificate no longer holds: {verdict.detail}"
         c = verdict.certificate

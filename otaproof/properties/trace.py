@@ -86,11 +86,13 @@ def readable(system: System, s: State) -> dict[str, Any]:
     return {system.variables[i].name: _jsonable(system.variables[i].sort.decode(s[i])) for i in _visible(system)}
 
 
-def replay(system: System, bad: Expr | None, choices: Sequence[int]) -> list[State]:
+def replay(system: System, bad: Expr | None, choices: Sequence[int], interp: Interpreter | None = None
+           ) -> list[State]:
     """Fire ``choices`` from the initial state; the last state must satisfy ``bad`` (if given).
+    ``interp``: the system's interpreter, if the caller has one (it compiles what it runs).
 
     Raises ReplayError when a step is not enabled or the end state is not bad."""
-    interp = Interpreter(system)
+    interp = interp or Interpreter(system)
     states = [interp.initial_state()]
     for n, c in enumerate(choices):
         if not 0 <= c < len(system.instances):
@@ -107,8 +109,8 @@ def replay(system: System, bad: Expr | None, choices: Sequence[int]) -> list[Sta
 def make_trace(system: System, bad: Expr | None, choices: Sequence[int], property_id: str,
                threats: Sequence[str], faults: Sequence[str]) -> Trace:
     """Replay ``choices`` and describe each step; raises ReplayError if it does not replay."""
-    states = replay(system, bad, choices)
     interp = Interpreter(system)
+    states = replay(system, bad, choices, interp)
     steps = []
     for n, c in enumerate(choices):
         inst = system.instances[c]

@@ -181,3 +181,6 @@ class Budget:
     seed: int = 0
     max_states: int = 200_000
     rlimit: int = DEFAULT_RLIMIT
+    # the workers keep each proof's obligation files (gzip) on its certificate, for an evidence
+    # pack (``reports.evidence.certificates.shipped``); compressing them is 12 % of a warm matrix
+    keep_obligations: bool = False

@@ -9,6 +9,7 @@ point (``properties.check``) is one line here.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import time
 from collections.abc import Callable
@@ -70,8 +71,10 @@ class Results:
 def check_matrix(rows: list[tuple[Scenario, list[Property]]], budget: Budget, workers: int | None,
                  on_done: Callable[[int, Outcome], None] | None = None,
                  cache: CacheUse | None = None) -> list[list[Outcome]]:
-    """The portfolio on every row in one pool: the pack's only call into the checkers."""
-    return check_rows(rows, "portfolio", budget, workers=workers, on_done=on_done, cache=cache)
+    """The portfolio on every row in one pool: the pack's only call into the checkers (whose
+    workers keep each proof's obligation files for the pack)."""
+    return check_rows(rows, "portfolio", dataclasses.replace(budget, keep_obligations=True), workers=workers,
+                      on_done=on_done, cache=cache)
 
 
 def storm_figures(policies: tuple[str, ...], runs: int, seed: int) -> tuple[list[StormResult], dict[str, bytes], float]:
