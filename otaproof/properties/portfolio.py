@@ -183,8 +183,8 @@ class Portfolio:
             if e == RECALL and u in self.recall_of:
                 self.launch_recalls(self.recall_of[u])
                 continue
-            self.pending.remove(job)
-            self.launch(self.engine_run(u, e), u, e)
+            self.pending.remove(job)  # a first stage outside a batch (a row with a source row) probes too
+            self.launch(self.engine_run(u, e, probe=e == FIRST_STAGE and self.engine == "portfolio"), u, e)
 
     def number(self, u: int) -> int:
         """Part ``u``'s number among its property's parts (1-based), 0 if the property is one part."""
