@@ -14,10 +14,12 @@ import pytest
 
 from otaproof.model.config import Scenario
 from otaproof.properties.catalogue import get_property
+from otaproof.properties.check import check_rows
 from otaproof.properties.obligations import Obligation, obligations
 from otaproof.properties.recheck import ACCEPTED, REJECTED, UNDECIDED, Limits
-from otaproof.properties.verdict import Certificate, CertificateKind, FileCheck, SolverRun
+from otaproof.properties.verdict import Budget, Certificate, CertificateKind, FileCheck, Proved, SolverRun
 from otaproof.reports.evidence.certificates import decompress, derived, shipped
+from otaproof.reports.evidence.collect import check_matrix
 from otaproof.reports.evidence.findings import built_model
 
 KEY = "secmp0007/none/P-LOCAL-BANNED"
@@ -73,3 +75,16 @@ def test_the_pack_prints_and_solves_only_what_no_z3_answered(tmp_path: Path, mon
     # no answer known (a proof that did not come from a worker): every file is solved here
     proof = derived(KEY, model, PROP, CERT, tmp_path / "fresh", Limits())
     assert solved == ["init.smt2", "step.smt2", "safe.smt2"] and proof.recheck.status == ACCEPTED
+
+
+def test_the_packs_checks_keep_every_proofs_files_and_a_plain_check_does_not() -> None:
+    """The workers gzip a proof's files onto its certificate only when an evidence pack asks
+    (``Budget.keep_obligations``, set by ``collect.check_matrix``): the pack then ships them."""
+    rows = [(Scenario("secmp0007"), [PROP])]
+    [[packed]] = check_matrix(rows, Budget(), workers=2)
+    [[plain]] = check_rows(rows, "portfolio", Budget(), workers=2)
+    assert isinstance(packed.verdict, Proved) and isinstance(plain.verdict, Proved)
+    files = packed.verdict.certificate.obligations
+    assert files and all(decompress(f.packed) for f in files)
+    assert shipped(KEY, PROP.id, packed.verdict.certificate) is not None
+    assert plain.verdict.certificate.obligations and not any(f.packed for f in plain.verdict.certificate.obligations)
