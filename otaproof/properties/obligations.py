@@ -23,6 +23,7 @@ proved on a cone-of-influence slice must hold here on the whole model: the slice
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 from dataclasses import dataclass
 
@@ -161,12 +162,19 @@ def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, 
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _named(text: str) -> frozenset[str]:
+    """The symbols a certificate's text names, kept for the row's base (the same text in every
+    proof of the row, about 0.35 MB for the default model's 293 lemmas)."""
+    return frozenset(symbols(text))
+
+
 class _Definition:
     """An invariant's text as ``(define-fun NAME (<name>@c ...) Bool TEXT)``, applied to a state."""
 
     def __init__(self, name: str, what: str, text: str, system: System, where: str) -> None:
         by_name = {f"{v.name}@{TAG}": v for v in system.variables}
-        named = set(symbols(text))
+        named = _named(text)
         foreign = sorted(s for s in named if s.endswith(f"@{TAG}") and s not in by_name)
         if foreign:
             raise CertificateError(f"{where}: the {'base' if name == 'base' else 'invariant'} names {len(foreign)} "

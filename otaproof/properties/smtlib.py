@@ -13,6 +13,7 @@ checks the two agree. Pre-state variable ``x`` is ``|x|``, its post-state ``|x'|
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
@@ -351,26 +352,21 @@ def _key(code: int, width: int) -> str:
     return ("true" if code else "false") if width == 0 else bv(code, width)
 
 
+_TOKEN = re.compile(r"\|([^|]*)\||(;[^\n]*)|(\|)|[^() \t\r\n|;]+")  # quoted, comment, unclosed quote, bare
+
+
 def symbols(text: str) -> Iterable[str]:
-    """The symbols of SMT-LIB text, unquoted (for checking which variables a term names)."""
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "|":
-            j = text.index("|", i + 1)
-            yield text[i + 1:j]
-            i = j + 1
-        elif c == ";":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif c in "() \t\r\n":
-            i += 1
-        else:
-            j = i
-            while j < n and text[j] not in "() \t\r\n|;":
-                j += 1
-            yield text[i:j]
-            i = j
+    """The symbols of SMT-LIB text, unquoted (for checking which variables a term names); one
+    regular-expression scan (a row's base text is read once per proof: 0.35 MB of lemmas).
+    ValueError on a quote that is never closed."""
+    for m in _TOKEN.finditer(text):
+        quoted, comment, unclosed = m.groups()
+        if unclosed is not None:
+            raise ValueError(f"unclosed | at character {m.start()}")
+        if quoted is not None:
+            yield quoted
+        elif comment is None:
+            yield m.group(0)
 
 
 def parsed_step(enc: Encoder, s: list[z3.ExprRef], a: z3.BitVecRef, t: list[z3.ExprRef]) -> z3.BoolRef:

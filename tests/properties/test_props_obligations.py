@@ -59,7 +59,16 @@ from otaproof.properties.recheck import (
     z3_executable,
 )
 from otaproof.properties.recheck import recheck_verdicts as recheck
-from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, conj, parsed_conjunction, parsed_step
+from otaproof.properties.smtlib import (
+    ACTION,
+    POST,
+    PRE,
+    Printer,
+    conj,
+    parsed_conjunction,
+    parsed_step,
+    symbols,
+)
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
 
@@ -571,6 +580,13 @@ def test_one_z3_process_for_several_files_gives_each_file_its_own_answer_and_res
         assert [r.detail.split(":")[0] for r in together] == [r.detail.split(":")[0] for r in alone]
     assert [r.answer for r in together] == [ACCEPTED, UNDECIDED, REJECTED, UNDECIDED, ACCEPTED]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # its script is gone
+
+
+def test_symbols_reads_quoted_and_bare_symbols_skips_comments_and_refuses_an_unclosed_quote() -> None:
+    text = "(and |a.b@c| x@c) ; |not@c| here\n(=> |p[1] q|\t#b01)"
+    assert list(symbols(text)) == ["and", "a.b@c", "x@c", "=>", "p[1] q", "#b01"]
+    with pytest.raises(ValueError):
+        list(symbols("(and |a.b@c x)"))
 
 
 # ---- a base shared by the row's proofs --------------------------------------------------------
