@@ -59,7 +59,8 @@ StepBuilder: TypeAlias = Callable[["Encoder", list[Term], z3.BitVecRef, list[Ter
 
 
 class Encoder:
-    """Builds Z3 terms for one System; every call creates terms directly (no substitution)."""
+    """Builds Z3 terms for one System; the model's step and the monitors' updates are built once
+    per process and context over template states and substituted per step."""
 
     def __init__(self, system: System, integer: bool = False, ctx: z3.Context | None = None,
                  model_step: StepBuilder | None = None) -> None:
@@ -77,6 +78,7 @@ class Encoder:
                     raise ModelError(f"variable {v.name} is a set; the integer encoding needs bit-vectors")
         n = len(system.instances)
         self.action_width = max(1, (max(n, 1) - 1).bit_length())
+
     @functools.cached_property
     def _writers(self) -> Writers:
         """Built only when a transition relation is (the template is shared within a process)."""

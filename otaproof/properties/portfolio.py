@@ -357,11 +357,11 @@ class Portfolio:
         if hunting:
             self.enqueue([(u, SWARM) for u in self.row_parts(row)
                           if isinstance(self.parts[u].job, Problem) and u not in self.settled])
-        reach = [u for u in self.row_parts(row) if isinstance(self.parts[u].job, list) and u not in self.settled]
-        if self.engine == "portfolio" and reach:  # their engines use no lemmas: they run beside the search
-            self.enqueue([(u, e) for u in reach for e in REACH_ENGINES])
-            self.reach_early.update(reach)
-        processes = 1 if hunting else max(1, min(HOUDINI_PROCESSES, self.workers - bool(self.reach_early & set(reach))))
+        early = [u for u in self.row_parts(row) if isinstance(self.parts[u].job, list) and u not in self.settled] \
+            if self.engine == "portfolio" else []
+        self.enqueue([(u, e) for u in early for e in REACH_ENGINES])  # they use no lemmas: they run beside the search
+        self.reach_early.update(early)
+        processes = 1 if hunting else max(1, min(HOUDINI_PROCESSES, self.workers - bool(early)))
         self.note(row, f"lemma search (Houdini) over {len(built.lemmas):,} candidates")
         self.launch(LemmaSearch(self.builts[row], self.budget, processes), ~row, LEMMA_SEARCH)
 
@@ -457,8 +457,8 @@ class Portfolio:
         as soon as PDR proves), k-induction (``LAST``) only after every part's others: on a part
         PDR takes long to prove, it would hold up the next part's BMC and PDR. REACH parts get
         their own engines (both race under the portfolio)."""
+        mine = [u for u in mine if u not in self.reach_early]  # those REACH parts were queued when the row started
         reach = {u for u in mine if isinstance(self.parts[u].job, list)}
-        mine = [u for u in mine if u not in self.reach_early]  # queued when the row started
         safety = [u for u in mine if u not in reach]
         if self.engine == "portfolio":
             props = self.rows[row][1]
@@ -470,7 +470,7 @@ class Portfolio:
             new = [(u, self.engine) for u in safety]
         own = REACH_ENGINES if self.engine == "portfolio" else \
             (self.engine,) if self.engine in REACH_ENGINES else ("explicit",)
-        return new + [(u, e) for u in sorted(reach & set(mine)) for e in own]
+        return new + [(u, e) for u in sorted(reach) for e in own]
 
     # ---- which job next ------------------------------------------------------------------------
     def next_job(self) -> tuple[int, str] | None:

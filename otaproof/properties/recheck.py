@@ -159,9 +159,16 @@ def run_solver(solver: str, path: Path, limits: Limits) -> SolverRun:
         answer, resources, error = _read_z3(done.stdout)
     else:
         answer, resources, error = _read_cvc5(done.stdout)
+    if not error and answer is None:
+        error = (done.stderr.strip().splitlines() or [f"no answer (exit {done.returncode})"])[-1]
+    return _solver_run(solver, answer, error, seconds, resources, limit)
+
+
+def _solver_run(solver: str, answer: str | None, error: str, seconds: float, resources: int, limit: int
+                ) -> SolverRun:
+    """A solver's answer on one file as a ``SolverRun``: an error or no answer is undecided."""
     if error or answer is None:
-        why = error or (done.stderr.strip().splitlines() or [f"no answer (exit {done.returncode})"])[-1]
-        return SolverRun(solver, UNDECIDED, seconds, resources, f"error: {why}")
+        return SolverRun(solver, UNDECIDED, seconds, resources, f"error: {error or 'no answer'}")
     if answer == "unsat":
         return SolverRun(solver, ACCEPTED, seconds, resources, "unsat")
     if answer == "sat":
@@ -212,13 +219,7 @@ def _z3_answer(output: str, seconds: float, limits: Limits) -> SolverRun:
     """One file's answer from Z3's output for it (its answer, any error, its ``:rlimit`` line)."""
     answer, _, error = _read_z3(output)
     resources = int(output.rsplit("(:rlimit", 1)[1].split(")")[0])
-    if error or answer is None:
-        return SolverRun("z3", UNDECIDED, seconds, resources, f"error: {error or 'no answer'}")
-    if answer == "unsat":
-        return SolverRun("z3", ACCEPTED, seconds, resources, "unsat")
-    if answer == "sat":
-        return SolverRun("z3", REJECTED, seconds, resources, "sat: the claim fails")
-    return SolverRun("z3", UNDECIDED, seconds, resources, f"unknown (resource limit {limits.z3_rlimit:,})")
+    return _solver_run("z3", answer, error, seconds, resources, limits.z3_rlimit)
 
 
 def _read_z3(stdout: str) -> tuple[str | None, int, str]:
