@@ -91,31 +91,85 @@ def reads(e: Expr) -> set[int]:
     return _reads(e)[0]
 
 
-def cone_of_influence(system: System, predicate: Expr) -> Slice:
-    """The smallest subsystem that decides ``predicate`` (a one-state bad predicate)."""
+@dataclass(frozen=True)
+class _InstanceReads:
+    """What one action instance writes, and what it reads to fire (guard and branch conditions)
+    and to compute each variable it writes: ``(variables, fired instances)`` per variable."""
+
+    writes: frozenset[int]
+    fires: tuple[frozenset[int], frozenset[int]]
+    values: dict[int, tuple[frozenset[int], frozenset[int]]]
+
+
+_READS_KEPT = 4  # instance tuples whose reads are kept per process (the rows' models, one after another)
+_INSTANCE_READS: dict[int, tuple[tuple[Instance, ...], tuple[_InstanceReads, ...]]] = {}
+
+
+def _instance_reads(instances: tuple[Instance, ...]) -> tuple[_InstanceReads, ...]:
+    """Each instance's reads, computed once per instance tuple (every property part of a row,
+    with its own monitors, shares the model's instances)."""
+    hit = _INSTANCE_READS.get(id(instances))
+    if hit is not None and hit[0] is instances:
+        return hit[1]
+    out = []
+    for inst in instances:
+        vs, fs = set(), set()
+        for e in [inst.guard, *(b.cond for b in inst.branches)]:
+            v, f = _reads(e)
+            vs |= v
+            fs |= f
+        values: dict[int, tuple[set[int], set[int]]] = {}
+        for b in inst.branches:
+            for a in b.assigns:
+                v, f = _reads(a.value)
+                old = values.setdefault(a.var.index, (set(), set()))
+                old[0].update(v)
+                old[1].update(f)
+        out.append(_InstanceReads(frozenset(values), (frozenset(vs), frozenset(fs)),
+                                  {i: (frozenset(v), frozenset(f)) for i, (v, f) in values.items()}))
+    _INSTANCE_READS[id(instances)] = (instances, tuple(out))  # the reference keeps the id unique
+    while len(_INSTANCE_READS) > _READS_KEPT:
+        del _INSTANCE_READS[next(iter(_INSTANCE_READS))]
+    return tuple(out)
+
+
+def _closure(system: System, predicate: Expr) -> tuple[set[int], set[int]]:
+    """The variables and the ``Fired`` instances the predicate depends on, through monitors,
+    guards, branch conditions and the values of written variables (a least fixpoint)."""
     rel, fired = _reads(predicate)
+    infos = _instance_reads(system.instances)
+    monitors = [(m.var.index, _reads(m.value)) for m in system.monitors]
     changed = True
     while changed:
         changed = False
-        for m in system.monitors:
-            if m.var.index in rel:
-                vs, fs = _reads(m.value)
-                if not vs <= rel or not fs <= fired:
-                    rel |= vs
-                    fired |= fs
-                    changed = True
-        for inst in system.instances:
-            writes = {a.var.index for b in inst.branches for a in b.assigns}
-            if not (writes & rel) and inst.index not in fired:
+        for index, (vs, fs) in monitors:
+            if index in rel and (not vs <= rel or not fs <= fired):
+                rel |= vs
+                fired |= fs
+                changed = True
+        for inst, info in zip(system.instances, infos, strict=True):
+            written = info.writes & rel
+            if not written and inst.index not in fired:
                 continue
-            exprs = [inst.guard] + [b.cond for b in inst.branches] + \
-                    [a.value for b in inst.branches for a in b.assigns if a.var.index in rel]
-            for e in exprs:
-                vs, fs = _reads(e)
-                if not vs <= rel or not fs <= fired:
-                    rel |= vs
-                    fired |= fs
+            for reads_v, reads_f in [info.fires, *(info.values[i] for i in written)]:
+                if not reads_v <= rel or not reads_f <= fired:
+                    rel |= reads_v
+                    fired |= reads_f
                     changed = True
+    return rel, fired
+
+
+def cone_instances(system: System, predicate: Expr) -> frozenset[int]:
+    """The instances ``cone_of_influence`` keeps (their original indices), without building the
+    slice: what a property's monitor needs to know of the cone."""
+    rel, fired = _closure(system, predicate)
+    return frozenset(i.index for i, info in zip(system.instances, _instance_reads(system.instances), strict=True)
+                     if i.index in fired or info.writes & rel)
+
+
+def cone_of_influence(system: System, predicate: Expr) -> Slice:
+    """The smallest subsystem that decides ``predicate`` (a one-state bad predicate)."""
+    rel, fired = _closure(system, predicate)
     keep = sorted(rel)
     new_vars = {}
     for new_index, old in enumerate(keep):

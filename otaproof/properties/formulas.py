@@ -34,7 +34,7 @@ from otaproof.model.lang import (
     map_children,
     simplify,
 )
-from otaproof.model.slicing import Slice, cone_of_influence
+from otaproof.model.slicing import Slice, cone_instances, cone_of_influence
 from otaproof.model.system import MonitorUpdate, System, monitor_var
 from otaproof.properties.slips import domain_slips
 
@@ -143,7 +143,7 @@ def _stuck(system: System, late: Expr) -> Expr:
     the cone of influence of ``late`` (the response owed for too long). A step outside the cone
     writes nothing the cone reads, so it can never enable one inside: the response can then
     only come after an environment step."""
-    cone = set(cone_of_influence(system, late).original_instance)
+    cone = cone_instances(system, late)
     return ~any_of(all_of([i.guard, any_of(b.cond for b in i.branches)])
                    for i in system.instances if i.role == "system" and i.index in cone)
 
@@ -171,7 +171,7 @@ def _interference(system: System, n: int, br: BoundedResponse) -> Fired:
     them only made every proof engine carry their guards (and so every device's state)."""
     probe = system.with_monitor(_response_monitor(system, n, br, Fired("no interference", frozenset())))
     owed, waited = probe.variables[len(system.variables):]
-    cone = set(cone_of_influence(probe, owed & (waited >= br.bound)).original_instance)
+    cone = cone_instances(probe, owed & (waited >= br.bound))
     return Fired("an environment, attacker or fault step in the response's cone",
                  frozenset(i.index for i in system.instances if i.role != "system" and i.index in cone))
 

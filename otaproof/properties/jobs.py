@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +27,23 @@ from otaproof.properties.obligations import (
     BASE_STEP,
     CertificateError,
     NotCovered,
+    Obligation,
+    base_obligation,
     invariant_obligations,
+    model_only,
     recovery_obligation,
+    together,
 )
 from otaproof.properties.pool import Report
-from otaproof.properties.recheck import ACCEPTED, Limits, recheck_obligations
+from otaproof.properties.recheck import (
+    ACCEPTED,
+    Limits,
+    Recheck,
+    judge,
+    recheck_obligations,
+    run_z3_files,
+    run_z3_script,
+)
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import (
     Budget,
@@ -235,12 +249,79 @@ def recheck(built: BuiltModel, job: Job, prop: Property, proof: Proved, part: in
     for f, ob in zip(checked.files, obs, strict=True):
         if ob.name == BASE_STEP and all(r.answer == ACCEPTED for r in f.runs):
             _BASES[f.digest] = f
+    if keep:
+        checked = dataclasses.replace(checked, files=tuple(dataclasses.replace(f, packed=ob.packed)
+                                                           for f, ob in zip(checked.files, obs, strict=True)))
+    return _gated(proof, checked)
+
+
+def _gated(proof: Proved, checked: Recheck) -> Verdict:
+    """The proof with its files' answers if Z3 accepted every file, else Unknown saying why."""
     if checked.status != ACCEPTED:
         return Unknown(proof.engine, proof.seconds, f"independent re-check: {checked.status}: {checked.reason}")
-    files = tuple(dataclasses.replace(f, packed=ob.packed) for f, ob in zip(checked.files, obs, strict=True)) \
-        if keep else checked.files
     return dataclasses.replace(proof, certificate=dataclasses.replace(
-        cert, obligations=files, checked=True, check_seconds=cert.check_seconds + checked.seconds("z3")))
+        proof.certificate, obligations=checked.files, checked=True,
+        check_seconds=proof.certificate.check_seconds + checked.seconds("z3")))
+
+
+TOGETHER = " (in one Z3 script with the row's other proofs)"  # how a run of ``recheck_together`` says so
+
+
+def recheck_together(built: BuiltModel, proofs: Sequence[tuple[Problem, Property, Proved, int]]) -> list[Verdict]:
+    """``recheck`` for several invariant proofs of one row (a cache lookup's), by one Z3
+    process on one script (``obligations.together``): the model is parsed once instead of once
+    per proof, and each claim is still judged on exactly its file's assertions. Each file is
+    printed as well, so the certificate names it (digest, size) as ``recheck`` does. A proof
+    whose files cannot be printed gets ``recheck``'s Unknown; if the proofs are not over one
+    model, each is re-checked alone."""
+    verdicts: list[Verdict | None] = [None] * len(proofs)
+    printed: dict[int, list[Obligation]] = {}
+    base_steps: dict[str, Obligation] = {}  # by the base's text: the same file for every proof of the row
+    for n, (job, prop, proof, part) in enumerate(proofs):
+        base = proof.certificate.base
+        try:
+            printed[n] = invariant_obligations(job.task, proof.certificate, prop.id, part, built.scenario.describe(),
+                                               base_step=False)
+            if base and base not in base_steps:
+                base_steps[base] = base_obligation(model_only(job.task.system), base, built.scenario.describe(),
+                                                   prop.id)
+        except (NotCovered, CertificateError) as e:
+            verdicts[n] = Unknown(proof.engine, proof.seconds, f"proof not re-checked independently: {e}")
+            continue
+        if base:
+            printed[n].append(dataclasses.replace(base_steps[base], property_id=prop.id, part=part))
+    order = sorted(printed)
+    if not order:
+        return [v for v in verdicts if v is not None]
+    texts = {ob.text: ob.text.encode() for n in order for ob in printed[n]}  # the base-step's text once
+    digests = {text: hashlib.sha256(data).hexdigest() for text, data in texts.items()}
+    try:
+        script = together([(proofs[n][0].task, proofs[n][2].certificate) for n in order])
+    except (NotCovered, CertificateError):
+        return [v if v is not None else recheck(built, job, prop, proof, part)
+                for v, (job, prop, proof, part) in zip(verdicts, proofs, strict=True)]
+    bases = {digests[ob.text]: ob for ob in base_steps.values() if digests[ob.text] not in _BASES}
+    with tempfile.TemporaryDirectory(prefix="otaproof-obligations-") as tmp:
+        for ob in bases.values():
+            (Path(tmp) / ob.filename).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / ob.filename).write_text(ob.text)
+        solved = dict(zip(bases, run_z3_files([Path(tmp) / ob.filename for ob in bases.values()], Limits())
+                          if bases else [], strict=True))
+        answers = run_z3_script(script, Path(tmp), Limits())
+    runs = {(order[i], name): dataclasses.replace(run, detail=run.detail + TOGETHER)
+            for (i, name), run in zip(script.checks, answers, strict=True)}
+    for n in order:
+        job, prop, proof, part = proofs[n]
+        files = []
+        for ob in printed[n]:
+            digest = digests[ob.text]
+            run = next(r for r in _BASES[digest].runs if r.solver == "z3") if digest in _BASES else \
+                solved[digest] if ob.name == BASE_STEP else runs[n, ob.name]
+            files.append(FileCheck(ob.filename, ob.label, ob.claim, len(texts[ob.text]), digest, (run,)))
+            if ob.name == BASE_STEP and run.answer == ACCEPTED:
+                _BASES.setdefault(digest, files[-1])
+        verdicts[n] = _gated(proof, judge(prop.id, tuple(files)))
+    return [v for v in verdicts if v is not None]
 
 
 def canonical(problem: Problem, found: Violated, budget: Budget) -> Violated:

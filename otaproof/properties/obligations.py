@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gzip
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from otaproof.model.slicing import reads
@@ -33,7 +34,7 @@ from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import TAG
 from otaproof.properties.formulas import BoundedResponse, Formula, Reach, SafetyTask, to_safety
-from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, StateNames, conj, quote, sort_text, symbols
+from otaproof.properties.smtlib import ACTION, POST, PRE, Printer, StateNames, conj, quote, sort_text, term_symbols
 from otaproof.properties.verdict import Certificate
 
 INVARIANT_KINDS = ("inductive-invariant", "k-inductive", "reachable-set")  # an invariant over <name>@c
@@ -126,10 +127,11 @@ def obligations(built: BuiltModel, prop: Property, certificate: Certificate) -> 
     return invariant_obligations(to_safety(built.system, formula), certificate, prop.id, 0, model)
 
 
-def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = ""
-                          ) -> list[Obligation]:
+def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, part: int = 0, model: str = "",
+                          base_step: bool = True) -> list[Obligation]:
     """``init``, ``step`` and ``safe`` for an invariant certificate of ``task`` (``part``: its
-    number in a conjunction; ``model``: named in the files' header)."""
+    number in a conjunction; ``model``: named in the files' header), and ``base-step`` if the
+    certificate has a base (unless ``base_step`` is False: the caller has that file already)."""
     if certificate.kind not in INVARIANT_KINDS:
         raise NotCovered(f"{certificate.kind} certificates have no standalone obligations yet")
     system = task.system
@@ -157,24 +159,28 @@ def invariant_obligations(task: SafetyTask, certificate: Certificate, pid: str, 
             lines += [*assumed, f"(assert {inv.at(PRE)})", f"(assert {printer.domain(PRE)})",
                       "; a bad state of the property", f"(assert {printer.expr(task.bad, PRE)})"]
         out.append(Obligation(pid, part, name, 0, "\n".join([*lines, "(check-sat)", "(exit)", ""]), base is not None))
-    if base is not None:
+    if base is not None and base_step:
         out.append(base_obligation(model_only(system), base, model, pid, part))
     return out
 
 
-@functools.lru_cache(maxsize=4)
-def _named(text: str) -> frozenset[str]:
-    """The symbols a certificate's text names, kept for the row's base (the same text in every
-    proof of the row, about 0.35 MB for the default model's 293 lemmas)."""
-    return frozenset(symbols(text))
+@functools.lru_cache(maxsize=256)
+def _scanned(text: str) -> tuple[frozenset[str], str]:
+    """``smtlib.term_symbols``, kept for the texts of a row's proofs: a cache lookup reads each
+    certificate three times (is it quantifier-free, its files, the row's script), and the row's
+    base (about 0.35 MB for the default model's 293 lemmas) once per proof."""
+    return term_symbols(text)
 
 
 class _Definition:
     """An invariant's text as ``(define-fun NAME (<name>@c ...) Bool TEXT)``, applied to a state."""
 
     def __init__(self, name: str, what: str, text: str, system: System, where: str) -> None:
+        named, odd = _scanned(text)
+        if odd:
+            raise CertificateError(f"{where}: the {'base' if name == 'base' else 'invariant'} is not one SMT-LIB "
+                                   f"term: {odd}")
         by_name = {f"{v.name}@{TAG}": v for v in system.variables}
-        named = _named(text)
         foreign = sorted(s for s in named if s.endswith(f"@{TAG}") and s not in by_name)
         if foreign:
             raise CertificateError(f"{where}: the {'base' if name == 'base' else 'invariant'} names {len(foreign)} "
@@ -196,9 +202,13 @@ def _trans(printer: Printer) -> list[str]:
             "every variable takes its next value", *step.defs, *[f"(assert {c})" for c in step.relation(POST)]]
 
 
-def base_obligation(system: System, base: _Definition, model: str, pid: str, part: int) -> Obligation:
+def base_obligation(system: System, base: _Definition | str, model: str, pid: str, part: int = 0) -> Obligation:
     """``base-step`` over the model without monitors. Its text names neither the property nor
-    the part, so every proof of a row with this base has the same file."""
+    the part, so every proof of a row with this base has the same file. ``base``: its definition,
+    or the base's text."""
+    if isinstance(base, str):
+        base = _Definition("base", "the base: the row's model lemmas, inductive on the model alone", base, system,
+                           pid)
     if any(v.owner == "monitor" for v in base.params):
         raise CertificateError(f"{pid}: the base names a monitor variable; it must be about the model alone")
     printer = Printer(system)
@@ -253,3 +263,107 @@ def _header(model: str, pid: str, part: int, system: System, logic: str, name: s
             f"{len(system.instances)} action instances",
             "; the file states the claim's negation: unsat confirms the claim",
             f"(set-logic {logic})"]
+
+
+@dataclass(frozen=True)
+class Together:
+    """Several invariant proofs over one model as one incremental SMT-LIB script (``together``).
+    ``checks`` names each ``(check-sat)`` in order: the proof's index and the obligation's name."""
+
+    text: str
+    checks: tuple[tuple[int, str], ...]
+
+
+def quantifier_free(cert: Certificate) -> bool:
+    """Whether the certificate's invariant and base name no quantifier (``together`` needs it)."""
+    return not (_scanned(cert.smtlib)[0] | _scanned(cert.base)[0]) & {"forall", "exists"}
+
+
+SCOPE = "otaproof-scope"  # echoed before each claim's scope
+SHARED = "otaproof-shared"  # echoed before each part of the script outside a scope
+
+
+def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
+    """The claims of several invariant certificates over one model in one script, for one Z3
+    process to re-check (``recheck.run_z3_script``): the model's declarations, its domain and its
+    step without monitors (Trans₀) are stated once; each claim is checked in a ``push``/``pop``
+    scope of its own, with its proof's monitors and invariant, inside the scopes shared by the
+    proofs of one base (the base asserted once: the default model's is 0.35 MB of lemmas). A
+    claim's assertions with the shared ones in force are, conjunct for conjunct, those of the
+    proof's own file for the claim (``invariant_obligations``): ``init`` scopes see the model's
+    Init and nothing else, ``safe`` scopes the domain and the base but not Trans₀. So each answer
+    is the file's, while the model is parsed once, not once per proof (a step file of the
+    default model is about 1 MB). The ``base-step`` files are
+    not in the script: solved incrementally, the default model's took Z3 seven times the
+    resources it takes alone, so they are solved as files (``recheck_together``).
+
+    Each claim is solved by ``(check-sat-using qfbv)``, Z3's tactic for quantifier-free
+    bit-vectors, from scratch on the assertions in force, as for a file: Z3's incremental core
+    (``check-sat`` after ``push``) took five times the file's resources on some claims.
+    Every task must be over the same model (the same action instances and model variables; only
+    the monitors differ) and every certificate quantifier-free (``quantifier_free``); raises
+    ``CertificateError`` otherwise, and as ``invariant_obligations`` does."""
+    first = proofs[0][0].system
+    model = model_only(first)
+    for task, _ in proofs:
+        system = task.system
+        own = [v for v in system.variables if v.owner != "monitor"]
+        if system.instances is not first.instances or len(own) != len(model.variables) or \
+                any(a is not b for a, b in zip(own, model.variables, strict=True)):
+            raise CertificateError("the proofs checked together must be over one model")
+    printer = Printer(model)
+    bases: dict[str, _Definition] = {}
+    lines = [f"; otaproof: {len(proofs)} proofs' obligations over one model, each claim in a scope of its own",
+             f"(echo \"{SHARED}\")", *printer.declare(PRE), *printer.declare(POST), printer.declare_action()]
+    for _, cert in proofs:
+        if cert.kind not in INVARIANT_KINDS:
+            raise NotCovered(f"{cert.kind} certificates have no standalone obligations yet")
+        if not quantifier_free(cert):
+            raise CertificateError("a quantified certificate is checked on its own files (logic BV, not QF_BV)")
+        if cert.base and cert.base not in bases:
+            bases[cert.base] = _Definition(f"base{len(bases)}", "a base", cert.base, model, "a base")
+            lines += bases[cert.base].lines
+    checks: list[tuple[int, str]] = []
+
+    def scope(index: int, name: str, body: list[str]) -> None:
+        lines.extend([f"(echo \"{SCOPE}\")", "(push 1)", *body, "(check-sat-using qfbv)", "(get-info :rlimit)",
+                      "(pop 1)"])
+        checks.append((index, name))
+
+    def shared(body: list[str]) -> None:
+        lines.extend([f"(echo \"{SHARED}\")", *body])
+
+    owned = []  # per proof: its printer, monitors and invariant
+    for index, (task, cert) in enumerate(proofs):
+        monitors = [v for v in task.system.variables if v.owner == "monitor"]
+        owned.append((Printer(task.system), monitors,
+                      _Definition("inv", "the invariant", cert.smtlib, task.system, f"proof {index + 1}")))
+    shared(["(push 1)", "; Init of the model's variables, for the init scopes", f"(assert {printer.init(PRE)})"])
+    for index, (mine, monitors, inv) in enumerate(owned):
+        base = proofs[index][1].base
+        whole = f"(and {bases[base].at(PRE)} {inv.at(PRE)})" if base else inv.at(PRE)
+        scope(index, "init", [*mine.declare(PRE, monitors), *inv.lines, f"(assert {mine.init(PRE, monitors)})",
+                              f"(assert (not {whole}))"])
+    shared(["(pop 1)", "; the pre-state of the model's variables holds values of their sorts",
+            f"(assert {printer.domain(PRE)})"])
+    for base in ["", *bases]:
+        mine_all = [n for n, (_, cert) in enumerate(proofs) if cert.base == base]
+        if not mine_all:
+            continue
+        shared(["(push 1)", *([f"(assert {bases[base].at(PRE)})"] if base else [])])
+        for index in mine_all:
+            mine, monitors, inv = owned[index]
+            scope(index, "safe", [*mine.declare(PRE, monitors), *inv.lines, f"(assert {inv.at(PRE)})",
+                                  f"(assert {mine.domain(PRE, monitors)})",
+                                  f"(assert {mine.expr(proofs[index][0].bad, PRE)})"])
+        step = printer.step(PRE, POST)
+        shared(["; Trans₀: the model's step, for the step scopes below", *step.defs,
+                *[f"(assert {c})" for c in step.relation(POST)]])
+        for index in mine_all:
+            mine, monitors, inv = owned[index]
+            scope(index, "step", [*mine.declare(PRE, monitors), *mine.declare(POST, monitors), *inv.lines,
+                                  f"(assert {inv.at(PRE)})", f"(assert {mine.domain(PRE, monitors)})",
+                                  *[f"(assert {c})" for c in mine.monitor_step(PRE, POST).relation(POST)],
+                                  f"(assert (not {inv.at(POST)}))"])
+        shared(["(pop 1)"])
+    return Together("\n".join([*lines, "(exit)", ""]), tuple(checks))

@@ -331,7 +331,9 @@ class Portfolio:
             self.add_parts(row)
             mine = self.row_parts(row)
             self.pending.extend((u, RECALL) for u in mine)  # not ``expected``: no engine's verdict
-            count = max(1, min(self.workers, len(mine) // BATCH_LEAST))
+            # one job per row while rows are left to open (each job parses the model and solves the
+            # base once: a warm matrix 25.8 -> 20.1 s); the last row's lookups shared by the workers
+            count = 1 if row < len(self.rows) - 1 else max(1, min(self.workers, len(mine) // BATCH_LEAST))
             for k, u in enumerate(mine):
                 self.recall_of[u] = (row, k % count)
             return

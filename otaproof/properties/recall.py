@@ -18,13 +18,13 @@ from otaproof.model.lang import ModelError
 from otaproof.model.slicing import constant_folded
 from otaproof.model.system import System
 from otaproof.model.variants import BuiltModel, uses_design_lemmas
-from otaproof.properties.cache import Cell, CertificateCache, Hit, part_digest
+from otaproof.properties.cache import Cell, CertificateCache, Hit, Lookup, part_digest
 from otaproof.properties.catalogue import Property
 from otaproof.properties.certificate import check_ranking_certificate, confirm_stranded
 from otaproof.properties.engines.problem import Problem, counterexample
 from otaproof.properties.formulas import Reach, reach_slice
-from otaproof.properties.jobs import Job, recheck, staged
-from otaproof.properties.obligations import INVARIANT_KINDS, RECOVERY
+from otaproof.properties.jobs import Job, recheck, recheck_together, staged
+from otaproof.properties.obligations import INVARIANT_KINDS, RECOVERY, quantifier_free
 from otaproof.properties.pool import Report
 from otaproof.properties.solver import Deadline
 from otaproof.properties.trace import ReplayError, TraceStep, instance_index, make_trace
@@ -80,36 +80,76 @@ class Recall:
     budget: Budget
 
     def __call__(self, report: Report) -> None:
+        digest, found = self.find()
+        self.answer(report, digest, found)
+
+    def find(self) -> tuple[str, Lookup]:
+        """The part's content address and what the cache holds for it."""
         digest = part_digest(self.job, self.built.system, self.prop.id, self.number, context(self.built, self.budget))
-        found = self.cache.lookup(Cell(self.built.scenario, self.prop.id, self.number), digest, self.exact_only)
+        return digest, self.cache.lookup(Cell(self.built.scenario, self.prop.id, self.number), digest, self.exact_only)
+
+    def proof(self, found: Lookup) -> tuple[Problem, Property, Proved, int] | None:
+        """The hit as an invariant proof for ``recheck_together`` to re-check with others, or None
+        (a trace, another certificate kind, a quantified invariant, or an evidence pack's run,
+        which ships each file as a process of its own solved it)."""
+        hit = found.hit
+        if hit is None or hit.certificate is None or not isinstance(self.job, Problem) or \
+                hit.certificate.kind not in INVARIANT_KINDS or not quantifier_free(hit.certificate) or \
+                self.budget.keep_obligations:
+            return None
+        return self.job, self.prop, Proved(hit.engine, 0.0, hit.certificate), self.part
+
+    def answer(self, report: Report, digest: str, found: Lookup, rechecked: Verdict | None = None) -> None:
+        """Report what the lookup came to: ``rechecked`` is the hit's re-check if it was done
+        with the row's others (``Recalls``), else the hit is re-checked or replayed here."""
         if found.hit is None:
             report(Recalled(digest, MISSED, None, "nothing cached", found.problems))
             return
         started = time.monotonic()
         try:
-            outcome, verdict, note = revalidate(self.built, self.job, self.prop, found.hit, self.part, self.budget)
+            outcome, verdict, note = _rechecked(rechecked) if rechecked is not None else \
+                revalidate(self.built, self.job, self.prop, found.hit, self.part, self.budget)
         except ModelSlip as slip:  # the cached trace runs into a modelling slip: the run stops with it
             report(slip)
             return
         except Exception as e:  # a re-check that fails to run is no re-check: the engines prove the part
             outcome, verdict, note = STALE, None, f"re-check error: {type(e).__name__}: {e}"
         if verdict is not None:
-            verdict = dataclasses.replace(verdict, seconds=time.monotonic() - started,
+            seconds = verdict.certificate.check_seconds if rechecked is not None and isinstance(verdict, Proved) \
+                else time.monotonic() - started
+            verdict = dataclasses.replace(verdict, seconds=seconds,
                                           provenance=CACHED if found.hit.exact else CACHED_EARLIER)
         report(Recalled(digest, outcome, verdict, note, found.problems))
 
 
 @dataclass(frozen=True)
 class Recalls:
-    """A worker's job: several lookups of one row, one after the other in one process, so the
-    base obligation their certificates share is solved once; it reports a ``Staged`` answer for
-    each, in ``runs`` order (as ``FirstStages`` does)."""
+    """A worker's job: the lookups of one row in one process. The cached invariant proofs
+    found are re-checked together, by one Z3 process on one script (``recheck_together``: the
+    model parsed once, not once per proof); the rest one after the other. It reports a
+    ``Staged`` answer for each lookup, in ``runs`` order (as ``FirstStages`` does)."""
 
     runs: tuple[Recall, ...]
 
     def __call__(self, report: Report) -> None:
-        for index, lookup in enumerate(self.runs):
-            lookup(functools.partial(staged, report, index))
+        found = [lookup.find() for lookup in self.runs]
+        proofs = {n: proof for n, (lookup, (_, hit)) in enumerate(zip(self.runs, found, strict=True))
+                  if lookup.built is self.runs[0].built and (proof := lookup.proof(hit)) is not None}
+        rechecked: dict[int, Verdict] = {}
+        if len(proofs) > 1:
+            try:
+                rechecked = dict(zip(proofs, recheck_together(self.runs[0].built, list(proofs.values())), strict=True))
+            except Exception:  # a re-check that fails to run together is tried one lookup at a time
+                rechecked = {}
+        for index, (lookup, (digest, hit)) in enumerate(zip(self.runs, found, strict=True)):
+            lookup.answer(functools.partial(staged, report, index), digest, hit, rechecked.get(index))
+
+
+def _rechecked(verdict: Verdict) -> tuple[str, Proved | Violated | None, str]:
+    """``_proof``'s answer from a re-check done together with the row's other proofs."""
+    if not isinstance(verdict, Proved):
+        return STALE, None, f"the cached certificate no longer holds: {verdict.detail}"
+    return REUSED, dataclasses.replace(verdict, certificate=dataclasses.replace(verdict.certificate, checked=True)), ""
 
 
 def revalidate(built: BuiltModel, job: Job, prop: Property, hit: Hit, part: int, budget: Budget

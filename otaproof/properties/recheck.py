@@ -29,7 +29,15 @@ from typing import Any, Protocol, TypeVar
 
 from otaproof.model.variants import BuiltModel
 from otaproof.properties.catalogue import Property
-from otaproof.properties.obligations import CertificateError, NotCovered, Obligation, obligations
+from otaproof.properties.obligations import (
+    SCOPE,
+    SHARED,
+    CertificateError,
+    NotCovered,
+    Obligation,
+    Together,
+    obligations,
+)
 from otaproof.properties.pool import die_with
 from otaproof.properties.verdict import FileCheck, Proved, SolverRun, Unknown, Verdict
 
@@ -215,6 +223,50 @@ def run_z3_files(paths: Sequence[Path], limits: Limits) -> list[SolverRun]:
     return runs
 
 
+def run_z3_script(together: Together, directory: Path, limits: Limits) -> list[SolverRun]:
+    """Z3 on one script of several proofs' claims (``obligations.together``) in one fresh
+    process: one answer per ``(check-sat)``, each with its own resource count (the rise of Z3's
+    count from the previous answer: parsing the shared model goes to the first claim). An
+    error inside a claim's scope leaves that claim undecided; an error outside every scope
+    (in what the claims share) leaves every later claim undecided, since its scope would hold
+    less than the claim's file."""
+    script = directory / f".together-{os.getpid()}.smt2"
+    script.write_text(together.text)
+    cmd = [z3_executable(), f"rlimit={limits.z3_rlimit}", str(script)]
+    start = last = time.monotonic()
+    runs: list[SolverRun] = []
+    broken, counted = "", 0
+    block: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          preexec_fn=functools.partial(die_with, os.getpid())) as proc:
+        stop = threading.Timer(limits.wall_cap, proc.kill)
+        stop.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.strip() in (SCOPE, SHARED):
+                    if block and any(b.startswith("(error") for b in block):  # outside a scope
+                        broken = broken or next(b.strip() for b in block if b.startswith("(error"))
+                    block = [] if line.strip() == SCOPE else ["(shared)"]
+                    continue
+                block.append(line)
+                if line.startswith("(:rlimit"):
+                    now = time.monotonic()
+                    used = int(line.split()[1].rstrip(")"))
+                    answer, _, error = _read_z3("".join(block))
+                    error = error or (f"error in what the claims share: {broken}" if broken else "")
+                    runs.append(_solver_run("z3", answer, error, now - last, used - counted, limits.z3_rlimit))
+                    block, last, counted = [], now, used
+        finally:
+            stop.cancel()
+    script.unlink(missing_ok=True)
+    while len(runs) < len(together.checks):  # killed at the wall-clock cap, or stopped without answering
+        runs.append(SolverRun("z3", UNDECIDED, time.monotonic() - start, -1,
+                              f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)"
+                              if proc.returncode == -9 else f"error: no answer (exit {proc.returncode})"))
+    return runs
+
+
 def _z3_answer(output: str, seconds: float, limits: Limits) -> SolverRun:
     """One file's answer from Z3's output for it (its answer, any error, its ``:rlimit`` line)."""
     answer, _, error = _read_z3(output)
@@ -290,7 +342,7 @@ def recheck_verdicts(built: BuiltModel, outcomes: Sequence[OutcomeT], solvers: S
             pid = o.property.id
             answered = o.verdict.certificate.obligations
             if directory is None and answered and all({r.solver for r in f.runs} >= set(solvers) for f in answered):
-                rechecks[pid] = _judge(pid, answered)  # every file this proof needs, solved by the worker
+                rechecks[pid] = judge(pid, answered)  # every file this proof needs, solved by the worker
                 continue
             try:
                 obs = obligations(built, o.property, o.verdict.certificate)
@@ -336,11 +388,12 @@ def recheck_obligations(pid: str, obs: Sequence[Obligation], root: Path, solvers
     files = tuple(FileCheck(ob.filename, ob.label, ob.claim, len(ob.text.encode()), digests[ob.filename],
                             tuple(answered.get((s, digests[ob.filename])) or answers[s, root / ob.filename]
                                   for s in solvers)) for ob in obs)
-    return _judge(pid, files)
+    return judge(pid, files)
 
 
-def _judge(pid: str, files: tuple[FileCheck, ...]) -> Recheck:
-    """Rejected if any solver refutes an obligation; accepted if Z3 confirms every one."""
+def judge(pid: str, files: tuple[FileCheck, ...]) -> Recheck:
+    """A proof's re-check from its files' answers: rejected if any solver refutes an
+    obligation, accepted if Z3 confirms every one."""
     refuted = [f"{f.label} ({f.claim}) is sat for {r.solver}" for f in files for r in f.runs if r.answer == REJECTED]
     if refuted:
         return Recheck(pid, REJECTED, "; ".join(refuted), files)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
 
@@ -132,8 +132,10 @@ class Printer:
         return writers(self.system.instances)
 
     # ---- declarations, domain, Init ----------------------------------------------------------
-    def declare(self, names: StateNames) -> list[str]:
-        return [f"(declare-fun {names.of(v)} () {sort_text(v.sort)})" for v in self.system.variables]
+    def declare(self, names: StateNames, variables: Sequence[Var] | None = None) -> list[str]:
+        """Declarations of the system's variables (or of ``variables``) in one state."""
+        chosen = self.system.variables if variables is None else variables
+        return [f"(declare-fun {names.of(v)} () {sort_text(v.sort)})" for v in chosen]
 
     def declare_action(self) -> str:
         return f"(declare-fun {ACTION} () (_ BitVec {self.action_width}))"
@@ -141,12 +143,16 @@ class Printer:
     def value(self, v: Var, code: int) -> str:
         return ("true" if code else "false") if isinstance(v.sort, BoolSort) else bv(code, v.sort.width)
 
-    def init(self, names: StateNames) -> str:
-        return conj([f"(= {names.of(v)} {self.value(v, v.init)})" for v in self.system.variables])
+    def init(self, names: StateNames, variables: Sequence[Var] | None = None) -> str:
+        """Every variable (of ``variables``, if given) holds its initial value."""
+        chosen = self.system.variables if variables is None else variables
+        return conj([f"(= {names.of(v)} {self.value(v, v.init)})" for v in chosen])
 
-    def domain(self, names: StateNames) -> str:
-        """Every variable holds a value of its sort (unconstrained states need it)."""
-        return conj([c for v in self.system.variables for c in self._in_domain(names.of(v), v.sort.width, v.sort)])
+    def domain(self, names: StateNames, variables: Sequence[Var] | None = None) -> str:
+        """Every variable (of ``variables``, if given) holds a value of its sort (unconstrained
+        states need it)."""
+        chosen = self.system.variables if variables is None else variables
+        return conj([c for v in chosen for c in self._in_domain(names.of(v), v.sort.width, v.sort)])
 
     @staticmethod
     def _in_domain(text: str, width: int, sort: Sort) -> list[str]:
@@ -249,15 +255,19 @@ class Printer:
         conditions and values alone: the others' are void when the action is fixed). ``prefix``
         keeps the macros of several steps in one file apart."""
         model = self._model_step(pre, post, only, prefix)  # shared: copied, never changed
-        if not self.system.monitors:
-            return Step(list(model.defs), list(model.enabled), list(model.next_values))
+        monitors = self.monitor_step(pre, post, only)
+        return Step(list(model.defs), [*model.enabled, *monitors.enabled],
+                    [*model.next_values, *monitors.next_values])
+
+    def monitor_step(self, pre: StateNames = PRE, post: StateNames = POST, only: int | None = None) -> Step:
+        """The monitors' part of ``step``: each monitor's next value (a function of the pre-state
+        and the action) and its domain check; no macros."""
         ctx = _Context(pre, post, bv(only, self.action_width) if only is not None else ACTION, self.action_width)
-        enabled, next_values = list(model.enabled), list(model.next_values)
+        enabled: list[str] = []
+        next_values: list[tuple[Var, str]] = []
         for m in self.system.monitors:
-            checks: list[str] = []
-            next_values.append((m.var, self._fit(m.var, self._expr(m.value, ctx), checks, None)))
-            enabled += checks
-        return Step(list(model.defs), enabled, next_values)
+            next_values.append((m.var, self._fit(m.var, self._expr(m.value, ctx), enabled, None)))
+        return Step([], enabled, next_values)
 
     def model_step(self, pre: StateNames = PRE, post: StateNames = POST) -> Step:
         """The step of the model's own variables (``step`` without the monitors)."""
@@ -352,21 +362,38 @@ def _key(code: int, width: int) -> str:
     return ("true" if code else "false") if width == 0 else bv(code, width)
 
 
-_TOKEN = re.compile(r"\|([^|]*)\||(;[^\n]*)|(\|)|[^() \t\r\n|;]+")  # quoted, comment, unclosed quote, bare
+_LEXEME = re.compile(r"\|([^|]*)\||([()])|[^()\s|;\"]+|(\S)")  # quoted symbol, parenthesis, other token; odd
 
 
-def symbols(text: str) -> Iterable[str]:
-    """The symbols of SMT-LIB text, unquoted (for checking which variables a term names); one
-    regular-expression scan (a row's base text is read once per proof: 0.35 MB of lemmas).
-    ValueError on a quote that is never closed."""
-    for m in _TOKEN.finditer(text):
-        quoted, comment, unclosed = m.groups()
-        if unclosed is not None:
-            raise ValueError(f"unclosed | at character {m.start()}")
-        if quoted is not None:
-            yield quoted
-        elif comment is None:
-            yield m.group(0)
+def term_symbols(text: str) -> tuple[frozenset[str], str]:
+    """The symbols of SMT-LIB text, unquoted (which variables a certificate names), and why the
+    text is not exactly one term ("" if it is), in one regular-expression scan (a row's base is
+    0.35 MB of lemmas). A certificate's text is pasted into the obligation files, and a cached
+    one comes from disk: a stray parenthesis, comment or string could close the definition it
+    sits in and add commands of its own, e.g. ``(assert false)``."""
+    found: set[str] = set()
+    depth = terms = 0
+    odd = ""
+    for m in _LEXEME.finditer(text):
+        quoted, parenthesis, other = m.groups()
+        if other is not None:
+            odd = odd or f"it holds {other!r} (a comment, a string or an unclosed quote) at character {m.start()}"
+            continue
+        if parenthesis == ")":
+            depth -= 1
+            if depth < 0:
+                odd = odd or f"it closes a parenthesis it did not open at character {m.start()}"
+            continue
+        terms += depth == 0
+        if parenthesis == "(":
+            depth += 1
+        else:
+            found.add(quoted if quoted is not None else m.group(0))
+    if not odd and depth > 0:
+        odd = "it leaves a parenthesis open"
+    if not odd and terms != 1:
+        odd = f"it is {terms} terms, not one"
+    return frozenset(found), odd
 
 
 def parsed_step(enc: Encoder, s: list[z3.ExprRef], a: z3.BitVecRef, t: list[z3.ExprRef]) -> z3.BoolRef:

@@ -67,7 +67,7 @@ from otaproof.properties.smtlib import (
     conj,
     parsed_conjunction,
     parsed_step,
-    symbols,
+    term_symbols,
 )
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Certificate, Proved, Unknown, Violated
@@ -582,11 +582,31 @@ def test_one_z3_process_for_several_files_gives_each_file_its_own_answer_and_res
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # its script is gone
 
 
-def test_symbols_reads_quoted_and_bare_symbols_skips_comments_and_refuses_an_unclosed_quote() -> None:
-    text = "(and |a.b@c| x@c) ; |not@c| here\n(=> |p[1] q|\t#b01)"
-    assert list(symbols(text)) == ["and", "a.b@c", "x@c", "=>", "p[1] q", "#b01"]
-    with pytest.raises(ValueError):
-        list(symbols("(and |a.b@c x)"))
+def test_term_symbols_reads_quoted_and_bare_symbols_of_one_term() -> None:
+    named, odd = term_symbols("(and |a.b@c| (=> x@c |p[1] q|)\t#b01)")
+    assert odd == ""
+    assert named == {"and", "a.b@c", "=>", "x@c", "p[1] q", "#b01"}
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("(and |a.b@c x)", "unclosed quote"),
+    ("(and a b) ; comment", "a comment"),
+    ('(= a "s")', "a string"),
+    ("false) (assert false) (and true", "closes a parenthesis it did not open"),
+    ("(and a b", "leaves a parenthesis open"),
+    ("a b", "2 terms, not one"),
+    ("", "0 terms, not one"),
+])
+def test_term_symbols_says_why_a_text_is_not_one_term(text: str, why: str) -> None:
+    assert why in term_symbols(text)[1]
+
+
+def test_an_invariant_that_would_add_commands_to_the_files_is_refused() -> None:
+    built = build(Scenario())
+    task = to_safety(built.system, get_property("P-SMI").formula(built))
+    forged = Certificate("inductive-invariant", "false) (assert false) (define-fun x () Bool true", 1)
+    with pytest.raises(CertificateError, match="not one SMT-LIB term"):
+        invariant_obligations(task, forged, "P-SMI")
 
 
 # ---- a base shared by the row's proofs --------------------------------------------------------
