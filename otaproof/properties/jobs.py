@@ -41,7 +41,6 @@ from otaproof.properties.recheck import (
     Recheck,
     judge,
     recheck_obligations,
-    run_z3_files,
     run_z3_script,
 )
 from otaproof.properties.solver import Deadline
@@ -264,14 +263,12 @@ def _gated(proof: Proved, checked: Recheck) -> Verdict:
         check_seconds=proof.certificate.check_seconds + checked.seconds("z3")))
 
 
-TOGETHER = " (in one Z3 script with the row's other proofs)"  # how a run of ``recheck_together`` says so
-
-
 def recheck_together(built: BuiltModel, proofs: Sequence[tuple[Problem, Property, Proved, int]]) -> list[Verdict]:
     """``recheck`` for several invariant proofs of one row (a cache lookup's), by one Z3
     process on one script (``obligations.together``): the model is parsed once instead of once
-    per proof, and each claim is still judged on exactly its file's assertions. Each file is
-    printed as well, so the certificate names it (digest, size) as ``recheck`` does. A proof
+    per proof, the row's base-step solved once, and each claim is still judged on exactly its
+    file's assertions. Each file is printed as well, so the certificate names it (digest, size)
+    as ``recheck`` does. A proof
     whose files cannot be printed gets ``recheck``'s Unknown; if the proofs are not over one
     model, each is re-checked alone."""
     verdicts: list[Verdict | None] = [None] * len(proofs)
@@ -300,26 +297,16 @@ def recheck_together(built: BuiltModel, proofs: Sequence[tuple[Problem, Property
     except (NotCovered, CertificateError):
         return [v if v is not None else recheck(built, job, prop, proof, part)
                 for v, (job, prop, proof, part) in zip(verdicts, proofs, strict=True)]
-    bases = {digests[ob.text]: ob for ob in base_steps.values() if digests[ob.text] not in _BASES}
-    with tempfile.TemporaryDirectory(prefix="otaproof-obligations-") as tmp:
-        for ob in bases.values():
-            (Path(tmp) / ob.filename).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / ob.filename).write_text(ob.text)
-        solved = dict(zip(bases, run_z3_files([Path(tmp) / ob.filename for ob in bases.values()], Limits())
-                          if bases else [], strict=True))
-        answers = run_z3_script(script, Path(tmp), Limits())
-    runs = {(order[i], name): dataclasses.replace(run, detail=run.detail + TOGETHER)
-            for (i, name), run in zip(script.checks, answers, strict=True)}
+    answers = run_z3_script(script, Limits())
+    runs = dict(zip([(order[i], name) for i, name in script.checks], answers, strict=True))
+    by_base = {proofs[n][2].certificate.base: run for (n, name), run in runs.items() if name == BASE_STEP}
     for n in order:
         job, prop, proof, part = proofs[n]
         files = []
         for ob in printed[n]:
             digest = digests[ob.text]
-            run = next(r for r in _BASES[digest].runs if r.solver == "z3") if digest in _BASES else \
-                solved[digest] if ob.name == BASE_STEP else runs[n, ob.name]
+            run = by_base[proof.certificate.base] if ob.name == BASE_STEP else runs[n, ob.name]
             files.append(FileCheck(ob.filename, ob.label, ob.claim, len(texts[ob.text]), digest, (run,)))
-            if ob.name == BASE_STEP and run.answer == ACCEPTED:
-                _BASES.setdefault(digest, files[-1])
         verdicts[n] = _gated(proof, judge(prop.id, tuple(files)))
     return [v for v in verdicts if v is not None]
 

@@ -265,13 +265,42 @@ def _header(model: str, pid: str, part: int, system: System, logic: str, name: s
             f"(set-logic {logic})"]
 
 
+SCOPE = "otaproof-scope"  # echoed before each claim's scope
+SHARED = "otaproof-shared"  # echoed before each part of the script outside a scope
+CHECK = "(check-sat-using qfbv)"  # a claim solved from scratch, as its file is (Z3's quantifier-free bit-vector tactic)
+
+
 @dataclass(frozen=True)
-class Together:
-    """Several invariant proofs over one model as one incremental SMT-LIB script (``together``).
-    ``checks`` names each ``(check-sat)`` in order: the proof's index and the obligation's name."""
+class Segment:
+    """A piece of a ``Together`` script: commands the claims after it share (``check`` None), or
+    one claim's scope (``check``: the proof's index and the obligation's name), which opens with
+    ``(push 1)`` and is closed, after its check, by the runner."""
 
     text: str
-    checks: tuple[tuple[int, str], ...]
+    check: tuple[int, str] | None = None
+    scratch: bool = False  # the claim is solved from scratch at once, without the incremental core
+
+
+@dataclass(frozen=True)
+class Together:
+    """Several invariant proofs over one model as one incremental SMT-LIB script (``together``)."""
+
+    segments: tuple[Segment, ...]
+
+    @property
+    def checks(self) -> tuple[tuple[int, str], ...]:
+        """Each claim in the script's order: the proof's index and the obligation's name."""
+        return tuple(s.check for s in self.segments if s.check is not None)
+
+    def script(self, check: str = CHECK) -> str:
+        """The whole script, each claim checked by ``check`` and followed by its resource count;
+        each segment announced by ``(echo ...)`` so that an error can be placed."""
+        out = []
+        for s in self.segments:
+            out += [f'(echo "{SCOPE if s.check else SHARED}")', s.text]
+            if s.check is not None:
+                out += [check, "(get-info :rlimit)", "(pop 1)"]
+        return "\n".join([*out, "(exit)", ""])
 
 
 def quantifier_free(cert: Certificate) -> bool:
@@ -279,27 +308,22 @@ def quantifier_free(cert: Certificate) -> bool:
     return not (_scanned(cert.smtlib)[0] | _scanned(cert.base)[0]) & {"forall", "exists"}
 
 
-SCOPE = "otaproof-scope"  # echoed before each claim's scope
-SHARED = "otaproof-shared"  # echoed before each part of the script outside a scope
 
 
 def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
     """The claims of several invariant certificates over one model in one script, for one Z3
-    process to re-check (``recheck.run_z3_script``): the model's declarations, its domain and its
-    step without monitors (Trans₀) are stated once; each claim is checked in a ``push``/``pop``
-    scope of its own, with its proof's monitors and invariant, inside the scopes shared by the
-    proofs of one base (the base asserted once: the default model's is 0.35 MB of lemmas). A
-    claim's assertions with the shared ones in force are, conjunct for conjunct, those of the
-    proof's own file for the claim (``invariant_obligations``): ``init`` scopes see the model's
-    Init and nothing else, ``safe`` scopes the domain and the base but not Trans₀. So each answer
-    is the file's, while the model is parsed once, not once per proof (a step file of the
-    default model is about 1 MB). The ``base-step`` files are
-    not in the script: solved incrementally, the default model's took Z3 seven times the
-    resources it takes alone, so they are solved as files (``recheck_together``).
+    process to re-check (``recheck.run_z3_script``): the model's declarations, Init, its domain
+    and its step without monitors (Trans₀) are stated once, and each base (the row's lemmas, 0.35
+    MB on the default model) once for the proofs that share it; each claim is checked in a
+    ``push``/``pop`` scope of its own, with its proof's monitors and invariant. A claim's
+    assertions with the shared ones in force are, conjunct for conjunct, those of its file
+    (``invariant_obligations``): ``init`` scopes see the model's Init and nothing else, ``safe``
+    scopes the domain and the base but not Trans₀, and each base's ``base-step`` is a scope
+    under its base and Trans₀. So each answer is the file's,
+    while the model is parsed once, not once per proof (a step file of the default model is
+    about 1 MB). A ``base-step`` is solved from scratch only (``Segment.scratch``): Z3's
+    incremental core took seven times the units on the default model's.
 
-    Each claim is solved by ``(check-sat-using qfbv)``, Z3's tactic for quantifier-free
-    bit-vectors, from scratch on the assertions in force, as for a file: Z3's incremental core
-    (``check-sat`` after ``push``) took five times the file's resources on some claims.
     Every task must be over the same model (the same action instances and model variables; only
     the monitors differ) and every certificate quantifier-free (``quantifier_free``); raises
     ``CertificateError`` otherwise, and as ``invariant_obligations`` does."""
@@ -314,7 +338,7 @@ def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
     printer = Printer(model)
     bases: dict[str, _Definition] = {}
     lines = [f"; otaproof: {len(proofs)} proofs' obligations over one model, each claim in a scope of its own",
-             f"(echo \"{SHARED}\")", *printer.declare(PRE), *printer.declare(POST), printer.declare_action()]
+             *printer.declare(PRE), *printer.declare(POST), printer.declare_action()]
     for _, cert in proofs:
         if cert.kind not in INVARIANT_KINDS:
             raise NotCovered(f"{cert.kind} certificates have no standalone obligations yet")
@@ -323,15 +347,13 @@ def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
         if cert.base and cert.base not in bases:
             bases[cert.base] = _Definition(f"base{len(bases)}", "a base", cert.base, model, "a base")
             lines += bases[cert.base].lines
-    checks: list[tuple[int, str]] = []
+    segments = [Segment("\n".join(lines))]
 
     def scope(index: int, name: str, body: list[str]) -> None:
-        lines.extend([f"(echo \"{SCOPE}\")", "(push 1)", *body, "(check-sat-using qfbv)", "(get-info :rlimit)",
-                      "(pop 1)"])
-        checks.append((index, name))
+        segments.append(Segment("\n".join(["(push 1)", *body]), (index, name), name == BASE_STEP))
 
     def shared(body: list[str]) -> None:
-        lines.extend([f"(echo \"{SHARED}\")", *body])
+        segments.append(Segment("\n".join(body)))
 
     owned = []  # per proof: its printer, monitors and invariant
     for index, (task, cert) in enumerate(proofs):
@@ -359,6 +381,8 @@ def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
         step = printer.step(PRE, POST)
         shared(["; Trans₀: the model's step, for the step scopes below", *step.defs,
                 *[f"(assert {c})" for c in step.relation(POST)]])
+        if base:
+            scope(mine_all[0], BASE_STEP, [f"(assert (not {bases[base].at(POST)}))"])
         for index in mine_all:
             mine, monitors, inv = owned[index]
             scope(index, "step", [*mine.declare(PRE, monitors), *mine.declare(POST, monitors), *inv.lines,
@@ -366,4 +390,4 @@ def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
                                   *[f"(assert {c})" for c in mine.monitor_step(PRE, POST).relation(POST)],
                                   f"(assert (not {inv.at(POST)}))"])
         shared(["(pop 1)"])
-    return Together("\n".join([*lines, "(exit)", ""]), tuple(checks))
+    return Together(tuple(segments))

@@ -17,10 +17,10 @@ from otaproof.properties.cache import Cell, CertificateCache
 from otaproof.properties.catalogue import BY_ID
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.engines.strengthen import model_lemmas
-from otaproof.properties.jobs import FIRST_STAGE, TOGETHER, Staged, parts, recheck, recheck_together, run
-from otaproof.properties.obligations import SCOPE, SHARED, Together, invariant_obligations, together
+from otaproof.properties.jobs import FIRST_STAGE, Staged, parts, recheck, recheck_together, run
+from otaproof.properties.obligations import Segment, Together, invariant_obligations, together
 from otaproof.properties.recall import REUSED, STALE, Recall, Recalled, Recalls
-from otaproof.properties.recheck import ACCEPTED, REJECTED, UNDECIDED, Limits, run_z3_script
+from otaproof.properties.recheck import ACCEPTED, REJECTED, TOGETHER, UNDECIDED, Limits, run_z3_script
 from otaproof.properties.solver import Deadline
 from otaproof.properties.verdict import Budget, Proved, Unknown
 
@@ -51,7 +51,7 @@ def _in_force(script: Together) -> list[str]:
     """For each ``check-sat``, the script's lines in force there (the scopes it is inside)."""
     stack: list[list[str]] = [[]]
     found = []
-    for line in script.text.splitlines():
+    for line in script.script().splitlines():
         if line == "(push 1)":
             stack.append([])
         elif line == "(pop 1)":
@@ -82,9 +82,9 @@ def test_each_claim_of_the_script_is_its_files_conjunct_for_conjunct(row: Row) -
     conjunct; dropping the monitors' step from the script is caught."""
     _, proofs = row
     script = together([(job.task, proof.certificate) for job, _, proof, _ in proofs])
-    assert sorted(name for _, name in script.checks) == sorted(["init", "safe", "step"] * len(proofs))
+    assert sorted(name for _, name in script.checks) == sorted(["init", "safe", "step"] * len(proofs) + ["base-step"])
     files = {(n, ob.name): ob.text for n, (job, pid, proof, part) in enumerate(proofs)
-             for ob in invariant_obligations(job.task, proof.certificate, pid, part, base_step=False)}
+             for ob in invariant_obligations(job.task, proof.certificate, pid, part)}
     strip = ("(set-logic", "(check-sat", "(exit")
     for (n, name), text in zip(script.checks, _in_force(script), strict=True):
         ctx = z3.Context()
@@ -119,26 +119,32 @@ def test_the_script_gives_every_file_the_answer_of_its_own_process(row: Row) -> 
         if isinstance(mine, Proved) and isinstance(theirs, Proved):
             assert [(f.filename, f.digest, f.size, f.runs[0].answer) for f in mine.certificate.obligations] == \
                 [(f.filename, f.digest, f.size, f.runs[0].answer) for f in theirs.certificate.obligations]
-            assert all(TOGETHER in f.runs[0].detail for f in mine.certificate.obligations
-                       if not f.label.endswith("base-step"))
+            assert all(TOGETHER in f.runs[0].detail for f in mine.certificate.obligations)
     assert sum(isinstance(v, Proved) for v in together_verdicts) == len(proofs) - 2
 
 
-def test_an_error_in_what_the_claims_share_leaves_every_later_claim_undecided(tmp_path: Path) -> None:
-    x = '(declare-fun x () Bool)'
-    script = "\n".join([
-        f'(echo "{SHARED}")', x,
-        f'(echo "{SCOPE}")', "(push 1)", "(assert x)", "(assert (not x))", "(check-sat-using qfbv)",
-        "(get-info :rlimit)", "(pop 1)",
-        f'(echo "{SCOPE}")', "(push 1)", "(assert (foo x))", "(check-sat-using qfbv)", "(get-info :rlimit)", "(pop 1)",
-        f'(echo "{SCOPE}")', "(push 1)", "(assert x)", "(check-sat-using qfbv)", "(get-info :rlimit)", "(pop 1)",
-        f'(echo "{SHARED}")', "(assert (bar x))",
-        f'(echo "{SCOPE}")', "(push 1)", "(assert x)", "(assert (not x))", "(check-sat-using qfbv)",
-        "(get-info :rlimit)", "(pop 1)", "(exit)", ""])
-    runs = run_z3_script(Together(script, ((0, "a"), (1, "b"), (2, "c"), (3, "d"))), tmp_path, Limits())
+def test_an_error_in_what_the_claims_share_leaves_every_later_claim_undecided() -> None:
+    script = Together((
+        Segment("(declare-fun x () Bool)"),
+        Segment("(push 1)\n(assert x)\n(assert (not x))", (0, "a")),
+        Segment("(push 1)\n(assert (foo x))", (1, "b")),  # an error in a scope
+        Segment("(push 1)\n(assert x)", (2, "c")),
+        Segment("(assert (bar x))"),  # an error in what the claims share
+        Segment("(push 1)\n(assert x)\n(assert (not x))", (3, "d"))))
+    runs = run_z3_script(script, Limits())
     assert [r.answer for r in runs] == [ACCEPTED, UNDECIDED, REJECTED, UNDECIDED]
     assert "error" in runs[1].detail and "what the claims share" in runs[3].detail
-    assert all(r.resources >= 0 for r in runs) and list(tmp_path.iterdir()) == []
+    assert all(r.resources >= 0 and TOGETHER in r.detail for r in runs)
+
+
+def test_a_claim_the_incremental_core_does_not_decide_is_solved_from_scratch(row: Row) -> None:
+    """With no incremental units at all, every claim is solved from scratch, with the same answers."""
+    _, proofs = row
+    script = together([(job.task, proof.certificate) for job, _, proof, _ in proofs[:3]])
+    quick, scratch = run_z3_script(script, Limits()), run_z3_script(script, Limits(), incremental=1)
+    assert [r.answer for r in quick] == [r.answer for r in scratch] == [ACCEPTED] * len(script.checks)
+    assert all("from scratch" in r.detail for r, (_, name) in zip(scratch, script.checks, strict=True)
+               if name != "base-step")  # a base-step is solved from scratch at once
 
 
 def test_a_rows_lookups_recheck_its_cached_proofs_together_and_refuse_a_tampered_one(row: Row,
