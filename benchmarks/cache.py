@@ -1,7 +1,8 @@
 """What the certificate cache saves: ``otaproof matrix`` cold (empty cache), warm (every
-certificate cached: each is re-checked from its obligations, no engine runs) and after a
-one-variant change (a ``--variant-file`` design edited between runs: only the cells whose
-certificates no longer hold are re-proved).
+certificate cached: each is re-checked from its obligations, no engine runs), warm again for the
+variants alone (issue 20's matrix: the built-in designs by default) and after a one-variant
+change (a ``--variant-file`` design edited between runs: only the cells whose certificates no
+longer hold are re-proved).
 
 The matrix is the chosen variants plus one design given as a file, ``bench-edited``: first the
 approved design unchanged, then edited to the change of ``--edit`` (default: the
@@ -63,13 +64,15 @@ class Run:
     cache: str  # what the cache gave, from the run's summary line
 
 
-def _matrix(label: str, design: Path, variants: list[str], models: list[str], cache: Path | None,
+def _matrix(label: str, design: Path | None, variants: list[str], models: list[str], cache: Path | None,
             workers: int | None) -> Run:
-    """One ``otaproof matrix`` process, with the load sampled while it runs."""
+    """One ``otaproof matrix`` process, with the load sampled while it runs (``design`` None:
+    the variants alone, without the edited design)."""
     with load_sampled() as samples, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "m.json"
         command = [sys.executable, "-m", "otaproof.cli", "matrix", "--quiet", "--json", str(out),
-                   "--variant-file", str(design), *(f"--variant={v}" for v in [*variants, EDITED]),
+                   *(["--variant-file", str(design)] if design is not None else []),
+                   *(f"--variant={v}" for v in [*variants, *([EDITED] if design is not None else [])]),
                    *(f"--threat-model={t}" for t in models)]
         command += ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
         command += [f"--workers={workers}"] if workers else []
@@ -115,6 +118,8 @@ def main() -> int:
               f"{os.cpu_count()} CPUs; load before {os.getloadavg()[0]:.2f}", flush=True)
         runs.append(_matrix("cold (empty cache)", design, variants, models, cache, args.workers))
         runs.append(_matrix("warm (everything cached)", design, variants, models, cache, args.workers))
+        runs.append(_matrix("warm, the variants alone (without bench-edited)", None, variants, models, cache,
+                            args.workers))
         design.write_text(edited_text)
         runs.append(_matrix(f"one variant edited ({args.edit.name})", design, variants, models, cache,
                             args.workers))
@@ -124,8 +129,9 @@ def main() -> int:
     for r in runs:
         load = f"{sum(r.load) / len(r.load):.1f}/{max(r.load):.1f}"
         print(f"{r.label:<44} {r.seconds:>8.1f} {load:>15}  {r.code:>4}  {r.cache}")
-    cold, warm, edited = runs[0], runs[1], runs[2]
-    same = _differences(cold.cells, warm.cells)
+    cold, warm, alone, edited = runs[0], runs[1], runs[2], runs[3]
+    same = _differences(cold.cells, warm.cells) + \
+        _differences({k: v for k, v in cold.cells.items() if k[0] != EDITED}, alone.cells)
     print(f"\nwarm verdicts equal the cold run's: {'yes' if not same else 'NO'} ({len(cold.cells)} cells)")
     for line in same:
         print(f"  {line}")
@@ -133,7 +139,7 @@ def main() -> int:
     kept = _differences(unchanged, {k: v for k, v in edited.cells.items() if k[0] != EDITED})
     print(f"after the edit, the other designs' verdicts are unchanged: {'yes' if not kept else 'NO'}")
     if args.check_change:
-        fresh = _differences(edited.cells, runs[3].cells)
+        fresh = _differences(edited.cells, runs[4].cells)
         print(f"edited run's verdicts equal a --no-cache run's: {'yes' if not fresh else 'NO'}")
         for line in fresh:
             print(f"  {line}")
