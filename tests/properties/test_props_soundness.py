@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import pytest
 
+from otaproof.model.config import Scenario
 from otaproof.model.lang import BOOL, IntSort, ModelError, Next
-from otaproof.model.slicing import cone_of_influence
+from otaproof.model.slicing import STUTTER, cone_instances, cone_of_influence
 from otaproof.model.system import System, SystemBuilder, assign, case
+from otaproof.model.variants import build
+from otaproof.properties.catalogue import CATALOGUE
 from otaproof.properties.certificate import check_certificate
 from otaproof.properties.engines import explicit, kind, pdr, recovery
 from otaproof.properties.engines.bmc import check as bmc_check
 from otaproof.properties.engines.problem import Problem
 from otaproof.properties.formulas import Invariant, Reach, SafetyTask, StepInvariant, to_safety
+from otaproof.properties.jobs import parts
 from otaproof.properties.verdict import Budget, ModelSlip, Proved, Unknown, Violated
 
 BUDGET = Budget(timeout=60, depth=8)
@@ -165,6 +169,19 @@ def test_the_slice_keeps_an_instance_whose_stutter_moves_a_monitor() -> None:
     sliced = cone_of_influence(task.system, task.bad)
     kept = {task.system.instances[i].action for i in sliced.original_instance}
     assert kept == {"flip", "idle"}
+
+
+def test_the_cones_instances_alone_are_the_slices_instances() -> None:
+    """``cone_instances`` (the closure without building the slice, each instance's reads kept per
+    model) keeps the instances the slice keeps, on every safety part of two models in turn."""
+    for threats in (frozenset(), frozenset({"han_mitm"})):
+        built = build(Scenario(threats=threats))
+        for prop in CATALOGUE:
+            for job in parts(built, prop):
+                if isinstance(job, Problem):
+                    sliced = cone_of_influence(job.task.system, job.task.bad)
+                    expected = {i for i in sliced.original_instance if i != STUTTER}
+                    assert cone_instances(job.task.system, job.task.bad) == expected, prop.id
 
 
 @pytest.mark.parametrize("engine", ["pdr", "kind", "lemmas"])
