@@ -268,9 +268,8 @@ def recheck_together(built: BuiltModel, proofs: Sequence[tuple[Problem, Property
     process on one script (``obligations.together``): the model is parsed once instead of once
     per proof, the row's base-step solved once, and each claim is still judged on exactly its
     file's assertions. Each file is printed as well, so the certificate names it (digest, size)
-    as ``recheck`` does. A proof
-    whose files cannot be printed gets ``recheck``'s Unknown; if the proofs are not over one
-    model, each is re-checked alone."""
+    as ``recheck`` does. A proof whose files cannot be printed gets ``recheck``'s Unknown; if the
+    proofs are not over one model, each is re-checked alone."""
     verdicts: list[Verdict | None] = [None] * len(proofs)
     printed: dict[int, list[Obligation]] = {}
     base_steps: dict[str, Obligation] = {}  # by the base's text: the same file for every proof of the row

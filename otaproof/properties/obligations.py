@@ -292,22 +292,10 @@ class Together:
         """Each claim in the script's order: the proof's index and the obligation's name."""
         return tuple(s.check for s in self.segments if s.check is not None)
 
-    def script(self, check: str = CHECK) -> str:
-        """The whole script, each claim checked by ``check`` and followed by its resource count;
-        each segment announced by ``(echo ...)`` so that an error can be placed."""
-        out = []
-        for s in self.segments:
-            out += [f'(echo "{SCOPE if s.check else SHARED}")', s.text]
-            if s.check is not None:
-                out += [check, "(get-info :rlimit)", "(pop 1)"]
-        return "\n".join([*out, "(exit)", ""])
-
 
 def quantifier_free(cert: Certificate) -> bool:
     """Whether the certificate's invariant and base name no quantifier (``together`` needs it)."""
     return not (_scanned(cert.smtlib)[0] | _scanned(cert.base)[0]) & {"forall", "exists"}
-
-
 
 
 def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
@@ -319,10 +307,10 @@ def together(proofs: Sequence[tuple[SafetyTask, Certificate]]) -> Together:
     assertions with the shared ones in force are, conjunct for conjunct, those of its file
     (``invariant_obligations``): ``init`` scopes see the model's Init and nothing else, ``safe``
     scopes the domain and the base but not Trans₀, and each base's ``base-step`` is a scope
-    under its base and Trans₀. So each answer is the file's,
-    while the model is parsed once, not once per proof (a step file of the default model is
-    about 1 MB). A ``base-step`` is solved from scratch only (``Segment.scratch``): Z3's
-    incremental core took seven times the units on the default model's.
+    under its base and Trans₀. So each answer is the file's, while the model is parsed once, not
+    once per proof (a step file of the default model is about 1 MB). A ``base-step`` is solved
+    from scratch only (``Segment.scratch``): Z3's incremental core took seven times the units on
+    the default model's.
 
     Every task must be over the same model (the same action instances and model variables; only
     the monitors differ) and every certificate quantifier-free (``quantifier_free``); raises

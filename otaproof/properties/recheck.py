@@ -219,10 +219,15 @@ def run_z3_files(paths: Sequence[Path], limits: Limits) -> list[SolverRun]:
             stop.cancel()
     script.unlink(missing_ok=True)
     while len(runs) < len(paths):  # killed at the wall-clock cap, or stopped without answering
-        runs.append(SolverRun("z3", UNDECIDED, time.monotonic() - start, -1,
-                              f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)"
-                              if proc.returncode == -9 else f"error: no answer (exit {proc.returncode})"))
+        runs.append(_unanswered(proc.returncode, time.monotonic() - start, limits))
     return runs
+
+
+def _unanswered(returncode: int | None, seconds: float, limits: Limits) -> SolverRun:
+    """A file or claim Z3 never answered: killed at the wall-clock cap, or stopped."""
+    return SolverRun("z3", UNDECIDED, seconds, -1,
+                     f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)"
+                     if returncode == -9 else f"error: no answer (exit {returncode})")
 
 
 TOGETHER = "one Z3 script with the row's other proofs"  # how a run of ``run_z3_script`` says so
@@ -301,10 +306,8 @@ def run_z3_script(together: Together, limits: Limits, incremental: int = INCREME
             stop.cancel()
             with contextlib.suppress(OSError):
                 stdin.close()
-    while len(runs) < len(together.checks):
-        runs.append(SolverRun("z3", UNDECIDED, 0.0, -1,
-                              f"wall-clock cap of {limits.wall_cap:g} s reached (not the resource limit)"
-                              if proc.returncode == -9 else f"error: no answer (exit {proc.returncode})"))
+    while len(runs) < len(together.checks):  # killed at the wall-clock cap, or stopped without answering
+        runs.append(_unanswered(proc.returncode, 0.0, limits))
     return runs
 
 

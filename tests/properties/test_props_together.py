@@ -48,18 +48,21 @@ def row() -> Row:
 
 
 def _in_force(script: Together) -> list[str]:
-    """For each ``check-sat``, the script's lines in force there (the scopes it is inside)."""
+    """For each claim, the script's commands in force at its check: every shared segment not yet
+    popped, and the claim's own scope."""
     stack: list[list[str]] = [[]]
     found = []
-    for line in script.script().splitlines():
-        if line == "(push 1)":
-            stack.append([])
-        elif line == "(pop 1)":
-            stack.pop()
-        elif line.startswith("(check-sat"):
+    for segment in script.segments:
+        for line in segment.text.splitlines():
+            if line == "(push 1)":
+                stack.append([])
+            elif line == "(pop 1)":
+                stack.pop()
+            elif not line.startswith(";"):
+                stack[-1].append(line)
+        if segment.check is not None:
             found.append("\n".join(x for level in stack for x in level))
-        elif not line.startswith(("(echo", "(get-info", "(exit", ";")):
-            stack[-1].append(line)
+            stack.pop()  # the runner pops the claim's scope after its check
     return found
 
 
