@@ -168,12 +168,35 @@ def test_a_rows_first_stages_run_in_batches_by_turns_one_per_worker_of_at_least_
     assert not any(isinstance(j, EngineRun) and j.engine == FIRST_STAGE for j in run.pool.jobs)  # no lone one
 
 
-def test_a_row_under_a_threat_runs_each_first_stage_alone_as_it_waits_for_its_source_part() -> None:
-    run = Played([(PLAIN, SIX_PARTS), (OLD, SIX_PARTS)], by_engine({"lemmas": proved}), workers=2)
-    assert all(run.built.scenario == PLAIN for job in run.pool.jobs if isinstance(job, FirstStages)
-               for run in job.runs)
+def test_under_a_threat_first_stages_are_batched_once_their_source_parts_are_decided_without_pdr() -> None:
+    def pdr_proves_the_responses(job: EngineRun) -> object:
+        response = job.prop.id == BR.id
+        if job.engine == FIRST_STAGE:
+            return unknown(job.engine) if response else proved(job.engine)
+        return proved(job.engine) if response and job.engine == "pdr" else unknown(job.engine)
+
+    run = Played([(PLAIN, SIX_PARTS), (OLD, SIX_PARTS)], pdr_proves_the_responses, workers=2)
+    batched = [(r.built.scenario, r.prop.id, r.part) for job in run.pool.jobs if isinstance(job, FirstStages)
+               for r in job.runs]
+    others = [(p.id, n) for p, n in [(BR, 1), (BR, 2), (get_property("P-FAIL-VISIBLE"), 1),
+                                     (get_property("P-FAIL-VISIBLE"), 2), (INV, 0), (get_property("P-SMI"), 0)]]
+    assert sorted((pid, n) for sc, pid, n in batched if sc == PLAIN) == sorted(others)
+    assert sorted((pid, n) for sc, pid, n in batched if sc == OLD) == sorted(o for o in others if o[0] != BR.id)
     alone = [j for j in run.pool.jobs if isinstance(j, EngineRun) and j.engine == FIRST_STAGE]
-    assert len(alone) == 6 and all(j.built.scenario == OLD for j in alone)
+    assert sorted((j.prop.id, j.part) for j in alone) == [(BR.id, 1), (BR.id, 2)]  # each waited for PDR's proof
+    assert all(j.built.scenario == OLD and isinstance(j.job, Problem) and j.job.reused is not None for j in alone)
+    assert all(o.verdict.engine in ("lemmas", "pdr") for row in run.outcomes for o in row)
+
+
+def test_k_induction_yields_to_the_next_row() -> None:
+    other = Scenario(variant="gateway-screening")  # another design: its first stage waits for nothing
+    run = Played([(PLAIN, [INV]), (other, [INV])], by_engine({}), workers=1)  # every engine gives up
+    order = [(j.built.scenario.variant, j.engine) for j in run.engine_runs]
+    assert order[:4] == [("secmp0007", "lemmas"), ("secmp0007", "bmc"), ("secmp0007", "pdr"),
+                         ("gateway-screening", "lemmas")]  # the next row opened before k-induction started
+    assert sorted(order[4:]) == sorted([("secmp0007", "kind"), ("gateway-screening", "bmc"),
+                                        ("gateway-screening", "pdr"), ("gateway-screening", "kind")])
+    assert all(isinstance(o.verdict, Unknown) for row in run.outcomes for o in row)
 
 
 def test_a_batch_goes_on_past_a_part_whose_first_stage_gave_up_and_stops_once_it_owes_nothing() -> None:
